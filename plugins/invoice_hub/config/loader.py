@@ -1,0 +1,300 @@
+"""Reading integration files into models, with every mistake reported as ``FILE: KEY.PATH: message``.
+
+A folder is loaded file by file so that one broken file never hides the others: the caller gets
+the valid integrations *and* the problems, and decides (the DAG factory turns problems into an
+Airflow import error, ``check-config`` prints them).
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from invoice_hub import settings
+from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
+
+INTEGRATION_SUFFIXES = (".yaml", ".yml")
+#: Files in the integrations folder that are not integrations.
+NOT_INTEGRATIONS = frozenset({"schema.json"})
+
+KeyPath = tuple[str | int, ...]
+
+#: Keys users reach for that belong in an Airflow connection, never in YAML.
+CONNECTION_KEYS = frozenset({"host", "port", "user", "username", "login", "password", "passwd", "secret",
+                             "private_key", "key_file", "passphrase", "token", "api_key"})
+
+PATTERN_MEANINGS = {
+    NAME_PATTERN: "expected lower-case letters, digits and _, starting with a letter (e.g. semine_inbound)",
+    EMAIL_PATTERN: "expected an e-mail address",
+}
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One mistake in one file, printable as ``FILE: KEY.PATH: message``."""
+
+    file: Path
+    key_path: KeyPath
+    message: str
+    line: int | None = None
+
+    @property
+    def key(self) -> str:
+        text = ""
+        for part in self.key_path:
+            text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+        return text or "(file)"
+
+    def __str__(self) -> str:
+        where = f" (line {self.line})" if self.line else ""
+        return f"{self.file}: {self.key}: {self.message}{where}"
+
+
+@dataclass
+class IntegrationFile:
+    """An integration file: its model when valid, otherwise its problems."""
+
+    path: Path
+    integration: Integration | None = None
+    problems: list[ConfigProblem] = field(default_factory=list)
+
+
+class _KeyLines(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+    """The C YAML parser; kept as a class of our own so the stock loaders stay untouched."""
+
+
+def _walk_nodes(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list[ConfigProblem],
+                file: Path) -> None:
+    """Record each key's line, and every key written twice (YAML itself keeps the last one silently)."""
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                dupes.append(ConfigProblem(file, (*path, key), "key written twice; keep one",
+                                           key_node.start_mark.line + 1))
+            seen.add(key)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk_nodes(value_node, (*path, key), lines, dupes, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _walk_nodes(item, (*path, index), lines, dupes, file)
+
+
+def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int], list[ConfigProblem]]:
+    """The file's data, the line of every key path, and the problems found while reading."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, {}, [ConfigProblem(path, (), f"cannot read the file: {exc}")]
+    loader = _KeyLines(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, {}, [ConfigProblem(path, (), "the file is empty")]
+        lines: dict[KeyPath, int] = {}
+        problems: list[ConfigProblem] = []
+        _walk_nodes(node, (), lines, problems, path)
+        data = loader.construct_document(node)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        hint = ""
+        if mark is not None and _char_at(text, mark.line, mark.column) in ("@", "`"):
+            hint = "; quote values starting with @ or `, e.g. schedule: \"@hourly\""
+        reason = getattr(exc, "problem", None) or str(exc)
+        return None, {}, [ConfigProblem(path, (), f"not valid YAML: {reason}{hint}",
+                                        mark.line + 1 if mark else None)]
+    finally:
+        loader.dispose()
+    return data, lines, problems
+
+
+def _char_at(text: str, line: int, column: int) -> str:
+    lines = text.splitlines()
+    return lines[line][column] if line < len(lines) and column < len(lines[line]) else ""
+
+
+def _clean_loc(loc: tuple[str | int, ...], data: Any) -> KeyPath:
+    """Pydantic's error location as the user's key path: union tags and validator names dropped."""
+    path: list[str | int] = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+            path.append(part)
+        elif isinstance(node, dict) and isinstance(part, str) and _is_key_name(part) and part != node.get("type"):
+            node = None  # a key the user did not write (a missing one)
+            path.append(part)
+        # anything else names a union member or a validator, not a key the user wrote
+    return tuple(path)
+
+
+def _is_key_name(part: str) -> bool:
+    return part.isidentifier() and part[0].islower()
+
+
+def _candidates(annotation: Any) -> list[Any]:
+    """The alternatives inside Annotated / Optional / unions, flattened."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _candidates(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        return [c for arg in typing.get_args(annotation) for c in _candidates(arg)]
+    return [annotation]
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:
+    """The keys allowed where an unknown key was found, from pydantic's raw location (with union tags)."""
+    current: list[Any] = [Integration]
+    for part in loc:
+        models = [c for c in current if isinstance(c, type) and issubclass(c, BaseModel)]
+        if isinstance(part, int):
+            current = [arg for c in current if typing.get_origin(c) is list for arg in
+                       _candidates(typing.get_args(c)[0])]
+            continue
+        by_tag = [m for m in models if _tag_of(m) == part or m.__name__ == part]
+        if by_tag:
+            current = by_tag
+            continue
+        fields = [m.model_fields.get(part) or _field_by_alias(m, part) for m in models]
+        current = [c for f in fields if f is not None for c in _candidates(f.annotation)]
+    models = [c for c in current if isinstance(c, type) and issubclass(c, BaseModel)]
+    return models[0].yaml_keys() if len(models) == 1 else ()
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    field = model.model_fields.get("type")
+    if field is not None and typing.get_origin(field.annotation) is typing.Literal:
+        return typing.get_args(field.annotation)[0]
+    return None
+
+
+def _field_by_alias(model: type[BaseModel], alias: str) -> Any:
+    return next((f for f in model.model_fields.values() if f.alias == alias), None)
+
+
+def _problems_from(error: ValidationError, data: Any, file: Path,
+                   lines: dict[KeyPath, int]) -> Iterator[ConfigProblem]:
+    for detail in error.errors(include_url=False):
+        path = _clean_loc(detail["loc"], data)
+        ctx = detail.get("ctx") or {}
+        kind = detail["type"]
+        if kind == "extra_forbidden":
+            allowed = list(_allowed_keys(detail["loc"][:-1]))
+            key = str(detail["loc"][-1])
+            close = difflib.get_close_matches(key, allowed, n=1)
+            message = "unknown key; " + (f"did you mean '{close[0]}'? " if close else "")
+            if key.lower() in CONNECTION_KEYS:
+                message += "hosts and credentials belong in the Airflow connection named by conn_id; "
+            message += f"allowed keys: {', '.join(allowed)}"
+        elif kind == "config" and "key" in ctx:
+            path = (*path, ctx["key"])
+            message = ctx["message"]
+        elif kind == "config":
+            message = ctx["message"]
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            path = (*path, "type")
+            expected = ctx.get("expected_tags", "")
+            message = (f"unknown type {ctx.get('tag')!r}; one of {expected}" if kind == "union_tag_invalid"
+                       else f"required; one of {expected}")
+        elif kind == "missing" and path and path[-1] == "conn_id":
+            message = "required: the id of the Airflow connection holding this server's host and credentials"
+        elif kind == "missing":
+            message = "required"
+        elif kind == "string_pattern_mismatch" and ctx.get("pattern") in PATTERN_MEANINGS:
+            message = f"{PATTERN_MEANINGS[ctx['pattern']]}, got {detail['input']!r}"
+        elif kind == "value_error":
+            message = detail["msg"].removeprefix("Value error, ")
+        else:
+            message = detail["msg"]
+            message = message[0].lower() + message[1:]
+            if not isinstance(detail.get("input"), dict | list):
+                message += f", got {detail['input']!r}"
+        yield ConfigProblem(file, path, message, lines.get(path) or _nearest_line(path, lines))
+
+
+def _nearest_line(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
+    while path:
+        path = path[:-1]
+        if path in lines and path:
+            return lines[path]
+    return None
+
+
+def load_integration(path: Path) -> IntegrationFile:
+    """One integration file, validated on its own (cross-file checks are :func:`load_folder`'s)."""
+    data, lines, problems = read_yaml(path)
+    result = IntegrationFile(path=path, problems=list(problems))
+    if data is None and not problems:
+        result.problems.append(ConfigProblem(path, (), "the file is empty"))
+    if result.problems:
+        return result
+    if not isinstance(data, dict):
+        result.problems.append(ConfigProblem(path, (), "expected a mapping of keys (name:, source:, ...)"))
+        return result
+    try:
+        result.integration = Integration.model_validate(data)
+    except ValidationError as exc:
+        result.problems.extend(sorted(_problems_from(exc, data, path, lines), key=lambda p: p.line or 0))
+        return result
+    result.problems.extend(_check_references(result.integration, path, lines))
+    if result.problems:
+        result.integration = None
+    return result
+
+
+def _check_references(integration: Integration, path: Path, lines: dict[KeyPath, int]) -> Iterator[ConfigProblem]:
+    """Checks that look outside the file: the mapping it names must exist."""
+    mapping = integration.transform.mapping
+    if mapping is not None:
+        folder = settings.mappings_dir()
+        if Path(mapping).name != mapping:
+            yield ConfigProblem(path, ("transform", "mapping"),
+                                f"a file name in {folder}, not a path", lines.get(("transform", "mapping")))
+        elif not (folder / mapping).is_file():
+            yield ConfigProblem(path, ("transform", "mapping"),
+                                f"no mapping file {mapping!r} in {folder}", lines.get(("transform", "mapping")))
+
+
+def integration_files(paths: Iterable[Path]) -> list[Path]:
+    """The integration files among ``paths``: files as given, folders searched (not recursively)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in INTEGRATION_SUFFIXES and p.is_file()
+                                and not p.name.startswith(".") and p.name not in NOT_INTEGRATIONS))
+        else:
+            found.append(path)
+    return found
+
+
+def load_folder(paths: Iterable[Path] | None = None) -> list[IntegrationFile]:
+    """Every integration file, each valid or with its problems, names checked for uniqueness."""
+    files = [load_integration(p) for p in integration_files(paths or [settings.integrations_dir()])]
+    first_by_name: dict[str, IntegrationFile] = {}
+    for entry in files:
+        if entry.integration is None:
+            continue
+        name = entry.integration.name
+        if name in first_by_name:
+            other = first_by_name[name]
+            entry.problems.append(ConfigProblem(entry.path, ("name",),
+                                                f"duplicate name {name!r}, also used by {other.path}; "
+                                                "names are dag_ids and must be unique"))
+            entry.integration = None
+        else:
+            first_by_name[name] = entry
+    return files

@@ -1,0 +1,313 @@
+"""The integration file, format version 1: the hub's public interface.
+
+Every key a user may write is a field here, so that the JSON Schema published in
+``include/integrations/schema.json`` is generated from exactly what is enforced.
+Models forbid unknown keys; ``invoice_hub.config.errors`` turns pydantic's
+errors into ``FILE: KEY.PATH: message`` lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import string
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+FORMAT_VERSION = 1
+
+#: Airflow schedule presets an integration may name instead of a cron string.
+SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly")
+
+#: Placeholders of ``transform.filename``, per output format.
+FILENAME_PLACEHOLDERS = {
+    "name": "the source file's name, e.g. INV-1.xml",
+    "stem": "the source file's name without its extension, e.g. INV-1",
+    "ext": "the output format's extension with its dot, e.g. .xml",
+    "invoice_number": "the invoice number (formats that read invoices; else the stem)",
+    "timestamp": "the export time, UTC, as YYYYMMDDTHHMMSSZ",
+    "date": "the export date, UTC, as YYYY-MM-DD",
+    "sha8": "the first 8 hex digits of the output's sha256",
+}
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+EmailAddress = Annotated[str, Field(pattern=EMAIL_PATTERN, description="an e-mail address")]
+
+
+class StrictModel(BaseModel):
+    """Base of every config block: unknown keys are errors, values are not coerced silently."""
+
+    # strict: YAML already gives ints, bools and dates; "yes" for a bool or "30" for a number is a mistake.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, str_strip_whitespace=True)
+
+    @classmethod
+    @cache
+    def yaml_keys(cls) -> tuple[str, ...]:
+        """The keys a user writes for this block (aliases, not Python names)."""
+        return tuple(field.alias or name for name, field in cls.model_fields.items())
+
+
+def problem(key: str, message: str) -> PydanticCustomError:
+    """An error about ``key`` found by a whole-model check; the error formatter puts it at that key."""
+    return PydanticCustomError("config", "{message}", {"key": key, "message": message})
+
+
+class MoveTo(StrictModel):
+    move_to: str = Field(
+        min_length=1,
+        description="Folder the file is moved to; created when missing; a unique name is picked on collision.",
+    )
+
+
+SuccessAction = Literal["keep", "delete"] | MoveTo
+FailureAction = Literal["keep"] | MoveTo
+
+
+def _one_message_for_union(expected: str):
+    """A wrap validator giving one clear message instead of one per union member."""
+
+    def validate(cls: type, value: Any, handler: ValidatorFunctionWrapHandler, info: ValidationInfo) -> Any:
+        try:
+            return handler(value)
+        except ValidationError:
+            raise PydanticCustomError(
+                "config", "{message}", {"message": f"expected {expected}, got {value!r}"}
+            ) from None
+
+    return validate
+
+
+class SourceBase(StrictModel):
+    path: str = Field(
+        default="/",
+        description="Folder to read. local: absolute, or relative to the integration file. "
+        "imap: the mailbox folder (default INBOX). pop3: not used.",
+    )
+    pattern: str = Field(
+        default="*", min_length=1, description="Shell glob on the file (or attachment) name; '*' = all."
+    )
+    recursive: bool = Field(default=False, description="Also read the folders below `path`.")
+    ignore_root_files: bool = Field(default=False, description='Skip files lying directly in "/".')
+    min_age_seconds: int = Field(
+        default=0,
+        ge=0,
+        description="Files modified more recently than this are still being written: skip them this run.",
+    )
+    on_success: SuccessAction = Field(default="keep", description="keep | delete | {move_to: FOLDER}")
+    on_failure: FailureAction = Field(
+        default="keep", description="keep | {move_to: FOLDER}; the reason is written beside a moved file"
+    )
+
+    _on_success_message = field_validator("on_success", mode="wrap")(
+        _one_message_for_union("keep, delete or {move_to: FOLDER}")
+    )
+    _on_failure_message = field_validator("on_failure", mode="wrap")(
+        _one_message_for_union("keep or {move_to: FOLDER} (a failed file is never deleted)")
+    )
+
+
+class RemoteSourceBase(SourceBase):
+    conn_id: str = Field(min_length=1, description="Airflow connection holding host, port and credentials.")
+
+
+class LocalSource(SourceBase):
+    type: Literal["local"]
+
+
+class SftpSource(RemoteSourceBase):
+    type: Literal["sftp"]
+
+
+class FtpSource(RemoteSourceBase):
+    type: Literal["ftp"]
+
+
+class FtpsSource(RemoteSourceBase):
+    type: Literal["ftps"]
+
+
+class Pop3Source(RemoteSourceBase):
+    type: Literal["pop3"]
+
+
+class ImapSource(RemoteSourceBase):
+    type: Literal["imap"]
+
+
+Source = Annotated[
+    LocalSource | SftpSource | FtpSource | FtpsSource | Pop3Source | ImapSource,
+    Field(discriminator="type"),
+]
+
+IfExists = Literal["unique", "replace", "fail"]
+
+
+class DestinationBase(StrictModel):
+    if_exists: IfExists = Field(
+        default="unique",
+        description="unique: pick a new name (name_1.xml, ...); replace: overwrite; fail: the delivery fails.",
+    )
+
+
+class FolderDestinationBase(DestinationBase):
+    path: str = Field(
+        default="/", description="Folder to write to. local: absolute, or relative to the integration file."
+    )
+
+
+class RemoteFolderDestinationBase(FolderDestinationBase):
+    conn_id: str = Field(min_length=1, description="Airflow connection holding host, port and credentials.")
+
+
+class LocalDestination(FolderDestinationBase):
+    type: Literal["local"]
+
+
+class SftpDestination(RemoteFolderDestinationBase):
+    type: Literal["sftp"]
+
+
+class FtpDestination(RemoteFolderDestinationBase):
+    type: Literal["ftp"]
+
+
+class FtpsDestination(RemoteFolderDestinationBase):
+    type: Literal["ftps"]
+
+
+class EmailDestination(DestinationBase):
+    type: Literal["email"]
+    conn_id: str = Field(min_length=1, description="Airflow SMTP connection.")
+    to: list[EmailAddress] = Field(min_length=1, description="Recipients; each output file is an attachment.")
+    subject: str = Field(default="Invoice {name}", description="Subject; placeholders as in transform.filename.")
+
+
+class HttpDestination(DestinationBase):
+    type: Literal["http"]
+    conn_id: str = Field(min_length=1, description="Airflow HTTP connection: base URL, headers, auth.")
+    path: str = Field(default="/", description="Endpoint below the connection's base URL.")
+
+
+Destination = Annotated[
+    LocalDestination
+    | SftpDestination
+    | FtpDestination
+    | FtpsDestination
+    | EmailDestination
+    | HttpDestination,
+    Field(discriminator="type"),
+]
+
+InputFormat = Literal["ubl", "ap_agility", "open_ar_csv", "any"]
+OutputFormat = Literal["ubl", "peppol_bis3", "ap_agility", "open_ar_csv", "passthrough"]
+ValidationLevel = Literal["none", "structure", "en16931"]
+
+
+class Transform(StrictModel):
+    input: InputFormat = Field(default="any", description="What the files are; 'any' = detect.")
+    validate_: ValidationLevel = Field(
+        default="none", alias="validate", description="none | structure | en16931"
+    )
+    mapping: str | None = Field(default=None, description="A file in include/mappings/ (or the mappings dir).")
+    output: OutputFormat = Field(default="passthrough", description="The format delivered.")
+    filename: str | None = Field(
+        default=None,
+        description="Output file name template; placeholders: "
+        + ", ".join("{" + key + "}" for key in FILENAME_PLACEHOLDERS)
+        + ". Default: {name} for passthrough.",
+    )
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    @field_validator("filename")
+    @classmethod
+    def _known_placeholders(cls, template: str | None) -> str | None:
+        if template is None:
+            return None
+        try:
+            fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+        except ValueError as exc:
+            raise ValueError(f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
+        unknown = sorted({f for f in fields if f not in FILENAME_PLACEHOLDERS})
+        if unknown:
+            raise ValueError(
+                f"unknown placeholder {{{unknown[0]}}}; known: "
+                + ", ".join("{" + key + "}" for key in FILENAME_PLACEHOLDERS)
+            )
+        if "/" in template or "\\" in template:
+            raise ValueError("a file name, not a path: remove the '/' (the folder is the destination's path)")
+        return template
+
+
+class Notify(StrictModel):
+    on_failure: list[EmailAddress] = Field(default_factory=list, description="Mailed when a run fails.")
+    on_success: list[EmailAddress] = Field(default_factory=list, description="Mailed when a run succeeds.")
+
+
+class Integration(StrictModel):
+    """One integration file: one Airflow DAG whose dag_id is ``name``."""
+
+    version: Literal[1] = Field(default=FORMAT_VERSION, description="Format version of this file.")
+    name: str = Field(pattern=NAME_PATTERN, max_length=200, description="The dag_id; unique.")
+    description: str = ""
+    kind: Literal["transfer", "export", "open_ar_reconciliation"] = "transfer"
+    schedule: str | None = Field(
+        default=None, description="@hourly | @daily | @weekly | @monthly | @yearly | a cron string | null"
+    )
+    start_date: dt.date | None = Field(
+        default=None, strict=False, description="Required when schedule is set; YYYY-MM-DD."
+    )
+    catchup: bool = False
+    tags: list[str] = Field(default_factory=list)
+    owner: str = Field(default="invoice-hub", min_length=1, description="Owner shown in the Airflow UI.")
+    source: Source | None = None
+    transform: Transform = Field(default_factory=Transform)
+    destinations: list[Destination] = Field(default_factory=list)
+    notify: Notify = Field(default_factory=Notify)
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, schedule: str | None) -> str | None:
+        if schedule is None or schedule in SCHEDULE_PRESETS:
+            return schedule
+        if schedule.startswith("@"):
+            raise ValueError(f"unknown preset {schedule!r}; use one of {', '.join(SCHEDULE_PRESETS)} or cron")
+        if not croniter.is_valid(schedule) or len(schedule.split()) != 5:
+            raise ValueError(
+                f"{schedule!r} is not a cron string; write five fields 'minute hour day month weekday', "
+                "e.g. '0 6 * * 1-5'"
+            )
+        return schedule
+
+    @field_validator("tags")
+    @classmethod
+    def _valid_tags(cls, tags: list[str]) -> list[str]:
+        for tag in tags:
+            if not tag or len(tag) > 100:
+                raise ValueError("tags are 1 to 100 characters long")
+        return tags
+
+    @model_validator(mode="after")
+    def _complete_for_kind(self) -> Integration:
+        if self.schedule is not None and self.start_date is None:
+            raise problem("start_date", "required when schedule is set, e.g. start_date: 2026-01-01")
+        if self.kind != "transfer":
+            raise problem("kind", f"{self.kind!r} is not available in this version of the hub; use 'transfer'")
+        if self.source is None:
+            raise problem("source", "required for kind 'transfer'")
+        if not self.destinations:
+            raise problem("destinations", "a transfer needs at least one destination")
+        return self
