@@ -19,7 +19,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from invoice_hub import settings
+from invoice_hub.formats import AVAILABLE_OUTPUTS, AVAILABLE_VALIDATIONS
 from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
+from invoice_hub.transports import AVAILABLE as AVAILABLE_TRANSPORTS
 
 INTEGRATION_SUFFIXES = (".yaml", ".yml")
 #: Files in the integrations folder that are not integrations.
@@ -63,6 +65,7 @@ class IntegrationFile:
     """An integration file: its model when valid, otherwise its problems."""
 
     path: Path
+    text: str = ""
     integration: Integration | None = None
     problems: list[ConfigProblem] = field(default_factory=list)
 
@@ -90,12 +93,15 @@ def _walk_nodes(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes
             _walk_nodes(item, (*path, index), lines, dupes, file)
 
 
-def read_yaml(path: Path) -> tuple[Any, dict[KeyPath, int], list[ConfigProblem]]:
-    """The file's data, the line of every key path, and the problems found while reading."""
+def read_text(path: Path) -> tuple[str, list[ConfigProblem]]:
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8"), []
     except (OSError, UnicodeDecodeError) as exc:
-        return None, {}, [ConfigProblem(path, (), f"cannot read the file: {exc}")]
+        return "", [ConfigProblem(path, (), f"cannot read the file: {exc}")]
+
+
+def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[ConfigProblem]]:
+    """The data of ``text`` (read from ``path``), the line of every key path, and the problems found."""
     loader = _KeyLines(text)
     try:
         node = loader.get_single_node()
@@ -235,8 +241,9 @@ def _nearest_line(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
 
 def load_integration(path: Path) -> IntegrationFile:
     """One integration file, validated on its own (cross-file checks are :func:`load_folder`'s)."""
-    data, lines, problems = read_yaml(path)
-    result = IntegrationFile(path=path, problems=list(problems))
+    text, problems = read_text(path)
+    data, lines, yaml_problems = parse_yaml(text, path) if not problems else (None, {}, [])
+    result = IntegrationFile(path=path, text=text, problems=[*problems, *yaml_problems])
     if data is None and not problems:
         result.problems.append(ConfigProblem(path, (), "the file is empty"))
     if result.problems:
@@ -256,16 +263,32 @@ def load_integration(path: Path) -> IntegrationFile:
 
 
 def _check_references(integration: Integration, path: Path, lines: dict[KeyPath, int]) -> Iterator[ConfigProblem]:
-    """Checks that look outside the file: the mapping it names must exist."""
-    mapping = integration.transform.mapping
-    if mapping is not None:
+    """Checks that look outside the file: the mapping must exist, the features must be in this version."""
+
+    def problem(key_path: KeyPath, message: str) -> ConfigProblem:
+        return ConfigProblem(path, key_path, message, lines.get(key_path))
+
+    endpoints: list[tuple[KeyPath, Any]] = [(("source", "type"), integration.source)]
+    endpoints += [(("destinations", i, "type"), d) for i, d in enumerate(integration.destinations)]
+    for key_path, endpoint in endpoints:
+        if endpoint is not None and endpoint.type not in AVAILABLE_TRANSPORTS:
+            yield problem(key_path, f"{endpoint.type!r} is not available in this version of the hub; "
+                                    f"available: {', '.join(sorted(AVAILABLE_TRANSPORTS))}")
+    transform = integration.transform
+    if transform.output not in AVAILABLE_OUTPUTS:
+        yield problem(("transform", "output"), f"{transform.output!r} is not available in this version of the hub; "
+                                               f"available: {', '.join(sorted(AVAILABLE_OUTPUTS))}")
+    if transform.validate_ not in AVAILABLE_VALIDATIONS:
+        yield problem(("transform", "validate"), f"{transform.validate_!r} is not available in this version of "
+                                                 f"the hub; available: {', '.join(sorted(AVAILABLE_VALIDATIONS))}")
+    if transform.mapping is not None:
         folder = settings.mappings_dir()
-        if Path(mapping).name != mapping:
-            yield ConfigProblem(path, ("transform", "mapping"),
-                                f"a file name in {folder}, not a path", lines.get(("transform", "mapping")))
-        elif not (folder / mapping).is_file():
-            yield ConfigProblem(path, ("transform", "mapping"),
-                                f"no mapping file {mapping!r} in {folder}", lines.get(("transform", "mapping")))
+        if Path(transform.mapping).name != transform.mapping:
+            yield problem(("transform", "mapping"), f"a file name in {folder}, not a path")
+        elif not (folder / transform.mapping).is_file():
+            yield problem(("transform", "mapping"), f"no mapping file {transform.mapping!r} in {folder}")
+        elif transform.output == "passthrough":
+            yield problem(("transform", "mapping"), "a mapping needs an output format; passthrough copies bytes")
 
 
 def integration_files(paths: Iterable[Path]) -> list[Path]:

@@ -1,0 +1,211 @@
+"""Integration files become Airflow DAGs: ``wait_for_files >> fetch >> validate_transform >> deliver >> archive``.
+
+Parsing is kept light (no ledger, staging or format code is imported here) because the DAG
+processor re-parses the folder continuously, and at task run time only the DAG being run is built.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pendulum
+from airflow.sdk import DAG, get_parsing_context
+
+from invoice_hub import settings
+from invoice_hub.config.loader import (
+    INTEGRATION_SUFFIXES,
+    ConfigProblem,
+    IntegrationFile,
+    integration_files,
+    load_folder,
+    load_integration,
+)
+from invoice_hub.config.models import Integration
+
+#: dag_id of the placeholder that carries the problems of broken integration files into Airflow's
+#: import errors (see :class:`ConfigErrorsDag`).
+CONFIG_ERRORS_DAG_ID = "invoice_hub_config_errors"
+
+TASK_IDS = ("wait_for_files", "fetch", "validate_transform", "deliver", "archive")
+
+#: Per task: (retries, execution_timeout). Transfers retry with exponential back-off; validation is
+#: deterministic, so retrying it cannot help.
+TASK_POLICY: dict[str, tuple[int, dt.timedelta]] = {
+    "wait_for_files": (3, dt.timedelta(minutes=15)),
+    "fetch": (3, dt.timedelta(hours=1)),
+    "validate_transform": (0, dt.timedelta(hours=1)),
+    "deliver": (4, dt.timedelta(hours=1)),
+    "archive": (3, dt.timedelta(minutes=30)),
+}
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "retry_delay": dt.timedelta(seconds=30),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": dt.timedelta(minutes=30),
+}
+
+_NAME_LINE = re.compile(rb"^name:\s*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)
+
+
+class ConfigErrorsDag(DAG):
+    """Stands for the integration files that could not be loaded, so Airflow lists them as an import error.
+
+    Airflow records an import error per Python file; raising while importing ``dags/`` would hide every
+    valid integration too. Instead this DAG fails Airflow's own DAG validation with the problems as
+    the message: the DagBag records that as the import error of the DAG file and keeps the others.
+    """
+
+    problems: tuple[str, ...] = ()
+
+    def validate(self) -> None:
+        raise ValueError(
+            f"{len(self.problems)} problem(s) in integration files (check with `invoice-hub check-config`):\n"
+            + "\n".join(self.problems)
+        )
+
+
+def build_dag(entry: IntegrationFile) -> DAG:
+    """The DAG of one valid integration file."""
+    from invoice_hub.operators import (
+        ArchiveOperator,
+        DeliverOperator,
+        FetchOperator,
+        ValidateTransformOperator,
+        WaitForFilesSensor,
+    )
+
+    integration = entry.integration
+    assert integration is not None
+    operators = dict(zip(TASK_IDS, (WaitForFilesSensor, FetchOperator, ValidateTransformOperator,
+                                    DeliverOperator, ArchiveOperator), strict=True))
+    with DAG(
+        dag_id=integration.name,
+        description=(integration.description or None),
+        doc_md=doc_md(entry),
+        schedule=integration.schedule,
+        start_date=_start_date(integration.start_date),
+        catchup=integration.catchup,
+        tags=sorted({*integration.tags, "invoice-hub", integration.kind}),
+        max_active_runs=1,
+        default_args={**DEFAULT_ARGS, "owner": integration.owner},
+        dagrun_timeout=dt.timedelta(hours=6),
+        **_notifications(integration),
+    ) as dag:
+        previous = None
+        for task_id, operator in operators.items():
+            retries, timeout = TASK_POLICY[task_id]
+            task = operator(task_id=task_id, integration=integration, integration_file=entry.path,
+                            retries=retries, execution_timeout=timeout)
+            if previous is not None:
+                previous >> task
+            previous = task
+    return dag
+
+
+def _start_date(date: dt.date | None) -> pendulum.DateTime | None:
+    return pendulum.datetime(date.year, date.month, date.day, tz="UTC") if date else None
+
+
+def _notifications(integration: Integration) -> dict[str, Any]:
+    """SmtpNotifier callbacks on the DAG, through Airflow's e-mail connection ([email] email_conn_id)."""
+    callbacks: dict[str, Any] = {}
+    if not (integration.notify.on_failure or integration.notify.on_success):
+        return callbacks
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    if integration.notify.on_failure:
+        callbacks["on_failure_callback"] = SmtpNotifier(
+            to=integration.notify.on_failure,
+            subject=f"[invoice hub] {integration.name} failed: run {{{{ run_id }}}}",
+            html_content=f"<p>The integration <b>{integration.name}</b> failed in run {{{{ run_id }}}}.</p>"
+            "<p>{{ reason }}</p><p>See the task logs in the Airflow UI.</p>",
+        )
+    if integration.notify.on_success:
+        callbacks["on_success_callback"] = SmtpNotifier(
+            to=integration.notify.on_success,
+            subject=f"[invoice hub] {integration.name} succeeded: run {{{{ run_id }}}}",
+            html_content=f"<p>The integration <b>{integration.name}</b> completed run {{{{ run_id }}}}.</p>",
+        )
+    return callbacks
+
+
+def doc_md(entry: IntegrationFile) -> str:
+    """What the Airflow UI shows on the DAG's page: a summary, then the integration file itself."""
+    integration = entry.integration
+    assert integration is not None
+    source = integration.source
+    rows = [("Kind", integration.kind), ("Schedule", integration.schedule or "manual only")]
+    if source is not None:
+        rows.append(("Source", _endpoint(source) + f", pattern `{source.pattern}`"
+                     + (f", at least {source.min_age_seconds} s old" if source.min_age_seconds else "")))
+        rows.append(("After success", _action(source.on_success)))
+        rows.append(("After failure", _action(source.on_failure)))
+    transform = integration.transform
+    rows.append(("Transform", f"`{transform.input}` → `{transform.output}`, validation `{transform.validate_}`"
+                 + (f", mapping `{transform.mapping}`" if transform.mapping else "")))
+    for index, destination in enumerate(integration.destinations):
+        rows.append((f"Destination {index + 1}", _endpoint(destination)
+                     + f", if the name exists: {destination.if_exists}"))
+    if integration.notify.on_failure:
+        rows.append(("Mail on failure", ", ".join(integration.notify.on_failure)))
+    table = "\n".join(f"| {key} | {value} |" for key, value in rows)
+    return (f"### {integration.name}\n\n{integration.description}\n\n| | |\n|---|---|\n{table}\n\n"
+            f"Integration file `{entry.path}`:\n\n```yaml\n{entry.text.rstrip()}\n```\n")
+
+
+def _endpoint(endpoint: Any) -> str:
+    text = f"**{endpoint.type}**"
+    if getattr(endpoint, "conn_id", None):
+        text += f" via connection `{endpoint.conn_id}`"
+    if getattr(endpoint, "path", None):
+        text += f" at `{endpoint.path}`"
+    if getattr(endpoint, "to", None):
+        text += " to " + ", ".join(endpoint.to)
+    return text
+
+
+def _action(action: Any) -> str:
+    return action if isinstance(action, str) else f"move to `{action.move_to}`"
+
+
+def _file_for_dag_id(folder: Path, dag_id: str) -> list[Path]:
+    """The integration file named ``dag_id``: tried by file name, then by a cheap scan of ``name:`` lines."""
+    for suffix in INTEGRATION_SUFFIXES:
+        candidate = folder / f"{dag_id}{suffix}"
+        if candidate.is_file() and dag_id.encode() in _NAME_LINE.findall(candidate.read_bytes()):
+            return [candidate]
+    return [path for path in integration_files([folder])
+            if dag_id.encode() in _NAME_LINE.findall(path.read_bytes())]
+
+
+def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
+    """Every integration's DAG, keyed by dag_id, plus :class:`ConfigErrorsDag` when files are broken.
+
+    When Airflow runs a task it sets the parsing context's dag_id: then only that DAG is built.
+    """
+    folders = list(paths) if paths is not None else [settings.integrations_dir()]
+    wanted = get_parsing_context().dag_id
+    if wanted and wanted != CONFIG_ERRORS_DAG_ID:
+        files = [path for folder in folders for path in
+                 (_file_for_dag_id(folder, wanted) if folder.is_dir() else [folder])]
+        entries = [load_integration(path) for path in files]
+        entries = [e for e in entries if e.integration is not None and e.integration.name == wanted][:1]
+    else:
+        entries = load_folder(folders)
+    dags: dict[str, DAG] = {}
+    problems: list[ConfigProblem] = []
+    for entry in entries:
+        if entry.integration is None:
+            problems.extend(entry.problems)
+            continue
+        dags[entry.integration.name] = build_dag(entry)
+    if problems:
+        broken = ConfigErrorsDag(dag_id=CONFIG_ERRORS_DAG_ID, schedule=None,
+                                 description="Integration files that could not be loaded")
+        broken.problems = tuple(str(problem) for problem in problems)
+        dags[CONFIG_ERRORS_DAG_ID] = broken
+    return dags

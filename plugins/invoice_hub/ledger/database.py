@@ -1,0 +1,133 @@
+"""Where the ledger lives and how it is brought up to date.
+
+SQLite under the Airflow home by default; the Airflow connection ``invoice_hub_db`` (for example
+``AIRFLOW_CONN_INVOICE_HUB_DB=postgresql://...``) points it at PostgreSQL in production. Migrations
+are applied automatically, once per process, under a lock so that parallel tasks don't race.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+
+from invoice_hub import settings
+
+log = logging.getLogger(__name__)
+
+LEDGER_CONN_ID = "invoice_hub_db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+#: A fixed key for PostgreSQL's advisory lock around migrations ("invhub" in ASCII).
+_PG_MIGRATION_LOCK = 0x696E76687562
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def ledger_url() -> str:
+    """The SQLAlchemy URL of the ledger: the ``invoice_hub_db`` connection, else the SQLite default."""
+    uri = _connection_uri()
+    if uri:
+        return uri
+    path = settings.hub_home() / "ledger.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def _connection_uri() -> str | None:
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        connection = BaseHook.get_connection(LEDGER_CONN_ID)
+    except AirflowNotFoundException:
+        return None
+    uri = connection.get_uri()
+    # Airflow's "postgres" connection type is "postgresql" to SQLAlchemy.
+    return uri.replace("postgres://", "postgresql://", 1) if uri.startswith("postgres://") else uri
+
+
+def get_engine(url: str | None = None) -> Engine:
+    """The (cached, migrated) engine for ``url`` or the configured ledger."""
+    url = url or ledger_url()
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create_engine(url)
+            migrate(engine)
+            _engines[url] = engine
+        return engine
+
+
+def _create_engine(url: str) -> Engine:
+    if make_url(url).get_backend_name() != "sqlite":
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, connect_args={"timeout": 60})
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # WAL lets the tasks of several DAGs read while one writes; foreign keys are off by default.
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    return engine
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    if engine.dialect.name == "sqlite" and engine.url.database:
+        lock_path = Path(engine.url.database + ".migrate.lock")
+        with lock_path.open("a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock_file, fcntl.LOCK_UN)
+    elif engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+            try:
+                yield
+            finally:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_MIGRATION_LOCK})
+                connection.commit()
+    else:
+        yield
+
+
+def migrate(engine: Engine) -> None:
+    """Upgrade the ledger schema to the newest revision, if it is not there yet."""
+    head = head_revision()
+    with engine.connect() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head:
+            return
+    with _migration_lock(engine), engine.begin() as connection:
+        if MigrationContext.configure(connection).get_current_revision() == head:
+            return
+        log.info("Migrating the invoice hub ledger at %s to revision %s", engine.url.render_as_string(), head)
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,64 @@
+"""What the tasks of a run hand each other through XCom: paths, hashes and ids, never file contents."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+EntryStatus = Literal["fetched", "duplicate", "transformed", "delivered", "failed"]
+
+
+class ManifestModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    def to_xcom(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+class Candidate(ManifestModel):
+    """A file found at the source by wait_for_files."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+class Output(ManifestModel):
+    """One file to deliver, made from a source file."""
+
+    name: str
+    url: str  # staging URL of the bytes (for passthrough, the staged source itself)
+    sha256: str
+    size: int
+
+
+class FileEntry(ManifestModel):
+    """One source file on its way through the run."""
+
+    source_path: str
+    size: int
+    mtime: float
+    file_id: int | None = None  # ledger id
+    sha256: str | None = None
+    staged_url: str | None = None
+    status: EntryStatus
+    reason_code: str | None = None  # machine-readable, e.g. "duplicate", "deliver.target_exists"
+    reason: str | None = None  # for people
+    outputs: list[Output] = []
+    delivered_to: list[str] = []
+
+    @property
+    def name(self) -> str:
+        return self.source_path.rsplit("/", 1)[-1]
+
+    def fail(self, code: str, reason: str) -> None:
+        self.status, self.reason_code, self.reason = "failed", code, reason
+
+
+class CandidateList(ManifestModel):
+    candidates: list[Candidate]
+
+
+class Manifest(ManifestModel):
+    files: list[FileEntry]

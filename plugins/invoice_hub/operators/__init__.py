@@ -1,0 +1,9 @@
+"""The operators of an integration DAG, one per task of the DAG contract."""
+
+from invoice_hub.operators.archive import ArchiveOperator
+from invoice_hub.operators.deliver import DeliverOperator
+from invoice_hub.operators.fetch import FetchOperator
+from invoice_hub.operators.validate_transform import ValidateTransformOperator
+from invoice_hub.operators.wait_for_files import WaitForFilesSensor
+
+__all__ = ["ArchiveOperator", "DeliverOperator", "FetchOperator", "ValidateTransformOperator", "WaitForFilesSensor"]

@@ -1,0 +1,55 @@
+"""What the five tasks of an integration DAG share: the integration, its file, its ledger, its staging."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import BaseOperator, Context
+
+from invoice_hub.config.models import Integration
+from invoice_hub.ledger import Ledger
+from invoice_hub.manifest import Manifest
+from invoice_hub.staging import Staging
+from invoice_hub.transports import Transport, open_transport
+
+
+class IntegrationTaskMixin:
+    """Mixed into each task's operator (sensors derive from another base than BaseOperator)."""
+
+    integration: Integration
+    integration_file: Path
+
+    @property
+    def base_dir(self) -> Path:
+        """Relative local paths in the integration file are relative to the file's folder."""
+        return self.integration_file.parent
+
+    @cached_property
+    def ledger(self) -> Ledger:
+        return Ledger()
+
+    def source_transport(self) -> Transport:
+        return open_transport(self.integration.source, self.base_dir)
+
+    def destination_transport(self, index: int) -> Transport:
+        return open_transport(self.integration.destinations[index], self.base_dir)
+
+    def staging(self, context: Context) -> Staging:
+        return Staging(self.integration.name, context["run_id"])
+
+    @staticmethod
+    def pull_manifest(context: Context, task_id: str) -> Manifest:
+        return Manifest.model_validate(context["ti"].xcom_pull(task_ids=task_id))
+
+
+class IntegrationOperator(IntegrationTaskMixin, BaseOperator):
+    """Base of fetch, validate_transform, deliver and archive."""
+
+    ui_color = "#e8f4fa"
+
+    def __init__(self, *, integration: Integration, integration_file: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.integration = integration
+        self.integration_file = integration_file

@@ -1,0 +1,89 @@
+"""The run's staging area: where files wait between tasks, addressed by URL.
+
+Tasks exchange only manifests (URLs, hashes, ids) through XCom; the bytes stay here. The base URL
+(``INVOICE_HUB_STAGING_URL``) may name any store Airflow's ObjectStoragePath reaches, so tasks can
+run on different workers; by default it is a folder under the Airflow home.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from airflow.sdk import ObjectStoragePath
+
+from invoice_hub import settings
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_CHUNK = 1024 * 1024
+
+
+class HashingWriter:
+    """A write-only stream that hashes and counts what passes through it on the way to ``sink``."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink = sink
+        self.sha256 = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
+    def hexdigest(self) -> str:
+        return self.sha256.hexdigest()
+
+
+def safe_segment(text: str) -> str:
+    """``text`` usable as one path segment in any object store (run ids contain ':' and '+')."""
+    return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+class Staging:
+    """The staging folder of one DAG run: ``<base>/<dag_id>/<run_id>/{in,out}/...``."""
+
+    def __init__(self, dag_id: str, run_id: str, base_url: str | None = None) -> None:
+        self.root = ObjectStoragePath(base_url or settings.staging_url()) / dag_id / safe_segment(run_id)
+
+    def new_path(self, area: str, key: str, name: str) -> ObjectStoragePath:
+        """A path for ``name`` in ``area`` (in / out), under ``key`` so equal names never collide."""
+        folder = self.root / area / safe_segment(key)
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / name
+
+    def store(self, path: ObjectStoragePath, source: BinaryIO) -> tuple[str, int]:
+        """Copy ``source`` to ``path``; return its sha256 and size."""
+        with path.open("wb") as sink:
+            writer = HashingWriter(sink)
+            shutil.copyfileobj(source, writer, _CHUNK)  # type: ignore[misc]
+        return writer.hexdigest(), writer.size
+
+    def remove(self) -> None:
+        """Drop the run's staging folder (its files are archived or delivered by then)."""
+        if self.root.exists():
+            self.root.fs.rm(self.root.path, recursive=True)
+
+
+def open_staged(url: str, mode: str = "rb") -> BinaryIO:
+    return ObjectStoragePath(url).open(mode)  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def local_file(url: str) -> Iterator[Path]:
+    """A local path with the staged file's bytes: the file itself when staging is local, else a copy."""
+    path = ObjectStoragePath(url)
+    if path.protocol in ("file", "local"):
+        yield Path(path.path)
+        return
+    with tempfile.TemporaryDirectory(prefix="invoice-hub-") as folder:
+        copy = Path(folder) / path.name
+        with path.open("rb") as source, copy.open("wb") as sink:
+            shutil.copyfileobj(source, sink, _CHUNK)
+        yield copy

@@ -1,0 +1,126 @@
+"""What every transport (local folder, SFTP, FTP/FTPS, mail, HTTP) offers the hub's tasks.
+
+A transport is opened once per task (one login serves all files) and used as a context manager.
+The selection rules shared by every source (pattern, minimum age, root files) live in
+``selection.py``, not in each transport.
+"""
+
+from __future__ import annotations
+
+import abc
+import posixpath
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO, Self
+
+from invoice_hub.config.models import IfExists
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file as listed at a source: enough to tell a new version from one already seen."""
+
+    path: str  # full path at the source, "/"-separated
+    size: int
+    mtime: float  # seconds since the epoch, UTC
+
+    @property
+    def name(self) -> str:
+        return posixpath.basename(self.path)
+
+
+class TransportError(Exception):
+    """A failure talking to a partner, with the remote path in the message. ``retryable`` guides retries."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class TargetExistsError(TransportError):
+    """The target name is taken and ``if_exists: fail`` (or a race took the name picked)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+class Transport(abc.ABC):
+    """One open connection to a source or destination."""
+
+    #: Shown in logs, messages and the ledger's destination key, e.g. "local:/data/out" (never secrets).
+    label: str
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:  # noqa: B027 - transports without a connection have nothing to close
+        """Log out."""
+
+    def resolve(self, path: str) -> str:
+        """``path`` as this transport names files in listings: absolute and normalised."""
+        return posixpath.normpath(posixpath.join("/", path))
+
+    # --- as a source ------------------------------------------------------------------------
+    @abc.abstractmethod
+    def list_files(self, folder: str, recursive: bool) -> list[RemoteFile]:
+        """Every file below ``folder``, in one round trip per folder."""
+
+    @abc.abstractmethod
+    def download(self, path: str, into: BinaryIO) -> None:
+        """Stream the file at ``path`` into ``into``."""
+
+    @abc.abstractmethod
+    def delete(self, path: str) -> None: ...
+
+    @abc.abstractmethod
+    def move(self, path: str, folder: str) -> str:
+        """Move ``path`` into ``folder`` (created when missing), under a unique name; return the new path."""
+
+    # --- as a destination -------------------------------------------------------------------
+    @abc.abstractmethod
+    def exists(self, path: str) -> int | None:
+        """The size of the file at ``path``, or None when there is none."""
+
+    @abc.abstractmethod
+    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+        """Write ``local`` to ``path`` atomically: a temporary name in the same folder, then a rename.
+
+        Without ``replace`` an existing ``path`` raises :class:`TargetExistsError` and stays as it is.
+        """
+
+    @abc.abstractmethod
+    def make_folder(self, folder: str) -> None: ...
+
+    def write_text(self, path: str, text: str) -> None:
+        """A small text file written whole (the failure reason beside a moved file), replacing any."""
+        with tempfile.TemporaryDirectory(prefix="invoice-hub-") as folder:
+            local = Path(folder) / "text"
+            local.write_text(text, encoding="utf-8")
+            self.upload(local, path, replace=True)
+
+    def target_path(self, folder: str, name: str, if_exists: IfExists) -> str:
+        """The path an output called ``name`` will be written to under the ``if_exists`` policy."""
+        path = posixpath.join(folder, name)
+        if if_exists == "replace" or self.exists(path) is None:
+            return path
+        if if_exists == "fail":
+            raise TargetExistsError(
+                f"{self.label}: {path} exists already; set if_exists: unique or replace on this destination"
+            )
+        return self.free_name(folder, name)
+
+    def free_name(self, folder: str, name: str) -> str:
+        """``name``, else ``stem_1.ext``, ``stem_2.ext``, ... whichever is free in ``folder``."""
+        stem, ext = posixpath.splitext(name)
+        counter = 0
+        candidate = posixpath.join(folder, name)
+        while self.exists(candidate) is not None:
+            counter += 1
+            candidate = posixpath.join(folder, f"{stem}_{counter}{ext}")
+        return candidate
