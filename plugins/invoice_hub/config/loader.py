@@ -244,7 +244,7 @@ def load_integration(path: Path) -> IntegrationFile:
     text, problems = read_text(path)
     data, lines, yaml_problems = parse_yaml(text, path) if not problems else (None, {}, [])
     result = IntegrationFile(path=path, text=text, problems=[*problems, *yaml_problems])
-    if data is None and not problems:
+    if data is None and not result.problems:
         result.problems.append(ConfigProblem(path, (), "the file is empty"))
     if result.problems:
         return result

@@ -1,0 +1,47 @@
+# The invoice hub's two set-up commands: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install system-packages lint schema bench lock clean
+
+demo: install
+	scripts/demo.sh
+
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/invoice-hub schema --check
+	scripts/run-tests.sh
+
+install: system-packages $(STAMP)
+
+system-packages:
+	@scripts/system-packages.sh
+
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
+	@test -x $(BIN)/python || scripts/python.sh -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-dev.txt -c constraints.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+schema: install
+	$(BIN)/invoice-hub schema
+
+bench: install
+	$(BIN)/python bench/parse.py
+
+# Re-freeze constraints.txt after changing requirements*.txt (needs a fresh venv to be exact).
+lock:
+	rm -rf .lock-venv && scripts/python.sh -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	( echo "# Every package, transitively, that requirements*.txt resolved to; regenerate with make lock."; \
+	  .lock-venv/bin/pip freeze --exclude-editable ) > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .airflow .demo .pytest_cache .ruff_cache

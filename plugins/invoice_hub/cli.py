@@ -1,0 +1,79 @@
+"""``invoice-hub``: the command line of the invoice hub."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    from invoice_hub.config import load_folder
+    from invoice_hub.settings import integrations_dir
+
+    paths = [Path(p) for p in args.paths] or [integrations_dir()]
+    missing = [p for p in paths if not p.exists()]
+    for path in missing:
+        print(f"{path}: (file): no such file or folder", file=sys.stderr)
+    files = load_folder([p for p in paths if p.exists()])
+    problems = [problem for entry in files for problem in entry.problems]
+    for problem in problems:
+        print(problem)
+    valid = sum(entry.integration is not None for entry in files)
+    print(f"{valid} of {len(files)} integration file(s) valid, {len(problems)} problem(s)", file=sys.stderr)
+    return 1 if problems or missing or not files else 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from invoice_hub.config.schema import schema_path, schema_text
+
+    target = Path(args.output) if args.output else schema_path()
+    text = schema_text()
+    if args.check:
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            print(f"{target} is out of date; run: invoice-hub schema", file=sys.stderr)
+            return 1
+        return 0
+    target.write_text(text, encoding="utf-8")
+    print(f"wrote {target}", file=sys.stderr)
+    return 0
+
+
+def _demo_partner(args: argparse.Namespace) -> int:
+    from invoice_hub.demo import run_partner_feed
+
+    run_partner_feed(Path(args.outbox), every=args.every, count=args.count)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="invoice-hub", description="Invoice exchanges as Airflow DAGs.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser(
+        "check-config", help="check integration files; one line per problem: FILE: KEY.PATH: message"
+    )
+    check.add_argument("paths", nargs="*", help="files or folders (default: the integrations folder)")
+    check.set_defaults(run=_check_config)
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of integration files")
+    schema.add_argument("-o", "--output", help="where to write (default include/integrations/schema.json)")
+    schema.add_argument("--check", action="store_true", help="exit 1 if the committed schema is out of date")
+    schema.set_defaults(run=_schema)
+
+    demo = commands.add_parser("demo-partner", help="the demo's supplier: drops sample UBL invoices into a folder")
+    demo.add_argument("outbox", help="folder to drop invoices into")
+    demo.add_argument("--every", type=float, default=20.0, help="seconds between invoices (default 20)")
+    demo.add_argument("--count", type=int, help="stop after this many invoices (default: never)")
+    demo.set_defaults(run=_demo_partner)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

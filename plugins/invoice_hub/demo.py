@@ -1,0 +1,107 @@
+"""The demo partners of ``make demo``: a supplier that drops a new UBL invoice into its outbox now and then.
+
+Everything runs on this machine; the invoices are made up here, not copied from anywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import time
+from decimal import Decimal
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+SUPPLIERS = [("Nordic Paper AB", "SE556677889901"), ("Acme Office Supplies BV", "NL123456789B01"),
+             ("Fjord Logistics AS", "NO987654321MVA")]
+ITEMS = [("A4 paper, 500 sheets", "4.95"), ("Toner cartridge", "89.00"), ("Pallet transport", "145.00"),
+         ("Archive box", "2.40"), ("Desk lamp", "39.90")]
+
+
+def sample_invoice(number: str, issue_date: dt.date, rng: random.Random) -> bytes:
+    """A small, valid UBL 2.1 invoice (PEPPOL BIS 3 style) with one to four lines."""
+    seller, vat_id = rng.choice(SUPPLIERS)
+    lines = []
+    net_total = Decimal(0)
+    for line_no in range(1, rng.randint(1, 4) + 1):
+        item, price = rng.choice(ITEMS)
+        quantity = Decimal(rng.randint(1, 20))
+        amount = (quantity * Decimal(price)).quantize(Decimal("0.01"))
+        net_total += amount
+        lines.append(f"""  <cac:InvoiceLine>
+    <cbc:ID>{line_no}</cbc:ID>
+    <cbc:InvoicedQuantity unitCode="EA">{quantity}</cbc:InvoicedQuantity>
+    <cbc:LineExtensionAmount currencyID="EUR">{amount}</cbc:LineExtensionAmount>
+    <cac:Item>
+      <cbc:Name>{escape(item)}</cbc:Name>
+      <cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent>
+        <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory>
+    </cac:Item>
+    <cac:Price><cbc:PriceAmount currencyID="EUR">{price}</cbc:PriceAmount></cac:Price>
+  </cac:InvoiceLine>""")
+    tax = (net_total * Decimal("0.25")).quantize(Decimal("0.01"))
+    due = issue_date + dt.timedelta(days=30)
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
+         xmlns:cac="urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2"
+         xmlns:cbc="urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2">
+  <cbc:CustomizationID>urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0</cbc:CustomizationID>
+  <cbc:ProfileID>urn:fdc:peppol.eu:2017:poacc:billing:01:1.0</cbc:ProfileID>
+  <cbc:ID>{number}</cbc:ID>
+  <cbc:IssueDate>{issue_date.isoformat()}</cbc:IssueDate>
+  <cbc:DueDate>{due.isoformat()}</cbc:DueDate>
+  <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
+  <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
+  <cbc:BuyerReference>DEMO-PO-{rng.randint(1000, 9999)}</cbc:BuyerReference>
+  <cac:AccountingSupplierParty><cac:Party>
+    <cac:PartyLegalEntity><cbc:RegistrationName>{escape(seller)}</cbc:RegistrationName></cac:PartyLegalEntity>
+    <cac:PartyTaxScheme><cbc:CompanyID>{vat_id}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
+  </cac:Party></cac:AccountingSupplierParty>
+  <cac:AccountingCustomerParty><cac:Party>
+    <cac:PartyLegalEntity><cbc:RegistrationName>Demo Buyer Ltd</cbc:RegistrationName></cac:PartyLegalEntity>
+  </cac:Party></cac:AccountingCustomerParty>
+  <cac:TaxTotal>
+    <cbc:TaxAmount currencyID="EUR">{tax}</cbc:TaxAmount>
+    <cac:TaxSubtotal>
+      <cbc:TaxableAmount currencyID="EUR">{net_total}</cbc:TaxableAmount>
+      <cbc:TaxAmount currencyID="EUR">{tax}</cbc:TaxAmount>
+      <cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>
+    </cac:TaxSubtotal>
+  </cac:TaxTotal>
+  <cac:LegalMonetaryTotal>
+    <cbc:LineExtensionAmount currencyID="EUR">{net_total}</cbc:LineExtensionAmount>
+    <cbc:TaxExclusiveAmount currencyID="EUR">{net_total}</cbc:TaxExclusiveAmount>
+    <cbc:TaxInclusiveAmount currencyID="EUR">{net_total + tax}</cbc:TaxInclusiveAmount>
+    <cbc:PayableAmount currencyID="EUR">{net_total + tax}</cbc:PayableAmount>
+  </cac:LegalMonetaryTotal>
+{chr(10).join(lines)}
+</Invoice>
+""".encode()
+
+
+def drop_invoice(folder: Path, sequence: int, rng: random.Random) -> Path:
+    """Write one invoice the way a partner should: under a temporary name, then renamed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    today = dt.datetime.now(dt.UTC).date()
+    number = f"INV-{today:%Y%m%d}-{sequence:05d}"
+    target = folder / f"{number}.xml"
+    temporary = folder / f".{number}.xml.part"
+    temporary.write_bytes(sample_invoice(number, today, rng))
+    os.replace(temporary, target)
+    return target
+
+
+def run_partner_feed(folder: Path, every: float, count: int | None = None, initial: int = 3) -> None:
+    """Drop ``initial`` invoices at once, then one every ``every`` seconds (``count`` in all, or forever)."""
+    rng = random.Random()
+    sequence = max((int(p.stem.rsplit("-", 1)[-1]) for p in folder.glob("INV-*.xml")
+                    if p.stem.rsplit("-", 1)[-1].isdigit()), default=0) if folder.is_dir() else 0
+    written = 0
+    while count is None or written < count:
+        sequence += 1
+        path = drop_invoice(folder, sequence, rng)
+        written += 1
+        print(f"demo partner: dropped {path}", flush=True)
+        if written >= initial:
+            time.sleep(every)

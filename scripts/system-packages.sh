@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the hub's tests and demo need, installed when missing (the machine runs as root).
+set -euo pipefail
+# command -> Debian package. Later capabilities add the partner servers (sshd, vsftpd, dovecot).
+declare -A NEEDED=()
+missing=()
+for command in "${!NEEDED[@]}"; do
+  command -v "$command" >/dev/null || [ -x "/usr/sbin/$command" ] || missing+=("${NEEDED[$command]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
