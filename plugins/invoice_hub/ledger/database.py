@@ -19,7 +19,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from invoice_hub import settings
 
@@ -44,6 +44,10 @@ def ledger_url() -> str:
     return f"sqlite:///{path}"
 
 
+#: Airflow connection types -> SQLAlchemy dialects, where the names differ.
+_DIALECTS = {"postgres": "postgresql", "mysql": "mysql"}
+
+
 def _connection_uri() -> str | None:
     from airflow.sdk import BaseHook
     from airflow.sdk.exceptions import AirflowNotFoundException
@@ -52,9 +56,18 @@ def _connection_uri() -> str | None:
         connection = BaseHook.get_connection(LEDGER_CONN_ID)
     except AirflowNotFoundException:
         return None
-    uri = connection.get_uri()
-    # Airflow's "postgres" connection type is "postgresql" to SQLAlchemy.
-    return uri.replace("postgres://", "postgresql://", 1) if uri.startswith("postgres://") else uri
+    if connection.conn_type == "sqlite":
+        # Airflow keeps a SQLite path in "schema" (or "host"); its get_uri() percent-encodes the slashes.
+        return f"sqlite:///{connection.schema or connection.host}"
+    url = URL.create(
+        drivername=_DIALECTS.get(connection.conn_type, connection.conn_type),
+        username=connection.login or None,
+        password=connection.password or None,
+        host=connection.host or None,
+        port=connection.port or None,
+        database=connection.schema or None,
+    )
+    return url.render_as_string(hide_password=False)
 
 
 def get_engine(url: str | None = None) -> Engine:

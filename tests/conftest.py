@@ -1,0 +1,64 @@
+"""Test harness: a temporary, migrated Airflow home for the whole session; a ledger and folders per test.
+
+Airflow reads its configuration when first imported, so the environment is set at import time of
+this file, before any test module imports Airflow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT = Path(__file__).resolve().parents[1]
+SHARED = PROJECT.parent / "shared"
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="invoice-hub-airflow-"))
+
+os.environ.update(
+    AIRFLOW_HOME=str(_AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(PROJECT / "dags"),
+    AIRFLOW__CORE__PLUGINS_FOLDER=str(PROJECT / "plugins"),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+    AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING",
+)
+os.environ.pop("INVOICE_HUB_INTEGRATIONS_DIR", None)
+os.environ.pop("AIRFLOW_CONN_INVOICE_HUB_DB", None)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Iterator[Path]:
+    """Airflow's metadata database, migrated once per session (SQLite in the temporary home)."""
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, env=os.environ.copy())
+    yield _AIRFLOW_HOME
+    shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def ledger_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A ledger of the test's own, through the documented invoice_hub_db connection."""
+    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", url)
+    return url
+
+
+@pytest.fixture
+def integrations_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "integrations"
+    folder.mkdir()
+    monkeypatch.setenv("INVOICE_HUB_INTEGRATIONS_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture
+def staging_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = (tmp_path / "staging").as_uri()
+    monkeypatch.setenv("INVOICE_HUB_STAGING_URL", url)
+    return url
