@@ -62,34 +62,71 @@ MISTAKES = [
     (("start_date: 2026-01-01", "start_date: yesterday"), "start_date: input should be a valid date"),
     (("start_date: 2026-01-01\n", ""), "start_date: required when schedule is set"),
     (('  pattern: "*.xml"', '  patern: "*.xml"'), "source.patern: unknown key; did you mean 'pattern'?"),
-    (("  path: inbox", "  path: inbox\n  password: hunter2"), "source.password: unknown key; hosts and credentials"),
-    (("  type: local\n  path: inbox", SFTP_BLOCK.rstrip()), "source.conn_id: required: the id of the Airflow"),
-    (("  - type: local\n    path: outbox", "  - type: ftps\n    path: /out"), "destinations[0].conn_id: required"),
+    (
+        ("  path: inbox", "  path: inbox\n  password: hunter2"),
+        "source.password: unknown key; hosts and credentials",
+    ),
+    (
+        ("  type: local\n  path: inbox", SFTP_BLOCK.rstrip()),
+        "source.conn_id: required: the id of the Airflow",
+    ),
+    (
+        ("  - type: local\n    path: outbox", "  - type: ftps\n    path: /out"),
+        "destinations[0].conn_id: required",
+    ),
     (("  - type: local", "  - type: pigeon"), "destinations[0].type: unknown type 'pigeon'"),
     (("  on_success: {move_to: done}", "  on_success: archive"), "source.on_success: expected keep, delete"),
-    (("  on_failure: {move_to: failed}", "  on_failure: delete"), "source.on_failure: expected keep or {move_to"),
-    (('  pattern: "*.xml"', '  pattern: "*.xml"\n  min_age_seconds: "60"'), "source.min_age_seconds: input should be"),
-    (("description: test", "description: test\ncatchup: yes please"), "catchup: input should be a valid boolean"),
+    (
+        ("  on_failure: {move_to: failed}", "  on_failure: delete"),
+        "source.on_failure: expected keep or {move_to",
+    ),
+    (
+        ('  pattern: "*.xml"', '  pattern: "*.xml"\n  min_age_seconds: "60"'),
+        "source.min_age_seconds: input should be",
+    ),
+    (
+        ("description: test", "description: test\ncatchup: yes please"),
+        "catchup: input should be a valid boolean",
+    ),
     (("description: test", "description: test\nowner: x\nowner: y"), "owner: key written twice"),
-    (("description: test", "description: test\nnotify: {on_failure: [ap-team]}"),
-     "notify.on_failure[0]: expected an e-mail address"),
-    (("description: test", "description: test\ntransform: {output: pdf}"), "transform.output: input should be"),
-    (("description: test", "description: test\ntransform: {filename: '{invoice}.xml'}"),
-     "transform.filename: unknown placeholder {invoice}"),
-    (("description: test", "description: test\ntransform: {filename: 'out/{name}'}"),
-     "transform.filename: a file name, not a path"),
-    (("description: test", "description: test\ntransform: {mapping: nowhere.yaml, output: passthrough}"),
-     "transform.mapping: no mapping file 'nowhere.yaml'"),
+    (
+        ("description: test", "description: test\nnotify: {on_failure: [ap-team]}"),
+        "notify.on_failure[0]: expected an e-mail address",
+    ),
+    (
+        ("description: test", "description: test\ntransform: {output: pdf}"),
+        "transform.output: input should be",
+    ),
+    (
+        ("description: test", "description: test\ntransform: {filename: '{invoice}.xml'}"),
+        "transform.filename: unknown placeholder {invoice}",
+    ),
+    (
+        ("description: test", "description: test\ntransform: {filename: 'out/{name}'}"),
+        "transform.filename: a file name, not a path",
+    ),
+    (
+        ("description: test", "description: test\ntransform: {mapping: nowhere.yaml, output: passthrough}"),
+        "transform.mapping: no mapping file 'nowhere.yaml'",
+    ),
     (("description: test", "description: test\nkind: export"), "kind: 'export' is not available"),
-    (("destinations:\n  - type: local\n    path: outbox\n", "destinations: []\n"),
-     "destinations: a transfer needs at least one destination"),
-    (("description: test", "description: test\nretries: 5"), "retries: unknown key; allowed keys: version, name"),
+    (
+        ("destinations:\n  - type: local\n    path: outbox\n", "destinations: []\n"),
+        "destinations: a transfer needs at least one destination",
+    ),
+    (
+        ("description: test", "description: test\nretries: 5"),
+        "retries: unknown key; allowed keys: version, name",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("replace", "expected"), MISTAKES, ids=[m[1].split(":")[0] + f"-{i}" for i, m in
-                                                                   enumerate(MISTAKES)])
-def test_check_config_names_file_key_and_problem(tmp_path: Path, replace: tuple[str, str], expected: str) -> None:
+@pytest.mark.parametrize(
+    ("replace", "expected"), MISTAKES, ids=[m[1].split(":")[0] + f"-{i}" for i, m in enumerate(MISTAKES)]
+)
+def test_check_config_names_file_key_and_problem(
+    tmp_path: Path, replace: tuple[str, str], expected: str
+) -> None:
     old, new = replace
     assert old in VALID, old
     path = write(tmp_path / "broken.yaml", VALID.replace(old, new, 1))

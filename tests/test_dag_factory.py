@@ -9,8 +9,8 @@ import pytest
 
 from invoice_hub.dag_factory import CONFIG_ERRORS_DAG_ID, TASK_IDS, integration_dags
 from tests.conftest import PROJECT
-from tests.test_config import VALID
 from tests.helpers import write
+from tests.test_config import VALID
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -21,7 +21,9 @@ def dagbag():
     return DagBag(dag_folder=str(PROJECT / "dags"))
 
 
-def test_every_example_integration_becomes_a_dag_without_import_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_example_integration_becomes_a_dag_without_import_errors(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.delenv("INVOICE_HUB_INTEGRATIONS_DIR", raising=False)
     bag = dagbag()
     assert bag.import_errors == {}
@@ -42,8 +44,13 @@ def _in_order(dag):
 
 
 def test_dag_settings_come_from_the_file(integrations_dir: Path) -> None:
-    write(integrations_dir / "a.yaml", VALID.replace("description: test", "description: test\ntags: [acme]\n"
-                                                     "owner: finance-data\nnotify: {on_failure: [ap@example.com]}"))
+    write(
+        integrations_dir / "a.yaml",
+        VALID.replace(
+            "description: test",
+            "description: test\ntags: [acme]\nowner: finance-data\nnotify: {on_failure: [ap@example.com]}",
+        ),
+    )
     dag = dagbag().dags["supplier_inbound"]
     assert dag.dag_id == "supplier_inbound"
     assert dag.max_active_runs == 1
@@ -51,7 +58,7 @@ def test_dag_settings_come_from_the_file(integrations_dir: Path) -> None:
     assert dag.start_date == dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     assert set(dag.tags) == {"acme", "invoice-hub", "transfer"}
     assert dag.timetable.expression == "0 * * * *"
-    assert "```yaml" in dag.doc_md and "pattern: \"*.xml\"" in dag.doc_md
+    assert "```yaml" in dag.doc_md and 'pattern: "*.xml"' in dag.doc_md
     assert dag.on_failure_callback, "notify.on_failure wires an SMTP notifier"
     for task in dag.tasks:
         assert task.owner == "finance-data"
@@ -61,8 +68,9 @@ def test_dag_settings_come_from_the_file(integrations_dir: Path) -> None:
     assert dag.get_task("validate_transform").retries == 0, "validation is deterministic"
 
 
-@pytest.mark.parametrize(("schedule", "expected"), [("'0 6 * * 1-5'", "0 6 * * 1-5"), ("'@daily'", "0 0 * * *"),
-                                                   ("null", None)])
+@pytest.mark.parametrize(
+    ("schedule", "expected"), [("'0 6 * * 1-5'", "0 6 * * 1-5"), ("'@daily'", "0 0 * * *"), ("null", None)]
+)
 def test_schedules(integrations_dir: Path, schedule: str, expected: str | None) -> None:
     write(integrations_dir / "a.yaml", VALID.replace('"@hourly"', schedule))
     dag = dagbag().dags["supplier_inbound"]
@@ -72,8 +80,10 @@ def test_schedules(integrations_dir: Path, schedule: str, expected: str | None) 
 
 def test_broken_file_is_an_import_error_naming_it_and_others_still_load(integrations_dir: Path) -> None:
     write(integrations_dir / "good.yaml", VALID)
-    broken = write(integrations_dir / "broken.yaml",
-                   VALID.replace("name: supplier_inbound", "name: other").replace('  pattern: "*.xml"', "  patern: x"))
+    broken = write(
+        integrations_dir / "broken.yaml",
+        VALID.replace("name: supplier_inbound", "name: other").replace('  pattern: "*.xml"', "  patern: x"),
+    )
     bag = dagbag()
     assert "supplier_inbound" in bag.dags
     assert CONFIG_ERRORS_DAG_ID not in bag.dags
@@ -88,8 +98,9 @@ def test_two_broken_files_are_both_reported(integrations_dir: Path) -> None:
     assert "one.yaml: name:" in message and "two.yaml:" in message
 
 
-def test_only_the_dag_being_run_is_built_at_task_run_time(integrations_dir: Path,
-                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_only_the_dag_being_run_is_built_at_task_run_time(
+    integrations_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(integrations_dir / "a.yaml", VALID)
     write(integrations_dir / "zz_other.yaml", VALID.replace("name: supplier_inbound", "name: other_one"))
     write(integrations_dir / "broken.yaml", "name: [")

@@ -62,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="exit 1 if the committed schema is out of date")
     schema.set_defaults(run=_schema)
 
-    demo = commands.add_parser("demo-partner", help="the demo's supplier: drops sample UBL invoices into a folder")
+    demo = commands.add_parser(
+        "demo-partner", help="the demo's supplier: drops sample UBL invoices into a folder"
+    )
     demo.add_argument("outbox", help="folder to drop invoices into")
     demo.add_argument("--every", type=float, default=20.0, help="seconds between invoices (default 20)")
     demo.add_argument("--count", type=int, help="stop after this many invoices (default: never)")

@@ -1,4 +1,6 @@
-"""Integration files become Airflow DAGs: ``wait_for_files >> fetch >> validate_transform >> deliver >> archive``.
+"""Integration files become Airflow DAGs.
+
+Each DAG is ``wait_for_files >> fetch >> validate_transform >> deliver >> archive``.
 
 Parsing is kept light (no ledger, staging or format code is imported here) because the DAG
 processor re-parses the folder continuously, and at task run time only the DAG being run is built.
@@ -80,8 +82,13 @@ def build_dag(entry: IntegrationFile) -> DAG:
 
     integration = entry.integration
     assert integration is not None
-    operators = dict(zip(TASK_IDS, (WaitForFilesSensor, FetchOperator, ValidateTransformOperator,
-                                    DeliverOperator, ArchiveOperator), strict=True))
+    operators = dict(
+        zip(
+            TASK_IDS,
+            (WaitForFilesSensor, FetchOperator, ValidateTransformOperator, DeliverOperator, ArchiveOperator),
+            strict=True,
+        )
+    )
     with DAG(
         dag_id=integration.name,
         description=(integration.description or None),
@@ -98,8 +105,13 @@ def build_dag(entry: IntegrationFile) -> DAG:
         previous = None
         for task_id, operator in operators.items():
             retries, timeout = TASK_POLICY[task_id]
-            task = operator(task_id=task_id, integration=integration, integration_file=entry.path,
-                            retries=retries, execution_timeout=timeout)
+            task = operator(
+                task_id=task_id,
+                integration=integration,
+                integration_file=entry.path,
+                retries=retries,
+                execution_timeout=timeout,
+            )
             if previous is not None:
                 previous >> task
             previous = task
@@ -140,21 +152,38 @@ def doc_md(entry: IntegrationFile) -> str:
     source = integration.source
     rows = [("Kind", integration.kind), ("Schedule", integration.schedule or "manual only")]
     if source is not None:
-        rows.append(("Source", _endpoint(source) + f", pattern `{source.pattern}`"
-                     + (f", at least {source.min_age_seconds} s old" if source.min_age_seconds else "")))
+        rows.append(
+            (
+                "Source",
+                _endpoint(source)
+                + f", pattern `{source.pattern}`"
+                + (f", at least {source.min_age_seconds} s old" if source.min_age_seconds else ""),
+            )
+        )
         rows.append(("After success", _action(source.on_success)))
         rows.append(("After failure", _action(source.on_failure)))
     transform = integration.transform
-    rows.append(("Transform", f"`{transform.input}` → `{transform.output}`, validation `{transform.validate_}`"
-                 + (f", mapping `{transform.mapping}`" if transform.mapping else "")))
+    rows.append(
+        (
+            "Transform",
+            f"`{transform.input}` → `{transform.output}`, validation `{transform.validate_}`"
+            + (f", mapping `{transform.mapping}`" if transform.mapping else ""),
+        )
+    )
     for index, destination in enumerate(integration.destinations):
-        rows.append((f"Destination {index + 1}", _endpoint(destination)
-                     + f", if the name exists: {destination.if_exists}"))
+        rows.append(
+            (
+                f"Destination {index + 1}",
+                _endpoint(destination) + f", if the name exists: {destination.if_exists}",
+            )
+        )
     if integration.notify.on_failure:
         rows.append(("Mail on failure", ", ".join(integration.notify.on_failure)))
     table = "\n".join(f"| {key} | {value} |" for key, value in rows)
-    return (f"### {integration.name}\n\n{integration.description}\n\n| | |\n|---|---|\n{table}\n\n"
-            f"Integration file `{entry.path}`:\n\n```yaml\n{entry.text.rstrip()}\n```\n")
+    return (
+        f"### {integration.name}\n\n{integration.description}\n\n| | |\n|---|---|\n{table}\n\n"
+        f"Integration file `{entry.path}`:\n\n```yaml\n{entry.text.rstrip()}\n```\n"
+    )
 
 
 def _endpoint(endpoint: Any) -> str:
@@ -178,8 +207,11 @@ def _file_for_dag_id(folder: Path, dag_id: str) -> list[Path]:
         candidate = folder / f"{dag_id}{suffix}"
         if candidate.is_file() and dag_id.encode() in _NAME_LINE.findall(candidate.read_bytes()):
             return [candidate]
-    return [path for path in integration_files([folder])
-            if dag_id.encode() in _NAME_LINE.findall(path.read_bytes())]
+    return [
+        path
+        for path in integration_files([folder])
+        if dag_id.encode() in _NAME_LINE.findall(path.read_bytes())
+    ]
 
 
 def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
@@ -190,8 +222,11 @@ def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
     folders = list(paths) if paths is not None else [settings.integrations_dir()]
     wanted = get_parsing_context().dag_id
     if wanted and wanted != CONFIG_ERRORS_DAG_ID:
-        files = [path for folder in folders for path in
-                 (_file_for_dag_id(folder, wanted) if folder.is_dir() else [folder])]
+        files = [
+            path
+            for folder in folders
+            for path in (_file_for_dag_id(folder, wanted) if folder.is_dir() else [folder])
+        ]
         entries = [load_integration(path) for path in files]
         entries = [e for e in entries if e.integration is not None and e.integration.name == wanted][:1]
     else:
@@ -204,8 +239,11 @@ def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
             continue
         dags[entry.integration.name] = build_dag(entry)
     if problems:
-        broken = ConfigErrorsDag(dag_id=CONFIG_ERRORS_DAG_ID, schedule=None,
-                                 description="Integration files that could not be loaded")
+        broken = ConfigErrorsDag(
+            dag_id=CONFIG_ERRORS_DAG_ID,
+            schedule=None,
+            description="Integration files that could not be loaded",
+        )
         broken.problems = tuple(str(problem) for problem in problems)
         dags[CONFIG_ERRORS_DAG_ID] = broken
     return dags

@@ -13,10 +13,18 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
-SUPPLIERS = [("Nordic Paper AB", "SE556677889901"), ("Acme Office Supplies BV", "NL123456789B01"),
-             ("Fjord Logistics AS", "NO987654321MVA")]
-ITEMS = [("A4 paper, 500 sheets", "4.95"), ("Toner cartridge", "89.00"), ("Pallet transport", "145.00"),
-         ("Archive box", "2.40"), ("Desk lamp", "39.90")]
+SUPPLIERS = [
+    ("Nordic Paper AB", "SE556677889901"),
+    ("Acme Office Supplies BV", "NL123456789B01"),
+    ("Fjord Logistics AS", "NO987654321MVA"),
+]
+ITEMS = [
+    ("A4 paper, 500 sheets", "4.95"),
+    ("Toner cartridge", "89.00"),
+    ("Pallet transport", "145.00"),
+    ("Archive box", "2.40"),
+    ("Desk lamp", "39.90"),
+]
 
 
 def sample_invoice(number: str, issue_date: dt.date, rng: random.Random) -> bytes:
@@ -94,9 +102,19 @@ def drop_invoice(folder: Path, sequence: int, rng: random.Random) -> Path:
 
 def run_partner_feed(folder: Path, every: float, count: int | None = None, initial: int = 3) -> None:
     """Drop ``initial`` invoices at once, then one every ``every`` seconds (``count`` in all, or forever)."""
-    rng = random.Random()
-    sequence = max((int(p.stem.rsplit("-", 1)[-1]) for p in folder.glob("INV-*.xml")
-                    if p.stem.rsplit("-", 1)[-1].isdigit()), default=0) if folder.is_dir() else 0
+    rng = random.Random()  # noqa: S311 - made-up invoice contents, not secrets
+    sequence = (
+        max(
+            (
+                int(p.stem.rsplit("-", 1)[-1])
+                for p in folder.glob("INV-*.xml")
+                if p.stem.rsplit("-", 1)[-1].isdigit()
+            ),
+            default=0,
+        )
+        if folder.is_dir()
+        else 0
+    )
     written = 0
     while count is None or written < count:
         sequence += 1

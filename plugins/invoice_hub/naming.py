@@ -11,9 +11,16 @@ DEFAULT_TEMPLATES = {
 }
 
 
-def output_name(template: str | None, output_format: str, *, source_name: str, sha256: str,
-                extension: str | None = None, invoice_number: str | None = None,
-                now: dt.datetime | None = None) -> str:
+def output_name(
+    template: str | None,
+    output_format: str,
+    *,
+    source_name: str,
+    sha256: str,
+    extension: str | None = None,
+    invoice_number: str | None = None,
+    now: dt.datetime | None = None,
+) -> str:
     """Render the output file name; placeholders are checked when the integration file is loaded."""
     now = now or dt.datetime.now(dt.UTC)
     stem, source_ext = posixpath.splitext(source_name)

@@ -19,8 +19,8 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from invoice_hub import settings
-from invoice_hub.formats import AVAILABLE_OUTPUTS, AVAILABLE_VALIDATIONS
 from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
+from invoice_hub.formats import AVAILABLE_OUTPUTS, AVAILABLE_VALIDATIONS
 from invoice_hub.transports import AVAILABLE as AVAILABLE_TRANSPORTS
 
 INTEGRATION_SUFFIXES = (".yaml", ".yml")
@@ -30,8 +30,23 @@ NOT_INTEGRATIONS = frozenset({"schema.json"})
 KeyPath = tuple[str | int, ...]
 
 #: Keys users reach for that belong in an Airflow connection, never in YAML.
-CONNECTION_KEYS = frozenset({"host", "port", "user", "username", "login", "password", "passwd", "secret",
-                             "private_key", "key_file", "passphrase", "token", "api_key"})
+CONNECTION_KEYS = frozenset(
+    {
+        "host",
+        "port",
+        "user",
+        "username",
+        "login",
+        "password",
+        "passwd",
+        "secret",
+        "private_key",
+        "key_file",
+        "passphrase",
+        "token",
+        "api_key",
+    }
+)
 
 PATTERN_MEANINGS = {
     NAME_PATTERN: "expected lower-case letters, digits and _, starting with a letter (e.g. semine_inbound)",
@@ -74,8 +89,9 @@ class _KeyLines(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeL
     """The C YAML parser; kept as a class of our own so the stock loaders stay untouched."""
 
 
-def _walk_nodes(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list[ConfigProblem],
-                file: Path) -> None:
+def _walk_nodes(
+    node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes: list[ConfigProblem], file: Path
+) -> None:
     """Record each key's line, and every key written twice (YAML itself keeps the last one silently)."""
     lines.setdefault(path, node.start_mark.line + 1)
     if isinstance(node, yaml.MappingNode):
@@ -83,8 +99,11 @@ def _walk_nodes(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], dupes
         for key_node, value_node in node.value:
             key = key_node.value
             if key in seen:
-                dupes.append(ConfigProblem(file, (*path, key), "key written twice; keep one",
-                                           key_node.start_mark.line + 1))
+                dupes.append(
+                    ConfigProblem(
+                        file, (*path, key), "key written twice; keep one", key_node.start_mark.line + 1
+                    )
+                )
             seen.add(key)
             lines[(*path, key)] = key_node.start_mark.line + 1
             _walk_nodes(value_node, (*path, key), lines, dupes, file)
@@ -115,10 +134,13 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[Con
         mark = getattr(exc, "problem_mark", None)
         hint = ""
         if mark is not None and _char_at(text, mark.line, mark.column) in ("@", "`"):
-            hint = "; quote values starting with @ or `, e.g. schedule: \"@hourly\""
+            hint = '; quote values starting with @ or `, e.g. schedule: "@hourly"'
         reason = getattr(exc, "problem", None) or str(exc)
-        return None, {}, [ConfigProblem(path, (), f"not valid YAML: {reason}{hint}",
-                                        mark.line + 1 if mark else None)]
+        return (
+            None,
+            {},
+            [ConfigProblem(path, (), f"not valid YAML: {reason}{hint}", mark.line + 1 if mark else None)],
+        )
     finally:
         loader.dispose()
     return data, lines, problems
@@ -134,13 +156,17 @@ def _clean_loc(loc: tuple[str | int, ...], data: Any) -> KeyPath:
     path: list[str | int] = []
     node = data
     for part in loc:
-        if isinstance(node, dict) and part in node:
+        in_dict = isinstance(node, dict) and part in node
+        in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+        if in_dict or in_list:
             node = node[part]
             path.append(part)
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
-            path.append(part)
-        elif isinstance(node, dict) and isinstance(part, str) and _is_key_name(part) and part != node.get("type"):
+        elif (
+            isinstance(node, dict)
+            and isinstance(part, str)
+            and _is_key_name(part)
+            and part != node.get("type")
+        ):
             node = None  # a key the user did not write (a missing one)
             path.append(part)
         # anything else names a union member or a validator, not a key the user wrote
@@ -167,8 +193,12 @@ def _allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:
     for part in loc:
         models = [c for c in current if isinstance(c, type) and issubclass(c, BaseModel)]
         if isinstance(part, int):
-            current = [arg for c in current if typing.get_origin(c) is list for arg in
-                       _candidates(typing.get_args(c)[0])]
+            current = [
+                arg
+                for c in current
+                if typing.get_origin(c) is list
+                for arg in _candidates(typing.get_args(c)[0])
+            ]
             continue
         by_tag = [m for m in models if _tag_of(m) == part or m.__name__ == part]
         if by_tag:
@@ -191,8 +221,9 @@ def _field_by_alias(model: type[BaseModel], alias: str) -> Any:
     return next((f for f in model.model_fields.values() if f.alias == alias), None)
 
 
-def _problems_from(error: ValidationError, data: Any, file: Path,
-                   lines: dict[KeyPath, int]) -> Iterator[ConfigProblem]:
+def _problems_from(
+    error: ValidationError, data: Any, file: Path, lines: dict[KeyPath, int]
+) -> Iterator[ConfigProblem]:
     for detail in error.errors(include_url=False):
         path = _clean_loc(detail["loc"], data)
         ctx = detail.get("ctx") or {}
@@ -213,8 +244,11 @@ def _problems_from(error: ValidationError, data: Any, file: Path,
         elif kind in ("union_tag_invalid", "union_tag_not_found"):
             path = (*path, "type")
             expected = ctx.get("expected_tags", "")
-            message = (f"unknown type {ctx.get('tag')!r}; one of {expected}" if kind == "union_tag_invalid"
-                       else f"required; one of {expected}")
+            message = (
+                f"unknown type {ctx.get('tag')!r}; one of {expected}"
+                if kind == "union_tag_invalid"
+                else f"required; one of {expected}"
+            )
         elif kind == "missing" and path and path[-1] == "conn_id":
             message = "required: the id of the Airflow connection holding this server's host and credentials"
         elif kind == "missing":
@@ -262,7 +296,9 @@ def load_integration(path: Path) -> IntegrationFile:
     return result
 
 
-def _check_references(integration: Integration, path: Path, lines: dict[KeyPath, int]) -> Iterator[ConfigProblem]:
+def _check_references(
+    integration: Integration, path: Path, lines: dict[KeyPath, int]
+) -> Iterator[ConfigProblem]:
     """Checks that look outside the file: the mapping must exist, the features must be in this version."""
 
     def problem(key_path: KeyPath, message: str) -> ConfigProblem:
@@ -272,15 +308,24 @@ def _check_references(integration: Integration, path: Path, lines: dict[KeyPath,
     endpoints += [(("destinations", i, "type"), d) for i, d in enumerate(integration.destinations)]
     for key_path, endpoint in endpoints:
         if endpoint is not None and endpoint.type not in AVAILABLE_TRANSPORTS:
-            yield problem(key_path, f"{endpoint.type!r} is not available in this version of the hub; "
-                                    f"available: {', '.join(sorted(AVAILABLE_TRANSPORTS))}")
+            yield problem(
+                key_path,
+                f"{endpoint.type!r} is not available in this version of the hub; "
+                f"available: {', '.join(sorted(AVAILABLE_TRANSPORTS))}",
+            )
     transform = integration.transform
     if transform.output not in AVAILABLE_OUTPUTS:
-        yield problem(("transform", "output"), f"{transform.output!r} is not available in this version of the hub; "
-                                               f"available: {', '.join(sorted(AVAILABLE_OUTPUTS))}")
+        yield problem(
+            ("transform", "output"),
+            f"{transform.output!r} is not available in this version of the hub; "
+            f"available: {', '.join(sorted(AVAILABLE_OUTPUTS))}",
+        )
     if transform.validate_ not in AVAILABLE_VALIDATIONS:
-        yield problem(("transform", "validate"), f"{transform.validate_!r} is not available in this version of "
-                                                 f"the hub; available: {', '.join(sorted(AVAILABLE_VALIDATIONS))}")
+        yield problem(
+            ("transform", "validate"),
+            f"{transform.validate_!r} is not available in this version of "
+            f"the hub; available: {', '.join(sorted(AVAILABLE_VALIDATIONS))}",
+        )
     if transform.mapping is not None:
         folder = settings.mappings_dir()
         if Path(transform.mapping).name != transform.mapping:
@@ -288,7 +333,9 @@ def _check_references(integration: Integration, path: Path, lines: dict[KeyPath,
         elif not (folder / transform.mapping).is_file():
             yield problem(("transform", "mapping"), f"no mapping file {transform.mapping!r} in {folder}")
         elif transform.output == "passthrough":
-            yield problem(("transform", "mapping"), "a mapping needs an output format; passthrough copies bytes")
+            yield problem(
+                ("transform", "mapping"), "a mapping needs an output format; passthrough copies bytes"
+            )
 
 
 def integration_files(paths: Iterable[Path]) -> list[Path]:
@@ -296,9 +343,16 @@ def integration_files(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir()
-                                if p.suffix in INTEGRATION_SUFFIXES and p.is_file()
-                                and not p.name.startswith(".") and p.name not in NOT_INTEGRATIONS))
+            found.extend(
+                sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.suffix in INTEGRATION_SUFFIXES
+                    and p.is_file()
+                    and not p.name.startswith(".")
+                    and p.name not in NOT_INTEGRATIONS
+                )
+            )
         else:
             found.append(path)
     return found
@@ -314,9 +368,14 @@ def load_folder(paths: Iterable[Path] | None = None) -> list[IntegrationFile]:
         name = entry.integration.name
         if name in first_by_name:
             other = first_by_name[name]
-            entry.problems.append(ConfigProblem(entry.path, ("name",),
-                                                f"duplicate name {name!r}, also used by {other.path}; "
-                                                "names are dag_ids and must be unique"))
+            entry.problems.append(
+                ConfigProblem(
+                    entry.path,
+                    ("name",),
+                    f"duplicate name {name!r}, also used by {other.path}; "
+                    "names are dag_ids and must be unique",
+                )
+            )
             entry.integration = None
         else:
             first_by_name[name] = entry

@@ -68,7 +68,7 @@ def problem(key: str, message: str) -> PydanticCustomError:
 class MoveTo(StrictModel):
     move_to: str = Field(
         min_length=1,
-        description="Folder the file is moved to; created when missing; a unique name is picked on collision.",
+        description="Folder the file is moved to; created when missing; a unique name on collision.",
     )
 
 
@@ -158,7 +158,7 @@ IfExists = Literal["unique", "replace", "fail"]
 class DestinationBase(StrictModel):
     if_exists: IfExists = Field(
         default="unique",
-        description="unique: pick a new name (name_1.xml, ...); replace: overwrite; fail: the delivery fails.",
+        description="unique: pick a new name (name_1.xml, ...); replace: overwrite; fail: delivery fails.",
     )
 
 
@@ -192,7 +192,9 @@ class EmailDestination(DestinationBase):
     type: Literal["email"]
     conn_id: str = Field(min_length=1, description="Airflow SMTP connection.")
     to: list[EmailAddress] = Field(min_length=1, description="Recipients; each output file is an attachment.")
-    subject: str = Field(default="Invoice {name}", description="Subject; placeholders as in transform.filename.")
+    subject: str = Field(
+        default="Invoice {name}", description="Subject; placeholders as in transform.filename."
+    )
 
 
 class HttpDestination(DestinationBase):
@@ -221,7 +223,9 @@ class Transform(StrictModel):
     validate_: ValidationLevel = Field(
         default="none", alias="validate", description="none | structure | en16931"
     )
-    mapping: str | None = Field(default=None, description="A file in include/mappings/ (or the mappings dir).")
+    mapping: str | None = Field(
+        default=None, description="A file in include/mappings/ (or the mappings dir)."
+    )
     output: OutputFormat = Field(default="passthrough", description="The format delivered.")
     filename: str | None = Field(
         default=None,
@@ -305,7 +309,9 @@ class Integration(StrictModel):
         if self.schedule is not None and self.start_date is None:
             raise problem("start_date", "required when schedule is set, e.g. start_date: 2026-01-01")
         if self.kind != "transfer":
-            raise problem("kind", f"{self.kind!r} is not available in this version of the hub; use 'transfer'")
+            raise problem(
+                "kind", f"{self.kind!r} is not available in this version of the hub; use 'transfer'"
+            )
         if self.source is None:
             raise problem("source", "required for kind 'transfer'")
         if not self.destinations:

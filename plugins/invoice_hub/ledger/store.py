@@ -30,7 +30,9 @@ class Ledger:
     def __init__(self, engine: Engine | None = None) -> None:
         self.engine = engine or get_engine()
 
-    def seen_versions(self, integration: str, versions: Iterable[tuple[str, int, float]]) -> set[tuple[str, int, float]]:
+    def seen_versions(
+        self, integration: str, versions: Iterable[tuple[str, int, float]]
+    ) -> set[tuple[str, int, float]]:
         """Which (path, size, mtime) versions already reached a final status: they are not new."""
         wanted = list(versions)
         found: set[tuple[str, int, float]] = set()
@@ -53,16 +55,21 @@ class Ledger:
         """Register a fetched file; tells whether its content was already processed by this integration."""
         with Session(self.engine) as session, session.begin():
             earlier = session.scalars(
-                select(SourceFile.source_path).where(
+                select(SourceFile.source_path)
+                .where(
                     SourceFile.integration == integration,
                     SourceFile.sha256 == sha256,
                     SourceFile.status == FileStatus.SUCCEEDED,
                     # another version of the same content; this very version may be retried
-                    tuple_(SourceFile.source_path, SourceFile.size, SourceFile.mtime) != (source_path, size, mtime),
-                ).limit(1)
+                    tuple_(SourceFile.source_path, SourceFile.size, SourceFile.mtime)
+                    != (source_path, size, mtime),
+                )
+                .limit(1)
             ).first()
             status = FileStatus.FETCHED  # final statuses (duplicate too) are given by archive
-            reason = f"same content (sha256 {sha256[:12]}…) as {earlier}, already processed" if earlier else None
+            reason = (
+                f"same content (sha256 {sha256[:12]}…) as {earlier}, already processed" if earlier else None
+            )
             row = session.scalars(
                 select(SourceFile).where(
                     SourceFile.integration == integration,
@@ -73,8 +80,14 @@ class Ledger:
             ).first()
             if row is None:
                 row = SourceFile(
-                    integration=integration, source_path=source_path, size=size, mtime=mtime, sha256=sha256,
-                    status=status, reason=reason, run_id=run_id,
+                    integration=integration,
+                    source_path=source_path,
+                    size=size,
+                    mtime=mtime,
+                    sha256=sha256,
+                    status=status,
+                    reason=reason,
+                    run_id=run_id,
                 )
                 session.add(row)
             elif row.status != FileStatus.SUCCEEDED:
@@ -95,11 +108,15 @@ class Ledger:
     def final_files(self, integration: str, run_id: str) -> set[int]:
         """Ids of the files this run already gave a final status (what a retried archive must not redo)."""
         with Session(self.engine) as session:
-            return set(session.scalars(select(SourceFile.id).where(
-                SourceFile.integration == integration,
-                SourceFile.run_id == run_id,
-                SourceFile.status.in_(FileStatus.FINAL),
-            )))
+            return set(
+                session.scalars(
+                    select(SourceFile.id).where(
+                        SourceFile.integration == integration,
+                        SourceFile.run_id == run_id,
+                        SourceFile.status.in_(FileStatus.FINAL),
+                    )
+                )
+            )
 
     def delivery(self, integration: str, destination: str, output_sha256: str) -> Delivery | None:
         """The delivery of this output to this destination, if one was started or made."""
@@ -113,8 +130,14 @@ class Ledger:
             ).first()
 
     def start_delivery(
-        self, integration: str, destination: str, output_sha256: str, output_name: str, remote_path: str,
-        run_id: str, source_file_id: int | None,
+        self,
+        integration: str,
+        destination: str,
+        output_sha256: str,
+        output_name: str,
+        remote_path: str,
+        run_id: str,
+        source_file_id: int | None,
     ) -> None:
         """Note the intended remote path before uploading, so a retry can find an upload that completed."""
         with Session(self.engine) as session, session.begin():
@@ -126,15 +149,24 @@ class Ledger:
                 )
             ).first()
             if existing is None:
-                session.add(Delivery(
-                    integration=integration, destination=destination, output_sha256=output_sha256,
-                    output_name=output_name, remote_path=remote_path, status=DeliveryStatus.PENDING,
-                    run_id=run_id, source_file_id=source_file_id,
-                ))
+                session.add(
+                    Delivery(
+                        integration=integration,
+                        destination=destination,
+                        output_sha256=output_sha256,
+                        output_name=output_name,
+                        remote_path=remote_path,
+                        status=DeliveryStatus.PENDING,
+                        run_id=run_id,
+                        source_file_id=source_file_id,
+                    )
+                )
             elif existing.status == DeliveryStatus.PENDING:
                 existing.remote_path, existing.run_id = remote_path, run_id
 
-    def finish_delivery(self, integration: str, destination: str, output_sha256: str, remote_path: str) -> None:
+    def finish_delivery(
+        self, integration: str, destination: str, output_sha256: str, remote_path: str
+    ) -> None:
         with Session(self.engine) as session, session.begin():
             session.execute(
                 update(Delivery)
@@ -143,5 +175,9 @@ class Ledger:
                     Delivery.destination == destination,
                     Delivery.output_sha256 == output_sha256,
                 )
-                .values(status=DeliveryStatus.DELIVERED, remote_path=remote_path, delivered_at=dt.datetime.now(dt.UTC))
+                .values(
+                    status=DeliveryStatus.DELIVERED,
+                    remote_path=remote_path,
+                    delivered_at=dt.datetime.now(dt.UTC),
+                )
             )

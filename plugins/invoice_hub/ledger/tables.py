@@ -11,7 +11,6 @@ import datetime as dt
 from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-
 #: 64-bit ids; SQLite only auto-increments a column declared INTEGER PRIMARY KEY.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
 

@@ -6,4 +6,10 @@ from invoice_hub.operators.fetch import FetchOperator
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
 from invoice_hub.operators.wait_for_files import WaitForFilesSensor
 
-__all__ = ["ArchiveOperator", "DeliverOperator", "FetchOperator", "ValidateTransformOperator", "WaitForFilesSensor"]
+__all__ = [
+    "ArchiveOperator",
+    "DeliverOperator",
+    "FetchOperator",
+    "ValidateTransformOperator",
+    "WaitForFilesSensor",
+]

@@ -10,13 +10,17 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from invoice_hub.ledger import FileStatus
 from invoice_hub.manifest import FileEntry
-from invoice_hub.operators.base import IntegrationOperator
+from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.transports import Transport, TransportError
 
 #: Written beside a file moved by on_failure: ``INV-1.xml`` -> ``INV-1.xml.error.json``.
 REASON_SUFFIX = ".error.json"
 
-_FINAL_STATUS = {"delivered": FileStatus.SUCCEEDED, "duplicate": FileStatus.DUPLICATE, "failed": FileStatus.FAILED}
+_FINAL_STATUS = {
+    "delivered": FileStatus.SUCCEEDED,
+    "duplicate": FileStatus.DUPLICATE,
+    "failed": FileStatus.FAILED,
+}
 
 
 class ArchiveOperator(IntegrationOperator):
@@ -26,6 +30,7 @@ class ArchiveOperator(IntegrationOperator):
     that the run shows red and ``notify.on_failure`` is told: a rejected invoice needs a person.
     """
 
+    @fail_fast
     def execute(self, context: Context) -> None:
         manifest = self.pull_manifest(context, "deliver")
         source = self.integration.source
@@ -54,12 +59,18 @@ class ArchiveOperator(IntegrationOperator):
             raise TransportError(f"{len(errors)} file(s) could not be archived: " + "; ".join(errors[:5]))
         self.staging(context).remove()
         failed = [e for e in manifest.files if e.status == "failed"]
-        self.log.info("Archived %d file(s): %d succeeded, %d duplicate(s), %d failed", len(manifest.files),
-                      sum(e.status == "delivered" for e in manifest.files),
-                      sum(e.status == "duplicate" for e in manifest.files), len(failed))
+        self.log.info(
+            "Archived %d file(s): %d succeeded, %d duplicate(s), %d failed",
+            len(manifest.files),
+            sum(e.status == "delivered" for e in manifest.files),
+            sum(e.status == "duplicate" for e in manifest.files),
+            len(failed),
+        )
         if failed:
             lines = [f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:20]]
-            raise AirflowFailException(f"{len(failed)} file(s) failed and went to on_failure:\n" + "\n".join(lines))
+            raise AirflowFailException(
+                f"{len(failed)} file(s) failed and went to on_failure:\n" + "\n".join(lines)
+            )
 
     def _apply(self, transport: Transport, action: object, entry: FileEntry, run_id: str) -> None:
         if action == "keep":

@@ -2,17 +2,37 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from airflow.sdk import BaseOperator, Context
+from airflow.sdk.exceptions import AirflowFailException
 
 from invoice_hub.config.models import Integration
 from invoice_hub.ledger import Ledger
 from invoice_hub.manifest import Manifest
 from invoice_hub.staging import Staging
-from invoice_hub.transports import Transport, open_transport
+from invoice_hub.transports import Transport, TransportError, open_transport
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fail_fast(method: F) -> F:
+    """Retrying cannot fix a missing folder, a refused password or a host key mismatch: no retries then."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(*args, **kwargs)
+        except TransportError as exc:
+            if exc.retryable:
+                raise
+            raise AirflowFailException(str(exc)) from exc
+
+    return wrapper  # type: ignore[return-value]
 
 
 class IntegrationTaskMixin:

@@ -6,7 +6,7 @@ from airflow.sdk import Context
 
 from invoice_hub.ledger import DeliveryStatus
 from invoice_hub.manifest import FileEntry, Manifest, Output
-from invoice_hub.operators.base import IntegrationOperator
+from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.staging import local_file
 from invoice_hub.transports import TargetExistsError, Transport, TransportError
 
@@ -24,6 +24,7 @@ class DeliverOperator(IntegrationOperator):
     after every other output was tried, and the retry continues where it stopped.
     """
 
+    @fail_fast
     def execute(self, context: Context) -> dict:
         manifest = self.pull_manifest(context, "validate_transform")
         pending = [entry for entry in manifest.files if entry.status == "transformed"]
@@ -37,27 +38,48 @@ class DeliverOperator(IntegrationOperator):
                 for entry in pending:
                     for output in entry.outputs:
                         try:
-                            where = self._deliver(transport, key, folder, destination.if_exists, entry, output,
-                                                  context["run_id"])
+                            where = self._deliver(
+                                transport,
+                                key,
+                                folder,
+                                destination.if_exists,
+                                entry,
+                                output,
+                                context["run_id"],
+                            )
                         except TransportError as exc:
                             self.log.error("Delivery of %s to %s failed: %s", output.name, key, exc)
                             if exc.retryable:
                                 retryable.append(f"{output.name} -> {key}: {exc}")
                             else:
-                                code = "deliver.target_exists" if isinstance(exc, TargetExistsError) else "deliver.refused"
+                                code = (
+                                    "deliver.target_exists"
+                                    if isinstance(exc, TargetExistsError)
+                                    else "deliver.refused"
+                                )
                                 entry.fail(code, str(exc))
                             continue
                         entry.delivered_to.append(where)
             pending = [entry for entry in pending if entry.status == "transformed"]
         if retryable:
-            raise TransportError(f"{len(retryable)} deliveries failed and will be retried: " + "; ".join(retryable[:5]))
+            raise TransportError(
+                f"{len(retryable)} deliveries failed and will be retried: " + "; ".join(retryable[:5])
+            )
         for entry in pending:
             entry.status = "delivered"
         self.log.info("Delivered %d file(s)", len(pending))
         return Manifest(files=manifest.files).to_xcom()
 
-    def _deliver(self, transport: Transport, key: str, folder: str, if_exists: str, entry: FileEntry,
-                 output: Output, run_id: str) -> str:
+    def _deliver(
+        self,
+        transport: Transport,
+        key: str,
+        folder: str,
+        if_exists: str,
+        entry: FileEntry,
+        output: Output,
+        run_id: str,
+    ) -> str:
         name = self.integration.name
         done = self.ledger.delivery(name, key, output.sha256)
         if done is not None and done.status == DeliveryStatus.DELIVERED:

@@ -16,7 +16,9 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
     """The transport for a source or destination block; ``base_dir`` anchors relative local paths."""
     if endpoint.type == "local":
         return LocalTransport(base_dir)
-    raise TransportError(f"{endpoint.type}: not available in this version of the invoice hub", retryable=False)
+    raise TransportError(
+        f"{endpoint.type}: not available in this version of the invoice hub", retryable=False
+    )
 
 
 __all__ = ["AVAILABLE", "RemoteFile", "TargetExistsError", "Transport", "TransportError", "open_transport"]

@@ -29,8 +29,9 @@ class LocalTransport(Transport):
     def list_files(self, folder: str, recursive: bool) -> list[RemoteFile]:
         root = self.resolve(folder)
         if not os.path.isdir(root):
-            raise TransportError(f"local: source folder {root} does not exist; create it or fix source.path",
-                                 retryable=False)
+            raise TransportError(
+                f"local: source folder {root} does not exist; create it or fix source.path", retryable=False
+            )
         found: list[RemoteFile] = []
         pending = [root]
         while pending:
@@ -38,8 +39,9 @@ class LocalTransport(Transport):
             try:
                 entries = list(os.scandir(current))
             except PermissionError as exc:
-                raise TransportError(f"local: no permission to list {current}: {exc.strerror}",
-                                     retryable=False) from exc
+                raise TransportError(
+                    f"local: no permission to list {current}: {exc.strerror}", retryable=False
+                ) from exc
             for entry in entries:
                 if entry.is_dir(follow_symlinks=False):
                     if recursive:
@@ -54,7 +56,9 @@ class LocalTransport(Transport):
             with open(path, "rb") as source:
                 shutil.copyfileobj(source, into, _CHUNK)
         except FileNotFoundError as exc:
-            raise TransportError(f"local: {path} disappeared before it could be read", retryable=False) from exc
+            raise TransportError(
+                f"local: {path} disappeared before it could be read", retryable=False
+            ) from exc
         except PermissionError as exc:
             raise TransportError(f"local: no permission to read {path}", retryable=False) from exc
 
@@ -104,12 +108,15 @@ class LocalTransport(Transport):
                 try:
                     os.link(temporary, target)  # atomic, and refuses to overwrite
                 except FileExistsError:
-                    raise TargetExistsError(f"local: {target} appeared while uploading; not overwritten") from None
+                    raise TargetExistsError(
+                        f"local: {target} appeared while uploading; not overwritten"
+                    ) from None
         except OSError as exc:
             if isinstance(exc, TargetExistsError):
                 raise
-            raise TransportError(f"local: cannot write {target}: {exc.strerror or exc}",
-                                 retryable=exc.errno not in (13, 30)) from exc
+            raise TransportError(
+                f"local: cannot write {target}: {exc.strerror or exc}", retryable=exc.errno not in (13, 30)
+            ) from exc
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(temporary)
