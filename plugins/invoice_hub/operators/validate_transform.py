@@ -1,4 +1,4 @@
-"""validate_transform: each fetched file becomes the outputs to deliver; one bad file never stops the others."""
+"""validate_transform: each fetched file becomes outputs to deliver; one bad file never stops the others."""
 
 from __future__ import annotations
 
