@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, text
 
-from invoice_hub.ledger import FileStatus, Ledger
 from invoice_hub.ledger.database import get_engine, head_revision
-from invoice_hub.ledger.tables import DeliveryStatus
+from invoice_hub.ledger.status import DeliveryStatus, FileStatus
+from invoice_hub.ledger.store import Ledger
 
 SHA_A, SHA_B = "a" * 64, "b" * 64
 

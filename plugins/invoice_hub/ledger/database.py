@@ -14,10 +14,6 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
@@ -99,13 +95,17 @@ def _create_engine(url: str) -> Engine:
     return engine
 
 
-def _alembic_config() -> Config:
+def _alembic_config():  # -> alembic.config.Config; Alembic is imported only when the ledger is opened
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(_alembic_config()).get_current_head()
 
 
@@ -133,6 +133,9 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
 
 def migrate(engine: Engine) -> None:
     """Upgrade the ledger schema to the newest revision, if it is not there yet."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     head = head_revision()
     with engine.connect() as connection:
         if MigrationContext.configure(connection).get_current_revision() == head:

@@ -10,7 +10,8 @@ from sqlalchemy import Engine, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
-from invoice_hub.ledger.tables import Delivery, DeliveryStatus, FileStatus, SourceFile, utcnow
+from invoice_hub.ledger.status import DeliveryStatus, FileStatus
+from invoice_hub.ledger.tables import Delivery, SourceFile, utcnow
 
 #: Rows per IN (...) query: well under SQLite's and PostgreSQL's parameter limits.
 _CHUNK = 500

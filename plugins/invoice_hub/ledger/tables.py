@@ -23,16 +23,6 @@ class Base(DeclarativeBase):
     pass
 
 
-class FileStatus:
-    """What happened to a source file. FINAL statuses are not picked up again while the file is unchanged."""
-
-    FETCHED = "fetched"  # in staging, not finished yet (a crashed run leaves this; the next run retries)
-    SUCCEEDED = "succeeded"  # transformed and delivered everywhere
-    FAILED = "failed"  # rejected; reason says why
-    DUPLICATE = "duplicate"  # same content as a file this integration already processed
-    FINAL = (SUCCEEDED, FAILED, DUPLICATE)
-
-
 class SourceFile(Base):
     """One version (path, size, modification time) of a file at an integration's source."""
 
@@ -53,11 +43,6 @@ class SourceFile(Base):
     run_id: Mapped[str] = mapped_column(String(250))
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
-
-
-class DeliveryStatus:
-    PENDING = "pending"  # upload started; on a retry the remote side is checked before uploading again
-    DELIVERED = "delivered"
 
 
 class Delivery(Base):

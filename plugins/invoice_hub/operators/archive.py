@@ -8,7 +8,7 @@ import json
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from invoice_hub.ledger import FileStatus
+from invoice_hub.ledger.status import FileStatus
 from invoice_hub.manifest import FileEntry
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.transports import Transport, TransportError

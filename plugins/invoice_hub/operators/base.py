@@ -6,15 +6,17 @@ import functools
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from invoice_hub.config.models import Integration
-from invoice_hub.ledger import Ledger
+
+if TYPE_CHECKING:
+    from invoice_hub.ledger.store import Ledger
+    from invoice_hub.staging import Staging
 from invoice_hub.manifest import Manifest
-from invoice_hub.staging import Staging
 from invoice_hub.transports import Transport, TransportError, open_transport
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,6 +50,8 @@ class IntegrationTaskMixin:
 
     @cached_property
     def ledger(self) -> Ledger:
+        from invoice_hub.ledger.store import Ledger  # imported at run time only: parsing stays light
+
         return Ledger()
 
     def source_transport(self) -> Transport:
@@ -57,6 +61,8 @@ class IntegrationTaskMixin:
         return open_transport(self.integration.destinations[index], self.base_dir)
 
     def staging(self, context: Context) -> Staging:
+        from invoice_hub.staging import Staging
+
         return Staging(self.integration.name, context["run_id"])
 
     @staticmethod

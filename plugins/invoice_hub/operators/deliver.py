@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from airflow.sdk import Context
 
-from invoice_hub.ledger import DeliveryStatus
+from invoice_hub.ledger.status import DeliveryStatus
 from invoice_hub.manifest import FileEntry, Manifest, Output
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
-from invoice_hub.staging import local_file
 from invoice_hub.transports import TargetExistsError, Transport, TransportError
 
 
@@ -93,6 +92,8 @@ class DeliverOperator(IntegrationOperator):
             target = transport.target_path(folder, output.name, if_exists)  # type: ignore[arg-type]
             self.ledger.start_delivery(name, key, output.sha256, output.name, target, run_id, entry.file_id)
             try:
+                from invoice_hub.staging import local_file
+
                 with local_file(output.url) as local:
                     transport.upload(local, target, replace=if_exists == "replace")
             except TargetExistsError:

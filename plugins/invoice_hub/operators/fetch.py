@@ -6,7 +6,6 @@ from airflow.sdk import Context
 
 from invoice_hub.manifest import CandidateList, FileEntry, Manifest
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
-from invoice_hub.staging import HashingWriter
 from invoice_hub.transports import TransportError
 
 
@@ -20,6 +19,8 @@ class FetchOperator(IntegrationOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
+        from invoice_hub.staging import HashingWriter
+
         listing = CandidateList.model_validate(context["ti"].xcom_pull(task_ids="wait_for_files"))
         staging = self.staging(context)
         name, run_id = self.integration.name, context["run_id"]
