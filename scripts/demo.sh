@@ -33,23 +33,34 @@ echo "== Checking the integration files"
 invoice-hub check-config
 echo "== Preparing the Airflow home in $AIRFLOW_HOME"
 airflow db migrate >/dev/null
-# The demo needs no connections yet: its partners are folders on this machine. Connections the
-# demo needs are written here (airflow connections add), never into integration files.
+# Connections are Airflow's, never the integration files'. The demo's partners are folders on this
+# machine, so the only one is the ledger's (SQLite in the Airflow home, as the default would be).
+airflow connections delete invoice_hub_db >/dev/null 2>&1 || true
+airflow connections add invoice_hub_db --conn-type sqlite --conn-schema "$AIRFLOW_HOME/invoice_hub/ledger.db" \
+  --conn-description "The invoice hub's ledger" >/dev/null
+echo "   connection invoice_hub_db -> $AIRFLOW_HOME/invoice_hub/ledger.db"
 airflow dags reserialize >/dev/null 2>&1
 for dag_id in $(airflow dags list --output plain 2>/dev/null | awk 'NR > 1 && /demo/ {print $1}'); do
   airflow dags unpause "$dag_id" >/dev/null && echo "   unpaused $dag_id"
 done
 
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; }
-trap cleanup EXIT INT TERM
+# Each background service runs in a process group of its own (setsid), so stopping the demo stops
+# everything it started, Airflow's scheduler, DAG processor, triggerer and API server included.
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  sleep 5
+  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
 echo "== Starting the demo supplier (a new invoice every 20 s into .demo/supplier/outbox)"
-invoice-hub demo-partner .demo/supplier/outbox --every 20 > .demo/supplier.log 2>&1 &
+setsid invoice-hub demo-partner .demo/supplier/outbox --every 20 > .demo/supplier.log 2>&1 &
 pids+=($!)
 
 echo "== Starting Airflow (scheduler, DAG processor, triggerer, API server); log in .demo/airflow.log"
-airflow standalone > .demo/airflow.log 2>&1 &
+setsid airflow standalone > .demo/airflow.log 2>&1 &
 pids+=($!)
 
 for _ in $(seq 1 120); do

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, get_parsing_context
+from airflow.sdk import DAG, CronTriggerTimetable, get_parsing_context
 
 from invoice_hub import settings
 from invoice_hub.config.loader import (
@@ -93,7 +93,7 @@ def build_dag(entry: IntegrationFile) -> DAG:
         dag_id=integration.name,
         description=(integration.description or None),
         doc_md=doc_md(entry),
-        schedule=integration.schedule,
+        schedule=_timetable(integration.schedule),
         start_date=_start_date(integration.start_date),
         catchup=integration.catchup,
         tags=sorted({*integration.tags, "invoice-hub", integration.kind}),
@@ -116,6 +116,12 @@ def build_dag(entry: IntegrationFile) -> DAG:
                 previous >> task
             previous = task
     return dag
+
+
+def _timetable(schedule: str | None) -> CronTriggerTimetable | None:
+    """A run at each cron tick. Built here rather than by Airflow from the string, which looks its
+    configuration up for every DAG: a fifth of the parse time with a thousand integrations."""
+    return CronTriggerTimetable(schedule, timezone="UTC") if schedule else None
 
 
 def _start_date(date: dt.date | None) -> pendulum.DateTime | None:

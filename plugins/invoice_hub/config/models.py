@@ -47,6 +47,12 @@ EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 EmailAddress = Annotated[str, Field(pattern=EMAIL_PATTERN, description="an e-mail address")]
 
 
+@cache
+def _is_cron(expression: str) -> bool:
+    """Five-field cron; cached because a thousand integrations share a handful of schedules."""
+    return len(expression.split()) == 5 and croniter.is_valid(expression)
+
+
 class StrictModel(BaseModel):
     """Base of every config block: unknown keys are errors, values are not coerced silently."""
 
@@ -289,7 +295,7 @@ class Integration(StrictModel):
             return schedule
         if schedule.startswith("@"):
             raise ValueError(f"unknown preset {schedule!r}; use one of {', '.join(SCHEDULE_PRESETS)} or cron")
-        if not croniter.is_valid(schedule) or len(schedule.split()) != 5:
+        if not _is_cron(schedule):
             raise ValueError(
                 f"{schedule!r} is not a cron string; write five fields 'minute hour day month weekday', "
                 "e.g. '0 6 * * 1-5'"
