@@ -59,3 +59,26 @@ def test_delivery_is_recorded_once(ledger_db: str) -> None:
     assert (done.status, done.remote_path) == (DeliveryStatus.DELIVERED, "/out/a_1.xml")
     assert done.delivered_at is not None
     assert ledger.delivery("i", "local:/elsewhere", SHA_A) is None
+
+
+def test_ledger_url_from_the_airflow_connection(monkeypatch, tmp_path) -> None:
+    import json
+
+    import pytest
+
+    from invoice_hub.ledger.database import LedgerConfigError, ledger_url
+
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", f"sqlite:///{tmp_path}/l.db")
+    assert ledger_url() == f"sqlite:///{tmp_path}/l.db"
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", "postgresql://hub:s3cret@db.example:5433/ledger")
+    assert ledger_url() == "postgresql://hub:s3cret@db.example:5433/ledger"
+    generic = {"conn_type": "generic", "extra": {"sqlalchemy_url": f"sqlite:///{tmp_path}/x.db"}}
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", json.dumps(generic))
+    assert ledger_url() == f"sqlite:///{tmp_path}/x.db"
+    untyped = {"conn_type": "generic", "password": "s3cret"}
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", json.dumps(untyped))
+    with pytest.raises(LedgerConfigError, match="has type 'generic'") as raised:
+        ledger_url()
+    assert "s3cret" not in str(raised.value)
+    monkeypatch.delenv("AIRFLOW_CONN_INVOICE_HUB_DB")
+    assert ledger_url().endswith("/invoice_hub/ledger.db")

@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 
 from invoice_hub import settings
+from invoice_hub.errors import HubError
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +41,15 @@ def ledger_url() -> str:
     return f"sqlite:///{path}"
 
 
-#: Airflow connection types -> SQLAlchemy dialects, where the names differ.
-_DIALECTS = {"postgres": "postgresql", "mysql": "mysql"}
+#: Airflow connection types -> SQLAlchemy dialects.
+_DIALECTS = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql", "sqlite": "sqlite"}
+
+
+class LedgerConfigError(HubError):
+    """The ``invoice_hub_db`` connection cannot be turned into a database URL: retrying cannot help."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
 
 
 def _connection_uri() -> str | None:
@@ -52,11 +60,20 @@ def _connection_uri() -> str | None:
         connection = BaseHook.get_connection(LEDGER_CONN_ID)
     except AirflowNotFoundException:
         return None
-    if connection.conn_type == "sqlite":
+    explicit = connection.extra_dejson.get("sqlalchemy_url")
+    if explicit:
+        return explicit
+    dialect = _DIALECTS.get(connection.conn_type or "")
+    if dialect is None:
+        raise LedgerConfigError(
+            f"Airflow connection {LEDGER_CONN_ID!r} has type {connection.conn_type!r}; use type postgres "
+            f'(or sqlite), or put the database URL in its extra as {{"sqlalchemy_url": "..."}}'
+        )
+    if dialect == "sqlite":
         # Airflow keeps a SQLite path in "schema" (or "host"); its get_uri() percent-encodes the slashes.
         return f"sqlite:///{connection.schema or connection.host}"
     url = URL.create(
-        drivername=_DIALECTS.get(connection.conn_type, connection.conn_type),
+        drivername=dialect,
         username=connection.login or None,
         password=connection.password or None,
         host=connection.host or None,

@@ -12,12 +12,13 @@ from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from invoice_hub.config.models import Integration
+from invoice_hub.errors import HubError
+from invoice_hub.manifest import Manifest
+from invoice_hub.transports import Transport, open_transport
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported when a task runs, not while Airflow parses DAGs
     from invoice_hub.ledger.store import Ledger
     from invoice_hub.staging import Staging
-from invoice_hub.manifest import Manifest
-from invoice_hub.transports import Transport, TransportError, open_transport
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,7 +30,7 @@ def fail_fast(method: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return method(*args, **kwargs)
-        except TransportError as exc:
+        except HubError as exc:
             if exc.retryable:
                 raise
             raise AirflowFailException(str(exc)) from exc

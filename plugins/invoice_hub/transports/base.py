@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import BinaryIO, Self
 
 from invoice_hub.config.models import IfExists
+from invoice_hub.errors import HubError
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,8 @@ class RemoteFile:
         return posixpath.basename(self.path)
 
 
-class TransportError(Exception):
+class TransportError(HubError):
     """A failure talking to a partner, with the remote path in the message. ``retryable`` guides retries."""
-
-    def __init__(self, message: str, *, retryable: bool = True) -> None:
-        super().__init__(message)
-        self.retryable = retryable
 
 
 class TargetExistsError(TransportError):
