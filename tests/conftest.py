@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.sshd import SshServer, remove_server, start_server
+
 PROJECT = Path(__file__).resolve().parents[1]
 SHARED = PROJECT.parent / "shared"
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="invoice-hub-airflow-"))
@@ -55,6 +57,29 @@ def integrations_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder.mkdir()
     monkeypatch.setenv("INVOICE_HUB_INTEGRATIONS_DIR", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def sshd() -> Iterator[SshServer]:
+    """A real OpenSSH server on a free 127.0.0.1 port (the session's)."""
+    server = start_server()
+    yield server
+    remove_server(server)
+
+
+@pytest.fixture
+def sftp_conn(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Airflow connection ``partner_sftp`` to the test sshd (password login, host key pinned)."""
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_SFTP", sshd.connection())
+    if sshd.process is None or sshd.process.poll() is not None:
+        sshd.start()  # a fault test stopped it
+    return "partner_sftp"
+
+
+@pytest.fixture
+def remote(sshd: SshServer, request: pytest.FixtureRequest) -> Path:
+    """A folder of the test's own on the SFTP server (its path there is the same as here)."""
+    return sshd.make_folder(request.node.name.replace("[", "_").replace("]", "_"))
 
 
 @pytest.fixture

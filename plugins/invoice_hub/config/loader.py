@@ -18,10 +18,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from invoice_hub import settings
+from invoice_hub import capabilities, settings
 from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
-from invoice_hub.formats import AVAILABLE_OUTPUTS, AVAILABLE_VALIDATIONS
-from invoice_hub.transports import AVAILABLE as AVAILABLE_TRANSPORTS
 
 INTEGRATION_SUFFIXES = (".yaml", ".yml")
 #: Files in the integrations folder that are not integrations.
@@ -307,24 +305,24 @@ def _check_references(
     endpoints: list[tuple[KeyPath, Any]] = [(("source", "type"), integration.source)]
     endpoints += [(("destinations", i, "type"), d) for i, d in enumerate(integration.destinations)]
     for key_path, endpoint in endpoints:
-        if endpoint is not None and endpoint.type not in AVAILABLE_TRANSPORTS:
+        if endpoint is not None and endpoint.type not in capabilities.TRANSPORTS:
             yield problem(
                 key_path,
                 f"{endpoint.type!r} is not available in this version of the hub; "
-                f"available: {', '.join(sorted(AVAILABLE_TRANSPORTS))}",
+                f"available: {', '.join(sorted(capabilities.TRANSPORTS))}",
             )
     transform = integration.transform
-    if transform.output not in AVAILABLE_OUTPUTS:
+    if transform.output not in capabilities.OUTPUTS:
         yield problem(
             ("transform", "output"),
             f"{transform.output!r} is not available in this version of the hub; "
-            f"available: {', '.join(sorted(AVAILABLE_OUTPUTS))}",
+            f"available: {', '.join(sorted(capabilities.OUTPUTS))}",
         )
-    if transform.validate_ not in AVAILABLE_VALIDATIONS:
+    if transform.validate_ not in capabilities.VALIDATIONS:
         yield problem(
             ("transform", "validate"),
             f"{transform.validate_!r} is not available in this version of "
-            f"the hub; available: {', '.join(sorted(AVAILABLE_VALIDATIONS))}",
+            f"the hub; available: {', '.join(sorted(capabilities.VALIDATIONS))}",
         )
     if transform.mapping is not None:
         folder = settings.mappings_dir()

@@ -8,17 +8,21 @@ from typing import Any
 from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
 from invoice_hub.transports.local import LocalTransport
 
-#: Transport types this version of the hub can open; config check reports the others as unavailable.
-AVAILABLE = frozenset({"local"})
-
 
 def open_transport(endpoint: Any, base_dir: Path) -> Transport:
-    """The transport for a source or destination block; ``base_dir`` anchors relative local paths."""
+    """The transport for a source or destination block; ``base_dir`` anchors relative local paths.
+
+    Remote transports connect lazily, on first use, so that opening one costs nothing.
+    """
     if endpoint.type == "local":
         return LocalTransport(base_dir)
+    if endpoint.type == "sftp":
+        from invoice_hub.transports.sftp import SftpTransport
+
+        return SftpTransport(endpoint.conn_id)
     raise TransportError(
         f"{endpoint.type}: not available in this version of the invoice hub", retryable=False
     )
 
 
-__all__ = ["AVAILABLE", "RemoteFile", "TargetExistsError", "Transport", "TransportError", "open_transport"]
+__all__ = ["RemoteFile", "TargetExistsError", "Transport", "TransportError", "open_transport"]

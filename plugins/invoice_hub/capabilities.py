@@ -1,0 +1,9 @@
+"""What this version of the hub can do, in one place (and importable from anywhere: it imports nothing).
+
+The integration file format names more than a version may implement; ``check-config`` reports any
+other value as "not available in this version" instead of letting it fail at run time.
+"""
+
+TRANSPORTS = frozenset({"local", "sftp"})
+OUTPUTS = frozenset({"passthrough"})
+VALIDATIONS = frozenset({"none"})

@@ -1,0 +1,207 @@
+"""SFTP as a source or destination, on the SFTP provider's hook (paramiko underneath).
+
+One SSH connection serves every file of a task. Listing is one ``listdir_attr`` round trip per
+folder (no stat per file); downloads and uploads stream with bounded memory; an upload goes to a
+temporary name in the target folder and is renamed when complete, so no partner ever reads half a
+file and an existing target is never removed before the new file is whole.
+
+Host keys are verified: the connection's ``host_key`` extra, else ``~/.ssh/known_hosts``. Turning the
+check off takes ``"no_host_key_check": true`` in the connection's extra (the provider's own switch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import posixpath
+import socket
+import stat
+import uuid
+from pathlib import Path
+from typing import BinaryIO
+
+import paramiko
+
+from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
+
+#: Prefetch requests in flight per download: bounded memory however big the file (paramiko's default
+#: is unbounded and has hung on large files).
+_PREFETCH_REQUESTS = 64
+#: What a broken connection or a refusing server raises from paramiko's SFTP client.
+_IO_ERRORS = (OSError, EOFError, paramiko.SSHException)
+
+
+class SftpTransport(Transport):
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+        self.label = f"sftp:{conn_id}"
+        self._hook = None
+        self._sftp: paramiko.SFTPClient | None = None
+        self._folders: set[str] = set()  # known to exist: checked once per connection, not per file
+
+    # --- connection -----------------------------------------------------------------------
+    @property
+    def sftp(self) -> paramiko.SFTPClient:
+        if self._sftp is None:
+            self._sftp = self._connect()
+        return self._sftp
+
+    def _connect(self) -> paramiko.SFTPClient:
+        from airflow.providers.sftp.hooks.sftp import SFTPHook
+
+        # One attempt: Airflow's task retries (with back-off) decide about trying again, and a wrong
+        # password must not be tried three times in a row.
+        hook = SFTPHook(ssh_conn_id=self.conn_id, conn_retry_attempts=1)
+        where = f"{self.label} ({hook.remote_host}:{hook.port})"
+        try:
+            client = hook.get_conn()
+        except paramiko.BadHostKeyException as exc:
+            raise TransportError(
+                f"{where}: the server's host key does not match the one configured (host_key in the "
+                f"connection or ~/.ssh/known_hosts): {exc.key.get_name()} {exc.key.get_base64()[:24]}…; "
+                "if the partner really changed its key, update host_key",
+                retryable=False,
+            ) from None
+        except paramiko.AuthenticationException:
+            raise TransportError(
+                f"{where}: login refused; check the connection's login, password or key", retryable=False
+            ) from None
+        except paramiko.SSHException as exc:
+            if "not found in known_hosts" in str(exc):
+                raise TransportError(
+                    f"{where}: the server's host key is unknown; put it in the connection's extra as "
+                    '"host_key" (ssh-keyscan gives it) or in ~/.ssh/known_hosts',
+                    retryable=False,
+                ) from None
+            raise TransportError(f"{where}: SSH failure: {exc}") from exc
+        except socket.gaierror as exc:
+            raise TransportError(f"{where}: host name not found (DNS): {exc.strerror}") from exc
+        except (ConnectionRefusedError, TimeoutError, OSError) as exc:
+            raise TransportError(f"{where}: cannot connect: {exc.strerror or exc}") from exc
+        self._hook = hook
+        return client
+
+    def close(self) -> None:
+        self._folders.clear()
+        if self._sftp is not None:
+            self._sftp.close()
+            self._sftp = None
+        if self._hook is not None and self._hook.client is not None:
+            self._hook.client.close()
+            self._hook = None
+
+    def _error(self, exc: Exception, action: str, path: str) -> TransportError:
+        """A paramiko / socket error as a TransportError naming the remote path."""
+        if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
+            return TransportError(f"{self.label}: {path} does not exist ({action})", retryable=False)
+        if isinstance(exc, PermissionError) or getattr(exc, "errno", None) == errno.EACCES:
+            return TransportError(f"{self.label}: no permission to {action} {path}", retryable=False)
+        return TransportError(f"{self.label}: cannot {action} {path}: {exc}")
+
+    # --- as a source ----------------------------------------------------------------------
+    def list_files(self, folder: str, recursive: bool) -> list[RemoteFile]:
+        found: list[RemoteFile] = []
+        pending = [self.resolve(folder)]
+        while pending:
+            current = pending.pop()
+            try:
+                entries = self.sftp.listdir_attr(current)
+            except _IO_ERRORS as exc:
+                raise self._error(exc, "list", current) from exc
+            for entry in entries:
+                path = posixpath.join(current, entry.filename)
+                if entry.st_mode is not None and stat.S_ISDIR(entry.st_mode):
+                    if recursive:
+                        pending.append(path)
+                elif entry.st_mode is None or stat.S_ISREG(entry.st_mode):
+                    found.append(
+                        RemoteFile(path=path, size=entry.st_size or 0, mtime=float(entry.st_mtime or 0))
+                    )
+        return found
+
+    def download(self, path: str, into: BinaryIO) -> None:
+        try:
+            self.sftp.getfo(path, into, prefetch=True, max_concurrent_prefetch_requests=_PREFETCH_REQUESTS)
+        except _IO_ERRORS as exc:
+            raise self._error(exc, "read", path) from exc
+
+    def delete(self, path: str) -> None:
+        try:
+            self.sftp.remove(path)
+        except FileNotFoundError:
+            return
+        except _IO_ERRORS as exc:
+            raise self._error(exc, "delete", path) from exc
+
+    def move(self, path: str, folder: str) -> str:
+        target_folder = self.resolve(folder)
+        self.make_folder(target_folder)
+        for _attempt in range(100):
+            target = self.free_name(target_folder, posixpath.basename(path))
+            try:
+                self.sftp.rename(path, target)  # SFTP rename refuses an existing target: never overwrites
+                return target
+            except _IO_ERRORS as exc:
+                if self.exists(target) is not None:
+                    continue  # taken between the check and the rename
+                raise self._error(exc, "move", path) from exc
+        raise TransportError(f"{self.label}: no free name for {path} in {target_folder}")
+
+    # --- as a destination -----------------------------------------------------------------
+    def exists(self, path: str) -> int | None:
+        try:
+            return self.sftp.stat(self.resolve(path)).st_size
+        except FileNotFoundError:
+            return None
+        except _IO_ERRORS as exc:
+            raise self._error(exc, "check", path) from exc
+
+    def make_folder(self, folder: str) -> None:
+        folder = self.resolve(folder)
+        if folder in self._folders:
+            return
+        self._folders.add(folder)
+        missing: list[str] = []
+        while folder not in ("/", ""):
+            try:
+                if stat.S_ISDIR(self.sftp.stat(folder).st_mode or 0):
+                    break
+                raise TransportError(f"{self.label}: {folder} is a file, not a folder", retryable=False)
+            except FileNotFoundError:
+                missing.append(folder)
+                folder = posixpath.dirname(folder)
+        for part in reversed(missing):
+            try:
+                self.sftp.mkdir(part)
+            except _IO_ERRORS as exc:
+                if self.exists(part) is None:
+                    raise self._error(exc, "create the folder", part) from exc
+
+    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+        target = self.resolve(path)
+        folder = posixpath.dirname(target)
+        temporary = posixpath.join(folder, f".{posixpath.basename(target)}.{uuid.uuid4().hex[:8]}.part")
+        self.make_folder(folder)
+        try:
+            with local.open("rb") as source:
+                self.sftp.putfo(source, temporary, file_size=local.stat().st_size, confirm=True)
+        except _IO_ERRORS as exc:
+            self._discard(temporary)
+            raise self._error(exc, "write", temporary) from exc
+        try:
+            if replace:
+                self.sftp.posix_rename(temporary, target)  # OpenSSH's atomic rename over an existing file
+            else:
+                self.sftp.rename(temporary, target)  # plain SFTP rename fails when the target exists
+        except _IO_ERRORS as exc:
+            self._discard(temporary)
+            if not replace and self.exists(target) is not None:
+                raise TargetExistsError(
+                    f"{self.label}: {target} appeared while uploading; not overwritten"
+                ) from exc
+            raise self._error(exc, "rename into", target) from exc
+
+    def _discard(self, temporary: str) -> None:
+        # The connection may be gone; a left-over .part name is never picked up as input.
+        with contextlib.suppress(*_IO_ERRORS):
+            self.sftp.remove(temporary)
