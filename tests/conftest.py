@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.ftpd import FtpServer, self_signed_certificate
 from tests.servers.sshd import SshServer, remove_server, start_server
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -80,6 +81,28 @@ def sftp_conn(sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> str:
 def remote(sshd: SshServer, request: pytest.FixtureRequest) -> Path:
     """A folder of the test's own on the SFTP server (its path there is the same as here)."""
     return sshd.make_folder(request.node.name.replace("[", "_").replace("]", "_"))
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return self_signed_certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(params=["plain", "explicit", "implicit"])
+def ftpd(request: pytest.FixtureRequest, tmp_path: Path, certificate: Path) -> Iterator[FtpServer]:
+    """A real FTP server on a free port: plain FTP, explicit FTPS or implicit FTPS (one test each)."""
+    root = tmp_path / "ftp-root"
+    root.mkdir()
+    server = FtpServer(root, request.param, certificate)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ftp_conn(ftpd: FtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_FTP", ftpd.connection())
+    return "partner_ftp"
 
 
 @pytest.fixture

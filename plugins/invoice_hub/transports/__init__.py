@@ -20,6 +20,10 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
         from invoice_hub.transports.sftp import SftpTransport
 
         return SftpTransport(endpoint.conn_id)
+    if endpoint.type in ("ftp", "ftps"):
+        from invoice_hub.transports.ftp import FtpTransport
+
+        return FtpTransport(endpoint.conn_id, tls=endpoint.type == "ftps")
     raise TransportError(
         f"{endpoint.type}: not available in this version of the invoice hub", retryable=False
     )
