@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.servers.ftpd import FtpServer, self_signed_certificate
+from tests.servers.mail_http import HttpServer, SmtpServer
 from tests.servers.sshd import SshServer, remove_server, start_server
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -103,6 +104,26 @@ def ftpd(request: pytest.FixtureRequest, tmp_path: Path, certificate: Path) -> I
 def ftp_conn(ftpd: FtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AIRFLOW_CONN_PARTNER_FTP", ftpd.connection())
     return "partner_ftp"
+
+
+@pytest.fixture
+def smtpd(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpServer]:
+    """A real SMTP server on a free port; Airflow connections ``partner_smtp`` and ``smtp_default``."""
+    server = SmtpServer()
+    server.start()
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_SMTP", server.connection())
+    monkeypatch.setenv("AIRFLOW_CONN_SMTP_DEFAULT", server.connection())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def httpd(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpServer]:
+    server = HttpServer()
+    server.start()
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_HTTP", server.connection())
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -32,8 +32,8 @@ class DeliverOperator(IntegrationOperator):
             if not pending:
                 break
             with self.destination_transport(index) as transport:
-                folder = transport.resolve(destination.path)
-                key = f"{transport.label}:{folder}"
+                folder = transport.resolve(getattr(destination, "path", "/"))
+                key = transport.destination_key(folder)
                 for entry in pending:
                     for output in entry.outputs:
                         try:

@@ -20,6 +20,14 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
         from invoice_hub.transports.sftp import SftpTransport
 
         return SftpTransport(endpoint.conn_id)
+    if endpoint.type == "email":
+        from invoice_hub.transports.email import EmailTransport
+
+        return EmailTransport(endpoint)
+    if endpoint.type == "http":
+        from invoice_hub.transports.http import HttpTransport
+
+        return HttpTransport(endpoint.conn_id)
     if endpoint.type in ("ftp", "ftps"):
         from invoice_hub.transports.ftp import FtpTransport
 

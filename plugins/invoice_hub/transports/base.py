@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, Self
+from typing import BinaryIO, NoReturn, Self
 
 from invoice_hub.config.models import IfExists
 from invoice_hub.errors import HubError
@@ -102,6 +102,10 @@ class Transport(abc.ABC):
             local.write_text(text, encoding="utf-8")
             self.upload(local, path, replace=True)
 
+    def destination_key(self, folder: str) -> str:
+        """What identifies this destination in the ledger (a delivery is made once per key and output)."""
+        return f"{self.label}:{folder}"
+
     def target_path(self, folder: str, name: str, if_exists: IfExists) -> str:
         """The path an output called ``name`` will be written to under the ``if_exists`` policy."""
         path = posixpath.join(folder, name)
@@ -122,3 +126,25 @@ class Transport(abc.ABC):
             counter += 1
             candidate = posixpath.join(folder, f"{stem}_{counter}{ext}")
         return candidate
+
+
+class SendOnlyTransport(Transport):
+    """A destination that sends rather than stores (e-mail, HTTP): nothing to list, move or overwrite.
+
+    Such a destination has no folder to check for an existing name; ``if_exists`` does not apply and
+    the ledger alone makes each output go out once.
+    """
+
+    def _not_a_source(self, *_args: object, **_kwargs: object) -> NoReturn:
+        raise TransportError(f"{self.label} can only be a destination", retryable=False)
+
+    list_files = download = delete = move = _not_a_source  # type: ignore[assignment]
+
+    def exists(self, path: str) -> int | None:
+        return None
+
+    def make_folder(self, folder: str) -> None:
+        pass
+
+    def target_path(self, folder: str, name: str, if_exists: IfExists) -> str:
+        return name

@@ -1,0 +1,49 @@
+"""E-mail as a destination: each output file is one message with the file attached, through the
+SMTP provider's hook and an Airflow SMTP connection (host, port, login, TLS; ``from_email`` extra)."""
+
+from __future__ import annotations
+
+import shutil
+import smtplib
+import tempfile
+from pathlib import Path
+
+from invoice_hub.config.models import EmailDestination
+from invoice_hub.naming import render_name
+from invoice_hub.transports.base import SendOnlyTransport, TransportError
+
+
+class EmailTransport(SendOnlyTransport):
+    def __init__(self, destination: EmailDestination) -> None:
+        self.destination = destination
+        self.label = f"email:{destination.conn_id}"
+
+    def destination_key(self, folder: str) -> str:
+        return f"{self.label}:{','.join(sorted(self.destination.to))}"
+
+    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        name = Path(path).name
+        subject = render_name(self.destination.subject, source_name=name)
+        with tempfile.TemporaryDirectory(prefix="invoice-hub-mail-") as folder:
+            attachment = Path(folder) / name  # the attachment is named after the file
+            shutil.copyfile(local, attachment)
+            try:
+                with SmtpHook(smtp_conn_id=self.destination.conn_id) as hook:
+                    hook.send_email_smtp(
+                        to=self.destination.to,
+                        subject=subject,
+                        html_content=f"<p>Attached: {name}</p><p>Sent by the invoice hub.</p>",
+                        files=[str(attachment)],
+                    )
+            except smtplib.SMTPAuthenticationError as exc:
+                raise TransportError(
+                    f"{self.label}: login refused by the SMTP server: {exc.smtp_code}", retryable=False
+                ) from None
+            except smtplib.SMTPRecipientsRefused as exc:
+                raise TransportError(
+                    f"{self.label}: recipients refused: {', '.join(exc.recipients)}", retryable=False
+                ) from None
+            except (OSError, smtplib.SMTPException) as exc:
+                raise TransportError(f"{self.label}: cannot send {name}: {exc}") from exc

@@ -1,0 +1,58 @@
+"""HTTP as a destination: each output file is POSTed to an endpoint of an Airflow HTTP connection
+(base URL, headers and auth from the connection), through the HTTP provider's hook.
+
+Each request carries an ``Idempotency-Key`` (the output's sha256 and the endpoint), so a receiver
+that honours it never books a file twice even if a response was lost and the hub sent again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import posixpath
+from pathlib import Path
+
+from invoice_hub.transports.base import SendOnlyTransport, TransportError
+
+#: Statuses worth another try: timeouts, rate limits and server errors.
+_RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class HttpTransport(SendOnlyTransport):
+    def __init__(self, conn_id: str) -> None:
+        self.conn_id = conn_id
+        self.label = f"http:{conn_id}"
+
+    def target_path(self, folder: str, name: str, if_exists: str) -> str:  # type: ignore[override]
+        return posixpath.join(folder, name)
+
+    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+        """``path`` is ``ENDPOINT/NAME``: the file is POSTed to ENDPOINT, its name in the headers."""
+        import requests
+        from airflow.providers.http.hooks.http import HttpHook
+
+        endpoint, _, name = path.rpartition("/")
+        with local.open("rb") as body:
+            digest = hashlib.file_digest(body, "sha256").hexdigest()
+        headers = {
+            "Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Idempotency-Key": hashlib.sha256(f"{endpoint}|{digest}".encode()).hexdigest(),
+        }
+        hook = HttpHook(method="POST", http_conn_id=self.conn_id)
+        try:
+            with local.open("rb") as body:
+                response = hook.run(
+                    endpoint or "/",
+                    data=body,
+                    headers=headers,  # type: ignore[arg-type]
+                    extra_options={"check_response": False},
+                )
+        except requests.RequestException as exc:
+            raise TransportError(f"{self.label}: cannot POST {name} to {endpoint or '/'}: {exc}") from exc
+        if not 200 <= response.status_code < 300:
+            raise TransportError(
+                f"{self.label}: POST {name} to {endpoint or '/'} answered {response.status_code} "
+                f"{response.reason}: {response.text[:200]}",
+                retryable=response.status_code in _RETRYABLE,
+            )
