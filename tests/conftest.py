@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.servers.dovecot import DovecotServer
 from tests.servers.ftpd import FtpServer, self_signed_certificate
 from tests.servers.mail_http import HttpServer, SmtpServer
 from tests.servers.sshd import SshServer, remove_server, start_server
@@ -104,6 +105,15 @@ def ftpd(request: pytest.FixtureRequest, tmp_path: Path, certificate: Path) -> I
 def ftp_conn(ftpd: FtpServer, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AIRFLOW_CONN_PARTNER_FTP", ftpd.connection())
     return "partner_ftp"
+
+
+@pytest.fixture
+def dovecot(certificate: Path) -> Iterator[DovecotServer]:
+    """A real Dovecot with an empty mailbox: IMAP and POP3, plain and TLS, on free ports."""
+    server = DovecotServer(certificate.parent)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,6 @@ The integration file format names more than a version may implement; ``check-con
 other value as "not available in this version" instead of letting it fail at run time.
 """
 
-TRANSPORTS = frozenset({"local", "sftp", "ftp", "ftps", "email", "http"})
+TRANSPORTS = frozenset({"local", "sftp", "ftp", "ftps", "pop3", "imap", "email", "http"})
 OUTPUTS = frozenset({"passthrough"})
 VALIDATIONS = frozenset({"none"})

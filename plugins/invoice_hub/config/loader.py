@@ -311,6 +311,14 @@ def _check_references(
                 f"{endpoint.type!r} is not available in this version of the hub; "
                 f"available: {', '.join(sorted(capabilities.TRANSPORTS))}",
             )
+    source = integration.source
+    if source is not None and source.type == "pop3":
+        for key in ("on_success", "on_failure"):
+            if not isinstance(getattr(source, key), str):
+                yield problem(
+                    ("source", key),
+                    "POP3 has no folders to move messages to; use keep or delete (or an imap source)",
+                )
     transform = integration.transform
     if transform.output not in capabilities.OUTPUTS:
         yield problem(

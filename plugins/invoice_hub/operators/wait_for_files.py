@@ -51,7 +51,9 @@ class WaitForFilesSensor(IntegrationTaskMixin, BaseSensorOperator):
                 for action in (source.on_success, source.on_failure)
                 if not isinstance(action, str)
             ]
-        matching = select_candidates(listed, source, time.time(), archive)
+            matching = select_candidates(listed, source, time.time(), archive)
+            for notice in transport.notices_after_selection(matching):
+                self.log.warning(notice)
         seen = self.ledger.seen_versions(self.integration.name, [(f.path, f.size, f.mtime) for f in matching])
         new = [f for f in matching if (f.path, f.size, f.mtime) not in seen]
         summary = (

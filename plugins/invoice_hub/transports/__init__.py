@@ -20,6 +20,12 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
         from invoice_hub.transports.sftp import SftpTransport
 
         return SftpTransport(endpoint.conn_id)
+    if endpoint.type in ("pop3", "imap"):
+        from invoice_hub.transports.mail import ImapTransport, Pop3Transport
+
+        if endpoint.type == "pop3":
+            return Pop3Transport(endpoint.conn_id)
+        return ImapTransport(endpoint.conn_id, endpoint.path if endpoint.path != "/" else "INBOX")
     if endpoint.type == "email":
         from invoice_hub.transports.email import EmailTransport
 

@@ -80,6 +80,11 @@ class Transport(abc.ABC):
     def move(self, path: str, folder: str) -> str:
         """Move ``path`` into ``folder`` (created when missing), under a unique name; return the new path."""
 
+    def notices_after_selection(self, chosen: list[RemoteFile]) -> list[str]:
+        """Things at the source a person should know about, given the files chosen (e.g. a mail
+        without a matching attachment). Most sources have none."""
+        return []
+
     # --- as a destination -------------------------------------------------------------------
     @abc.abstractmethod
     def exists(self, path: str) -> int | None:
