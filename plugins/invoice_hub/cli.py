@@ -40,6 +40,48 @@ def _schema(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_connection(args: argparse.Namespace) -> int:
+    from invoice_hub.config import load_folder
+    from invoice_hub.settings import integrations_dir
+    from invoice_hub.transports import TransportError, open_transport
+
+    entries = [
+        e
+        for e in load_folder([Path(args.folder)] if args.folder else [integrations_dir()])
+        if e.integration is not None and e.integration.name == args.integration
+    ]
+    if not entries:
+        print(
+            f"no valid integration named {args.integration!r} (see invoice-hub check-config)", file=sys.stderr
+        )
+        return 2
+    entry = entries[0]
+    integration = entry.integration
+    assert integration is not None
+    endpoints = [("source", integration.source, False)]
+    endpoints += [(f"destinations[{i}]", d, True) for i, d in enumerate(integration.destinations)]
+    failed = 0
+    for name, endpoint, as_destination in endpoints:
+        if endpoint is None:
+            continue
+        label = (
+            f"{name} ({endpoint.type}{':' + endpoint.conn_id if getattr(endpoint, 'conn_id', None) else ''})"
+        )
+        try:
+            with open_transport(endpoint, entry.path.parent) as transport:
+                result = transport.probe(getattr(endpoint, "path", "/"), as_destination=as_destination)
+        except TransportError as exc:
+            failed += 1
+            print(f"{label}: FAILED: {exc}")
+            continue
+        except Exception as exc:  # a connection that is not defined, a provider error: say it plainly
+            failed += 1
+            print(f"{label}: FAILED: {type(exc).__name__}: {exc}")
+            continue
+        print(f"{label}: OK: {result}")
+    return 1 if failed else 0
+
+
 def _demo_partner(args: argparse.Namespace) -> int:
     from invoice_hub.demo import run_partner_feed
 
@@ -61,6 +103,13 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("-o", "--output", help="where to write (default include/integrations/schema.json)")
     schema.add_argument("--check", action="store_true", help="exit 1 if the committed schema is out of date")
     schema.set_defaults(run=_schema)
+
+    connection = commands.add_parser(
+        "check-connection", help="log in to every source and destination of one integration; OK or why not"
+    )
+    connection.add_argument("integration", help="the integration's name")
+    connection.add_argument("--folder", help="integrations folder (default: the configured one)")
+    connection.set_defaults(run=_check_connection)
 
     demo = commands.add_parser(
         "demo-partner", help="the demo's supplier: drops sample UBL invoices into a folder"

@@ -80,6 +80,16 @@ class Transport(abc.ABC):
     def move(self, path: str, folder: str) -> str:
         """Move ``path`` into ``folder`` (created when missing), under a unique name; return the new path."""
 
+    def probe(self, folder: str, *, as_destination: bool) -> str:
+        """Log in and look at ``folder``: what ``invoice-hub check-connection`` reports as OK."""
+        try:
+            files = self.list_files(folder, recursive=False)
+        except TransportError as exc:
+            if as_destination and "does not exist" in str(exc):
+                return f"logged in; {self.resolve(folder)} does not exist yet (the first delivery creates it)"
+            raise
+        return f"logged in; {len(files)} file(s) in {self.resolve(folder)}"
+
     def notices_after_selection(self, chosen: list[RemoteFile]) -> list[str]:
         """Things at the source a person should know about, given the files chosen (e.g. a mail
         without a matching attachment). Most sources have none."""

@@ -21,6 +21,20 @@ class EmailTransport(SendOnlyTransport):
     def destination_key(self, folder: str) -> str:
         return f"{self.label}:{','.join(sorted(self.destination.to))}"
 
+    def probe(self, folder: str, *, as_destination: bool) -> str:
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        try:
+            with SmtpHook(smtp_conn_id=self.destination.conn_id) as hook:
+                hook.get_conn()
+        except smtplib.SMTPAuthenticationError as exc:
+            raise TransportError(
+                f"{self.label}: login refused by the SMTP server: {exc.smtp_code}", retryable=False
+            ) from None
+        except (OSError, smtplib.SMTPException) as exc:
+            raise TransportError(f"{self.label}: cannot connect: {exc}") from exc
+        return f"logged in to the SMTP server; would send to {', '.join(self.destination.to)}"
+
     def upload(self, local: Path, path: str, *, replace: bool) -> None:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 

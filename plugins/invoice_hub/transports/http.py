@@ -26,6 +26,21 @@ class HttpTransport(SendOnlyTransport):
     def target_path(self, folder: str, name: str, if_exists: str) -> str:  # type: ignore[override]
         return posixpath.join(folder, name)
 
+    def probe(self, folder: str, *, as_destination: bool) -> str:
+        import requests
+        from airflow.providers.http.hooks.http import HttpHook
+
+        hook = HttpHook(method="OPTIONS", http_conn_id=self.conn_id)
+        try:
+            response = hook.run(folder, extra_options={"check_response": False, "timeout": 15})
+        except requests.RequestException as exc:
+            raise TransportError(f"{self.label}: cannot reach {folder}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise TransportError(
+                f"{self.label}: {folder} refused the credentials ({response.status_code})", retryable=False
+            )
+        return f"reachable; OPTIONS {folder} answered {response.status_code}"
+
     def upload(self, local: Path, path: str, *, replace: bool) -> None:
         """``path`` is ``ENDPOINT/NAME``: the file is POSTed to ENDPOINT, its name in the headers."""
         import requests

@@ -1,0 +1,78 @@
+"""``invoice-hub check-connection``: per endpoint, OK or exactly what failed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import write
+from tests.servers.ftpd import FtpServer
+from tests.servers.sshd import SshServer, free_port
+
+INTEGRATION = """
+name: checked
+source:
+  type: sftp
+  conn_id: partner_sftp
+  path: {remote}/outbox
+destinations:
+  - type: local
+    path: out
+  - type: ftp
+    conn_id: partner_ftp
+    path: /in
+  - type: sftp
+    conn_id: partner_sftp
+    path: {remote}/not-yet
+"""
+
+
+def check(folder: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cli = Path(sys.executable).with_name("invoice-hub")
+    return subprocess.run(
+        [str(cli), "check-connection", "checked", "--folder", str(folder)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+    )
+
+
+def endpoint_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    """The command's report, without whatever Airflow logged on the way."""
+    return [line for line in result.stdout.splitlines() if line.startswith(("source ", "destinations["))]
+
+
+@pytest.mark.parametrize("ftpd", ["plain"], indirect=True)
+def test_every_endpoint_is_checked(
+    integrations_dir: Path, sshd: SshServer, sftp_conn: str, remote: Path, ftpd: FtpServer
+) -> None:
+    write(integrations_dir / "checked.yaml", INTEGRATION.format(remote=remote))
+    sshd.drop(remote / "outbox", "a.xml", "x")
+    (ftpd.root / "in").mkdir()
+    good = {"AIRFLOW_CONN_PARTNER_SFTP": sshd.connection(), "AIRFLOW_CONN_PARTNER_FTP": ftpd.connection()}
+    result = check(integrations_dir, good)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = endpoint_lines(result)
+    assert lines[0] == f"source (sftp:partner_sftp): OK: logged in; 1 file(s) in {remote}/outbox"
+    assert lines[1].startswith("destinations[0] (local): OK")
+    assert lines[2] == "destinations[1] (ftp:partner_ftp): OK: logged in; 0 file(s) in /in"
+    assert "does not exist yet (the first delivery creates it)" in lines[3]
+
+    bad = {
+        "AIRFLOW_CONN_PARTNER_SFTP": sshd.connection(host_key="wrong"),
+        "AIRFLOW_CONN_PARTNER_FTP": f"ftp://partner:wrong-password@127.0.0.1:{free_port()}",
+    }
+    result = check(integrations_dir, bad)
+    assert result.returncode == 1
+    lines = endpoint_lines(result)
+    assert "FAILED" in lines[0] and "host key does not match" in lines[0]
+    assert lines[2].startswith("destinations[1] (ftp:partner_ftp): FAILED") and "cannot connect" in lines[2]
+
+
+def test_unknown_integration(integrations_dir: Path) -> None:
+    result = check(integrations_dir, {})
+    assert result.returncode == 2 and "no valid integration named 'checked'" in result.stderr
