@@ -205,3 +205,24 @@ def test_missing_source_folder_fails_at_once_without_retries(folder: Path) -> No
     (wait,) = [ti for ti in run.get_task_instances() if ti.task_id == "wait_for_files"]
     assert (str(run.state), str(wait.state)) == ("failed", "failed")
     assert wait.try_number == 1, "retrying cannot create a missing folder"
+
+
+def test_waiting_for_files_defers_between_looks(folder: Path) -> None:
+    import threading
+
+    text = INTEGRATION.format(success="{move_to: done}", if_exists="unique", filename="")
+    write(
+        folder / "folder_to_folder.yaml",
+        text.replace("  min_age_seconds: 60\n", "  wait_seconds: 30\n  poll_interval_seconds: 5\n"),
+    )
+    (folder / "inbox").mkdir()
+    timer = threading.Timer(3, lambda: drop(folder / "inbox", "INV-1.xml", "<Invoice>1</Invoice>"))
+    timer.start()
+    dag = load_dag("folder_to_folder")
+    for task in dag.tasks:
+        task.retries = 0
+    run = dag.test()
+    timer.join()
+    states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    assert str(run.state) == "success", states
+    assert files_in(folder / "outbox") == ["INV-1.xml"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import threading
 from pathlib import Path
 
 import pytest
@@ -157,7 +156,7 @@ class _KillAfter(io.RawIOBase):
     def write(self, data) -> int:  # type: ignore[override]
         self.seen += len(data)
         if self.seen > self.limit and self.server.process is not None:
-            threading.Thread(target=self.server.stop).start()
+            self.server.stop()  # synchronously: the rest of the file can no longer arrive
         return len(data)
 
 

@@ -77,7 +77,7 @@ def build_dag(entry: IntegrationFile) -> DAG:
         DeliverOperator,
         FetchOperator,
         ValidateTransformOperator,
-        WaitForFilesSensor,
+        WaitForFilesOperator,
     )
 
     integration = entry.integration
@@ -85,7 +85,13 @@ def build_dag(entry: IntegrationFile) -> DAG:
     operators = dict(
         zip(
             TASK_IDS,
-            (WaitForFilesSensor, FetchOperator, ValidateTransformOperator, DeliverOperator, ArchiveOperator),
+            (
+                WaitForFilesOperator,
+                FetchOperator,
+                ValidateTransformOperator,
+                DeliverOperator,
+                ArchiveOperator,
+            ),
             strict=True,
         )
     )
@@ -105,6 +111,8 @@ def build_dag(entry: IntegrationFile) -> DAG:
         previous = None
         for task_id, operator in operators.items():
             retries, timeout = TASK_POLICY[task_id]
+            if task_id == "wait_for_files" and integration.source is not None:
+                timeout += dt.timedelta(seconds=integration.source.wait_seconds)  # waiting is not hanging
             task = operator(
                 task_id=task_id,
                 integration=integration,

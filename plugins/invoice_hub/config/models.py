@@ -112,6 +112,16 @@ class SourceBase(StrictModel):
         ge=0,
         description="Files modified more recently than this are still being written: skip them this run.",
     )
+    wait_seconds: int = Field(
+        default=0,
+        ge=0,
+        le=86400,
+        description="How long wait_for_files waits for new files before the run ends skipped; 0 = look once. "
+        "Between looks the task waits in Airflow's triggerer, not on a worker.",
+    )
+    poll_interval_seconds: int = Field(
+        default=60, ge=5, le=3600, description="Seconds between looks while waiting (wait_seconds > 0)."
+    )
     on_success: SuccessAction = Field(default="keep", description="keep | delete | {move_to: FOLDER}")
     on_failure: FailureAction = Field(
         default="keep", description="keep | {move_to: FOLDER}; the reason is written beside a moved file"

@@ -4,12 +4,12 @@ from invoice_hub.operators.archive import ArchiveOperator
 from invoice_hub.operators.deliver import DeliverOperator
 from invoice_hub.operators.fetch import FetchOperator
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
-from invoice_hub.operators.wait_for_files import WaitForFilesSensor
+from invoice_hub.operators.wait_for_files import WaitForFilesOperator
 
 __all__ = [
     "ArchiveOperator",
     "DeliverOperator",
     "FetchOperator",
     "ValidateTransformOperator",
-    "WaitForFilesSensor",
+    "WaitForFilesOperator",
 ]

@@ -2,46 +2,58 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.bases.sensor import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk.exceptions import AirflowSkipException
 
-from invoice_hub.config.models import Integration
 from invoice_hub.manifest import Candidate, CandidateList
-from invoice_hub.operators.base import IntegrationTaskMixin, fail_fast
+from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.transports.selection import select_candidates
 
 
-class WaitForFilesSensor(IntegrationTaskMixin, BaseSensorOperator):
+class WaitForFilesOperator(IntegrationOperator):
     """Lists the source and keeps the files that match and that this integration has not finished.
 
-    With the default ``timeout=0`` it looks once: an hourly integration should not hold a worker
-    slot for an hour waiting. A run that finds nothing is skipped, with the counts in the log.
+    By default it looks once (``source.wait_seconds: 0``): an hourly integration should not hold a
+    worker for an hour. With ``wait_seconds`` it looks again every ``poll_interval_seconds``, and in
+    between the task is *deferred*: Airflow's triggerer keeps a timer, no worker slot is held, so
+    hundreds of integrations can wait at once. A run that finds nothing is skipped, with the counts
+    in the log.
     """
 
     ui_color = "#fdf2d0"
 
-    def __init__(self, *, integration: Integration, integration_file: Path, **kwargs: Any) -> None:
-        kwargs.setdefault("timeout", 0)
-        kwargs.setdefault("poke_interval", 60)
-        kwargs.setdefault("mode", "reschedule" if kwargs["timeout"] else "poke")
-        super().__init__(**kwargs)
-        self.integration = integration
-        self.integration_file = integration_file
-
-    def execute(self, context: Context) -> Any:
-        # Not soft_fail: that would also turn a missing folder or a refused login into "skipped".
-        try:
-            return super().execute(context)
-        except AirflowSensorTimeout as exc:
-            raise AirflowSkipException(f"No new files within {self.timeout} s") from exc
-
     @fail_fast
-    def poke(self, context: Context) -> PokeReturnValue:
+    def execute(self, context: Context, event: Any = None, started: float | None = None) -> dict:
+        started = started or time.time()
+        found = self._look()
+        if found is not None:
+            return found
+        source = self.integration.source
+        assert source is not None
+        waited = time.time() - started
+        if waited + source.poll_interval_seconds > source.wait_seconds:
+            raise AirflowSkipException(
+                f"No new files in {source.path} matching {source.pattern!r}"
+                + (f" after waiting {waited:.0f} s" if source.wait_seconds else "")
+            )
+        from airflow.providers.standard.triggers.temporal import TimeDeltaTrigger
+
+        self.log.info(
+            "No new files yet; looking again in %d s (deferred to the triggerer)",
+            source.poll_interval_seconds,
+        )
+        self.defer(
+            trigger=TimeDeltaTrigger(dt.timedelta(seconds=source.poll_interval_seconds)),
+            method_name="execute",
+            kwargs={"started": started},
+        )
+        raise AssertionError("defer() does not return")  # pragma: no cover
+
+    def _look(self) -> dict | None:
         source = self.integration.source
         assert source is not None
         with self.source_transport() as transport:
@@ -56,16 +68,16 @@ class WaitForFilesSensor(IntegrationTaskMixin, BaseSensorOperator):
                 self.log.warning(notice)
         seen = self.ledger.seen_versions(self.integration.name, [(f.path, f.size, f.mtime) for f in matching])
         new = [f for f in matching if (f.path, f.size, f.mtime) not in seen]
-        summary = (
-            f"{len(listed)} file(s) in {source.path}, {len(matching)} matching {source.pattern!r} "
-            f"and old enough, {len(new)} new"
+        self.log.info(
+            "%d file(s) in %s, %d matching %r and old enough, %d new",
+            len(listed),
+            source.path,
+            len(matching),
+            source.pattern,
+            len(new),
         )
-        self.log.info(summary)
-        if new:
-            candidates = CandidateList(
-                candidates=[Candidate(path=f.path, size=f.size, mtime=f.mtime) for f in new]
-            )
-            return PokeReturnValue(is_done=True, xcom_value=candidates.to_xcom())
-        if self.timeout == 0:
-            raise AirflowSkipException(f"No new files: {summary}")
-        return PokeReturnValue(is_done=False)
+        if not new:
+            return None
+        return CandidateList(
+            candidates=[Candidate(path=f.path, size=f.size, mtime=f.mtime) for f in new]
+        ).to_xcom()

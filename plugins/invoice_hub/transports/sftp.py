@@ -82,12 +82,16 @@ class SftpTransport(Transport):
         return client
 
     def close(self) -> None:
+        # Closing a connection the server dropped raises in paramiko; that must not hide the error
+        # that ended the transfer.
         self._folders.clear()
         if self._sftp is not None:
-            self._sftp.close()
+            with contextlib.suppress(*_IO_ERRORS):
+                self._sftp.close()
             self._sftp = None
         if self._hook is not None and self._hook.client is not None:
-            self._hook.client.close()
+            with contextlib.suppress(*_IO_ERRORS):
+                self._hook.client.close()
             self._hook = None
 
     def _error(self, exc: Exception, action: str, path: str) -> TransportError:
