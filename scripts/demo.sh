@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PORT=${INVOICE_HUB_DEMO_PORT:-8080}
+SFTP_PORT=${INVOICE_HUB_DEMO_SFTP_PORT:-2222}
 
 export AIRFLOW_HOME="$ROOT/.airflow"
 export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
@@ -23,19 +24,25 @@ export AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=15
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=False
 PATH="$ROOT/.venv/bin:$PATH"
 
-if ss -ltn "( sport = :$PORT )" 2>/dev/null | grep -q LISTEN; then
-  echo "Port $PORT is in use; run with INVOICE_HUB_DEMO_PORT=another port" >&2
-  exit 1
-fi
+for port_var in PORT SFTP_PORT; do
+  if ss -ltn "( sport = :${!port_var} )" 2>/dev/null | grep -q LISTEN; then
+    echo "Port ${!port_var} is in use; set INVOICE_HUB_DEMO_${port_var} to another port" >&2
+    exit 1
+  fi
+done
 
-mkdir -p "$AIRFLOW_HOME" .demo/supplier/outbox .demo/supplier/processed .demo/supplier/rejected .demo/erp/inbox
+mkdir -p "$AIRFLOW_HOME" .demo/supplier/outbox .demo/supplier/processed .demo/supplier/rejected .demo/erp/inbox \
+  .demo/sftp-partner/outbox
 echo "== Checking the integration files"
 invoice-hub check-config
 echo "== Preparing the Airflow home in $AIRFLOW_HOME"
 airflow db migrate >/dev/null
-# The demo needs no Airflow connections: its partners are folders on this machine and the ledger is
-# the default SQLite file in the Airflow home. (Connections hold every host and secret; integration
-# files only name them.)
+# Connections hold every host and secret; integration files only name them. The demo's SFTP partner
+# gets one, with its generated host key pinned (the hub verifies host keys).
+airflow connections delete demo_partner_sftp >/dev/null 2>&1 || true
+airflow connections add demo_partner_sftp \
+  --conn-json "$(invoice-hub demo-sftp-connection --sftp-port "$SFTP_PORT" --state .demo)" >/dev/null
+echo "   connection demo_partner_sftp -> sftp://127.0.0.1:$SFTP_PORT (host key pinned)"
 airflow dags reserialize >/dev/null 2>&1
 for dag_id in $(airflow dags list --output plain 2>/dev/null | awk 'NR > 1 && /demo/ {print $1}'); do
   airflow dags unpause "$dag_id" >/dev/null && echo "   unpaused $dag_id"
@@ -52,8 +59,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-echo "== Starting the demo supplier (a new invoice every 20 s into .demo/supplier/outbox)"
-setsid invoice-hub demo-partner .demo/supplier/outbox --every 20 > .demo/supplier.log 2>&1 &
+echo "== Starting the demo partners: a supplier's folder and an SFTP server on 127.0.0.1:$SFTP_PORT"
+echo "   (a new invoice in each every 20 s; log in .demo/partners.log)"
+setsid invoice-hub demo-partner .demo/supplier/outbox .demo/sftp-partner/outbox --every 20 \
+  --sftp-root .demo/sftp-partner --sftp-port "$SFTP_PORT" --state .demo > .demo/partners.log 2>&1 &
 pids+=($!)
 
 echo "== Starting Airflow (scheduler, DAG processor, triggerer, API server); log in .demo/airflow.log"
@@ -71,8 +80,9 @@ cat <<MSG
   The invoice hub is running.
     Airflow UI:  http://127.0.0.1:$PORT
     Login:       admin / ${password:-see $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated}
-  Watch the DAG demo_supplier_inbound: every minute it moves the supplier's new invoices from
-  .demo/supplier/outbox to .demo/erp/inbox (originals kept in .demo/supplier/processed).
+  Watch the DAGs demo_supplier_inbound and demo_sftp_partner_inbound: every minute they move new
+  invoices from the supplier's folder (.demo/supplier/outbox) and from the partner's SFTP server
+  (/outbox, on disk in .demo/sftp-partner) to .demo/erp/inbox; the originals go to "processed".
   Press Ctrl-C to stop.
 
 MSG

@@ -83,9 +83,37 @@ def _check_connection(args: argparse.Namespace) -> int:
 
 
 def _demo_partner(args: argparse.Namespace) -> int:
-    from invoice_hub.demo import run_partner_feed
+    from invoice_hub.demo import run_partner
 
-    run_partner_feed(Path(args.outbox), every=args.every, count=args.count)
+    run_partner(
+        [Path(p) for p in args.outbox],
+        every=args.every,
+        count=args.count,
+        sftp_root=Path(args.sftp_root) if args.sftp_root else None,
+        sftp_port=args.sftp_port,
+        state=Path(args.state),
+    )
+    return 0
+
+
+def _demo_sftp_connection(args: argparse.Namespace) -> int:
+    import json
+
+    from invoice_hub.demo import DEMO_SFTP_USER, prepare_sftp_partner
+
+    partner = prepare_sftp_partner(Path(args.state))
+    print(
+        json.dumps(
+            {
+                "conn_type": "sftp",
+                "host": "127.0.0.1",
+                "port": args.sftp_port,
+                "login": DEMO_SFTP_USER,
+                "password": partner["password"],
+                "extra": {"host_key": partner["host_key"], "look_for_keys": "false"},
+            }
+        )
+    )
     return 0
 
 
@@ -112,12 +140,22 @@ def build_parser() -> argparse.ArgumentParser:
     connection.set_defaults(run=_check_connection)
 
     demo = commands.add_parser(
-        "demo-partner", help="the demo's supplier: drops sample UBL invoices into a folder"
+        "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
     )
-    demo.add_argument("outbox", help="folder to drop invoices into")
+    demo.add_argument("outbox", nargs="+", help="folders to drop invoices into")
     demo.add_argument("--every", type=float, default=20.0, help="seconds between invoices (default 20)")
-    demo.add_argument("--count", type=int, help="stop after this many invoices (default: never)")
+    demo.add_argument("--count", type=int, help="stop after this many rounds (default: never)")
+    demo.add_argument("--sftp-root", help="also serve this folder over SFTP on 127.0.0.1")
+    demo.add_argument("--sftp-port", type=int, default=2222, help="port of the SFTP server (default 2222)")
+    demo.add_argument("--state", default=".demo", help="where the SFTP host key and password are kept")
     demo.set_defaults(run=_demo_partner)
+
+    demo_conn = commands.add_parser(
+        "demo-sftp-connection", help="the Airflow connection (JSON) of the demo partner's SFTP server"
+    )
+    demo_conn.add_argument("--sftp-port", type=int, default=2222)
+    demo_conn.add_argument("--state", default=".demo")
+    demo_conn.set_defaults(run=_demo_sftp_connection)
     return parser
 
 

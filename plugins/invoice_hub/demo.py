@@ -5,10 +5,11 @@ Everything runs on this machine; the invoices are made up here, not copied from 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import os
 import random
-import time
+import secrets
 from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -100,26 +101,112 @@ def drop_invoice(folder: Path, sequence: int, rng: random.Random) -> Path:
     return target
 
 
-def run_partner_feed(folder: Path, every: float, count: int | None = None, initial: int = 3) -> None:
-    """Drop ``initial`` invoices at once, then one every ``every`` seconds (``count`` in all, or forever)."""
-    rng = random.Random()  # noqa: S311 - made-up invoice contents, not secrets
-    sequence = (
-        max(
-            (
-                int(p.stem.rsplit("-", 1)[-1])
-                for p in folder.glob("INV-*.xml")
-                if p.stem.rsplit("-", 1)[-1].isdigit()
-            ),
-            default=0,
+class _DemoSftpServer:
+    """Password login for the one demo user; everything else is asyncssh's SFTP server."""
+
+    def __init__(self, password: str) -> None:
+        self.password = password
+
+    def factory(self):
+        import asyncssh
+
+        password = self.password
+
+        class Server(asyncssh.SSHServer):
+            def begin_auth(self, username: str) -> bool:
+                return True
+
+            def password_auth_supported(self) -> bool:
+                return True
+
+            def validate_password(self, username: str, given: str) -> bool:
+                return username == DEMO_SFTP_USER and secrets.compare_digest(given, password)
+
+        return Server
+
+
+DEMO_SFTP_USER = "supplier"
+
+
+def prepare_sftp_partner(state: Path) -> dict[str, str]:
+    """Host key and password of the demo partner's SFTP server, made once and kept in ``state``."""
+    import asyncssh
+
+    state.mkdir(parents=True, exist_ok=True)
+    key_file, password_file = state / "sftp_host_key", state / "sftp_password"
+    if not key_file.exists():
+        key = asyncssh.generate_private_key("ssh-ed25519")
+        key_file.write_bytes(key.export_private_key())
+        key_file.chmod(0o600)
+        password_file.write_text(secrets.token_urlsafe(12))
+        password_file.chmod(0o600)
+    key = asyncssh.read_private_key(str(key_file))
+    public = key.export_public_key().decode().split()
+    return {
+        "host_key": f"{public[0]} {public[1]}",
+        "password": password_file.read_text().strip(),
+        "key_file": str(key_file),
+    }
+
+
+async def _serve(
+    outboxes: list[Path],
+    sftp_root: Path | None,
+    port: int,
+    state: Path,
+    every: float,
+    count: int | None,
+    initial: int,
+) -> None:
+    if sftp_root is not None:
+        import asyncssh
+
+        partner = prepare_sftp_partner(state)
+        sftp_root.mkdir(parents=True, exist_ok=True)
+        await asyncssh.create_server(
+            _DemoSftpServer(partner["password"]).factory(),
+            "127.0.0.1",
+            port,
+            server_host_keys=[partner["key_file"]],
+            sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=str(sftp_root)),
         )
-        if folder.is_dir()
-        else 0
-    )
+        print(f"demo partner: SFTP server on 127.0.0.1:{port}, root {sftp_root}", flush=True)
+    rng = random.Random()  # noqa: S311 - made-up invoice contents, not secrets
+    sequence = _last_sequence(outboxes)
     written = 0
     while count is None or written < count:
-        sequence += 1
-        path = drop_invoice(folder, sequence, rng)
+        for outbox in outboxes:
+            sequence += 1
+            path = drop_invoice(outbox, sequence, rng)
+            print(f"demo partner: dropped {path}", flush=True)
         written += 1
-        print(f"demo partner: dropped {path}", flush=True)
         if written >= initial:
-            time.sleep(every)
+            await asyncio.sleep(every)
+    if sftp_root is not None:
+        await asyncio.Event().wait()  # the invoices are sent; keep serving them until stopped
+
+
+def _last_sequence(outboxes: list[Path]) -> int:
+    numbers = [
+        int(p.stem.rsplit("-", 1)[-1])
+        for outbox in outboxes
+        if outbox.is_dir()
+        for p in outbox.rglob("INV-*.xml")
+        if p.stem.rsplit("-", 1)[-1].isdigit()
+    ]
+    return max(numbers, default=0)
+
+
+def run_partner(
+    outboxes: list[Path],
+    every: float,
+    count: int | None = None,
+    initial: int = 3,
+    sftp_root: Path | None = None,
+    sftp_port: int = 2222,
+    state: Path | None = None,
+) -> None:
+    """The demo partners: drop ``initial`` invoices into each outbox at once, then one each every
+    ``every`` seconds (``count`` rounds, or forever); with ``sftp_root``, also serve that folder over
+    SFTP on 127.0.0.1 until stopped (an outbox inside it is what the SFTP partner sends)."""
+    asyncio.run(_serve(outboxes, sftp_root, sftp_port, state or Path(".demo"), every, count, initial))
