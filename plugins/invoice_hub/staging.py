@@ -51,12 +51,15 @@ class Staging:
 
     def __init__(self, dag_id: str, run_id: str, base_url: str | None = None) -> None:
         self.root = ObjectStoragePath(base_url or settings.staging_url()) / dag_id / safe_segment(run_id)
+        self._made: set[str] = set()
 
     def new_path(self, area: str, key: str, name: str) -> ObjectStoragePath:
-        """A path for ``name`` in ``area`` (in / out), under ``key`` so equal names never collide."""
-        folder = self.root / area / safe_segment(key)
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder / name
+        """A path for ``name`` in ``area`` (in / out), prefixed by ``key`` so equal names never collide."""
+        folder = self.root / area
+        if area not in self._made:
+            folder.mkdir(parents=True, exist_ok=True)  # one folder per area: object stores need no more
+            self._made.add(area)
+        return folder / f"{safe_segment(key)}-{safe_segment(name)}"
 
     def store(self, path: ObjectStoragePath, source: BinaryIO) -> tuple[str, int]:
         """Copy ``source`` to ``path``; return its sha256 and size."""

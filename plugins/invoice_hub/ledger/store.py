@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select, tuple_, update
+from sqlalchemy import Engine, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
@@ -53,48 +53,73 @@ class Ledger:
     def claim(
         self, integration: str, run_id: str, source_path: str, size: int, mtime: float, sha256: str
     ) -> Claim:
-        """Register a fetched file; tells whether its content was already processed by this integration."""
+        """Register one fetched file (see :meth:`claim_many`)."""
+        return self.claim_many(integration, run_id, [(source_path, size, mtime, sha256)])[0]
+
+    def claim_many(
+        self, integration: str, run_id: str, files: list[tuple[str, int, float, str]]
+    ) -> list[Claim]:
+        """Register fetched files (path, size, mtime, sha256) in one transaction; tells for each whether
+        its content was already processed by this integration (then it is a duplicate)."""
+        claims: list[Claim] = []
         with Session(self.engine) as session, session.begin():
-            earlier = session.scalars(
-                select(SourceFile.source_path)
-                .where(
-                    SourceFile.integration == integration,
-                    SourceFile.sha256 == sha256,
-                    SourceFile.status == FileStatus.SUCCEEDED,
-                    # another version of the same content; this very version may be retried
-                    tuple_(SourceFile.source_path, SourceFile.size, SourceFile.mtime)
-                    != (source_path, size, mtime),
-                )
-                .limit(1)
-            ).first()
-            status = FileStatus.FETCHED  # final statuses (duplicate too) are given by archive
-            reason = (
-                f"same content (sha256 {sha256[:12]}…) as {earlier}, already processed" if earlier else None
-            )
-            row = session.scalars(
-                select(SourceFile).where(
-                    SourceFile.integration == integration,
-                    SourceFile.source_path == source_path,
-                    SourceFile.size == size,
-                    SourceFile.mtime == mtime,
-                )
-            ).first()
-            if row is None:
-                row = SourceFile(
-                    integration=integration,
-                    source_path=source_path,
-                    size=size,
-                    mtime=mtime,
-                    sha256=sha256,
-                    status=status,
-                    reason=reason,
-                    run_id=run_id,
-                )
-                session.add(row)
-            elif row.status != FileStatus.SUCCEEDED:
-                row.status, row.reason, row.run_id, row.sha256 = status, reason, run_id, sha256
+            for start in range(0, len(files), _CHUNK):
+                chunk = files[start : start + _CHUNK]
+                processed: dict[str, list[tuple[str, int, float]]] = {}
+                for sha, path, size, mtime in session.execute(
+                    select(
+                        SourceFile.sha256, SourceFile.source_path, SourceFile.size, SourceFile.mtime
+                    ).where(
+                        SourceFile.integration == integration,
+                        SourceFile.status == FileStatus.SUCCEEDED,
+                        SourceFile.sha256.in_({sha for *_, sha in chunk}),
+                    )
+                ):
+                    processed.setdefault(sha, []).append((path, size, mtime))
+                versions = {
+                    (row.source_path, row.size, row.mtime): row
+                    for row in session.scalars(
+                        select(SourceFile).where(
+                            SourceFile.integration == integration,
+                            tuple_(SourceFile.source_path, SourceFile.size, SourceFile.mtime).in_(
+                                [(p, s, m) for p, s, m, _ in chunk]
+                            ),
+                        )
+                    )
+                }
+                for path, size, mtime, sha in chunk:
+                    # another version with the same content; this very version may be retried
+                    others = [p for p, s, m in processed.get(sha, []) if (p, s, m) != (path, size, mtime)]
+                    earlier = others[0] if others else None
+                    reason = (
+                        f"same content (sha256 {sha[:12]}…) as {earlier}, already processed"
+                        if earlier
+                        else None
+                    )
+                    row = versions.get((path, size, mtime))
+                    if row is None:
+                        row = SourceFile(
+                            integration=integration,
+                            source_path=path,
+                            size=size,
+                            mtime=mtime,
+                            sha256=sha,
+                            status=FileStatus.FETCHED,
+                            reason=reason,
+                            run_id=run_id,
+                        )
+                        session.add(row)
+                    elif row.status != FileStatus.SUCCEEDED:
+                        # final statuses (duplicate too) are given by archive
+                        row.status, row.reason, row.run_id, row.sha256 = (
+                            FileStatus.FETCHED,
+                            reason,
+                            run_id,
+                            sha,
+                        )
+                    claims.append((row, earlier))  # type: ignore[arg-type]
             session.flush()
-            return Claim(file_id=row.id, duplicate_of=earlier)
+            return [Claim(file_id=row.id, duplicate_of=earlier) for row, earlier in claims]  # type: ignore[misc]
 
     def close_files(self, file_ids: list[int], status: str, reasons: dict[int | None, str | None]) -> None:
         """Give files their final status (and reason): they are not picked up again while unchanged."""
@@ -119,6 +144,23 @@ class Ledger:
                 )
             )
 
+    def deliveries(
+        self, integration: str, destination: str, output_sha256s: list[str]
+    ) -> dict[str, Delivery]:
+        """The deliveries of these outputs to this destination that were started or made, by sha256."""
+        found: dict[str, Delivery] = {}
+        with Session(self.engine, expire_on_commit=False) as session:
+            for start in range(0, len(output_sha256s), _CHUNK):
+                for row in session.scalars(
+                    select(Delivery).where(
+                        Delivery.integration == integration,
+                        Delivery.destination == destination,
+                        Delivery.output_sha256.in_(output_sha256s[start : start + _CHUNK]),
+                    )
+                ):
+                    found[row.output_sha256] = row
+        return found
+
     def delivery(self, integration: str, destination: str, output_sha256: str) -> Delivery | None:
         """The delivery of this output to this destination, if one was started or made."""
         with Session(self.engine, expire_on_commit=False) as session:
@@ -130,6 +172,43 @@ class Ledger:
                 )
             ).first()
 
+    def start_deliveries(
+        self, integration: str, destination: str, run_id: str, planned: list[tuple[str, str, str, int | None]]
+    ) -> None:
+        """Note (output sha256, output name, remote path, source file id) of uploads about to start, in one
+        transaction: a retry then finds an upload that completed before its record did."""
+        this = (Delivery.integration == integration, Delivery.destination == destination)
+        with self.engine.begin() as connection:  # Core, one transaction: this runs for every file
+            for start in range(0, len(planned), _CHUNK):
+                chunk = planned[start : start + _CHUNK]
+                existing = dict(
+                    connection.execute(
+                        select(Delivery.output_sha256, Delivery.status).where(
+                            *this, Delivery.output_sha256.in_([sha for sha, *_ in chunk])
+                        )
+                    ).all()
+                )
+                for sha, name, remote_path, file_id in chunk:
+                    if sha not in existing:
+                        connection.execute(
+                            insert(Delivery).values(
+                                integration=integration,
+                                destination=destination,
+                                output_sha256=sha,
+                                output_name=name,
+                                remote_path=remote_path,
+                                status=DeliveryStatus.PENDING,
+                                run_id=run_id,
+                                source_file_id=file_id,
+                            )
+                        )
+                    elif existing[sha] == DeliveryStatus.PENDING:
+                        connection.execute(
+                            update(Delivery)
+                            .where(*this, Delivery.output_sha256 == sha)
+                            .values(remote_path=remote_path, run_id=run_id)
+                        )
+
     def start_delivery(
         self,
         integration: str,
@@ -140,45 +219,26 @@ class Ledger:
         run_id: str,
         source_file_id: int | None,
     ) -> None:
-        """Note the intended remote path before uploading, so a retry can find an upload that completed."""
-        with Session(self.engine) as session, session.begin():
-            existing = session.scalars(
-                select(Delivery).where(
-                    Delivery.integration == integration,
-                    Delivery.destination == destination,
-                    Delivery.output_sha256 == output_sha256,
-                )
-            ).first()
-            if existing is None:
-                session.add(
-                    Delivery(
-                        integration=integration,
-                        destination=destination,
-                        output_sha256=output_sha256,
-                        output_name=output_name,
-                        remote_path=remote_path,
-                        status=DeliveryStatus.PENDING,
-                        run_id=run_id,
-                        source_file_id=source_file_id,
+        self.start_deliveries(
+            integration, destination, run_id, [(output_sha256, output_name, remote_path, source_file_id)]
+        )
+
+    def finish_deliveries(self, integration: str, destination: str, done: list[tuple[str, str]]) -> None:
+        """Record (output sha256, remote path) pairs as delivered, in one transaction."""
+        now = dt.datetime.now(dt.UTC)
+        with self.engine.begin() as connection:
+            for sha, remote_path in done:
+                connection.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.integration == integration,
+                        Delivery.destination == destination,
+                        Delivery.output_sha256 == sha,
                     )
+                    .values(status=DeliveryStatus.DELIVERED, remote_path=remote_path, delivered_at=now)
                 )
-            elif existing.status == DeliveryStatus.PENDING:
-                existing.remote_path, existing.run_id = remote_path, run_id
 
     def finish_delivery(
         self, integration: str, destination: str, output_sha256: str, remote_path: str
     ) -> None:
-        with Session(self.engine) as session, session.begin():
-            session.execute(
-                update(Delivery)
-                .where(
-                    Delivery.integration == integration,
-                    Delivery.destination == destination,
-                    Delivery.output_sha256 == output_sha256,
-                )
-                .values(
-                    status=DeliveryStatus.DELIVERED,
-                    remote_path=remote_path,
-                    delivered_at=dt.datetime.now(dt.UTC),
-                )
-            )
+        self.finish_deliveries(integration, destination, [(output_sha256, remote_path)])

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 from airflow.sdk import Context
 
 from invoice_hub.ledger.status import DeliveryStatus
 from invoice_hub.manifest import FileEntry, Manifest, Output
-from invoice_hub.operators.base import IntegrationOperator, fail_fast
+from invoice_hub.operators.base import IntegrationOperator, fail_fast, over_channels
 from invoice_hub.transports import TargetExistsError, Transport, TransportError
 
 
+@dataclass
+class _Upload:
+    entry: FileEntry
+    output: Output
+    target: str
+
+
 class DeliverOperator(IntegrationOperator):
-    """For each destination, over one connection, each output not yet delivered there.
+    """For each destination, over one login (several channels where the transport has them), each
+    output not yet delivered there.
 
     The ledger keeps one delivery per (integration, destination, output sha256): a retried task or a
-    re-run never delivers the same output to the same destination twice. The target name is
-    chosen and noted before the upload, so an upload that completed just before a crash is found
-    on the retry instead of being made again.
+    re-run never delivers the same output to the same destination twice. Target names are chosen and
+    noted (in one transaction) before the uploads start, so an upload that completed just before a
+    crash is found on the retry instead of being made again.
 
     A delivery that cannot succeed by retrying (the name exists and ``if_exists: fail``, no
     permission) fails that file, which goes to failure handling; anything else fails the task
@@ -34,31 +45,25 @@ class DeliverOperator(IntegrationOperator):
             with self.destination_transport(index) as transport:
                 folder = transport.resolve(getattr(destination, "path", "/"))
                 key = transport.destination_key(folder)
-                for entry in pending:
-                    for output in entry.outputs:
-                        try:
-                            where = self._deliver(
-                                transport,
-                                key,
-                                folder,
-                                destination.if_exists,
-                                entry,
-                                output,
-                                context["run_id"],
-                            )
-                        except TransportError as exc:
-                            self.log.error("Delivery of %s to %s failed: %s", output.name, key, exc)
-                            if exc.retryable:
-                                retryable.append(f"{output.name} -> {key}: {exc}")
-                            else:
-                                code = (
-                                    "deliver.target_exists"
-                                    if isinstance(exc, TargetExistsError)
-                                    else "deliver.refused"
-                                )
-                                entry.fail(code, str(exc))
-                            continue
-                        entry.delivered_to.append(where)
+                work = [(entry, output) for entry in pending for output in entry.outputs]
+                outcomes = self._deliver_all(
+                    transport, key, folder, destination.if_exists, work, context["run_id"]
+                )
+            for entry, output in work:
+                outcome = outcomes[output.sha256]
+                if isinstance(outcome, TransportError):
+                    self.log.error("Delivery of %s to %s failed: %s", output.name, key, outcome)
+                    if outcome.retryable:
+                        retryable.append(f"{output.name} -> {key}: {outcome}")
+                    else:
+                        code = (
+                            "deliver.target_exists"
+                            if isinstance(outcome, TargetExistsError)
+                            else "deliver.refused"
+                        )
+                        entry.fail(code, str(outcome))
+                    continue
+                entry.delivered_to.append(outcome)
             pending = [entry for entry in pending if entry.status == "transformed"]
         if retryable:
             raise TransportError(
@@ -69,38 +74,91 @@ class DeliverOperator(IntegrationOperator):
         self.log.info("Delivered %d file(s)", len(pending))
         return Manifest(files=manifest.files).to_xcom()
 
-    def _deliver(
+    def _deliver_all(
         self,
         transport: Transport,
         key: str,
         folder: str,
         if_exists: str,
-        entry: FileEntry,
-        output: Output,
+        work: list[tuple[FileEntry, Output]],
         run_id: str,
-    ) -> str:
+    ) -> dict[str, str | TransportError]:
+        """Each distinct output (by sha256: the same content twice goes out once) -> where it went, or why not."""
         name = self.integration.name
-        done = self.ledger.delivery(name, key, output.sha256)
-        if done is not None and done.status == DeliveryStatus.DELIVERED:
-            self.log.info("%s was delivered to %s before (%s); not again", output.name, key, done.remote_path)
-            return f"{key} (already: {done.remote_path})"
-        if done is not None and done.remote_path and transport.exists(done.remote_path) == output.size:
-            self.log.info("%s: the upload of an earlier attempt completed; recording it", done.remote_path)
-            self.ledger.finish_delivery(name, key, output.sha256, done.remote_path)
-            return done.remote_path
-        for _attempt in range(3):  # the name picked can be taken by someone else before our rename
-            target = transport.target_path(folder, output.name, if_exists)  # type: ignore[arg-type]
-            self.ledger.start_delivery(name, key, output.sha256, output.name, target, run_id, entry.file_id)
-            try:
-                from invoice_hub.staging import local_file
-
-                with local_file(output.url) as local:
-                    transport.upload(local, target, replace=if_exists == "replace")
-            except TargetExistsError:
-                if if_exists == "unique":
+        first_of: dict[str, tuple[FileEntry, Output]] = {}
+        for entry, output in work:
+            first_of.setdefault(output.sha256, (entry, output))
+        known = self.ledger.deliveries(name, key, list(first_of))
+        outcomes: dict[str, str | TransportError] = {}
+        uploads: list[_Upload] = []
+        completed_earlier: list[tuple[str, str]] = []
+        taken: set[str] = set()
+        for sha, (entry, output) in first_of.items():
+            done = known.get(sha)
+            if done is not None and done.status == DeliveryStatus.DELIVERED:
+                self.log.info(
+                    "%s was delivered to %s before (%s); not again", output.name, key, done.remote_path
+                )
+                outcomes[sha] = f"{key} (already: {done.remote_path})"
+            elif done is not None and done.remote_path and transport.exists(done.remote_path) == output.size:
+                self.log.info(
+                    "%s: the upload of an earlier attempt completed; recording it", done.remote_path
+                )
+                completed_earlier.append((sha, done.remote_path))
+                outcomes[sha] = done.remote_path
+            else:
+                try:
+                    target = transport.target_path(folder, output.name, if_exists, frozenset(taken))  # type: ignore[arg-type]
+                except TransportError as exc:
+                    outcomes[sha] = exc
                     continue
-                raise
-            self.ledger.finish_delivery(name, key, output.sha256, target)
-            self.log.info("Delivered %s to %s", output.name, target)
-            return target
-        raise TransportError(f"{key}: could not find a free name for {output.name} after 3 attempts")
+                taken.add(target)
+                uploads.append(_Upload(entry, output, target))
+        self.ledger.start_deliveries(
+            name, key, run_id, [(u.output.sha256, u.output.name, u.target, u.entry.file_id) for u in uploads]
+        )
+        upload = functools.partial(self._upload, key=key, folder=folder, if_exists=if_exists, run_id=run_id)
+        for item, outcome in zip(uploads, over_channels(transport, uploads, upload), strict=True):
+            outcomes[item.output.sha256] = outcome
+        self.ledger.finish_deliveries(
+            name,
+            key,
+            completed_earlier
+            + [
+                (u.output.sha256, outcomes[u.output.sha256])
+                for u in uploads
+                if isinstance(outcomes[u.output.sha256], str)
+            ],  # type: ignore[misc]
+        )
+        return outcomes
+
+    def _upload(
+        self, transport: Transport, item: _Upload, *, key: str, folder: str, if_exists: str, run_id: str
+    ) -> str | TransportError:
+        """Upload one output to its noted target; on a lost race for a unique name, pick another."""
+        from invoice_hub.staging import local_file
+
+        target = item.target
+        try:
+            for _attempt in range(3):
+                try:
+                    with local_file(item.output.url) as local:
+                        transport.upload(local, target, replace=if_exists == "replace")
+                    self.log.info("Delivered %s to %s", item.output.name, target)
+                    return target
+                except TargetExistsError:
+                    if if_exists != "unique":
+                        raise
+                    target = transport.target_path(folder, item.output.name, "unique")
+                    self.ledger.start_delivery(
+                        self.integration.name,
+                        key,
+                        item.output.sha256,
+                        item.output.name,
+                        target,
+                        run_id,
+                        item.entry.file_id,
+                    )
+            raise TransportError(f"{key}: could not find a free name for {item.output.name} after 3 attempts")
+        except TransportError as exc:
+            return exc

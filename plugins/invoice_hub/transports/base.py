@@ -60,6 +60,14 @@ class Transport(abc.ABC):
     def close(self) -> None:  # noqa: B027 - transports without a connection have nothing to close
         """Log out."""
 
+    def channels(self) -> list[Transport]:
+        """Transports that may be used at the same time, one per thread, over this same login.
+
+        Small files are bound by round trips, not bandwidth: several channels in flight is what makes
+        thousands of them fast. The default is this transport alone (one at a time).
+        """
+        return [self]
+
     def resolve(self, path: str) -> str:
         """``path`` as this transport names files in listings: absolute and normalised."""
         return posixpath.normpath(posixpath.join("/", path))
@@ -70,8 +78,8 @@ class Transport(abc.ABC):
         """Every file below ``folder``, in one round trip per folder."""
 
     @abc.abstractmethod
-    def download(self, path: str, into: BinaryIO) -> None:
-        """Stream the file at ``path`` into ``into``."""
+    def download(self, path: str, into: BinaryIO, size: int | None = None) -> None:
+        """Stream the file at ``path`` into ``into``; ``size``, when the listing gave it, saves a round trip."""
 
     @abc.abstractmethod
     def delete(self, path: str) -> None: ...
@@ -121,23 +129,26 @@ class Transport(abc.ABC):
         """What identifies this destination in the ledger (a delivery is made once per key and output)."""
         return f"{self.label}:{folder}"
 
-    def target_path(self, folder: str, name: str, if_exists: IfExists) -> str:
-        """The path an output called ``name`` will be written to under the ``if_exists`` policy."""
+    def target_path(
+        self, folder: str, name: str, if_exists: IfExists, taken: frozenset[str] = frozenset()
+    ) -> str:
+        """The path an output called ``name`` will be written to under the ``if_exists`` policy; ``taken``
+        are paths already promised to other outputs of the same delivery."""
         path = posixpath.join(folder, name)
-        if if_exists == "replace" or self.exists(path) is None:
+        if if_exists == "replace" or (self.exists(path) is None and path not in taken):
             return path
         if if_exists == "fail":
             raise TargetExistsError(
                 f"{self.label}: {path} exists already; set if_exists: unique or replace on this destination"
             )
-        return self.free_name(folder, name)
+        return self.free_name(folder, name, taken)
 
-    def free_name(self, folder: str, name: str) -> str:
+    def free_name(self, folder: str, name: str, taken: frozenset[str] = frozenset()) -> str:
         """``name``, else ``stem_1.ext``, ``stem_2.ext``, ... whichever is free in ``folder``."""
         stem, ext = posixpath.splitext(name)
         counter = 0
         candidate = posixpath.join(folder, name)
-        while self.exists(candidate) is not None:
+        while candidate in taken or self.exists(candidate) is not None:
             counter += 1
             candidate = posixpath.join(folder, f"{stem}_{counter}{ext}")
         return candidate
@@ -161,5 +172,7 @@ class SendOnlyTransport(Transport):
     def make_folder(self, folder: str) -> None:
         pass
 
-    def target_path(self, folder: str, name: str, if_exists: IfExists) -> str:
+    def target_path(
+        self, folder: str, name: str, if_exists: IfExists, taken: frozenset[str] = frozenset()
+    ) -> str:
         return name

@@ -130,7 +130,7 @@ class FtpTransport(Transport):
             if parsed is not None:
                 yield parsed
 
-    def download(self, path: str, into: BinaryIO) -> None:
+    def download(self, path: str, into: BinaryIO, size: int | None = None) -> None:
         try:
             if self.hook.transfer_mode == "ascii":
                 encoding = self.ftp.encoding

@@ -23,7 +23,7 @@ class HttpTransport(SendOnlyTransport):
         self.conn_id = conn_id
         self.label = f"http:{conn_id}"
 
-    def target_path(self, folder: str, name: str, if_exists: str) -> str:  # type: ignore[override]
+    def target_path(self, folder: str, name: str, if_exists: str, taken: frozenset[str] = frozenset()) -> str:  # type: ignore[override]
         return posixpath.join(folder, name)
 
     def probe(self, folder: str, *, as_destination: bool) -> str:

@@ -51,7 +51,7 @@ class LocalTransport(Transport):
                     found.append(RemoteFile(path=entry.path, size=stat.st_size, mtime=stat.st_mtime))
         return found
 
-    def download(self, path: str, into: BinaryIO) -> None:
+    def download(self, path: str, into: BinaryIO, size: int | None = None) -> None:
         try:
             with open(path, "rb") as source:
                 shutil.copyfileobj(source, into, _CHUNK)

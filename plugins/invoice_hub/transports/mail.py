@@ -114,7 +114,7 @@ class MailTransport(Transport):
                 )
         return self.notices
 
-    def download(self, path: str, into: BinaryIO) -> None:
+    def download(self, path: str, into: BinaryIO, size: int | None = None) -> None:
         message, name = self._split(path)
         into.write(message.attachments[name])
 

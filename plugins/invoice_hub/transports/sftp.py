@@ -27,17 +27,27 @@ from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport
 #: Prefetch requests in flight per download: bounded memory however big the file (paramiko's default
 #: is unbounded and has hung on large files).
 _PREFETCH_REQUESTS = 64
+_CHUNK = 1024 * 1024
 #: What a broken connection or a refusing server raises from paramiko's SFTP client.
 _IO_ERRORS = (OSError, EOFError, paramiko.SSHException)
+
+
+#: SFTP channels used at once over the one SSH connection (connection extra ``channels`` overrides;
+#: OpenSSH allows 10 sessions per connection by default).
+DEFAULT_CHANNELS = 4
 
 
 class SftpTransport(Transport):
     def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
+        self._extra_channels: list[SftpTransport] = []
         self.label = f"sftp:{conn_id}"
         self._hook = None
         self._sftp: paramiko.SFTPClient | None = None
         self._folders: set[str] = set()  # known to exist: checked once per connection, not per file
+        # name -> size of the files in a folder, listed once per connection: one round trip per folder
+        # instead of a stat per file for "does this name exist" (kept current as this connection writes)
+        self._listed: dict[str, dict[str, int]] = {}
 
     # --- connection -----------------------------------------------------------------------
     @property
@@ -81,7 +91,25 @@ class SftpTransport(Transport):
         self._hook = hook
         return client
 
+    def channels(self) -> list[Transport]:
+        """This transport and more SFTP channels on its SSH connection (one login, several sessions)."""
+        self.sftp  # noqa: B018 - log in first
+        assert self._hook is not None
+        wanted = int(self._hook.get_connection(self.conn_id).extra_dejson.get("channels", DEFAULT_CHANNELS))
+        while len(self._extra_channels) < wanted - 1:
+            channel = SftpTransport(self.conn_id)
+            channel._sftp = self._hook.client.open_sftp()
+            channel._listed = self._listed  # one view of the destination folders for all channels
+            channel._folders = self._folders
+            self._extra_channels.append(channel)
+        return [self, *self._extra_channels]
+
     def close(self) -> None:
+        for channel in self._extra_channels:
+            with contextlib.suppress(*_IO_ERRORS):
+                channel.sftp.close()
+        self._extra_channels.clear()
+        self._listed.clear()
         # Closing a connection the server dropped raises in paramiko; that must not hide the error
         # that ended the transfer.
         self._folders.clear()
@@ -123,9 +151,18 @@ class SftpTransport(Transport):
                     )
         return found
 
-    def download(self, path: str, into: BinaryIO) -> None:
+    def download(self, path: str, into: BinaryIO, size: int | None = None) -> None:
         try:
-            self.sftp.getfo(path, into, prefetch=True, max_concurrent_prefetch_requests=_PREFETCH_REQUESTS)
+            if size is None:
+                self.sftp.getfo(
+                    path, into, prefetch=True, max_concurrent_prefetch_requests=_PREFETCH_REQUESTS
+                )
+                return
+            # The listing gave the size: no stat round trip, reads pipelined up to it.
+            with self.sftp.open(path, "rb") as remote:
+                remote.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+                while chunk := remote.read(_CHUNK):
+                    into.write(chunk)
         except _IO_ERRORS as exc:
             raise self._error(exc, "read", path) from exc
 
@@ -144,8 +181,10 @@ class SftpTransport(Transport):
             target = self.free_name(target_folder, posixpath.basename(path))
             try:
                 self.sftp.rename(path, target)  # SFTP rename refuses an existing target: never overwrites
+                self._written(target, 0)
                 return target
             except _IO_ERRORS as exc:
+                self._listed.pop(target_folder, None)  # someone else wrote here: look again
                 if self.exists(target) is not None:
                     continue  # taken between the check and the rename
                 raise self._error(exc, "move", path) from exc
@@ -153,33 +192,49 @@ class SftpTransport(Transport):
 
     # --- as a destination -----------------------------------------------------------------
     def exists(self, path: str) -> int | None:
-        try:
-            return self.sftp.stat(self.resolve(path)).st_size
-        except FileNotFoundError:
-            return None
-        except _IO_ERRORS as exc:
-            raise self._error(exc, "check", path) from exc
+        path = self.resolve(path)
+        folder, name = posixpath.split(path)
+        names = self._listed.get(folder)
+        if names is None:
+            try:
+                names = {e.filename: e.st_size or 0 for e in self.sftp.listdir_attr(folder)}
+            except FileNotFoundError:
+                names = {}
+            except _IO_ERRORS as exc:
+                raise self._error(exc, "check", path) from exc
+            self._listed[folder] = names
+        return names.get(name)
+
+    def _written(self, path: str, size: int) -> None:
+        folder, name = posixpath.split(path)
+        if folder in self._listed:
+            self._listed[folder][name] = size
 
     def make_folder(self, folder: str) -> None:
         folder = self.resolve(folder)
         if folder in self._folders:
             return
-        self._folders.add(folder)
         missing: list[str] = []
-        while folder not in ("/", ""):
+        current = folder
+        while current not in ("/", ""):
             try:
-                if stat.S_ISDIR(self.sftp.stat(folder).st_mode or 0):
+                if stat.S_ISDIR(self.sftp.stat(current).st_mode or 0):
                     break
-                raise TransportError(f"{self.label}: {folder} is a file, not a folder", retryable=False)
+                raise TransportError(f"{self.label}: {current} is a file, not a folder", retryable=False)
             except FileNotFoundError:
-                missing.append(folder)
-                folder = posixpath.dirname(folder)
+                missing.append(current)
+                current = posixpath.dirname(current)
         for part in reversed(missing):
             try:
                 self.sftp.mkdir(part)
             except _IO_ERRORS as exc:
-                if self.exists(part) is None:
+                try:
+                    exists = stat.S_ISDIR(self.sftp.stat(part).st_mode or 0)  # another channel made it
+                except FileNotFoundError:
+                    exists = False
+                if not exists:
                     raise self._error(exc, "create the folder", part) from exc
+        self._folders.add(folder)  # only once it exists: other channels rely on it
 
     def upload(self, local: Path, path: str, *, replace: bool) -> None:
         target = self.resolve(path)
@@ -197,8 +252,10 @@ class SftpTransport(Transport):
                 self.sftp.posix_rename(temporary, target)  # OpenSSH's atomic rename over an existing file
             else:
                 self.sftp.rename(temporary, target)  # plain SFTP rename fails when the target exists
+            self._written(target, local.stat().st_size)
         except _IO_ERRORS as exc:
             self._discard(temporary)
+            self._listed.pop(folder, None)  # someone else wrote here: look again
             if not replace and self.exists(target) is not None:
                 raise TargetExistsError(
                     f"{self.label}: {target} appeared while uploading; not overwritten"
