@@ -64,7 +64,7 @@ class FetchOperator(IntegrationOperator):
         )
         staged = staging.new_path("in", str(index), entry.name)
         try:
-            with staged.open("wb") as sink:
+            with staging.open_for_writing(staged) as sink:
                 writer = HashingWriter(sink)
                 transport.download(candidate.path, writer, candidate.size)  # type: ignore[arg-type]
         except TransportError as exc:

@@ -28,6 +28,7 @@ from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport
 #: is unbounded and has hung on large files).
 _PREFETCH_REQUESTS = 64
 _CHUNK = 1024 * 1024
+_SMALL = 32 * 1024  # paramiko's largest single read request
 #: What a broken connection or a refusing server raises from paramiko's SFTP client.
 _IO_ERRORS = (OSError, EOFError, paramiko.SSHException)
 
@@ -158,9 +159,11 @@ class SftpTransport(Transport):
                     path, into, prefetch=True, max_concurrent_prefetch_requests=_PREFETCH_REQUESTS
                 )
                 return
-            # The listing gave the size: no stat round trip, reads pipelined up to it.
+            # The listing gave the size: no stat round trip. Small files (most invoices) take one read
+            # request; paramiko's prefetch would start a thread per file for them.
             with self.sftp.open(path, "rb") as remote:
-                remote.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
+                if size > _SMALL:
+                    remote.prefetch(size, max_concurrent_requests=_PREFETCH_REQUESTS)
                 while chunk := remote.read(_CHUNK):
                     into.write(chunk)
         except _IO_ERRORS as exc:
