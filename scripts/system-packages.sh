@@ -8,6 +8,9 @@ declare -A NEEDED=(
   [ssh-keygen]=openssh-client
   [dovecot]="dovecot-imapd dovecot-pop3d"
   [rclone]=rclone
+  [openssl]=openssl
+  [pkill]=procps
+  [useradd]=passwd
 )
 missing=()
 for command in "${!NEEDED[@]}"; do
