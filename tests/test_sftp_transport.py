@@ -167,3 +167,33 @@ def test_connection_dropped_mid_download_is_retryable(sshd: SshServer, sftp_conn
     assert raised.value.retryable is True
     assert str(remote / "big.xml") in str(raised.value)
     assert (remote / "big.xml").stat().st_size == 32 << 20, "the source file is untouched"
+
+
+def test_connection_dropped_mid_upload_leaves_no_partial_file(
+    sshd: SshServer, sftp_conn: str, remote: Path, tmp_path: Path
+) -> None:
+    import time as _time
+
+    big = drop(tmp_path, "big.xml", b"y" * (48 << 20))
+    (remote / "in").mkdir()
+    sshd.chown(remote / "in")
+
+    def stop_when_half_written() -> None:
+        deadline = _time.monotonic() + 30
+        while _time.monotonic() < deadline:
+            parts = list((remote / "in").glob(".big.xml.*.part"))
+            if parts and parts[0].stat().st_size > (4 << 20):
+                sshd.stop()
+                return
+            _time.sleep(0.01)
+
+    import threading
+
+    watcher = threading.Thread(target=stop_when_half_written)
+    watcher.start()
+    with pytest.raises(TransportError) as raised, sftp() as transport:
+        transport.upload(big, str(remote / "in" / "big.xml"), replace=False)
+    watcher.join()
+    assert raised.value.retryable is True
+    assert not (remote / "in" / "big.xml").exists(), "never a partial file under the real name"
+    assert all(p.name.endswith(".part") for p in (remote / "in").iterdir())

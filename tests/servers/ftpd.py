@@ -84,7 +84,7 @@ class FtpServer:
             self.server = None
 
     def connection(self, password: str | None = None, **extra: object) -> str:
-        conn_type = "ftp" if self.mode == "plain" else "ftps"
+        conn_type = "ftp" if self.mode == "plain" else "ftps"  # ftps: the hub's own connection type
         options: dict[str, object] = {"timeout": 10, **extra}
         if self.mode == "implicit":
             options.setdefault("tls", "implicit")

@@ -79,6 +79,10 @@ class HttpServer:
                 self.end_headers()
                 self.wfile.write(b'{"ok": true}' if recorder.status < 300 else b'{"error": "refused"}')
 
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.end_headers()
+
             def log_message(self, *args: object) -> None:
                 pass
 

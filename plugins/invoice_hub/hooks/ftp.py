@@ -104,3 +104,14 @@ class HubFtpHook(FTPHook):
         conn.set_pasv(_get_passive_mode(extra))
         self.conn = conn
         return conn
+
+
+class FtpsHook(HubFtpHook):
+    """The ``ftps`` connection type (the FTP provider registers only ``ftp``): TLS always on."""
+
+    conn_type = "ftps"
+    hook_name = "FTPS"
+    default_conn_name = "ftps_default"
+
+    def __init__(self, ftp_conn_id: str = default_conn_name) -> None:
+        super().__init__(ftp_conn_id, tls=True)

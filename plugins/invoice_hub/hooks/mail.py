@@ -49,9 +49,11 @@ class Pop3Hook(BaseHook):
     """A POP3 login from an Airflow connection (the providers have none)."""
 
     conn_name_attr = "pop3_conn_id"
+    default_conn_name = "pop3_default"
+    conn_type = "pop3"
     hook_name = "POP3"
 
-    def __init__(self, pop3_conn_id: str) -> None:
+    def __init__(self, pop3_conn_id: str = default_conn_name) -> None:
         super().__init__()
         self.pop3_conn_id = pop3_conn_id
 
@@ -69,3 +71,13 @@ class Pop3Hook(BaseHook):
         client.user(conn.login or "")
         client.pass_(conn.password or "")
         return client
+
+    def test_connection(self) -> tuple[bool, str]:
+        """Log in and count the messages (Airflow's "Test connection")."""
+        try:
+            client = self.get_conn()
+            count, _size = client.stat()
+            client.quit()
+        except Exception as exc:
+            return False, str(exc)
+        return True, f"Logged in; {count} message(s) in the mailbox"
