@@ -26,7 +26,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 PROJECT = Path(__file__).resolve().parents[1]
-CHANNELS = int(os.environ.get("BENCH_CHANNELS", "4"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 sys.path.insert(0, str(PROJECT))
 
 
@@ -36,7 +36,7 @@ def hub_transfer(server, source: Path, target: Path, work: Path) -> float:
     from invoice_hub.operators import DeliverOperator, FetchOperator, ValidateTransformOperator
     from invoice_hub.transports.sftp import SftpTransport
 
-    os.environ["AIRFLOW_CONN_BENCH_SFTP"] = server.connection(channels=CHANNELS)
+    os.environ["AIRFLOW_CONN_BENCH_SFTP"] = server.connection(concurrency=CONCURRENCY)
     os.environ["AIRFLOW_CONN_INVOICE_HUB_DB"] = f"sqlite:///{work / 'ledger.db'}"
     os.environ["INVOICE_HUB_STAGING_URL"] = (work / "staging").as_uri()
     integration = Integration.model_validate(

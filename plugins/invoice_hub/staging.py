@@ -8,13 +8,11 @@ run on different workers; by default it is a folder under the Airflow home.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
 
 from airflow.sdk import ObjectStoragePath
 
@@ -22,23 +20,6 @@ from invoice_hub import settings
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _CHUNK = 1024 * 1024
-
-
-class HashingWriter:
-    """A write-only stream that hashes and counts what passes through it on the way to ``sink``."""
-
-    def __init__(self, sink: BinaryIO) -> None:
-        self.sink = sink
-        self.sha256 = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self.sink.write(data)
-
-    def hexdigest(self) -> str:
-        return self.sha256.hexdigest()
 
 
 def safe_segment(text: str) -> str:
@@ -61,12 +42,18 @@ class Staging:
             self._made.add(area)
         return folder / f"{safe_segment(key)}-{safe_segment(name)}"
 
-    def open_for_writing(self, path: ObjectStoragePath) -> BinaryIO:
-        """``path`` opened for writing. A local staging area is written with plain ``open()``: fsspec's
-        file layer costs more than a small invoice's whole transfer."""
-        if path.protocol in ("file", "local"):
-            return open(path.path, "wb")
-        return path.open("wb")  # type: ignore[return-value]
+    @property
+    def is_local(self) -> bool:
+        return self.root.protocol in ("file", "local")
+
+    def local_path(self, path: ObjectStoragePath) -> Path:
+        """The file system path of ``path`` in a local staging area."""
+        return Path(path.path)
+
+    def put(self, local: Path, path: ObjectStoragePath) -> None:
+        """Copy a local file into a (remote) staging area."""
+        with local.open("rb") as source, path.open("wb") as sink:
+            shutil.copyfileobj(source, sink, _CHUNK)
 
     def remove(self) -> None:
         """Drop the run's staging folder (its files are archived or delivered by then)."""

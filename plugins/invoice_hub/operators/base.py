@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import functools
-import queue
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,30 +21,6 @@ if TYPE_CHECKING:  # imported when a task runs, not while Airflow parses DAGs
     from invoice_hub.staging import Staging
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-def over_channels(transport: Transport, items: list[T], work: Callable[[Transport, T], R]) -> list[R]:
-    """``work(channel, item)`` for every item, as many at once as the transport has channels; results in
-    the order of ``items``. The first exception raised by ``work`` is raised after the others finished."""
-    channels = transport.channels() if len(items) > 1 else [transport]
-    if len(channels) == 1:
-        return [work(transport, item) for item in items]
-    idle: queue.SimpleQueue[Transport] = queue.SimpleQueue()
-    for channel in channels:
-        idle.put(channel)
-
-    def run(item: T) -> R:
-        channel = idle.get()
-        try:
-            return work(channel, item)
-        finally:
-            idle.put(channel)
-
-    with ThreadPoolExecutor(max_workers=len(channels), thread_name_prefix="transfer") as pool:
-        futures = [pool.submit(run, item) for item in items]
-    return [future.result() for future in futures]
 
 
 def fail_fast(method: F) -> F:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import functools
+import contextlib
 from dataclasses import dataclass
 
 from airflow.sdk import Context
 
 from invoice_hub.ledger.status import DeliveryStatus
 from invoice_hub.manifest import FileEntry, Manifest, Output
-from invoice_hub.operators.base import IntegrationOperator, fail_fast, over_channels
+from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.transports import TargetExistsError, Transport, TransportError
 
 
@@ -21,8 +21,8 @@ class _Upload:
 
 
 class DeliverOperator(IntegrationOperator):
-    """For each destination, over one login (several channels where the transport has them), each
-    output not yet delivered there.
+    """For each destination, over one login (as many uploads in flight as the transport can keep),
+    each output not yet delivered there.
 
     The ledger keeps one delivery per (integration, destination, output sha256): a retried task or a
     re-run never delivers the same output to the same destination twice. Target names are chosen and
@@ -117,9 +117,21 @@ class DeliverOperator(IntegrationOperator):
         self.ledger.start_deliveries(
             name, key, run_id, [(u.output.sha256, u.output.name, u.target, u.entry.file_id) for u in uploads]
         )
-        upload = functools.partial(self._upload, key=key, folder=folder, if_exists=if_exists, run_id=run_id)
-        for item, outcome in zip(uploads, over_channels(transport, uploads, upload), strict=True):
-            outcomes[item.output.sha256] = outcome
+        from invoice_hub.staging import local_file
+
+        with contextlib.ExitStack() as files:
+            locals_ = [files.enter_context(local_file(u.output.url)) for u in uploads]
+            errors = transport.upload_many(
+                [(local, u.target, if_exists == "replace") for local, u in zip(locals_, uploads, strict=True)]
+            )
+        for item, error in zip(uploads, errors, strict=True):
+            if isinstance(error, TargetExistsError) and if_exists == "unique":
+                # the name picked was taken by someone else before our rename: pick another
+                outcomes[item.output.sha256] = self._upload(
+                    transport, item, key=key, folder=folder, run_id=run_id
+                )
+            else:
+                outcomes[item.output.sha256] = error or item.target
         self.ledger.finish_deliveries(
             name,
             key,
@@ -133,32 +145,30 @@ class DeliverOperator(IntegrationOperator):
         return outcomes
 
     def _upload(
-        self, transport: Transport, item: _Upload, *, key: str, folder: str, if_exists: str, run_id: str
+        self, transport: Transport, item: _Upload, *, key: str, folder: str, run_id: str
     ) -> str | TransportError:
-        """Upload one output to its noted target; on a lost race for a unique name, pick another."""
+        """Upload one output under a new unique name, after another writer took the one noted."""
         from invoice_hub.staging import local_file
 
-        target = item.target
         try:
             for _attempt in range(3):
+                target = transport.target_path(folder, item.output.name, "unique")
+                self.ledger.start_delivery(
+                    self.integration.name,
+                    key,
+                    item.output.sha256,
+                    item.output.name,
+                    target,
+                    run_id,
+                    item.entry.file_id,
+                )
                 try:
                     with local_file(item.output.url) as local:
-                        transport.upload(local, target, replace=if_exists == "replace")
-                    self.log.info("Delivered %s to %s", item.output.name, target)
-                    return target
+                        transport.upload(local, target, replace=False)
                 except TargetExistsError:
-                    if if_exists != "unique":
-                        raise
-                    target = transport.target_path(folder, item.output.name, "unique")
-                    self.ledger.start_delivery(
-                        self.integration.name,
-                        key,
-                        item.output.sha256,
-                        item.output.name,
-                        target,
-                        run_id,
-                        item.entry.file_id,
-                    )
+                    continue
+                self.log.info("Delivered %s to %s", item.output.name, target)
+                return target
             raise TransportError(f"{key}: could not find a free name for {item.output.name} after 3 attempts")
         except TransportError as exc:
             return exc

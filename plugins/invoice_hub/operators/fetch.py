@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import hashlib
+import tempfile
+from pathlib import Path, PurePosixPath
 
 from airflow.sdk import Context
 
-from invoice_hub.manifest import Candidate, CandidateList, FileEntry, Manifest
-from invoice_hub.operators.base import IntegrationOperator, fail_fast, over_channels
-from invoice_hub.transports import Transport, TransportError
-
-if TYPE_CHECKING:
-    from invoice_hub.staging import Staging
+from invoice_hub.manifest import CandidateList, FileEntry, Manifest
+from invoice_hub.operators.base import IntegrationOperator, fail_fast
 
 
 class FetchOperator(IntegrationOperator):
-    """Streams each candidate into staging (hashing on the way) over one connection.
+    """Copies each candidate into staging over one connection (as many at once as the transport can
+    keep in flight), then hashes it.
 
     A file whose content this integration already processed is marked ``duplicate`` and not
     processed again. A file that cannot be read is marked ``failed`` with its reason and stays at
@@ -27,13 +26,52 @@ class FetchOperator(IntegrationOperator):
     def execute(self, context: Context) -> dict:
         listing = CandidateList.model_validate(context["ti"].xcom_pull(task_ids="wait_for_files"))
         staging = self.staging(context)
-        with self.source_transport() as transport:
-            results = over_channels(
-                transport,
-                list(enumerate(listing.candidates)),
-                lambda channel, item: self._fetch_one(channel, staging, *item),
+        candidates = listing.candidates
+        staged = [
+            staging.new_path("in", str(index), PurePosixPath(c.path).name)
+            for index, c in enumerate(candidates)
+        ]
+        entries: list[FileEntry] = []
+        with (
+            self.source_transport() as transport,
+            tempfile.TemporaryDirectory(prefix="invoice-hub-") as scratch,
+        ):
+            targets = [
+                staging.local_path(path) if staging.is_local else Path(scratch) / str(index)
+                for index, path in enumerate(staged)
+            ]
+            errors = transport.download_many(
+                [(c.path, target) for c, target in zip(candidates, targets, strict=True)]
             )
-        entries = [entry for entry in results if entry is not None]
+            for candidate, path, target, error in zip(candidates, staged, targets, errors, strict=True):
+                entry = FileEntry(
+                    source_path=candidate.path, size=candidate.size, mtime=candidate.mtime, status="fetched"
+                )
+                if error is not None:
+                    if error.retryable:
+                        raise error
+                    self.log.error("Cannot fetch %s: %s", candidate.path, error)
+                    entry.fail("fetch.unreadable", str(error))
+                    entries.append(entry)
+                    continue
+                size = target.stat().st_size
+                if size != candidate.size:
+                    # Still being written (min_age_seconds guards against most of these): next run.
+                    self.log.warning(
+                        "%s changed while being fetched (%d bytes listed, %d read); it stays at the "
+                        "source for the next run",
+                        candidate.path,
+                        candidate.size,
+                        size,
+                    )
+                    target.unlink()
+                    continue
+                with target.open("rb") as content:
+                    entry.sha256 = hashlib.file_digest(content, "sha256").hexdigest()
+                if not staging.is_local:
+                    staging.put(target, path)
+                entry.staged_url = str(path)
+                entries.append(entry)
         fetched = [e for e in entries if e.status == "fetched"]
         claims = self.ledger.claim_many(
             self.integration.name,
@@ -53,36 +91,3 @@ class FetchOperator(IntegrationOperator):
             sum(e.status == "failed" for e in entries),
         )
         return Manifest(files=entries).to_xcom()
-
-    def _fetch_one(
-        self, transport: Transport, staging: Staging, index: int, candidate: Candidate
-    ) -> FileEntry | None:
-        from invoice_hub.staging import HashingWriter
-
-        entry = FileEntry(
-            source_path=candidate.path, size=candidate.size, mtime=candidate.mtime, status="fetched"
-        )
-        staged = staging.new_path("in", str(index), entry.name)
-        try:
-            with staging.open_for_writing(staged) as sink:
-                writer = HashingWriter(sink)
-                transport.download(candidate.path, writer, candidate.size)  # type: ignore[arg-type]
-        except TransportError as exc:
-            if exc.retryable:
-                raise
-            self.log.error("Cannot fetch %s: %s", candidate.path, exc)
-            entry.fail("fetch.unreadable", str(exc))
-            return entry
-        if writer.size != candidate.size:
-            # Still being written (min_age_seconds guards against most of these): next run.
-            self.log.warning(
-                "%s changed while being fetched (%d bytes listed, %d read); it stays at the "
-                "source for the next run",
-                candidate.path,
-                candidate.size,
-                writer.size,
-            )
-            staged.unlink()
-            return None
-        entry.sha256, entry.staged_url = writer.hexdigest(), str(staged)
-        return entry

@@ -60,13 +60,36 @@ class Transport(abc.ABC):
     def close(self) -> None:  # noqa: B027 - transports without a connection have nothing to close
         """Log out."""
 
-    def channels(self) -> list[Transport]:
-        """Transports that may be used at the same time, one per thread, over this same login.
+    def download_many(self, jobs: list[tuple[str, Path]]) -> list[TransportError | None]:
+        """Each (remote path, local path) downloaded; per job None, or the error that retrying cannot fix.
 
-        Small files are bound by round trips, not bandwidth: several channels in flight is what makes
-        thousands of them fast. The default is this transport alone (one at a time).
+        Thousands of small invoices are bound by round trips: transports that can keep many requests
+        in flight override this; the default takes the files one at a time. Retryable errors raise.
         """
-        return [self]
+        results: list[TransportError | None] = []
+        for path, local in jobs:
+            try:
+                with local.open("wb") as sink:
+                    self.download(path, sink)
+            except TransportError as exc:
+                if exc.retryable:
+                    raise
+                results.append(exc)
+            else:
+                results.append(None)
+        return results
+
+    def upload_many(self, jobs: list[tuple[Path, str, bool]]) -> list[TransportError | None]:
+        """Each (local path, remote path, replace) uploaded as :meth:`upload` does; per job None or its error."""
+        results: list[TransportError | None] = []
+        for local, path, replace in jobs:
+            try:
+                self.upload(local, path, replace=replace)
+            except TransportError as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+        return results
 
     def resolve(self, path: str) -> str:
         """``path`` as this transport names files in listings: absolute and normalised."""
