@@ -8,7 +8,7 @@ N small invoice files (default 2,000, about 3 KB each) lie in a folder of a real
     server-side copy; hash check off, as the hub checks sizes only), with rclone's defaults otherwise.
 Target: the hub within 2x of rclone's files per second.
 
-    .venv/bin/python bench/transfer.py [--files 2000]      (runs as root: it starts sshd)
+    .venv/bin/python bench/transfer.py [--files 2000] [--repeat 3]     (runs as root: it starts sshd)
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,15 +31,15 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 sys.path.insert(0, str(PROJECT))
 
 
-def hub_transfer(server, source: Path, target: Path, work: Path) -> float:
+def hub_transfer(server, source: Path, target: Path, work: Path, attempt: int) -> float:
     from invoice_hub.config.models import Integration
     from invoice_hub.manifest import Candidate, CandidateList
     from invoice_hub.operators import DeliverOperator, FetchOperator, ValidateTransformOperator
     from invoice_hub.transports.sftp import SftpTransport
 
     os.environ["AIRFLOW_CONN_BENCH_SFTP"] = server.connection(concurrency=CONCURRENCY)
-    os.environ["AIRFLOW_CONN_INVOICE_HUB_DB"] = f"sqlite:///{work / 'ledger.db'}"
-    os.environ["INVOICE_HUB_STAGING_URL"] = (work / "staging").as_uri()
+    os.environ["AIRFLOW_CONN_INVOICE_HUB_DB"] = f"sqlite:///{work / f'ledger-{attempt}.db'}"
+    os.environ["INVOICE_HUB_STAGING_URL"] = (work / f"staging-{attempt}").as_uri()
     integration = Integration.model_validate(
         {
             "name": "bench",
@@ -99,6 +100,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each, interleaved; medians are shown")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench-transfer-"))
     os.environ.update(
@@ -121,16 +123,29 @@ def main() -> None:
             )
         server.chown(source)
         size = sum(p.stat().st_size for p in source.iterdir())
-        rclone_seconds = rclone_transfer(server, source, server.make_folder("rclone-in"), work)
-        hub_seconds = hub_transfer(server, source, server.make_folder("hub-in"), work)
-        copied = {name: len(list((server.files / name).iterdir())) for name in ("rclone-in", "hub-in")}
-        assert copied == {"rclone-in": args.files, "hub-in": args.files}, copied
+        rclone_runs, hub_runs = [], []
+        for attempt in range(args.repeat):  # interleaved, so that both see the same machine
+            rclone_runs.append(
+                rclone_transfer(server, source, server.make_folder(f"rclone-in-{attempt}"), work)
+            )
+            hub_runs.append(
+                hub_transfer(server, source, server.make_folder(f"hub-in-{attempt}"), work, attempt)
+            )
+            copied = {
+                name: len(list((server.files / f"{name}-{attempt}").iterdir()))
+                for name in ("rclone-in", "hub-in")
+            }
+            assert copied == {"rclone-in": args.files, "hub-in": args.files}, copied
+        rclone_seconds, hub_seconds = statistics.median(rclone_runs), statistics.median(hub_runs)
     finally:
         remove_server(server)
         shutil.rmtree(work, ignore_errors=True)
 
     rclone_rate, hub_rate = args.files / rclone_seconds, args.files / hub_seconds
-    print(f"SFTP -> SFTP, {args.files} files, {size / args.files / 1024:.1f} KiB each on average, same sshd")
+    print(
+        f"SFTP -> SFTP, {args.files} files, {size / args.files / 1024:.1f} KiB each on average, same sshd; "
+        f"median of {args.repeat} interleaved runs"
+    )
     print("| what | seconds | files/s |")
     print("|---|---:|---:|")
     print(f"| rclone copy (baseline) | {rclone_seconds:.2f} | {rclone_rate:.0f} |")

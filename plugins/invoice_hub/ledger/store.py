@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, insert, select, tuple_, update
+from sqlalchemy import Engine, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
@@ -188,26 +188,34 @@ class Ledger:
                         )
                     ).all()
                 )
-                for sha, name, remote_path, file_id in chunk:
-                    if sha not in existing:
-                        connection.execute(
-                            insert(Delivery).values(
-                                integration=integration,
-                                destination=destination,
-                                output_sha256=sha,
-                                output_name=name,
-                                remote_path=remote_path,
-                                status=DeliveryStatus.PENDING,
-                                run_id=run_id,
-                                source_file_id=file_id,
-                            )
-                        )
-                    elif existing[sha] == DeliveryStatus.PENDING:
-                        connection.execute(
-                            update(Delivery)
-                            .where(*this, Delivery.output_sha256 == sha)
-                            .values(remote_path=remote_path, run_id=run_id)
-                        )
+                new = [
+                    {
+                        "integration": integration,
+                        "destination": destination,
+                        "output_sha256": sha,
+                        "output_name": name,
+                        "remote_path": remote_path,
+                        "status": DeliveryStatus.PENDING,
+                        "run_id": run_id,
+                        "source_file_id": file_id,
+                    }
+                    for sha, name, remote_path, file_id in chunk
+                    if sha not in existing
+                ]
+                if new:
+                    connection.execute(insert(Delivery), new)  # one executemany, not a statement per file
+                again = [
+                    {"sha": sha, "path": remote_path}
+                    for sha, _, remote_path, _ in chunk
+                    if existing.get(sha) == DeliveryStatus.PENDING
+                ]
+                if again:
+                    connection.execute(
+                        update(Delivery)
+                        .where(*this, Delivery.output_sha256 == bindparam("sha"))
+                        .values(remote_path=bindparam("path"), run_id=run_id),
+                        again,
+                    )
 
     def start_delivery(
         self,
@@ -225,18 +233,23 @@ class Ledger:
 
     def finish_deliveries(self, integration: str, destination: str, done: list[tuple[str, str]]) -> None:
         """Record (output sha256, remote path) pairs as delivered, in one transaction."""
-        now = dt.datetime.now(dt.UTC)
+        if not done:
+            return
         with self.engine.begin() as connection:
-            for sha, remote_path in done:
-                connection.execute(
-                    update(Delivery)
-                    .where(
-                        Delivery.integration == integration,
-                        Delivery.destination == destination,
-                        Delivery.output_sha256 == sha,
-                    )
-                    .values(status=DeliveryStatus.DELIVERED, remote_path=remote_path, delivered_at=now)
+            connection.execute(
+                update(Delivery)
+                .where(
+                    Delivery.integration == integration,
+                    Delivery.destination == destination,
+                    Delivery.output_sha256 == bindparam("sha"),
                 )
+                .values(
+                    status=DeliveryStatus.DELIVERED,
+                    remote_path=bindparam("path"),
+                    delivered_at=dt.datetime.now(dt.UTC),
+                ),
+                [{"sha": sha, "path": path} for sha, path in done],
+            )
 
     def finish_delivery(
         self, integration: str, destination: str, output_sha256: str, remote_path: str
