@@ -62,11 +62,12 @@ class Ledger:
         """Register fetched files (path, size, mtime, sha256) in one transaction; tells for each whether
         its content was already processed by this integration (then it is a duplicate)."""
         claims: list[Claim] = []
-        with Session(self.engine) as session, session.begin():
+        now = utcnow()
+        with self.engine.begin() as connection:  # Core and executemany: this runs for thousands of files
             for start in range(0, len(files), _CHUNK):
                 chunk = files[start : start + _CHUNK]
                 processed: dict[str, list[tuple[str, int, float]]] = {}
-                for sha, path, size, mtime in session.execute(
+                for sha, path, size, mtime in connection.execute(
                     select(
                         SourceFile.sha256, SourceFile.source_path, SourceFile.size, SourceFile.mtime
                     ).where(
@@ -77,9 +78,15 @@ class Ledger:
                 ):
                     processed.setdefault(sha, []).append((path, size, mtime))
                 versions = {
-                    (row.source_path, row.size, row.mtime): row
-                    for row in session.scalars(
-                        select(SourceFile).where(
+                    (path, size, mtime): (file_id, status)
+                    for file_id, path, size, mtime, status in connection.execute(
+                        select(
+                            SourceFile.id,
+                            SourceFile.source_path,
+                            SourceFile.size,
+                            SourceFile.mtime,
+                            SourceFile.status,
+                        ).where(
                             SourceFile.integration == integration,
                             tuple_(SourceFile.source_path, SourceFile.size, SourceFile.mtime).in_(
                                 [(p, s, m) for p, s, m, _ in chunk]
@@ -87,6 +94,7 @@ class Ledger:
                         )
                     )
                 }
+                rows, again, earliers = [], [], []
                 for path, size, mtime, sha in chunk:
                     # another version with the same content; this very version may be retried
                     others = [p for p, s, m in processed.get(sha, []) if (p, s, m) != (path, size, mtime)]
@@ -96,30 +104,52 @@ class Ledger:
                         if earlier
                         else None
                     )
-                    row = versions.get((path, size, mtime))
-                    if row is None:
-                        row = SourceFile(
-                            integration=integration,
-                            source_path=path,
-                            size=size,
-                            mtime=mtime,
-                            sha256=sha,
-                            status=FileStatus.FETCHED,
-                            reason=reason,
-                            run_id=run_id,
+                    earliers.append(earlier)
+                    known = versions.get((path, size, mtime))
+                    if known is None:
+                        rows.append(
+                            {
+                                "integration": integration,
+                                "source_path": path,
+                                "size": size,
+                                "mtime": mtime,
+                                "sha256": sha,
+                                "status": FileStatus.FETCHED,
+                                "reason": reason,
+                                "run_id": run_id,
+                                "first_seen_at": now,
+                                "updated_at": now,
+                            }
                         )
-                        session.add(row)
-                    elif row.status != FileStatus.SUCCEEDED:
+                    elif known[1] != FileStatus.SUCCEEDED:
                         # final statuses (duplicate too) are given by archive
-                        row.status, row.reason, row.run_id, row.sha256 = (
-                            FileStatus.FETCHED,
-                            reason,
-                            run_id,
-                            sha,
-                        )
-                    claims.append((row, earlier))  # type: ignore[arg-type]
-            session.flush()
-            return [Claim(file_id=row.id, duplicate_of=earlier) for row, earlier in claims]  # type: ignore[misc]
+                        again.append({"row_id": known[0], "sha": sha, "why": reason})
+                new_ids = iter(
+                    connection.execute(
+                        insert(SourceFile).returning(SourceFile.id, sort_by_parameter_order=True), rows
+                    )
+                    .scalars()
+                    .all()
+                    if rows
+                    else []
+                )
+                if again:
+                    connection.execute(
+                        update(SourceFile)
+                        .where(SourceFile.id == bindparam("row_id"))
+                        .values(
+                            status=FileStatus.FETCHED,
+                            reason=bindparam("why"),
+                            run_id=run_id,
+                            sha256=bindparam("sha"),
+                            updated_at=now,
+                        ),
+                        again,
+                    )
+                for (path, size, mtime, _), earlier in zip(chunk, earliers, strict=True):
+                    known = versions.get((path, size, mtime))
+                    claims.append(Claim(file_id=known[0] if known else next(new_ids), duplicate_of=earlier))
+        return claims
 
     def close_files(self, file_ids: list[int], status: str, reasons: dict[int | None, str | None]) -> None:
         """Give files their final status (and reason): they are not picked up again while unchanged."""
