@@ -3,10 +3,13 @@ SMTP provider's hook and an Airflow SMTP connection (host, port, login, TLS; ``f
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import smtplib
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from invoice_hub.config.models import EmailDestination
 from invoice_hub.naming import render_name
@@ -21,43 +24,40 @@ class EmailTransport(SendOnlyTransport):
     def destination_key(self, folder: str) -> str:
         return f"{self.label}:{','.join(sorted(self.destination.to))}"
 
-    def probe(self, folder: str, *, as_destination: bool) -> str:
+    @contextlib.contextmanager
+    def _smtp(self, action: str) -> Iterator[Any]:
+        """A logged-in SmtpHook; SMTP errors as TransportErrors (login and recipients are not retried)."""
         from airflow.providers.smtp.hooks.smtp import SmtpHook
 
         try:
             with SmtpHook(smtp_conn_id=self.destination.conn_id) as hook:
-                hook.get_conn()
+                yield hook
         except smtplib.SMTPAuthenticationError as exc:
             raise TransportError(
                 f"{self.label}: login refused by the SMTP server: {exc.smtp_code}", retryable=False
             ) from None
+        except smtplib.SMTPRecipientsRefused as exc:
+            raise TransportError(
+                f"{self.label}: recipients refused: {', '.join(exc.recipients)}", retryable=False
+            ) from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise TransportError(f"{self.label}: cannot connect: {exc}") from exc
+            raise TransportError(f"{self.label}: cannot {action}: {exc}") from exc
+
+    def probe(self, folder: str, *, as_destination: bool) -> str:
+        with self._smtp("connect") as hook:
+            hook.get_conn()
         return f"logged in to the SMTP server; would send to {', '.join(self.destination.to)}"
 
     def upload(self, local: Path, path: str, *, replace: bool) -> None:
-        from airflow.providers.smtp.hooks.smtp import SmtpHook
-
         name = Path(path).name
         subject = render_name(self.destination.subject, source_name=name)
         with tempfile.TemporaryDirectory(prefix="invoice-hub-mail-") as folder:
             attachment = Path(folder) / name  # the attachment is named after the file
             shutil.copyfile(local, attachment)
-            try:
-                with SmtpHook(smtp_conn_id=self.destination.conn_id) as hook:
-                    hook.send_email_smtp(
-                        to=self.destination.to,
-                        subject=subject,
-                        html_content=f"<p>Attached: {name}</p><p>Sent by the invoice hub.</p>",
-                        files=[str(attachment)],
-                    )
-            except smtplib.SMTPAuthenticationError as exc:
-                raise TransportError(
-                    f"{self.label}: login refused by the SMTP server: {exc.smtp_code}", retryable=False
-                ) from None
-            except smtplib.SMTPRecipientsRefused as exc:
-                raise TransportError(
-                    f"{self.label}: recipients refused: {', '.join(exc.recipients)}", retryable=False
-                ) from None
-            except (OSError, smtplib.SMTPException) as exc:
-                raise TransportError(f"{self.label}: cannot send {name}: {exc}") from exc
+            with self._smtp(f"send {name}") as hook:
+                hook.send_email_smtp(
+                    to=self.destination.to,
+                    subject=subject,
+                    html_content=f"<p>Attached: {name}</p><p>Sent by the invoice hub.</p>",
+                    files=[str(attachment)],
+                )
