@@ -11,6 +11,15 @@ from invoice_hub.ledger.store import Ledger
 SHA_A, SHA_B = "a" * 64, "b" * 64
 
 
+def claim(ledger: Ledger, integration: str, run_id: str, path: str, size: int, mtime: float, sha: str):
+    (result,) = ledger.claim_many(integration, run_id, [(path, size, mtime, sha)])
+    return result
+
+
+def delivery(ledger: Ledger, integration: str, destination: str, sha: str):
+    return ledger.deliveries(integration, destination, [sha]).get(sha)
+
+
 def test_schema_is_migrated_to_head(ledger_db: str) -> None:
     engine = get_engine(ledger_db)
     assert {"source_files", "deliveries", "alembic_version"} <= set(inspect(engine).get_table_names())
@@ -20,11 +29,11 @@ def test_schema_is_migrated_to_head(ledger_db: str) -> None:
 
 def test_versions_become_seen_only_when_final(ledger_db: str) -> None:
     ledger = Ledger(get_engine(ledger_db))
-    claim = ledger.claim("i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
+    claimed = claim(ledger, "i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
     assert ledger.seen_versions("i", [("/in/a.xml", 10, 1.0)]) == set(), (
         "in progress: a crashed run retries it"
     )
-    ledger.close_files([claim.file_id], FileStatus.SUCCEEDED, {})
+    ledger.close_files([claimed.file_id], FileStatus.SUCCEEDED, {})
     assert ledger.seen_versions("i", [("/in/a.xml", 10, 1.0)]) == {("/in/a.xml", 10, 1.0)}
     assert ledger.seen_versions("i", [("/in/a.xml", 11, 2.0)]) == set(), "a changed file is new"
     assert ledger.seen_versions("other", [("/in/a.xml", 10, 1.0)]) == set(), "per integration"
@@ -32,33 +41,33 @@ def test_versions_become_seen_only_when_final(ledger_db: str) -> None:
 
 def test_same_content_under_another_name_is_a_duplicate(ledger_db: str) -> None:
     ledger = Ledger(get_engine(ledger_db))
-    first = ledger.claim("i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
+    first = claim(ledger, "i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
     assert first.duplicate_of is None
     ledger.close_files([first.file_id], FileStatus.SUCCEEDED, {})
-    again = ledger.claim("i", "run2", "/in/copy-of-a.xml", 10, 5.0, SHA_A)
+    again = claim(ledger, "i", "run2", "/in/copy-of-a.xml", 10, 5.0, SHA_A)
     assert again.duplicate_of == "/in/a.xml"
-    assert ledger.claim("i", "run2", "/in/b.xml", 10, 5.0, SHA_B).duplicate_of is None
-    assert ledger.claim("other", "run1", "/in/a.xml", 10, 1.0, SHA_A).duplicate_of is None
+    assert claim(ledger, "i", "run2", "/in/b.xml", 10, 5.0, SHA_B).duplicate_of is None
+    assert claim(ledger, "other", "run1", "/in/a.xml", 10, 1.0, SHA_A).duplicate_of is None
 
 
 def test_failed_content_may_be_processed_again(ledger_db: str) -> None:
     ledger = Ledger(get_engine(ledger_db))
-    first = ledger.claim("i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
+    first = claim(ledger, "i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
     ledger.close_files([first.file_id], FileStatus.FAILED, {first.file_id: "bad"})
-    assert ledger.claim("i", "run2", "/in/a-fixed-name.xml", 10, 2.0, SHA_A).duplicate_of is None
+    assert claim(ledger, "i", "run2", "/in/a-fixed-name.xml", 10, 2.0, SHA_A).duplicate_of is None
 
 
 def test_delivery_is_recorded_once(ledger_db: str) -> None:
     ledger = Ledger(get_engine(ledger_db))
-    assert ledger.delivery("i", "local:/out", SHA_A) is None
+    assert delivery(ledger, "i", "local:/out", SHA_A) is None
     ledger.start_delivery("i", "local:/out", SHA_A, "a.xml", "/out/a.xml", "run1", None)
-    assert ledger.delivery("i", "local:/out", SHA_A).status == DeliveryStatus.PENDING
+    assert delivery(ledger, "i", "local:/out", SHA_A).status == DeliveryStatus.PENDING
     ledger.start_delivery("i", "local:/out", SHA_A, "a.xml", "/out/a_1.xml", "run1", None)
     ledger.finish_delivery("i", "local:/out", SHA_A, "/out/a_1.xml")
-    done = ledger.delivery("i", "local:/out", SHA_A)
+    done = delivery(ledger, "i", "local:/out", SHA_A)
     assert (done.status, done.remote_path) == (DeliveryStatus.DELIVERED, "/out/a_1.xml")
     assert done.delivered_at is not None
-    assert ledger.delivery("i", "local:/elsewhere", SHA_A) is None
+    assert delivery(ledger, "i", "local:/elsewhere", SHA_A) is None
 
 
 def test_ledger_url_from_the_airflow_connection(monkeypatch, tmp_path) -> None:

@@ -50,12 +50,6 @@ class Ledger:
                 found.update((path, size, mtime) for path, size, mtime in rows)
         return found
 
-    def claim(
-        self, integration: str, run_id: str, source_path: str, size: int, mtime: float, sha256: str
-    ) -> Claim:
-        """Register one fetched file (see :meth:`claim_many`)."""
-        return self.claim_many(integration, run_id, [(source_path, size, mtime, sha256)])[0]
-
     def claim_many(
         self, integration: str, run_id: str, files: list[tuple[str, int, float, str]]
     ) -> list[Claim]:
@@ -190,17 +184,6 @@ class Ledger:
                 ):
                     found[row.output_sha256] = row
         return found
-
-    def delivery(self, integration: str, destination: str, output_sha256: str) -> Delivery | None:
-        """The delivery of this output to this destination, if one was started or made."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            return session.scalars(
-                select(Delivery).where(
-                    Delivery.integration == integration,
-                    Delivery.destination == destination,
-                    Delivery.output_sha256 == output_sha256,
-                )
-            ).first()
 
     def start_deliveries(
         self, integration: str, destination: str, run_id: str, planned: list[tuple[str, str, str, int | None]]
