@@ -85,3 +85,89 @@ def test_bad_amount_names_the_line() -> None:
     assert broken != data
     with pytest.raises(FormatError, match=r"PayableAmount is not a number: 'x.*\(line \d+\)"):
         read_ubl(broken, "base.xml")
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_ubl_round_trip_keeps_every_field(path: Path) -> None:
+    from invoice_hub.formats.ubl_writer import write_ubl
+
+    first = read_ubl(path.read_bytes(), str(path))
+    written = write_ubl(first)
+    second = read_ubl(written, f"{path.name} as written")
+    assert second == first
+
+
+def _order(element: etree._Element) -> list[str]:
+    """Child tags in document order, repeats collapsed."""
+    tags: list[str] = []
+    for child in element:
+        if isinstance(child.tag, str) and (not tags or tags[-1] != child.tag):
+            tags.append(child.tag)
+    return tags
+
+
+#: The top-level sequence of UBL 2.1's Invoice / CreditNote schema (the elements the hub writes among them).
+UBL_ROOT_ORDER = [
+    "CustomizationID",
+    "ProfileID",
+    "ID",
+    "IssueDate",
+    "DueDate",
+    "InvoiceTypeCode",
+    "CreditNoteTypeCode",
+    "Note",
+    "DocumentCurrencyCode",
+    "TaxCurrencyCode",
+    "AccountingCost",
+    "BuyerReference",
+    "OrderReference",
+    "BillingReference",
+    "ContractDocumentReference",
+    "AdditionalDocumentReference",
+    "AccountingSupplierParty",
+    "AccountingCustomerParty",
+    "PayeeParty",
+    "TaxRepresentativeParty",
+    "PaymentMeans",
+    "PaymentTerms",
+    "AllowanceCharge",
+    "TaxTotal",
+    "LegalMonetaryTotal",
+    "InvoiceLine",
+    "CreditNoteLine",
+]
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_written_root_follows_the_schema_order(path: Path) -> None:
+    from invoice_hub.formats.ubl_writer import write_ubl
+
+    written = etree.fromstring(write_ubl(read_ubl(path.read_bytes())))
+    names = [etree.QName(tag).localname for tag in _order(written)]
+    assert names == sorted(names, key=UBL_ROOT_ORDER.index)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_written_parties_and_lines_follow_the_official_order(path: Path) -> None:
+    from invoice_hub.formats.ubl_writer import write_ubl
+
+    original = etree.fromstring(path.read_bytes())
+    written = etree.fromstring(write_ubl(read_ubl(path.read_bytes())))
+    pairs = list(
+        zip(
+            original.findall("cac:AccountingSupplierParty/cac:Party", NS),
+            written.findall("cac:AccountingSupplierParty/cac:Party", NS),
+            strict=True,
+        )
+    )
+    pairs += list(
+        zip(
+            original.findall("cac:InvoiceLine", NS) + original.findall("cac:CreditNoteLine", NS),
+            written.findall("cac:InvoiceLine", NS) + written.findall("cac:CreditNoteLine", NS),
+            strict=True,
+        )
+    )
+    for source, ours in pairs:
+        ours_order = _order(ours)
+        common = [tag for tag in _order(source) if tag in ours_order]
+        assert [tag for tag in ours_order if tag in common] == common
