@@ -28,6 +28,13 @@ class _Builder:
             if attribute is not None:
                 element.set(key, attribute)
 
+    def wrapped(
+        self, parent: etree._Element, wrapper: str, name: str, value: object, **attributes: str | None
+    ) -> None:
+        """``<cac:wrapper><cbc:name>value</cbc:name></cac:wrapper>``, only when there is a value."""
+        if value is not None and value != "":
+            self.cbc(self.cac(parent, wrapper), name, value, **attributes)
+
     def amount(self, parent: etree._Element, name: str, value: Decimal | None) -> None:
         self.cbc(parent, name, value, currencyID=self.currency)
 
@@ -77,8 +84,7 @@ def write_ubl(invoice: Invoice) -> bytes:
         b.cbc(order, "SalesOrderID", invoice.sales_order_reference)
     for preceding in invoice.preceding_invoices:
         b.cbc(b.cac(b.cac(root, "BillingReference"), "InvoiceDocumentReference"), "ID", preceding)
-    if invoice.contract_reference:
-        b.cbc(b.cac(root, "ContractDocumentReference"), "ID", invoice.contract_reference)
+    b.wrapped(root, "ContractDocumentReference", "ID", invoice.contract_reference)
     for attachment in invoice.attachments:
         reference = b.cac(root, "AdditionalDocumentReference")
         b.cbc(reference, "ID", attachment.id or attachment.filename or "attachment")
@@ -111,10 +117,8 @@ def write_ubl(invoice: Invoice) -> bytes:
             account = b.cac(element, "PayeeFinancialAccount")
             b.cbc(account, "ID", means.account_id)
             b.cbc(account, "Name", means.account_name)
-            if means.bank_id:
-                b.cbc(b.cac(account, "FinancialInstitutionBranch"), "ID", means.bank_id)
-    if invoice.payment_terms:
-        b.cbc(b.cac(root, "PaymentTerms"), "Note", invoice.payment_terms)
+            b.wrapped(account, "FinancialInstitutionBranch", "ID", means.bank_id)
+    b.wrapped(root, "PaymentTerms", "Note", invoice.payment_terms)
     for allowance in invoice.allowances_charges:
         _allowance_charge(b, root, allowance)
     if invoice.totals.tax is not None or invoice.tax_subtotals:
@@ -147,8 +151,7 @@ def _party(b: _Builder, party_element: etree._Element, party: Party) -> None:
     b.identifier(party_element, "EndpointID", party.endpoint)
     for identifier in party.ids:
         b.identifier(b.cac(party_element, "PartyIdentification"), "ID", identifier)
-    if party.trading_name:
-        b.cbc(b.cac(party_element, "PartyName"), "Name", party.trading_name)
+    b.wrapped(party_element, "PartyName", "Name", party.trading_name)
     address = party.address
     if address is not None:
         element = b.cac(party_element, "PostalAddress")
@@ -157,8 +160,7 @@ def _party(b: _Builder, party_element: etree._Element, party: Party) -> None:
         b.cbc(element, "CityName", address.city)
         b.cbc(element, "PostalZone", address.postal_zone)
         b.cbc(element, "CountrySubentity", address.subdivision)
-        if address.country:
-            b.cbc(b.cac(element, "Country"), "IdentificationCode", address.country)
+        b.wrapped(element, "Country", "IdentificationCode", address.country)
     for company_id, scheme in ((party.vat_id, "VAT"), (party.tax_registration_id, "TAX")):
         if company_id:
             element = b.cac(party_element, "PartyTaxScheme")
@@ -207,17 +209,14 @@ def _line(b: _Builder, root: etree._Element, line: Line, credit: bool) -> None:
     )
     b.amount(element, "LineExtensionAmount", line.net_amount)
     b.cbc(element, "AccountingCost", line.accounting_cost)
-    if line.order_line_reference:
-        b.cbc(b.cac(element, "OrderLineReference"), "LineID", line.order_line_reference)
+    b.wrapped(element, "OrderLineReference", "LineID", line.order_line_reference)
     for allowance in line.allowances_charges:
         _allowance_charge(b, element, allowance)
     item = b.cac(element, "Item")
     b.cbc(item, "Description", line.item_description)
     b.cbc(item, "Name", line.item_name)
-    if line.buyer_item_id:
-        b.cbc(b.cac(item, "BuyersItemIdentification"), "ID", line.buyer_item_id)
-    if line.seller_item_id:
-        b.cbc(b.cac(item, "SellersItemIdentification"), "ID", line.seller_item_id)
+    b.wrapped(item, "BuyersItemIdentification", "ID", line.buyer_item_id)
+    b.wrapped(item, "SellersItemIdentification", "ID", line.seller_item_id)
     if line.standard_item_id is not None:
         b.identifier(b.cac(item, "StandardItemIdentification"), "ID", line.standard_item_id)
     for classification in line.classifications:

@@ -38,8 +38,15 @@ def fail_fast(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class IntegrationTaskMixin:
-    """Mixed into each task's operator (sensors derive from another base than BaseOperator)."""
+class IntegrationOperator(BaseOperator):
+    """Base of the five tasks: the integration, its file, its ledger, its staging."""
+
+    ui_color = "#e8f4fa"
+
+    def __init__(self, *, integration: Integration, integration_file: Path, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.integration = integration
+        self.integration_file = integration_file
 
     integration: Integration
     integration_file: Path
@@ -69,14 +76,3 @@ class IntegrationTaskMixin:
     @staticmethod
     def pull_manifest(context: Context, task_id: str) -> Manifest:
         return Manifest.model_validate(context["ti"].xcom_pull(task_ids=task_id))
-
-
-class IntegrationOperator(IntegrationTaskMixin, BaseOperator):
-    """Base of fetch, validate_transform, deliver and archive."""
-
-    ui_color = "#e8f4fa"
-
-    def __init__(self, *, integration: Integration, integration_file: Path, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.integration = integration
-        self.integration_file = integration_file

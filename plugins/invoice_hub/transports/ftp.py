@@ -43,6 +43,7 @@ class FtpTransport(Transport):
         self.hook = HubFtpHook(conn_id, tls=tls)
         self._ftp: ftplib.FTP | None = None
         self._mlsd = True
+        self._binary = False  # the connection's transfer type is binary (TYPE I) right now
         self._folders: set[str] = set()
 
     # --- connection -----------------------------------------------------------------------
@@ -78,6 +79,7 @@ class FtpTransport(Transport):
                 self._ftp.close()
             self._ftp = None
             self.hook.conn = None
+            self._binary = False
 
     def _error(self, exc: Exception, action: str, path: str) -> TransportError:
         if isinstance(exc, ftplib.error_perm):
@@ -111,6 +113,7 @@ class FtpTransport(Transport):
 
     def _entries(self, folder: str) -> Iterator[tuple[str, str, int, float]]:
         """(name, "file" | "dir" | other, size, mtime) of each entry of ``folder``."""
+        self._binary = False  # MLSD and LIST run through retrlines, which sends TYPE A
         if self._mlsd:
             try:
                 for name, facts in self.ftp.mlsd(folder, facts=["type", "size", "modify"]):
@@ -137,6 +140,7 @@ class FtpTransport(Transport):
                 self.ftp.retrlines(f"RETR {path}", lambda line: into.write(line.encode(encoding) + b"\n"))
             else:
                 self.ftp.retrbinary(f"RETR {path}", into.write, blocksize=_BLOCK)
+            self._binary = self.hook.transfer_mode != "ascii"
         except (*_TRANSIENT, ftplib.error_perm) as exc:
             raise self._error(exc, "read", path) from exc
 
@@ -162,7 +166,9 @@ class FtpTransport(Transport):
     def exists(self, path: str) -> int | None:
         path = self.resolve(path)
         try:
-            self.ftp.voidcmd("TYPE I")  # SIZE is only defined in binary mode
+            if not self._binary:
+                self.ftp.voidcmd("TYPE I")  # SIZE is only defined in binary mode; sent once, not per file
+                self._binary = True
             size = self.ftp.size(path)
         except ftplib.error_perm:
             return None
@@ -205,6 +211,7 @@ class FtpTransport(Transport):
                     self.ftp.storlines(f"STOR {temporary}", source)
                 else:
                     self.ftp.storbinary(f"STOR {temporary}", source, blocksize=_BLOCK)
+            self._binary = self.hook.transfer_mode != "ascii"
         except (*_TRANSIENT, ftplib.error_perm) as exc:
             self._discard(temporary)
             raise self._error(exc, "write", temporary) from exc
