@@ -70,6 +70,13 @@ class AllowanceCharge(ModelBase):
     tax: TaxCategory | None = None
 
 
+class GlSegment(ModelBase):
+    """One segment of a GL account (AP Agility's ``<GlSegment segmentNumber= name=>``); numbered by position."""
+
+    value: str
+    name: str | None = None
+
+
 class Line(ModelBase):
     id: str
     quantity: Decimal | None = None
@@ -84,11 +91,13 @@ class Line(ModelBase):
     standard_item_id: Identifier | None = None
     classifications: list[Identifier] = Field(default_factory=list)
     tax: TaxCategory | None = None
-    accounting_cost: str | None = None  # the buyer's GL account reference
-    gl_segments: list[str] = Field(default_factory=list)
+    accounting_cost: str | None = None  # the buyer's GL account (UBL BT-133, AP Agility GlAccount)
+    gl_segments: list[GlSegment] = Field(default_factory=list)
+    charge_code: str | None = None
     order_line_reference: str | None = None
     note: str | None = None
     allowances_charges: list[AllowanceCharge] = Field(default_factory=list)
+    custom_fields: dict[str, str] = Field(default_factory=dict)  # ERP line fields (Plant, CostCenter, ...)
 
 
 class TaxSubtotal(ModelBase):

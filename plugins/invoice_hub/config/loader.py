@@ -185,9 +185,9 @@ def _candidates(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def _allowed_keys(loc: tuple[str | int, ...]) -> tuple[str, ...]:
+def _allowed_keys(loc: tuple[str | int, ...], root: type[BaseModel]) -> tuple[str, ...]:
     """The keys allowed where an unknown key was found, from pydantic's raw location (with union tags)."""
-    current: list[Any] = [Integration]
+    current: list[Any] = [root]
     for part in loc:
         models = [c for c in current if isinstance(c, type) and issubclass(c, BaseModel)]
         if isinstance(part, int):
@@ -219,15 +219,20 @@ def _field_by_alias(model: type[BaseModel], alias: str) -> Any:
     return next((f for f in model.model_fields.values() if f.alias == alias), None)
 
 
-def _problems_from(
-    error: ValidationError, data: Any, file: Path, lines: dict[KeyPath, int]
+def problems_from(
+    error: ValidationError,
+    data: Any,
+    file: Path,
+    lines: dict[KeyPath, int],
+    root: type[BaseModel] = Integration,
 ) -> Iterator[ConfigProblem]:
+    """Pydantic's errors for the file's ``root`` model as ``FILE: KEY.PATH: message (line N)``."""
     for detail in error.errors(include_url=False):
         path = _clean_loc(detail["loc"], data)
         ctx = detail.get("ctx") or {}
         kind = detail["type"]
         if kind == "extra_forbidden":
-            allowed = list(_allowed_keys(detail["loc"][:-1]))
+            allowed = list(_allowed_keys(detail["loc"][:-1], root))
             key = str(detail["loc"][-1])
             close = difflib.get_close_matches(key, allowed, n=1)
             message = "unknown key; " + (f"did you mean '{close[0]}'? " if close else "")
@@ -286,7 +291,7 @@ def load_integration(path: Path) -> IntegrationFile:
     try:
         result.integration = Integration.model_validate(data)
     except ValidationError as exc:
-        result.problems.extend(sorted(_problems_from(exc, data, path, lines), key=lambda p: p.line or 0))
+        result.problems.extend(sorted(problems_from(exc, data, path, lines), key=lambda p: p.line or 0))
         return result
     result.problems.extend(_check_references(result.integration, path, lines))
     if result.problems:

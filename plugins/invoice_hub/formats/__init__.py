@@ -1,2 +1,201 @@
-"""Invoice formats. This version moves files unchanged (``passthrough``); readers and writers of UBL,
-PEPPOL BIS 3, AP Agility XML and open-AR CSV, and validation, plug in here (see ``capabilities``)."""
+"""Invoice formats: which ones exist, how a file's format is recognised, and how each reads and writes.
+
+Every format reads into and writes from the canonical model (``invoice_hub.model``). This module is
+the one place that knows them all; the operators and the CLI go through it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from lxml import etree
+
+from invoice_hub.formats.xml import FormatError
+from invoice_hub.validation.findings import Finding, is_valid
+
+if TYPE_CHECKING:
+    from invoice_hub.formats.open_ar_csv import CsvOptions
+    from invoice_hub.model import Invoice
+
+#: What ``transform.input`` may name (besides ``any``).
+INPUT_FORMATS = ("ubl", "ap_agility", "open_ar_csv")
+_SNIFF_BYTES = 4096
+_UBL_NAMESPACES = (
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2",
+    "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2",
+)
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    """A format invoices can be written in. ``per_invoice``: one file per invoice, else one per input."""
+
+    name: str
+    extension: str
+    default_filename: str
+    per_invoice: bool
+    write: Callable[[Sequence[Invoice], BinaryIO], None]
+
+
+def _write_ubl(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+    from invoice_hub.formats.ubl_writer import write_ubl
+
+    (invoice,) = invoices
+    sink.write(write_ubl(invoice))
+
+
+def _write_peppol(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+    from invoice_hub.formats.ubl_writer import write_peppol_bis3
+
+    (invoice,) = invoices
+    sink.write(write_peppol_bis3(invoice))
+
+
+def _write_ap_agility(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+    from invoice_hub.formats.ap_agility import write_ap_agility
+
+    (invoice,) = invoices
+    write_ap_agility(invoice, sink)
+
+
+def _write_open_ar_csv(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+    from invoice_hub.formats.open_ar_csv import write_open_ar_csv
+
+    write_open_ar_csv(invoices, sink)
+
+
+OUTPUT_FORMATS: dict[str, OutputFormat] = {
+    f.name: f
+    for f in (
+        OutputFormat("ubl", ".xml", "{invoice_number}.xml", True, _write_ubl),
+        OutputFormat("peppol_bis3", ".xml", "{invoice_number}.xml", True, _write_peppol),
+        OutputFormat("ap_agility", ".xml", "{invoice_number}_{timestamp}.xml", True, _write_ap_agility),
+        OutputFormat("open_ar_csv", ".csv", "{stem}.csv", False, _write_open_ar_csv),
+    )
+}
+
+
+def detect_format(path: Path, source: str | None = None) -> str:
+    """The input format of the file at ``path``, from its first bytes (the root element for XML).
+
+    Only the start of the file is read, with the same hardening as every parse: a detector must not
+    be the way round it.
+    """
+    source = source or str(path)
+    with path.open("rb") as file:
+        head = file.read(_SNIFF_BYTES)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text.startswith(b"<"):
+        return "open_ar_csv"
+    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+        raise FormatError(f"{source}: DOCTYPE and ENTITY declarations are not accepted in invoices")
+    try:
+        events = etree.iterparse(
+            str(path), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
+        )
+        _, root = next(events)
+    except (etree.XMLSyntaxError, StopIteration) as exc:
+        raise FormatError(f"{source}: not well-formed XML: {exc}") from None
+    qname = etree.QName(root)
+    if qname.namespace in _UBL_NAMESPACES:
+        return "ubl"
+    if qname.namespace is None and qname.localname == "Invoice":
+        return "ap_agility"
+    raise FormatError(
+        f"{source}: the root element {root.tag} is neither UBL 2.1 (Invoice, CreditNote) nor AP Agility "
+        "(<Invoice> without a namespace)"
+    )
+
+
+@dataclass
+class Document:
+    """A file read as invoices: its format, the invoices (none when a finding is fatal), the findings."""
+
+    source: str
+    format: str | None
+    invoices: list[Invoice] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return is_valid(self.findings)
+
+
+def _unreadable(source: str, rule: str, exc: FormatError, input_format: str | None) -> Document:
+    location = f"line {exc.line}" if exc.line else ""
+    message = str(exc).removeprefix(f"{source}: ").removeprefix(f"{source}, {location}: ")
+    return Document(
+        source, input_format, [], [Finding(rule=rule, severity="fatal", message=message, location=location)]
+    )
+
+
+def read_document(
+    path: Path,
+    input_format: str = "any",
+    source: str | None = None,
+    *,
+    validate: str = "none",
+    read: bool = True,
+    csv_options: CsvOptions | None = None,
+) -> Document:
+    """The invoices in the file at ``path`` and, with ``validate="structure"``, its structural findings.
+
+    Never raises for a bad document: what is wrong with it is a fatal finding, so that the caller
+    records it like any validation failure. ``read=False`` validates without building invoices.
+    """
+    source = source or str(path)
+    if input_format == "any":
+        try:
+            input_format = detect_format(path, source)
+        except FormatError as exc:
+            return _unreadable(source, "XML-SYNTAX", exc, None)
+    if input_format == "open_ar_csv":
+        from invoice_hub.formats.open_ar_csv import CsvOptions, read_open_ar_report, report_to_invoices
+
+        report = read_open_ar_report(path, source, csv_options or CsvOptions())
+        document = Document(source, input_format, [], list(report.findings))
+        if read and document.valid:
+            document.invoices = report_to_invoices(report)
+        return document
+    if input_format not in INPUT_FORMATS:
+        raise ValueError(f"unknown input format {input_format!r}; known: {', '.join(INPUT_FORMATS)}, any")
+    from invoice_hub.formats.xml import parse_xml
+
+    try:
+        root = parse_xml(path, source)
+    except FormatError as exc:
+        return _unreadable(source, "XML-SYNTAX", exc, input_format)
+    document = Document(source, input_format)
+    if validate != "none":
+        from invoice_hub.validation.structure import check_ap_agility, check_ubl
+
+        check = check_ubl if input_format == "ubl" else check_ap_agility
+        document.findings = check(root, input_format)
+    if not read or not document.valid:
+        return document
+    try:
+        if input_format == "ubl":
+            from invoice_hub.formats.ubl import ubl_from_root
+
+            document.invoices = [ubl_from_root(root, source)]
+        else:
+            from invoice_hub.formats.ap_agility import ap_agility_from_root
+
+            document.invoices = [ap_agility_from_root(root, source)]
+    except FormatError as exc:
+        return _unreadable(source, "FORMAT-READ", exc, input_format)
+    return document
+
+
+def read_invoices(
+    path: Path, input_format: str = "any", source: str | None = None, csv_options: CsvOptions | None = None
+) -> list[Invoice]:
+    """The invoices in the file at ``path``; :class:`FormatError` with the findings when it cannot be read."""
+    document = read_document(path, input_format, source, csv_options=csv_options)
+    if not document.valid:
+        lines = [str(f) for f in document.findings if f.severity == "fatal"]
+        raise FormatError(f"{document.source}: " + "; ".join(lines[:10]))
+    return document.invoices

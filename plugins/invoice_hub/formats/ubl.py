@@ -3,13 +3,13 @@ canonical model."""
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from lxml import etree
 
-from invoice_hub.formats.xml import FormatError, parse_xml
+from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
 from invoice_hub.model import (
     Address,
     AllowanceCharge,
@@ -80,9 +80,13 @@ class _Reader:
         return Identifier(value=found.text.strip(), scheme=found.get("schemeID"))
 
 
-def read_ubl(data: bytes, source: str = "<document>") -> Invoice:
-    """The invoice or credit note in ``data``; :class:`FormatError` when it is not UBL 2.1."""
-    root = parse_xml(data, source)
+def read_ubl(document: bytes | Path, source: str = "<document>") -> Invoice:
+    """The invoice or credit note in ``document``; :class:`FormatError` when it is not UBL 2.1."""
+    return ubl_from_root(parse_xml(document, source), source)
+
+
+def ubl_from_root(root: etree._Element, source: str) -> Invoice:
+    """The invoice of a parsed UBL document (its embedded attachments' text is taken out of the tree)."""
     kind = ROOTS.get(root.tag)
     if kind is None:
         raise FormatError(f"{source}: the root element is {root.tag}, not a UBL 2.1 Invoice or CreditNote")
@@ -186,7 +190,7 @@ def _tax_category(r: _Reader, element: etree._Element | None) -> TaxCategory | N
 
 def _allowance_charge(r: _Reader, element: etree._Element) -> AllowanceCharge:
     return AllowanceCharge(
-        is_charge=(r.text(element, "cbc:ChargeIndicator") or "").lower() == "true",
+        is_charge=(r.text(element, "cbc:ChargeIndicator") or "").lower() in ("true", "1"),  # xsd:boolean
         amount=r.decimal(element, "cbc:Amount") or Decimal(0),
         base_amount=r.decimal(element, "cbc:BaseAmount"),
         percent=r.decimal(element, "cbc:MultiplierFactorNumeric"),
@@ -268,14 +272,7 @@ def _payment_means(r: _Reader, element: etree._Element) -> PaymentMeans:
 
 def _attachment(r: _Reader, element: etree._Element) -> Attachment:
     binary = r.first(element, "cac:Attachment/cbc:EmbeddedDocumentBinaryObject")
-    content = None
-    if binary is not None and binary.text:
-        try:
-            content = base64.b64decode("".join(binary.text.split()), validate=True)
-        except ValueError:
-            raise FormatError(
-                f"{r.source}: an embedded attachment is not valid base64 (line {binary.sourceline})"
-            ) from None
+    content = take_base64(binary, r.source) if binary is not None and binary.text else None
     return Attachment(
         id=r.text(element, "cbc:ID"),
         description=r.text(element, "cbc:DocumentDescription"),

@@ -8,6 +8,7 @@ from decimal import Decimal
 from lxml import etree
 
 from invoice_hub.formats.ubl import CREDIT_NOTE_NS, INVOICE_NS, NS
+from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import AllowanceCharge, Identifier, Invoice, Line, Party, TaxCategory
 
 CAC, CBC = NS["cac"], NS["cbc"]
@@ -230,3 +231,32 @@ def _line(b: _Builder, root: etree._Element, line: Line, credit: bool) -> None:
     price = b.cac(element, "Price")
     b.amount(price, "PriceAmount", line.price)
     b.cbc(price, "BaseQuantity", line.price_base_quantity, unitCode=line.unit_code)
+
+
+#: PEPPOL BIS Billing 3.0: the specification (BT-24) and business process (BT-23) identifiers.
+PEPPOL_CUSTOMIZATION_ID = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
+PEPPOL_PROFILE_ID = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0"
+
+
+def as_peppol_bis3(invoice: Invoice) -> Invoice:
+    """``invoice`` with the PEPPOL BIS Billing 3.0 identifiers; both parties need an electronic address.
+
+    PEPPOL routes by the endpoint ids (BT-34 seller, BT-49 buyer, each with an EAS scheme). A party
+    without one cannot be sent over the network, and guessing one would route invoices astray, so
+    the document is refused with what to set.
+    """
+    for role, party in (("seller", invoice.seller), ("buyer", invoice.buyer)):
+        endpoint = party.endpoint
+        if endpoint is None or not endpoint.scheme:
+            raise FormatError(
+                f"invoice {invoice.number}: PEPPOL BIS 3 needs the {role}'s electronic address with its "
+                f"scheme (EndpointID schemeID=, e.g. 0088 for a GLN); set {role}.endpoint.value and "
+                f"{role}.endpoint.scheme in the integration's mapping (substitutions, mode if_missing)"
+            )
+    return invoice.model_copy(
+        update={"customization_id": PEPPOL_CUSTOMIZATION_ID, "profile_id": PEPPOL_PROFILE_ID}
+    )
+
+
+def write_peppol_bis3(invoice: Invoice) -> bytes:
+    return write_ubl(as_peppol_bis3(invoice))

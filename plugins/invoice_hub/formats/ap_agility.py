@@ -1,0 +1,447 @@
+"""AP Agility XML (Kofax AP Agility's "exported invoice XML", ``seeds/001_…``): reader and writer.
+
+The document is flat: header elements under ``<Invoice>``, then one ``<LineItem>`` per line. The
+writer emits exactly the seed's header and line fields in the seed's order, the always-exported ones
+even when empty, the invoice image as ``ImageExtension`` + ``ImageBase64`` (the first PDF or TIFF
+attachment, encoded while it is written so a 200 MB image is never held as base64 text), and custom
+fields as extra header elements.
+
+Values the canonical model has no field for (``DocumentLink``, ``Urn``, ``Plant``, ...) live in
+``custom_fields`` of the invoice or line under the AP Agility name; a custom field named like a
+standard element replaces the value the writer would derive. The reader keeps, in the same way, every
+element whose text differs from what the writer would derive, so AP Agility → model → AP Agility
+gives the document back.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+import uuid
+from collections.abc import Callable, Iterator
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from pathlib import Path
+from typing import BinaryIO
+
+from lxml import etree
+
+from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
+from invoice_hub.model import (
+    Address,
+    AllowanceCharge,
+    Attachment,
+    GlSegment,
+    Identifier,
+    Invoice,
+    Line,
+    Party,
+    TaxCategory,
+    TaxSubtotal,
+    Totals,
+)
+
+#: Header elements in the seed's order. ``NetAmount1`` and ``TaxAmount1`` stand for ``NetAmountN`` /
+#: ``TaxAmountN``: one of each per VAT rate, written where the first one is.
+HEADER_FIELDS = (
+    "BusinessUnitID", "Currency", "Discount", "DiscountDueDate", "DocumentType", "DueDate", "Freight",
+    "InvalidReason", "InvoiceDate", "InvoiceNumber", "InvoiceType", "AmtMiscellaneous", "NetAmount1",
+    "PoNumber", "PoType", "TaxAmount1", "InvoiceAmount", "VendorCity", "VendorId", "VendorName1",
+    "VendorState", "VendorStreet1", "VendorZip", "EcmDocumentId", "DocumentLink", "ErpPoType", "ScanDate",
+    "SubTotal", "Urn", "IpaInvalidReasonCode", "IpaInvalidReasonRule", "IpaOrganizationName",
+    "IpaOrganizationId", "PaymentComments", "PaymentMethod", "ImageExtension", "ImageBase64",
+)  # fmt: skip
+
+#: ``LineItem`` elements in the seed's order; ``GlSegment`` repeats, one per segment.
+LINE_FIELDS = (
+    "Category", "Description", "Discount", "LineType", "MaterialNumber", "PoNumber", "Quantity", "Total",
+    "UnitPrice", "UnitOfMeasure", "UnitOfQuantity", "TaxAmount", "TaxRate", "LineNumber", "ChargeCode",
+    "ChargeCodeId", "CompanyCode", "ErpPoType", "MaterialGroup", "Plant", "PoLineNumber", "Puom",
+    "QtyPuom", "TaxableAmount", "TaxCode", "Activity", "BusinessArea", "CostCenter", "DbCrIndicator",
+    "InternalOrder", "Network", "ProfitCenter", "SalesOrder", "SalesOrderItem", "TaxJurCode", "WbsElem",
+    "GlAccount", "GlSegment", "ConditionCount", "ConditionStepNo", "ConditionType", "FreightVendor",
+    "GrDocItem", "GrDocNo", "GrDocYear", "SheetItem", "SheetNo", "IpaBusinessUnit", "IpaLineType",
+)  # fmt: skip
+
+#: Line fields the model carries itself; the others are line custom fields.
+_MODELLED_LINE_FIELDS = frozenset(
+    {"Category", "Description", "Discount", "MaterialNumber", "PoNumber", "Quantity", "Total", "UnitPrice",
+     "UnitOfMeasure", "UnitOfQuantity", "TaxAmount", "TaxRate", "LineNumber", "ChargeCode", "PoLineNumber",
+     "TaxCode", "GlAccount", "GlSegment"}
+)  # fmt: skip
+#: The seed's table spells it GRDocYear, its example GrDocYear; the example is what gets written.
+_ALIASES = {"GRDocYear": "GrDocYear"}
+_IMAGE_TYPES = {"application/pdf": ".pdf", "image/tiff": ".tiff"}
+_IMAGE_EXTENSIONS = {".pdf": "application/pdf", ".tif": "image/tiff", ".tiff": "image/tiff"}
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_NET = re.compile(r"^(NetAmount|TaxAmount)(\d+)$")
+_IMAGE_CHUNK = 3 * 1024 * 1024  # bytes encoded at a time: a multiple of 3, so chunks join cleanly
+_CENT = Decimal("0.01")
+
+
+def is_element_name(name: str) -> bool:
+    """Whether ``name`` can be an AP Agility element (custom fields become elements)."""
+    return bool(_NAME.match(name)) and not name.lower().startswith("xml")
+
+
+# -- values ---------------------------------------------------------------------------------------
+
+
+def _amount(value: Decimal | None) -> str:
+    return "0" if value is None else format(value, "f")
+
+
+def _optional(value: object) -> str:
+    if value is None:
+        return ""
+    return format(value, "f") if isinstance(value, Decimal) else str(value)
+
+
+def format_date(value: dt.date | None) -> str:
+    """AP Agility's date: ``7/3/2017 12:00:00 AM`` (month/day/year, midnight)."""
+    return "" if value is None else f"{value.month}/{value.day}/{value.year} 12:00:00 AM"
+
+
+def parse_date(text: str) -> dt.date:
+    """AP Agility's ``M/D/YYYY h:mm:ss AM`` (the time is ignored), or ISO ``YYYY-MM-DD``."""
+    day = text.split(" ", 1)[0].split("T", 1)[0]
+    if "/" in day:
+        return dt.datetime.strptime(day, "%m/%d/%Y").date()
+    return dt.date.fromisoformat(day)
+
+
+# -- writing --------------------------------------------------------------------------------------
+
+
+def image_attachment(invoice: Invoice) -> tuple[Attachment, str] | None:
+    """The invoice image: the first PDF or TIFF attachment with content, and its extension."""
+    for attachment in invoice.attachments:
+        if attachment.content is None:
+            continue
+        extension = _IMAGE_TYPES.get((attachment.mime_type or "").lower())
+        suffix = Path(attachment.filename or "").suffix.lower()
+        if extension is None and suffix in _IMAGE_EXTENSIONS:
+            extension = ".tiff" if suffix == ".tif" else suffix
+        if extension is not None:
+            return attachment, (".tif" if suffix == ".tif" else extension)
+    return None
+
+
+def _vat_groups(invoice: Invoice) -> list[tuple[Decimal, Decimal]]:
+    """(NetAmountN, TaxAmountN) per VAT breakdown: the lines' net amount and the tax of each rate."""
+    if not invoice.tax_subtotals:
+        net = invoice.totals.line_extension
+        if net is None:
+            net = sum((line.net_amount or Decimal(0) for line in invoice.lines), Decimal(0))
+        return [(net, invoice.totals.tax or Decimal(0))]
+    groups = []
+    for subtotal in invoice.tax_subtotals:
+        category = subtotal.category
+        matching = [
+            line.net_amount or Decimal(0)
+            for line in invoice.lines
+            if category is not None
+            and line.tax is not None
+            and (line.tax.code, line.tax.rate) == (category.code, category.rate)
+        ]
+        net = sum(matching, Decimal(0)) if matching else (subtotal.taxable_amount or Decimal(0))
+        groups.append((net, subtotal.tax_amount or Decimal(0)))
+    return groups
+
+
+def header_values(invoice: Invoice) -> dict[str, str]:
+    """The header elements the model gives, by name (without the image and custom fields)."""
+    seller = invoice.seller
+    address = seller.address or Address()
+    totals = invoice.totals
+    groups = _vat_groups(invoice)
+    values = {
+        "Currency": invoice.currency or "",
+        "Discount": _amount(totals.allowances),
+        "DocumentType": "CREDIT NOTE" if invoice.type == "credit_note" else "INVOICE",
+        "DueDate": format_date(invoice.due_date),
+        "Freight": _amount(totals.charges),
+        "InvoiceDate": format_date(invoice.issue_date),
+        "InvoiceNumber": invoice.number,
+        "InvoiceType": "PO" if invoice.order_reference else "Non-PO",
+        "AmtMiscellaneous": "0",
+        "PoNumber": invoice.order_reference or "",
+        "InvoiceAmount": _amount(totals.tax_inclusive),
+        "VendorCity": address.city or "",
+        "VendorId": seller.ids[0].value if seller.ids else "",
+        "VendorName1": seller.name or seller.trading_name or "",
+        "VendorState": address.subdivision or "",
+        "VendorStreet1": address.street or "",
+        "VendorZip": address.postal_zone or "",
+        "SubTotal": _amount(sum((net for net, _ in groups), Decimal(0))),
+        "PaymentComments": invoice.payment_terms or "",
+    }
+    for number, (net, tax) in enumerate(groups, start=1):
+        values[f"NetAmount{number}"] = _amount(net)
+        values[f"TaxAmount{number}"] = _amount(tax)
+    return values
+
+
+def line_values(invoice: Invoice, line: Line) -> dict[str, str]:
+    """The ``LineItem`` elements the model gives for ``line``, by name (without GlSegment)."""
+    tax = line.tax or TaxCategory()
+    discount = sum((a.amount for a in line.allowances_charges if not a.is_charge), Decimal(0))
+    tax_amount = (
+        ((line.net_amount or Decimal(0)) * tax.rate / 100).quantize(_CENT, ROUND_HALF_UP)
+        if tax.rate is not None
+        else Decimal(0)
+    )
+    return {
+        "Category": line.classifications[0].value if line.classifications else "",
+        "Description": line.item_name or line.item_description or "",
+        "Discount": _amount(discount),
+        "LineType": "Item",
+        "MaterialNumber": line.seller_item_id or "",
+        "PoNumber": invoice.order_reference or "",
+        "Quantity": _optional(line.quantity),
+        "Total": _amount(line.net_amount),
+        "UnitPrice": _optional(line.price),
+        "UnitOfMeasure": line.unit_code or "",
+        "UnitOfQuantity": _optional(line.price_base_quantity) or "1",
+        "TaxAmount": _amount(tax_amount),
+        "TaxRate": _amount(tax.rate),
+        "LineNumber": line.id,
+        "ChargeCode": line.charge_code or "",
+        "PoLineNumber": line.order_line_reference or "",
+        "TaxCode": tax.code or "",
+        "GlAccount": line.accounting_cost or "",
+    }
+
+
+def _gl_segments(line: Line) -> list[GlSegment]:
+    """The line's segments; without any, the GL account split at '-' (``002-005`` → 002, 005)."""
+    if line.gl_segments:
+        return line.gl_segments
+    if line.accounting_cost and "-" in line.accounting_cost:
+        return [GlSegment(value=part) for part in line.accounting_cost.split("-")]
+    return []
+
+
+def _check_custom(names: Iterator[str], where: str, allowed: tuple[str, ...] | None) -> None:
+    for name in names:
+        if not is_element_name(name):
+            raise FormatError(
+                f"{where}: custom field {name!r} is not a valid XML element name; "
+                "use letters, digits, '_', '-' and '.', starting with a letter"
+            )
+        if allowed is not None and name not in allowed:
+            raise FormatError(
+                f"{where}: {name!r} is not an AP Agility LineItem field; line fields are: "
+                + ", ".join(f for f in LINE_FIELDS if f not in _MODELLED_LINE_FIELDS)
+            )
+        if name in ("LineItem", "GlSegment", "ImageBase64", "ImageExtension"):
+            raise FormatError(f"{where}: custom field {name!r} would replace the document's own {name}")
+
+
+def _text_element(parent: etree._Element, name: str, text: str) -> None:
+    etree.SubElement(parent, name).text = text
+
+
+def build_document(invoice: Invoice, image_marker: str | None) -> etree._Element:
+    """The ``<Invoice>`` tree; the image's base64 is ``image_marker``, replaced while writing."""
+    custom = invoice.custom_fields
+    _check_custom(iter(custom), f"invoice {invoice.number}", None)
+    derived = header_values(invoice)
+    image = image_attachment(invoice)
+    root = etree.Element("Invoice")
+    for name in HEADER_FIELDS:
+        match = _NET.match(name)
+        if match:
+            prefix = match.group(1)
+            numbered = sorted(
+                {k for k in (*derived, *custom) if (m := _NET.match(k)) and m.group(1) == prefix},
+                key=lambda k: int(k[len(prefix) :]),
+            )
+            for key in numbered:
+                _text_element(root, key, custom.get(key, derived.get(key, "")))
+        elif name == "ImageExtension":
+            _text_element(root, name, image[1] if image else "")
+        elif name == "ImageBase64":
+            _text_element(root, name, image_marker if image and image_marker else "")
+        else:
+            _text_element(root, name, custom.get(name, derived.get(name, "")))
+    for name, value in custom.items():
+        if name not in HEADER_FIELDS and not _NET.match(name):
+            _text_element(root, name, value)
+    for line in invoice.lines:
+        _check_custom(iter(line.custom_fields), f"invoice {invoice.number}, line {line.id}", LINE_FIELDS)
+        item = etree.SubElement(root, "LineItem")
+        values = line_values(invoice, line)
+        for name in LINE_FIELDS:
+            if name == "GlSegment":
+                for number, segment in enumerate(_gl_segments(line), start=1):
+                    element = etree.SubElement(
+                        item, "GlSegment", segmentNumber=str(number), name=segment.name or f"Segment{number}"
+                    )
+                    element.text = segment.value
+            else:
+                _text_element(item, name, line.custom_fields.get(name, values.get(name, "")))
+    return root
+
+
+def write_ap_agility(invoice: Invoice, sink: BinaryIO) -> None:
+    """``invoice`` as AP Agility XML into ``sink``, the image base64-encoded chunk by chunk."""
+    image = image_attachment(invoice)
+    marker = f"image-{uuid.uuid4().hex}" if image else None
+    document = etree.tostring(build_document(invoice, marker), encoding="utf-8", pretty_print=True)
+    sink.write(b'<?xml version="1.0" encoding="utf-8"?>\n')
+    if image is None or marker is None:
+        sink.write(document)
+        return
+    head, tail = document.split(marker.encode(), 1)
+    sink.write(head)
+    content = memoryview(image[0].content or b"")
+    for start in range(0, len(content), _IMAGE_CHUNK):
+        sink.write(base64.b64encode(content[start : start + _IMAGE_CHUNK]))
+    sink.write(tail)
+
+
+# -- reading --------------------------------------------------------------------------------------
+
+
+class _Values:
+    """Typed reads of header or line elements, with the file and element named in errors."""
+
+    def __init__(self, values: dict[str, str], source: str, where: str) -> None:
+        self.values, self.source, self.where = values, source, where
+
+    def text(self, name: str) -> str | None:
+        return self.values.get(name) or None
+
+    def _typed(self, name: str, convert: Callable[[str], object], kind: str) -> object:
+        text = self.text(name)
+        if text is None:
+            return None
+        try:
+            return convert(text)
+        except (InvalidOperation, ValueError):
+            raise FormatError(f"{self.source}: {self.where}/{name} is not {kind}: {text!r}") from None
+
+    def decimal(self, name: str) -> Decimal | None:
+        return self._typed(name, Decimal, "a number")  # type: ignore[return-value]
+
+    def date(self, name: str) -> dt.date | None:
+        return self._typed(name, parse_date, "a date (M/D/YYYY or YYYY-MM-DD)")  # type: ignore[return-value]
+
+
+def _children(element: etree._Element) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for child in element:
+        if isinstance(child.tag, str) and child.tag not in ("LineItem", "GlSegment", "ImageBase64"):
+            values.setdefault(_ALIASES.get(child.tag, child.tag), (child.text or "").strip())
+    return values
+
+
+def read_ap_agility(document: bytes | Path, source: str = "<document>") -> Invoice:
+    """The invoice in an AP Agility XML document; :class:`FormatError` when it is not one."""
+    return ap_agility_from_root(parse_xml(document, source), source)
+
+
+def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
+    """The invoice of a parsed AP Agility document (its image's text is taken out of the tree)."""
+    if root.tag != "Invoice":
+        raise FormatError(f"{source}: the root element is {root.tag}, not AP Agility's <Invoice>")
+    raw = _children(root)
+    h = _Values(raw, source, "/Invoice")
+    number = h.text("InvoiceNumber")
+    if number is None:
+        raise FormatError(f"{source}: /Invoice/InvoiceNumber is missing or empty")
+    subtotals = []
+    numbers = sorted({int(m.group(2)) for k in raw if (m := _NET.match(k))})
+    for n in numbers:
+        subtotals.append(
+            TaxSubtotal(taxable_amount=h.decimal(f"NetAmount{n}"), tax_amount=h.decimal(f"TaxAmount{n}"))
+        )
+    tax = sum((s.tax_amount or Decimal(0) for s in subtotals), Decimal(0)) if subtotals else None
+    allowances, charges, inclusive = h.decimal("Discount"), h.decimal("Freight"), h.decimal("InvoiceAmount")
+    line_extension = h.decimal("SubTotal")
+    exclusive = line_extension - (allowances or 0) + (charges or 0) if line_extension is not None else None
+    attachments = []
+    image = root.find("ImageBase64")
+    if image is not None and (image.text or "").strip():
+        extension = (h.text("ImageExtension") or ".pdf").lower()
+        attachments.append(
+            Attachment(
+                id=number,
+                filename=f"{number}{extension}",
+                mime_type=_IMAGE_EXTENSIONS.get(extension, "application/octet-stream"),
+                content=take_base64(image, source),
+            )
+        )
+    document_type = (h.text("DocumentType") or "INVOICE").upper()
+    invoice = Invoice(
+        number=number,
+        type="credit_note" if document_type.startswith("CREDIT") else "invoice",
+        issue_date=h.date("InvoiceDate"),
+        due_date=h.date("DueDate"),
+        currency=h.text("Currency"),
+        order_reference=h.text("PoNumber"),
+        payment_terms=h.text("PaymentComments"),
+        seller=Party(
+            name=h.text("VendorName1"),
+            ids=[Identifier(value=vendor)] if (vendor := h.text("VendorId")) else [],
+            address=Address(
+                street=h.text("VendorStreet1"),
+                city=h.text("VendorCity"),
+                subdivision=h.text("VendorState"),
+                postal_zone=h.text("VendorZip"),
+            ),
+        ),
+        lines=[_line(source, item, index) for index, item in enumerate(root.iterfind("LineItem"), start=1)],
+        tax_subtotals=subtotals,
+        totals=Totals(
+            line_extension=line_extension,
+            tax_exclusive=exclusive,
+            tax_inclusive=inclusive,
+            allowances=allowances,
+            charges=charges,
+            payable=inclusive,
+            tax=tax,
+        ),
+        attachments=attachments,
+    )
+    # Whatever the model does not reproduce is kept under its own name.
+    derived = header_values(invoice)
+    invoice.custom_fields = {
+        name: value
+        for name, value in raw.items()
+        if name not in ("ImageExtension",) and value != derived.get(name, "")
+    }
+    for line, item in zip(invoice.lines, root.iterfind("LineItem"), strict=True):
+        values = line_values(invoice, line)
+        line.custom_fields = {
+            name: value for name, value in _children(item).items() if value != values.get(name, "")
+        }
+    return invoice
+
+
+def _line(source: str, item: etree._Element, index: int) -> Line:
+    raw = _children(item)
+    v = _Values(raw, source, f"/Invoice/LineItem[{index}]")
+    rate, code = v.decimal("TaxRate"), v.text("TaxCode")
+    discount = v.decimal("Discount")
+    return Line(
+        id=v.text("LineNumber") or str(index),
+        quantity=v.decimal("Quantity"),
+        unit_code=v.text("UnitOfMeasure"),
+        net_amount=v.decimal("Total"),
+        price=v.decimal("UnitPrice"),
+        price_base_quantity=v.decimal("UnitOfQuantity"),
+        item_name=v.text("Description"),
+        seller_item_id=v.text("MaterialNumber"),
+        classifications=[Identifier(value=category)] if (category := v.text("Category")) else [],
+        tax=TaxCategory(code=code, rate=rate) if rate is not None or code else None,
+        accounting_cost=v.text("GlAccount"),
+        gl_segments=[
+            GlSegment(value=(segment.text or "").strip(), name=segment.get("name"))
+            for segment in item.iterfind("GlSegment")  # numbered by position, as they are written
+        ],
+        charge_code=v.text("ChargeCode"),
+        order_line_reference=v.text("PoLineNumber"),
+        allowances_charges=[AllowanceCharge(is_charge=False, amount=discount)] if discount else [],
+    )
