@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +118,125 @@ def _demo_sftp_connection(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_files(paths: Sequence[str]) -> list[Path]:
+    """Files as given; folders as the files in them (sorted, not recursive, hidden ones skipped)."""
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith(".")))
+        else:
+            files.append(path)
+    return files
+
+
+def _validate(args: argparse.Namespace) -> int:
+    import json
+
+    from invoice_hub.formats import read_document
+    from invoice_hub.validation.findings import Finding
+
+    any_invalid = False
+    for path in _input_files(args.inputs):
+        if path.is_file():
+            document = read_document(path, args.input, str(path), validate=args.level, read=False)
+            findings, valid = document.findings, document.valid
+        else:
+            findings = [Finding(rule="FILE", severity="fatal", message="no such file", location="")]
+            valid = False
+        any_invalid |= not valid
+        if args.json:
+            print(
+                json.dumps(
+                    {"file": str(path), "valid": valid, "findings": [f.model_dump() for f in findings]}
+                )
+            )
+            continue
+        print(f"{path}: {'valid' if valid else 'INVALID'}")
+        for finding in findings:
+            print(f"  {finding}")
+    return 1 if any_invalid else 0
+
+
+def _convert(args: argparse.Namespace) -> int:
+    import datetime as dt
+    import io
+
+    from invoice_hub.formats import OUTPUT_FORMATS, FormatError, read_document
+    from invoice_hub.naming import output_name
+
+    source = Path(args.input)
+    if not source.is_file():
+        print(f"{source}: no such file", file=sys.stderr)
+        return 2
+    document = read_document(source, args.input_format, str(source), validate=args.validate)
+    if not document.valid:
+        for finding in document.findings:
+            print(f"{source}: {finding}", file=sys.stderr)
+        return 1
+    invoices = document.invoices
+    if args.mapping:
+        from invoice_hub.config.mappings import load_mapping
+        from invoice_hub.errors import HubError
+        from invoice_hub.mapping import apply_mapping
+        from invoice_hub.settings import mappings_dir
+
+        mapping_path = Path(args.mapping)
+        if not mapping_path.is_file() and (mappings_dir() / args.mapping).is_file():
+            mapping_path = mappings_dir() / args.mapping
+        loaded = load_mapping(mapping_path)
+        if loaded.mapping is None:
+            for problem in loaded.problems:
+                print(problem, file=sys.stderr)
+            return 2
+        try:
+            invoices = [apply_mapping(loaded.mapping, mapping_path, invoice) for invoice in invoices]
+        except HubError as exc:
+            print(exc, file=sys.stderr)
+            return 1
+    output_format = OUTPUT_FORMATS[args.to]
+    groups = [[invoice] for invoice in invoices] if output_format.per_invoice else [invoices]
+    target = Path(args.output) if args.output else None
+    if target is None and len(groups) != 1:
+        print(
+            f"{source} holds {len(groups)} invoices; give -o FOLDER to write one file each", file=sys.stderr
+        )
+        return 2
+    now = dt.datetime.now(dt.UTC)
+    for group in groups:
+        if target is None:
+            buffer = io.BytesIO()
+            try:
+                output_format.write(group, buffer)
+            except FormatError as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            sys.stdout.buffer.write(buffer.getvalue())
+            continue
+        path = target
+        if target.is_dir() or args.output.endswith("/") or len(groups) > 1:
+            target.mkdir(parents=True, exist_ok=True)
+            name = output_name(
+                None,
+                args.to,
+                source_name=source.name,
+                sha256="",
+                extension=output_format.extension,
+                invoice_number=group[0].number if output_format.per_invoice else None,
+                now=now,
+            )
+            path = target / name
+        try:
+            with path.open("wb") as sink:
+                output_format.write(group, sink)
+        except FormatError as exc:
+            path.unlink(missing_ok=True)
+            print(exc, file=sys.stderr)
+            return 1
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoice-hub", description="Invoice exchanges as Airflow DAGs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -139,6 +259,29 @@ def build_parser() -> argparse.ArgumentParser:
     connection.add_argument("--folder", help="integrations folder (default: the configured one)")
     connection.set_defaults(run=_check_connection)
 
+    formats = ("ubl", "ap_agility", "open_ar_csv", "any")
+    validate = commands.add_parser(
+        "validate", help="validate invoice files; one result per file (--json: one JSON object per line)"
+    )
+    validate.add_argument("inputs", nargs="+", help="files, or folders of files")
+    validate.add_argument("--level", choices=("structure",), default="structure", help="what to check")
+    validate.add_argument(
+        "--input", choices=formats, default="any", help="the files' format (default: detect)"
+    )
+    validate.add_argument("--json", action="store_true", help='JSON Lines: {"file", "valid", "findings"}')
+    validate.set_defaults(run=_validate)
+
+    convert = commands.add_parser("convert", help="convert an invoice file to another format")
+    convert.add_argument("input", help="the file; its format is detected unless --from is given")
+    convert.add_argument("--to", required=True, choices=("ubl", "peppol_bis3", "ap_agility", "open_ar_csv"))
+    convert.add_argument("--from", dest="input_format", choices=formats, default="any")
+    convert.add_argument("--mapping", help="a mapping file (a path, or a name in the mappings folder)")
+    convert.add_argument("--validate", choices=("none", "structure"), default="structure")
+    convert.add_argument(
+        "-o", "--output", help="the file to write, or a folder for one file per invoice (default: stdout)"
+    )
+    convert.set_defaults(run=_convert)
+
     demo = commands.add_parser(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
     )
@@ -160,6 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # as a command: stop quietly when the reader of stdout goes (| head)
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     return args.run(args)
 

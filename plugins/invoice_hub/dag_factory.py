@@ -73,6 +73,7 @@ class ConfigErrorsDag(DAG):
 def build_dag(entry: IntegrationFile) -> DAG:
     """The DAG of one valid integration file."""
     from invoice_hub.operators import (
+        ApAgilityExportOperator,
         ArchiveOperator,
         DeliverOperator,
         FetchOperator,
@@ -88,7 +89,9 @@ def build_dag(entry: IntegrationFile) -> DAG:
             (
                 WaitForFilesOperator,
                 FetchOperator,
-                ValidateTransformOperator,
+                ApAgilityExportOperator
+                if integration.transform.output == "ap_agility"
+                else ValidateTransformOperator,
                 DeliverOperator,
                 ArchiveOperator,
             ),

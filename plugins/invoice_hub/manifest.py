@@ -47,6 +47,7 @@ class FileEntry(ManifestModel):
     reason: str | None = None  # for people
     outputs: list[Output] = []
     delivered_to: list[str] = []
+    findings_url: str | None = None  # staging URL of the validation findings (JSON) of a rejected file
 
     @property
     def name(self) -> str:

@@ -9,6 +9,10 @@ from pathlib import Path
 #: The default template per output format.
 DEFAULT_TEMPLATES = {
     "passthrough": "{name}",
+    "ubl": "{invoice_number}.xml",
+    "peppol_bis3": "{invoice_number}.xml",
+    "ap_agility": "{invoice_number}_{timestamp}.xml",  # as AP Agility names its exports
+    "open_ar_csv": "{stem}.csv",
 }
 
 

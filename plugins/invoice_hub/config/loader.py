@@ -347,6 +347,14 @@ def _check_references(
             yield problem(
                 ("transform", "mapping"), "a mapping needs an output format; passthrough copies bytes"
             )
+        else:
+            from invoice_hub.config.mappings import load_mapping, output_field_problems
+
+            loaded = load_mapping(folder / transform.mapping)
+            yield from loaded.problems
+            if loaded.mapping is not None:
+                for message in output_field_problems(loaded.mapping, transform.output):
+                    yield problem(("transform", "mapping"), f"{loaded.path}: {message}")
 
 
 def integration_files(paths: Iterable[Path]) -> list[Path]:

@@ -35,7 +35,6 @@ class OutputFormat:
 
     name: str
     extension: str
-    default_filename: str
     per_invoice: bool
     write: Callable[[Sequence[Invoice], BinaryIO], None]
 
@@ -70,10 +69,10 @@ def _write_open_ar_csv(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
-        OutputFormat("ubl", ".xml", "{invoice_number}.xml", True, _write_ubl),
-        OutputFormat("peppol_bis3", ".xml", "{invoice_number}.xml", True, _write_peppol),
-        OutputFormat("ap_agility", ".xml", "{invoice_number}_{timestamp}.xml", True, _write_ap_agility),
-        OutputFormat("open_ar_csv", ".csv", "{stem}.csv", False, _write_open_ar_csv),
+        OutputFormat("ubl", ".xml", True, _write_ubl),
+        OutputFormat("peppol_bis3", ".xml", True, _write_peppol),
+        OutputFormat("ap_agility", ".xml", True, _write_ap_agility),
+        OutputFormat("open_ar_csv", ".csv", False, _write_open_ar_csv),
     )
 }
 

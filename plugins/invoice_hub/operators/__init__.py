@@ -3,10 +3,11 @@
 from invoice_hub.operators.archive import ArchiveOperator
 from invoice_hub.operators.deliver import DeliverOperator
 from invoice_hub.operators.fetch import FetchOperator
-from invoice_hub.operators.validate_transform import ValidateTransformOperator
+from invoice_hub.operators.validate_transform import ApAgilityExportOperator, ValidateTransformOperator
 from invoice_hub.operators.wait_for_files import WaitForFilesOperator
 
 __all__ = [
+    "ApAgilityExportOperator",
     "ArchiveOperator",
     "DeliverOperator",
     "FetchOperator",

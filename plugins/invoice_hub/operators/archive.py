@@ -85,6 +85,13 @@ class ArchiveOperator(IntegrationOperator):
             transport.write_text(moved + REASON_SUFFIX, json.dumps(self._reason(entry, run_id), indent=2))
 
     def _reason(self, entry: FileEntry, run_id: str) -> dict:
+        """What is written beside a failed file: why, and every validation finding with its location."""
+        findings = []
+        if entry.findings_url is not None:
+            from airflow.sdk import ObjectStoragePath
+
+            with ObjectStoragePath(entry.findings_url).open("r") as source:
+                findings = json.load(source)
         return {
             "integration": self.integration.name,
             "run_id": run_id,
@@ -94,4 +101,5 @@ class ArchiveOperator(IntegrationOperator):
             "reason_code": entry.reason_code,
             "reason": entry.reason,
             "failed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "findings": findings,
         }

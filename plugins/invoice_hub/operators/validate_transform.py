@@ -2,33 +2,98 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
 from airflow.sdk import Context
 
-from invoice_hub.manifest import Manifest, Output
+from invoice_hub.errors import HubError
+from invoice_hub.manifest import FileEntry, Manifest, Output
 from invoice_hub.naming import output_name
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 
+if TYPE_CHECKING:
+    from invoice_hub.config.mappings import Mapping
+    from invoice_hub.formats import Document, OutputFormat
+    from invoice_hub.model import Invoice
+    from invoice_hub.staging import Staging
+
+#: How many findings the failure reason (ledger, log, e-mail) quotes; all of them go to the JSON.
+QUOTED_FINDINGS = 3
+
+
+class _HashingSink:
+    """Counts and hashes what a writer writes, so the output is not read back to get its sha256."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink, self.sha256, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
+
 
 class ValidateTransformOperator(IntegrationOperator):
-    """Validates and converts per ``transform``; each failure is recorded with a machine-readable code."""
+    """Reads each file as ``transform.input``, validates it to ``transform.validate``, applies the
+    mapping, and writes it as ``transform.output`` into the run's staging area.
+
+    A file that is not valid (or cannot be read) fails with reason ``validate.<level>`` or
+    ``format.unreadable`` and its findings as JSON in staging, which archive writes beside the file
+    it moves to the failure folder. ``passthrough`` without validation never opens the files.
+    """
+
+    #: Set by subclasses that always write one format.
+    output_format: str | None = None
+
+    @property
+    def output(self) -> str:
+        return self.output_format or self.integration.transform.output
+
+    @cached_property
+    def mapping(self) -> tuple[Mapping, Path] | None:
+        """The integration's mapping, loaded once per task; a broken one fails the task at once."""
+        from invoice_hub import settings
+        from invoice_hub.config.mappings import load_mapping
+
+        name = self.integration.transform.mapping
+        if name is None:
+            return None
+        loaded = load_mapping(settings.mappings_dir() / name)
+        if loaded.mapping is None:
+            raise HubError("; ".join(str(p) for p in loaded.problems), retryable=False)
+        return loaded.mapping, loaded.path
 
     @fail_fast
     def execute(self, context: Context) -> dict:
+        # format code loads when a task runs, not while Airflow parses DAGs
+        from invoice_hub.formats.xml import FormatError
+        from invoice_hub.staging import local_file
+
         manifest = self.pull_manifest(context, "fetch")
-        transform = self.integration.transform
+        staging = self.staging(context)
+        self.mapping  # noqa: B018 -- a broken mapping fails here, before any file is touched
+        exported_at = dt.datetime.now(dt.UTC)  # one export timestamp for the run's file names
         for entry in manifest.files:
             if entry.status != "fetched":
                 continue
             assert entry.staged_url is not None and entry.sha256 is not None
             try:
-                # passthrough: the staged source is the output, under the templated name; no copy.
-                name = output_name(
-                    transform.filename, transform.output, source_name=entry.name, sha256=entry.sha256
-                )
-                entry.outputs = [
-                    Output(name=name, url=entry.staged_url, sha256=entry.sha256, size=entry.size)
-                ]
-                entry.status = "transformed"
+                if self.output == "passthrough" and self.integration.transform.validate_ == "none":
+                    self._pass_through(entry)
+                else:
+                    with local_file(entry.staged_url) as path:
+                        self._transform(entry, path, staging, exported_at)
+            except HubError as exc:  # a mapping that does not fit this document
+                self.log.error("Cannot transform %s: %s", entry.source_path, exc)
+                entry.fail("transform.mapping", str(exc))
+            except FormatError as exc:  # valid input the output cannot express (PEPPOL without endpoints)
+                self.log.error("Cannot write %s as %s: %s", entry.source_path, self.output, exc)
+                entry.fail("transform.output", str(exc))
             except Exception as exc:  # one bad file never stops the others; it is recorded instead
                 self.log.exception("Cannot transform %s", entry.source_path)
                 entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
@@ -39,3 +104,94 @@ class ValidateTransformOperator(IntegrationOperator):
             "Transformed %(transformed)d file(s), %(failed)d failed, %(duplicate)d duplicate(s)", counts
         )
         return Manifest(files=manifest.files).to_xcom()
+
+    def _pass_through(self, entry: FileEntry) -> None:
+        """The staged source is the output, under the templated name; no copy."""
+        assert entry.staged_url is not None and entry.sha256 is not None
+        name = output_name(
+            self.integration.transform.filename, "passthrough", source_name=entry.name, sha256=entry.sha256
+        )
+        entry.outputs = [Output(name=name, url=entry.staged_url, sha256=entry.sha256, size=entry.size)]
+        entry.status = "transformed"
+
+    def _transform(self, entry: FileEntry, path: Path, staging: Staging, exported_at: dt.datetime) -> None:
+        from invoice_hub.formats import read_document
+
+        transform = self.integration.transform
+        document = read_document(
+            path,
+            transform.input,
+            entry.source_path,
+            validate=transform.validate_,
+            read=self.output != "passthrough",
+        )
+        for finding in document.findings:
+            self.log.info("%s: %s", entry.source_path, finding)
+        if not document.valid:
+            self._reject(entry, document, staging)
+            return
+        if self.output == "passthrough":
+            self._pass_through(entry)
+            return
+        invoices = document.invoices
+        if self.mapping is not None:
+            from invoice_hub.mapping import apply_mapping
+
+            mapping, mapping_path = self.mapping
+            invoices = [apply_mapping(mapping, mapping_path, invoice) for invoice in invoices]
+        entry.outputs = self._write(entry, invoices, staging, exported_at)
+        entry.status = "transformed"
+        self.log.info(
+            "%s: %d invoice(s) -> %d %s file(s)", entry.name, len(invoices), len(entry.outputs), self.output
+        )
+
+    def _reject(self, entry: FileEntry, document: Document, staging: Staging) -> None:
+        """Fail the file with its findings: a summary as the reason, all of them as JSON in staging."""
+        fatal = [f for f in document.findings if f.severity == "fatal"]
+        findings_path = staging.new_path("out", f"{entry.file_id}-findings", f"{entry.name}.json")
+        with findings_path.open("w") as sink:
+            json.dump([f.model_dump() for f in document.findings], sink, indent=2)
+        entry.findings_url = str(findings_path)
+        level = self.integration.transform.validate_
+        unreadable = {"XML-SYNTAX", "FORMAT-READ", "CSV-ENCODING"}
+        code = "format.unreadable" if level == "none" or fatal[0].rule in unreadable else f"validate.{level}"
+        quoted = "; ".join(str(f) for f in fatal[:QUOTED_FINDINGS])
+        more = f" (+{len(fatal) - QUOTED_FINDINGS} more)" if len(fatal) > QUOTED_FINDINGS else ""
+        entry.fail(code, f"{len(fatal)} fatal finding(s): {quoted}{more}")
+
+    def _write(
+        self, entry: FileEntry, invoices: list[Invoice], staging: Staging, exported_at: dt.datetime
+    ) -> list[Output]:
+        from invoice_hub.formats import OUTPUT_FORMATS
+
+        output_format: OutputFormat = OUTPUT_FORMATS[self.output]
+        groups = [[invoice] for invoice in invoices] if output_format.per_invoice else [invoices]
+        outputs = []
+        for index, group in enumerate(groups):
+            name = output_name(
+                self.integration.transform.filename,
+                self.output,
+                source_name=entry.name,
+                sha256=entry.sha256 or "",
+                extension=output_format.extension,
+                invoice_number=group[0].number if output_format.per_invoice else None,
+                now=exported_at,
+            )
+            path = staging.new_path("out", f"{entry.file_id}-{index}", name)
+            with path.open("wb") as file:
+                sink = _HashingSink(file)
+                output_format.write(group, sink)  # type: ignore[arg-type]
+            outputs.append(Output(name=name, url=str(path), sha256=sink.sha256.hexdigest(), size=sink.size))
+        return outputs
+
+
+class ApAgilityExportOperator(ValidateTransformOperator):
+    """Writes AP Agility XML (``seeds/001``) for every invoice: ``<InvoiceNumber>_<timestamp>.xml``.
+
+    The image (``ImageBase64``) comes from the invoice's first PDF or TIFF attachment and is encoded
+    while the file is written. Delivery gives the file a new unique name when the name exists at
+    the destination (``if_exists: unique``, the default), as AP Agility itself does.
+    """
+
+    output_format = "ap_agility"
+    ui_color = "#fdf2e0"

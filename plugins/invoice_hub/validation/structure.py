@@ -242,14 +242,14 @@ def _ubl_totals(
     stated_allowances, stated_charges = amount("AllowanceTotalAmount"), amount("ChargeTotalAmount")
     c.equal(
         "TOTAL-ALLOWANCES",
-        stated_allowances if allowances or stated_allowances else None,
+        (stated_allowances or Decimal(0)) if allowances or stated_allowances else None,
         _sum(a.find("cbc:Amount", NS) for a in allowances),
         "the allowance total",
         f"{where}/cbc:AllowanceTotalAmount",
     )
     c.equal(
         "TOTAL-CHARGES",
-        stated_charges if charges or stated_charges else None,
+        (stated_charges or Decimal(0)) if charges or stated_charges else None,
         _sum(a.find("cbc:Amount", NS) for a in charges),
         "the charge total",
         f"{where}/cbc:ChargeTotalAmount",
@@ -355,6 +355,8 @@ def check_ap_agility(root: etree._Element, declared: str = "ap_agility") -> list
             text = (element.text or "").strip() if element is not None else ""
             if text and _decimal(text) is None:
                 c.add("XML-NUMBER", f"{name} is not a decimal number: {text!r}", xpath(element))
+    if any(f.rule == "XML-AMOUNT" for f in c.findings):
+        return c.findings  # totals of unreadable amounts say nothing more
     nets = [v for k, v in values.items() if k.startswith("NetAmount")]
     taxes = [v for k, v in values.items() if k.startswith("TaxAmount")]
     if nets:
