@@ -18,7 +18,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
@@ -77,6 +76,8 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _NET = re.compile(r"^(NetAmount|TaxAmount)(\d+)$")
 _IMAGE_CHUNK = 3 * 1024 * 1024  # bytes encoded at a time: a multiple of 3, so chunks join cleanly
 _CENT = Decimal("0.01")
+_SPECIAL = re.compile(r'[&<>"\x00-\x08\x0b\x0c\x0e-\x1f]')
+_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 def is_element_name(name: str) -> bool:
@@ -238,67 +239,81 @@ def _check_custom(names: Iterator[str], where: str, allowed: tuple[str, ...] | N
             raise FormatError(f"{where}: custom field {name!r} would replace the document's own {name}")
 
 
-def _text_element(parent: etree._Element, name: str, text: str) -> None:
-    etree.SubElement(parent, name).text = text
+def _escaped(value: str, where: str) -> str:
+    """``value`` as XML text; characters XML 1.0 cannot hold are refused, not dropped."""
+    if not _SPECIAL.search(value):
+        return value
+    if _INVALID.search(value):
+        raise FormatError(f"{where}: {value!r} holds a control character that XML cannot carry")
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def build_document(invoice: Invoice, image_marker: str | None) -> etree._Element:
-    """The ``<Invoice>`` tree; the image's base64 is ``image_marker``, replaced while writing."""
+def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tuple[list[str], list[str]]:
+    """The document as text, split where the image's base64 goes (written in between, streamed)."""
+    where = f"invoice {invoice.number}"
     custom = invoice.custom_fields
-    _check_custom(iter(custom), f"invoice {invoice.number}", None)
+    _check_custom(iter(custom), where, None)
     derived = header_values(invoice)
-    image = image_attachment(invoice)
-    root = etree.Element("Invoice")
+    values = {**derived, **custom}
+    head = ["<Invoice>\n"]
+    tail: list[str] = []
+    parts = head
     for name in HEADER_FIELDS:
-        match = _NET.match(name)
-        if match:
-            prefix = match.group(1)
-            numbered = sorted(
-                {k for k in (*derived, *custom) if (m := _NET.match(k)) and m.group(1) == prefix},
-                key=lambda k: int(k[len(prefix) :]),
+        if name == "ImageBase64":
+            head.append("  <ImageBase64>")
+            tail.append("</ImageBase64>\n")
+            parts = tail
+            continue
+        if name == "ImageExtension":
+            names, value_of = [name], {name: image[1] if image else ""}
+        elif _NET.match(name):
+            prefix = name[:9]  # NetAmount / TaxAmount
+            names = sorted(
+                (k for k in values if k.startswith(prefix) and _NET.match(k)), key=lambda k: int(k[9:])
             )
-            for key in numbered:
-                _text_element(root, key, custom.get(key, derived.get(key, "")))
-        elif name == "ImageExtension":
-            _text_element(root, name, image[1] if image else "")
-        elif name == "ImageBase64":
-            _text_element(root, name, image_marker if image and image_marker else "")
+            value_of = values
         else:
-            _text_element(root, name, custom.get(name, derived.get(name, "")))
+            names, value_of = [name], values
+        for key in names:
+            parts.append(f"  <{key}>{_escaped(value_of.get(key, ''), where)}</{key}>\n")
     for name, value in custom.items():
         if name not in HEADER_FIELDS and not _NET.match(name):
-            _text_element(root, name, value)
+            tail.append(f"  <{name}>{_escaped(value, where)}</{name}>\n")
     for line in invoice.lines:
-        _check_custom(iter(line.custom_fields), f"invoice {invoice.number}, line {line.id}", LINE_FIELDS)
-        item = etree.SubElement(root, "LineItem")
-        values = line_values(invoice, line)
+        line_where = f"{where}, line {line.id}"
+        _check_custom(iter(line.custom_fields), line_where, LINE_FIELDS)
+        line_values_ = {**line_values(invoice, line), **line.custom_fields}
+        tail.append("  <LineItem>\n")
         for name in LINE_FIELDS:
             if name == "GlSegment":
                 for number, segment in enumerate(_gl_segments(line), start=1):
-                    element = etree.SubElement(
-                        item, "GlSegment", segmentNumber=str(number), name=segment.name or f"Segment{number}"
+                    label = _escaped(segment.name or f"Segment{number}", line_where)
+                    tail.append(
+                        f'    <GlSegment segmentNumber="{number}" name="{label}">'
+                        f"{_escaped(segment.value, line_where)}</GlSegment>\n"
                     )
-                    element.text = segment.value
             else:
-                _text_element(item, name, line.custom_fields.get(name, values.get(name, "")))
-    return root
+                tail.append(f"    <{name}>{_escaped(line_values_.get(name, ''), line_where)}</{name}>\n")
+        tail.append("  </LineItem>\n")
+    tail.append("</Invoice>\n")
+    return head, tail
 
 
 def write_ap_agility(invoice: Invoice, sink: BinaryIO) -> None:
-    """``invoice`` as AP Agility XML into ``sink``, the image base64-encoded chunk by chunk."""
+    """``invoice`` as AP Agility XML into ``sink``, the image base64-encoded chunk by chunk.
+
+    The document is written as text rather than built as a tree: it is flat, its element names are
+    fixed or checked, and every value is escaped, so the tree would only cost time.
+    """
     image = image_attachment(invoice)
-    marker = f"image-{uuid.uuid4().hex}" if image else None
-    document = etree.tostring(build_document(invoice, marker), encoding="utf-8", pretty_print=True)
+    head, tail = _header_parts(invoice, image)
     sink.write(b'<?xml version="1.0" encoding="utf-8"?>\n')
-    if image is None or marker is None:
-        sink.write(document)
-        return
-    head, tail = document.split(marker.encode(), 1)
-    sink.write(head)
-    content = memoryview(image[0].content or b"")
-    for start in range(0, len(content), _IMAGE_CHUNK):
-        sink.write(base64.b64encode(content[start : start + _IMAGE_CHUNK]))
-    sink.write(tail)
+    sink.write("".join(head).encode())
+    if image is not None:
+        content = memoryview(image[0].content or b"")
+        for start in range(0, len(content), _IMAGE_CHUNK):
+            sink.write(base64.b64encode(content[start : start + _IMAGE_CHUNK]))
+    sink.write("".join(tail).encode())
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -1,0 +1,162 @@
+"""UBL -> AP Agility conversion speed against bare lxml, and peak memory with a 200 MB attachment.
+
+Speed: every official example of ../shared/einvoice-examples, copied --copies times into a temporary
+folder, converted file by file as the validate_transform task does (read from disk into the
+canonical model, written as AP Agility XML), against bare lxml parsing each file and serialising
+it again. Rounds alternate between the two and the medians are compared. Target: within 3x.
+
+Memory: a UBL invoice embedding a --attachment-mb PDF, converted to an AP Agility file in a fresh
+process; the figure is the process's peak resident memory above what it held before the
+conversion (imports done), next to bare lxml parsing the same file. Target: under 3x the attachment.
+
+    .venv/bin/python bench/formats.py [--copies 30] [--repeat 7] [--attachment-mb 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import io
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+EXAMPLES = PROJECT.parent / "shared" / "einvoice-examples"
+sys.path.insert(0, str(PROJECT / "plugins"))
+
+MEMORY_CHILD = """
+import json, resource, sys
+from pathlib import Path
+from lxml import etree
+from invoice_hub.formats import read_document
+from invoice_hub.formats.ap_agility import write_ap_agility
+
+def rss_kib():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+
+source, target, mode = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+before = rss_kib()
+if mode == "lxml":
+    root = etree.parse(str(source), etree.XMLParser(huge_tree=True)).getroot()
+    target.write_bytes(etree.tostring(root))
+else:
+    (invoice,) = read_document(source, "ubl", str(source)).invoices
+    with target.open("wb") as sink:
+        write_ap_agility(invoice, sink)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kib": before, "peak_kib": peak}))
+"""
+
+
+def convert_all(files: list[Path]) -> None:
+    from invoice_hub.formats import read_document
+    from invoice_hub.formats.ap_agility import write_ap_agility
+
+    for path in files:
+        (invoice,) = read_document(path, "ubl", str(path)).invoices
+        write_ap_agility(invoice, io.BytesIO())
+
+
+def lxml_all(files: list[Path]) -> None:
+    from lxml import etree
+
+    for path in files:
+        etree.tostring(etree.parse(str(path)).getroot())
+
+
+def speed(copies: int, repeat: int, folder: Path) -> list[tuple[str, float]]:
+    files = []
+    for copy in range(copies):
+        for example in sorted(EXAMPLES.rglob("*.xml")):
+            target = folder / f"{copy:03d}-{example.name}"
+            shutil.copyfile(example, target)
+            files.append(target)
+    convert_all(files[:17])  # imports and caches warm, for both
+    lxml_all(files[:17])
+    timings: dict[str, list[float]] = {"lxml": [], "hub": []}
+    for _ in range(repeat):
+        for name, run in (("lxml", lxml_all), ("hub", convert_all)):
+            start = time.perf_counter()
+            run(files)
+            timings[name].append(time.perf_counter() - start)
+    return [(name, len(files) / statistics.median(seconds)) for name, seconds in timings.items()]
+
+
+def big_invoice(folder: Path, megabytes: int) -> Path:
+    """The base example with a PDF of ``megabytes`` embedded, written without holding it in memory."""
+    text = (EXAMPLES / "peppol-bis3" / "examples_base-example.xml").read_text(encoding="utf-8")
+    head, tail = text.split("<cac:AccountingSupplierParty>", 1)
+    path = folder / "big.xml"
+    chunk = os.urandom(3 * 1024 * 1024)
+    with path.open("w", encoding="utf-8") as sink:
+        sink.write(head)
+        sink.write(
+            "<cac:AdditionalDocumentReference><cbc:ID>scan</cbc:ID><cac:Attachment>"
+            '<cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" filename="scan.pdf">'
+        )
+        for _ in range(megabytes * 1024 * 1024 // len(chunk)):
+            sink.write(base64.b64encode(chunk).decode())
+        sink.write("</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference>")
+        sink.write("<cac:AccountingSupplierParty>" + tail)
+    return path
+
+
+def memory(megabytes: int, folder: Path) -> list[tuple[str, float]]:
+    source = big_invoice(folder, megabytes)
+    env = {**os.environ, "PYTHONPATH": str(PROJECT / "plugins")}
+    rows = []
+    for mode in ("lxml", "hub"):
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_CHILD, str(source), str(folder / f"out-{mode}.xml"), mode],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        result = json.loads(out.stdout.strip().splitlines()[-1])
+        rows.append((mode, (result["peak_kib"] - result["before_kib"]) / 1024))
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--copies", type=int, default=30, help="copies of the 17 examples (default 30)")
+    parser.add_argument("--repeat", type=int, default=7, help="alternating rounds; medians shown")
+    parser.add_argument("--attachment-mb", type=int, default=200, help="size of the embedded PDF")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-formats-") as tmp:
+        folder = Path(tmp)
+        (folder / "speed").mkdir()
+        rates = dict(speed(args.copies, args.repeat, folder / "speed"))
+        peaks = dict(memory(args.attachment_mb, folder))
+    ratio = rates["lxml"] / rates["hub"]
+    print(f"Speed: {17 * args.copies} files, median of {args.repeat} alternating rounds")
+    print("| what | invoices/s | x baseline time |")
+    print("|---|---:|---:|")
+    print(f"| bare lxml parse + serialise (baseline) | {rates['lxml']:,.0f} | 1.0 |")
+    print(f"| hub: UBL -> canonical model -> AP Agility XML | {rates['hub']:,.0f} | {ratio:.2f} |")
+    print(f"\nMemory: one UBL invoice embedding a {args.attachment_mb} MB PDF")
+    print("| what | peak memory above start (MB) | x attachment |")
+    print("|---|---:|---:|")
+    for mode, label in (("lxml", "bare lxml parse + serialise"), ("hub", "hub: UBL -> AP Agility file")):
+        print(f"| {label} | {peaks[mode]:,.0f} | {peaks[mode] / args.attachment_mb:.2f} |")
+    hub_peak = peaks["hub"] / args.attachment_mb
+    print(
+        f"\nSpeed: {ratio:.2f}x bare lxml (target <= 3x: {'met' if ratio <= 3 else 'MISSED'}); "
+        f"memory: {hub_peak:.2f}x the attachment (target < 3x: {'met' if hub_peak < 3 else 'MISSED'})"
+    )
+
+
+if __name__ == "__main__":
+    main()
