@@ -248,55 +248,74 @@ def _escaped(value: str, where: str) -> str:
     return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tuple[list[str], list[str]]:
+def _template(names: tuple[str, ...], indent: str, repeated: dict[str, str]) -> str:
+    """A ``str.format_map`` template writing ``names`` in order; ``repeated`` ones are pre-rendered."""
+    return "".join(
+        "{" + repeated[name] + "}" if name in repeated else f"{indent}<{name}>{{{name}}}</{name}>\n"
+        for name in names
+    )
+
+
+# The document is written from two templates (one call each) rather than element by element: the
+# writer is half of every conversion. NetAmountN/TaxAmountN and GlSegment repeat, so they are
+# rendered first and put in whole.
+_HEAD = "<Invoice>\n" + _template(
+    HEADER_FIELDS[: HEADER_FIELDS.index("ImageBase64")], "  ", {"NetAmount1": "_nets", "TaxAmount1": "_taxes"}
+)
+_LINE = "  <LineItem>\n" + _template(LINE_FIELDS, "    ", {"GlSegment": "_segments"}) + "  </LineItem>\n"
+
+
+def _escape_all(values: dict[str, str], where: str) -> dict[str, str]:
+    """``values`` as XML text; one scan of them all, since special characters are rare in invoices."""
+    if not _SPECIAL.search("".join(values.values())):
+        return values
+    return {name: _escaped(value, where) for name, value in values.items()}
+
+
+def _numbered(values: dict[str, str], prefix: str) -> str:
+    names = sorted((k for k in values if k.startswith(prefix) and _NET.match(k)), key=lambda k: int(k[9:]))
+    return "".join(f"  <{k}>{values[k]}</{k}>\n" for k in names)
+
+
+def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tuple[str, str]:
     """The document as text, split where the image's base64 goes (written in between, streamed)."""
     where = f"invoice {invoice.number}"
     custom = invoice.custom_fields
     _check_custom(iter(custom), where, None)
-    derived = header_values(invoice)
-    values = {**derived, **custom}
-    head = ["<Invoice>\n"]
-    tail: list[str] = []
-    parts = head
-    for name in HEADER_FIELDS:
-        if name == "ImageBase64":
-            head.append("  <ImageBase64>")
-            tail.append("</ImageBase64>\n")
-            parts = tail
-            continue
-        if name == "ImageExtension":
-            names, value_of = [name], {name: image[1] if image else ""}
-        elif _NET.match(name):
-            prefix = name[:9]  # NetAmount / TaxAmount
-            names = sorted(
-                (k for k in values if k.startswith(prefix) and _NET.match(k)), key=lambda k: int(k[9:])
-            )
-            value_of = values
-        else:
-            names, value_of = [name], values
-        for key in names:
-            parts.append(f"  <{key}>{_escaped(value_of.get(key, ''), where)}</{key}>\n")
-    for name, value in custom.items():
-        if name not in HEADER_FIELDS and not _NET.match(name):
-            tail.append(f"  <{name}>{_escaped(value, where)}</{name}>\n")
+    values = _escape_all(
+        {**header_values(invoice), **custom, "ImageExtension": image[1] if image else ""}, where
+    )
+    fixed = dict.fromkeys(HEADER_FIELDS, "")
+    head = (
+        _HEAD.format_map(
+            {
+                **fixed,
+                **values,
+                "_nets": _numbered(values, "NetAmount"),
+                "_taxes": _numbered(values, "TaxAmount"),
+            }
+        )
+        + "  <ImageBase64>"
+    )
+    tail = ["</ImageBase64>\n"]
+    tail.extend(
+        f"  <{name}>{value}</{name}>\n"
+        for name, value in values.items()
+        if name in custom and name not in fixed and not _NET.match(name)
+    )
+    empty_line = dict.fromkeys(LINE_FIELDS, "")
     for line in invoice.lines:
         line_where = f"{where}, line {line.id}"
         _check_custom(iter(line.custom_fields), line_where, LINE_FIELDS)
-        line_values_ = {**line_values(invoice, line), **line.custom_fields}
-        tail.append("  <LineItem>\n")
-        for name in LINE_FIELDS:
-            if name == "GlSegment":
-                for number, segment in enumerate(_gl_segments(line), start=1):
-                    label = _escaped(segment.name or f"Segment{number}", line_where)
-                    tail.append(
-                        f'    <GlSegment segmentNumber="{number}" name="{label}">'
-                        f"{_escaped(segment.value, line_where)}</GlSegment>\n"
-                    )
-            else:
-                tail.append(f"    <{name}>{_escaped(line_values_.get(name, ''), line_where)}</{name}>\n")
-        tail.append("  </LineItem>\n")
+        segments = "".join(
+            f'    <GlSegment segmentNumber="{number}" name="{_escaped(segment.name or f"Segment{number}", line_where)}">'
+            f"{_escaped(segment.value, line_where)}</GlSegment>\n"
+            for number, segment in enumerate(_gl_segments(line), start=1)
+        )
+        line_values_ = _escape_all({**line_values(invoice, line), **line.custom_fields}, line_where)
+        tail.append(_LINE.format_map({**empty_line, **line_values_, "_segments": segments}))
     tail.append("</Invoice>\n")
-    return head, tail
+    return head, "".join(tail)
 
 
 def write_ap_agility(invoice: Invoice, sink: BinaryIO) -> None:
@@ -308,12 +327,12 @@ def write_ap_agility(invoice: Invoice, sink: BinaryIO) -> None:
     image = image_attachment(invoice)
     head, tail = _header_parts(invoice, image)
     sink.write(b'<?xml version="1.0" encoding="utf-8"?>\n')
-    sink.write("".join(head).encode())
+    sink.write(head.encode())
     if image is not None:
         content = memoryview(image[0].content or b"")
         for start in range(0, len(content), _IMAGE_CHUNK):
             sink.write(base64.b64encode(content[start : start + _IMAGE_CHUNK]))
-    sink.write("".join(tail).encode())
+    sink.write(tail.encode())
 
 
 # -- reading --------------------------------------------------------------------------------------

@@ -11,20 +11,7 @@ from pathlib import Path
 from lxml import etree
 
 from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
-from invoice_hub.model import (
-    Address,
-    AllowanceCharge,
-    Attachment,
-    Contact,
-    Identifier,
-    Invoice,
-    Line,
-    Party,
-    PaymentMeans,
-    TaxCategory,
-    TaxSubtotal,
-    Totals,
-)
+from invoice_hub.model import Invoice
 
 INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
 CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
@@ -77,15 +64,23 @@ class _Reader:
         for tag in _steps(path):
             if element is None:
                 return None
-            found = (children.get(element) or self._index(element)).get(tag)
+            index = children.get(element)
+            found = (index if index is not None else self._index(element)).get(tag)
             element = found[0] if found else None
         return element
 
     def text(self, element: etree._Element | None, path: str) -> str | None:
-        found = self.first(element, path)
-        if found is None:
+        # first() inlined: this is the reader's innermost call, about a hundred times per invoice
+        children = self._children
+        for tag in _steps(path):
+            if element is None:
+                return None
+            index = children.get(element)
+            found = (index if index is not None else self._index(element)).get(tag)
+            element = found[0] if found else None
+        if element is None:
             return None
-        text = found.text
+        text = element.text
         return (text.strip() or None) if text else None
 
     def decimal(self, element: etree._Element, path: str) -> Decimal | None:
@@ -111,11 +106,11 @@ class _Reader:
                 f"(line {self.first(element, path).sourceline})"
             ) from None
 
-    def identifier(self, element: etree._Element, path: str) -> Identifier | None:
+    def identifier(self, element: etree._Element, path: str) -> dict | None:
         found = self.first(element, path)
         if found is None or not (found.text or "").strip():
             return None
-        return Identifier(value=found.text.strip(), scheme=found.get("schemeID"))
+        return {"value": found.text.strip(), "scheme": found.get("schemeID")}
 
 
 def read_ubl(document: bytes | Path, source: str = "<document>") -> Invoice:
@@ -139,46 +134,48 @@ def ubl_from_root(root: etree._Element, source: str) -> Invoice:
         raise FormatError(f"{source}: the document has no cbc:ID (invoice number)")
     type_code = r.text(root, "cbc:InvoiceTypeCode" if kind == "invoice" else "cbc:CreditNoteTypeCode")
     due = r.date(root, "cbc:DueDate") or r.date(root, "cac:PaymentMeans/cbc:PaymentDueDate")
-    return Invoice(
-        number=number,
-        type=kind,  # type: ignore[arg-type]
-        type_code=type_code,
-        issue_date=r.date(root, "cbc:IssueDate"),
-        due_date=due,
-        currency=r.text(root, "cbc:DocumentCurrencyCode"),
-        tax_currency=r.text(root, "cbc:TaxCurrencyCode"),
-        customization_id=r.text(root, "cbc:CustomizationID"),
-        profile_id=r.text(root, "cbc:ProfileID"),
-        buyer_reference=r.text(root, "cbc:BuyerReference"),
-        order_reference=r.text(root, "cac:OrderReference/cbc:ID"),
-        sales_order_reference=r.text(root, "cac:OrderReference/cbc:SalesOrderID"),
-        contract_reference=r.text(root, "cac:ContractDocumentReference/cbc:ID"),
-        preceding_invoices=[
-            t
-            for e in r.all(root, "cac:BillingReference/cac:InvoiceDocumentReference")
-            if (t := r.text(e, "cbc:ID"))
-        ],
-        accounting_cost=r.text(root, "cbc:AccountingCost"),
-        notes=[e.text.strip() for e in r.all(root, "cbc:Note") if e.text and e.text.strip()],
-        payment_terms=r.text(root, "cac:PaymentTerms/cbc:Note"),
-        payment_means=[_payment_means(r, e) for e in r.all(root, "cac:PaymentMeans")],
-        seller=_party(r, r.first(root, "cac:AccountingSupplierParty/cac:Party")),
-        buyer=_party(r, r.first(root, "cac:AccountingCustomerParty/cac:Party")),
-        payee=_party(r, payee) if (payee := r.first(root, "cac:PayeeParty")) is not None else None,
-        tax_representative=_party(r, agent)
-        if (agent := r.first(root, "cac:TaxRepresentativeParty")) is not None
-        else None,
-        lines=[_line(r, e, quantity_tag) for e in r.all(root, line_tag)],
-        allowances_charges=[_allowance_charge(r, e) for e in r.all(root, "cac:AllowanceCharge")],
-        tax_subtotals=[_tax_subtotal(r, e) for e in r.all(root, "cac:TaxTotal/cac:TaxSubtotal")],
-        totals=_totals(r, root),
-        attachments=[_attachment(r, e) for e in r.all(root, "cac:AdditionalDocumentReference")],
+    return Invoice.model_validate(
+        dict(
+            number=number,
+            type=kind,  # type: ignore[arg-type]
+            type_code=type_code,
+            issue_date=r.date(root, "cbc:IssueDate"),
+            due_date=due,
+            currency=r.text(root, "cbc:DocumentCurrencyCode"),
+            tax_currency=r.text(root, "cbc:TaxCurrencyCode"),
+            customization_id=r.text(root, "cbc:CustomizationID"),
+            profile_id=r.text(root, "cbc:ProfileID"),
+            buyer_reference=r.text(root, "cbc:BuyerReference"),
+            order_reference=r.text(root, "cac:OrderReference/cbc:ID"),
+            sales_order_reference=r.text(root, "cac:OrderReference/cbc:SalesOrderID"),
+            contract_reference=r.text(root, "cac:ContractDocumentReference/cbc:ID"),
+            preceding_invoices=[
+                t
+                for e in r.all(root, "cac:BillingReference/cac:InvoiceDocumentReference")
+                if (t := r.text(e, "cbc:ID"))
+            ],
+            accounting_cost=r.text(root, "cbc:AccountingCost"),
+            notes=[e.text.strip() for e in r.all(root, "cbc:Note") if e.text and e.text.strip()],
+            payment_terms=r.text(root, "cac:PaymentTerms/cbc:Note"),
+            payment_means=[_payment_means(r, e) for e in r.all(root, "cac:PaymentMeans")],
+            seller=_party(r, r.first(root, "cac:AccountingSupplierParty/cac:Party")),
+            buyer=_party(r, r.first(root, "cac:AccountingCustomerParty/cac:Party")),
+            payee=_party(r, payee) if (payee := r.first(root, "cac:PayeeParty")) is not None else None,
+            tax_representative=_party(r, agent)
+            if (agent := r.first(root, "cac:TaxRepresentativeParty")) is not None
+            else None,
+            lines=[_line(r, e, quantity_tag) for e in r.all(root, line_tag)],
+            allowances_charges=[_allowance_charge(r, e) for e in r.all(root, "cac:AllowanceCharge")],
+            tax_subtotals=[_tax_subtotal(r, e) for e in r.all(root, "cac:TaxTotal/cac:TaxSubtotal")],
+            totals=_totals(r, root),
+            attachments=[_attachment(r, e) for e in r.all(root, "cac:AdditionalDocumentReference")],
+        )
     )
 
 
-def _party(r: _Reader, party: etree._Element | None) -> Party:
+def _party(r: _Reader, party: etree._Element | None) -> dict:
     if party is None:
-        return Party()
+        return dict()
     vat_id = tax_id = None
     for scheme in r.all(party, "cac:PartyTaxScheme"):
         if (r.text(scheme, "cac:TaxScheme/cbc:ID") or "").upper() == "VAT":
@@ -187,7 +184,7 @@ def _party(r: _Reader, party: etree._Element | None) -> Party:
             tax_id = r.text(scheme, "cbc:CompanyID")
     address = r.first(party, "cac:PostalAddress")
     contact = r.first(party, "cac:Contact")
-    return Party(
+    return dict(
         name=r.text(party, "cac:PartyLegalEntity/cbc:RegistrationName"),
         trading_name=r.text(party, "cac:PartyName/cbc:Name"),
         endpoint=r.identifier(party, "cbc:EndpointID"),
@@ -195,7 +192,7 @@ def _party(r: _Reader, party: etree._Element | None) -> Party:
         vat_id=vat_id,
         tax_registration_id=tax_id,
         legal_id=r.identifier(party, "cac:PartyLegalEntity/cbc:CompanyID"),
-        address=Address(
+        address=dict(
             street=r.text(address, "cbc:StreetName"),
             additional_street=r.text(address, "cbc:AdditionalStreetName"),
             city=r.text(address, "cbc:CityName"),
@@ -205,7 +202,7 @@ def _party(r: _Reader, party: etree._Element | None) -> Party:
         )
         if address is not None
         else None,
-        contact=Contact(
+        contact=dict(
             name=r.text(contact, "cbc:Name"),
             telephone=r.text(contact, "cbc:Telephone"),
             email=r.text(contact, "cbc:ElectronicMail"),
@@ -215,10 +212,10 @@ def _party(r: _Reader, party: etree._Element | None) -> Party:
     )
 
 
-def _tax_category(r: _Reader, element: etree._Element | None) -> TaxCategory | None:
+def _tax_category(r: _Reader, element: etree._Element | None) -> dict | None:
     if element is None:
         return None
-    return TaxCategory(
+    return dict(
         code=r.text(element, "cbc:ID"),
         rate=r.decimal(element, "cbc:Percent"),
         exemption_reason=r.text(element, "cbc:TaxExemptionReason"),
@@ -226,8 +223,8 @@ def _tax_category(r: _Reader, element: etree._Element | None) -> TaxCategory | N
     )
 
 
-def _allowance_charge(r: _Reader, element: etree._Element) -> AllowanceCharge:
-    return AllowanceCharge(
+def _allowance_charge(r: _Reader, element: etree._Element) -> dict:
+    return dict(
         is_charge=(r.text(element, "cbc:ChargeIndicator") or "").lower() in ("true", "1"),  # xsd:boolean
         amount=r.decimal(element, "cbc:Amount") or Decimal(0),
         base_amount=r.decimal(element, "cbc:BaseAmount"),
@@ -238,10 +235,10 @@ def _allowance_charge(r: _Reader, element: etree._Element) -> AllowanceCharge:
     )
 
 
-def _line(r: _Reader, element: etree._Element, quantity_tag: str) -> Line:
+def _line(r: _Reader, element: etree._Element, quantity_tag: str) -> dict:
     quantity = r.first(element, quantity_tag)
     item = r.first(element, "cac:Item")
-    return Line(
+    return dict(
         id=r.text(element, "cbc:ID") or "",
         quantity=r.decimal(element, quantity_tag),
         unit_code=quantity.get("unitCode") if quantity is not None else None,
@@ -254,7 +251,7 @@ def _line(r: _Reader, element: etree._Element, quantity_tag: str) -> Line:
         buyer_item_id=r.text(element, "cac:Item/cac:BuyersItemIdentification/cbc:ID"),
         standard_item_id=r.identifier(element, "cac:Item/cac:StandardItemIdentification/cbc:ID"),
         classifications=[
-            Identifier(value=e.text.strip(), scheme=e.get("listID"))
+            dict(value=e.text.strip(), scheme=e.get("listID"))
             for e in r.all(element, "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode")
             if e.text and e.text.strip()
         ],
@@ -266,15 +263,15 @@ def _line(r: _Reader, element: etree._Element, quantity_tag: str) -> Line:
     )
 
 
-def _tax_subtotal(r: _Reader, element: etree._Element) -> TaxSubtotal:
-    return TaxSubtotal(
+def _tax_subtotal(r: _Reader, element: etree._Element) -> dict:
+    return dict(
         taxable_amount=r.decimal(element, "cbc:TaxableAmount"),
         tax_amount=r.decimal(element, "cbc:TaxAmount"),
         category=_tax_category(r, r.first(element, "cac:TaxCategory")),
     )
 
 
-def _totals(r: _Reader, root: etree._Element) -> Totals:
+def _totals(r: _Reader, root: etree._Element) -> dict:
     currency = r.text(root, "cbc:DocumentCurrencyCode")
     # With a separate tax currency there are two TaxTotals; the total VAT is the one in the document currency.
     tax = None
@@ -284,8 +281,8 @@ def _totals(r: _Reader, root: etree._Element) -> Totals:
             tax = r.decimal(total, "cbc:TaxAmount")
     monetary = r.first(root, "cac:LegalMonetaryTotal")
     if monetary is None:
-        return Totals(tax=tax)
-    return Totals(
+        return dict(tax=tax)
+    return dict(
         line_extension=r.decimal(monetary, "cbc:LineExtensionAmount"),
         tax_exclusive=r.decimal(monetary, "cbc:TaxExclusiveAmount"),
         tax_inclusive=r.decimal(monetary, "cbc:TaxInclusiveAmount"),
@@ -298,8 +295,8 @@ def _totals(r: _Reader, root: etree._Element) -> Totals:
     )
 
 
-def _payment_means(r: _Reader, element: etree._Element) -> PaymentMeans:
-    return PaymentMeans(
+def _payment_means(r: _Reader, element: etree._Element) -> dict:
+    return dict(
         code=r.text(element, "cbc:PaymentMeansCode"),
         payment_id=r.text(element, "cbc:PaymentID"),
         account_id=r.text(element, "cac:PayeeFinancialAccount/cbc:ID"),
@@ -308,10 +305,10 @@ def _payment_means(r: _Reader, element: etree._Element) -> PaymentMeans:
     )
 
 
-def _attachment(r: _Reader, element: etree._Element) -> Attachment:
+def _attachment(r: _Reader, element: etree._Element) -> dict:
     binary = r.first(element, "cac:Attachment/cbc:EmbeddedDocumentBinaryObject")
     content = take_base64(binary, r.source) if binary is not None and binary.text else None
-    return Attachment(
+    return dict(
         id=r.text(element, "cbc:ID"),
         description=r.text(element, "cbc:DocumentDescription"),
         filename=binary.get("filename") if binary is not None else None,
