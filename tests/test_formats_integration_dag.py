@@ -159,3 +159,34 @@ def test_an_export_name_taken_at_the_destination_gets_a_new_unique_name(folder: 
     (new,) = set(files_in(folder / "erp")) - before
     assert new.startswith(f"{number}_") and new.endswith(".xml")
     assert etree.parse(str(folder / "erp" / new)).getroot().findtext("InvoiceNumber") == number
+
+
+def test_an_open_ar_report_becomes_one_ubl_invoice_per_row(
+    integrations_dir: Path, ledger_db: str, staging_url: str
+) -> None:
+    write(
+        integrations_dir / "ar_to_ubl.yaml",
+        """
+        name: ar_to_ubl
+        source: {type: local, path: reports, on_success: delete, on_failure: {move_to: rejected}}
+        transform:
+          input: open_ar_csv
+          csv: {delimiter: ";", columns: {invoice_number: Belegnr}}
+          validate: structure
+          output: ubl
+        destinations: [{type: local, path: ubl}]
+        """,
+    )
+    report = "Belegnr;Kunde;Fällig;Währung;Offener Betrag\nR-1;Müller GmbH;2026-12-01;EUR;1.234,50\nR-2;Acme;2026-12-15;EUR;99,00\n"
+    drop(integrations_dir / "reports", "open_ar.csv", report.encode("cp1252"))
+    drop(integrations_dir / "reports", "broken.csv", b"Belegnr;Offener Betrag\nR-3;twelve\n")
+
+    state, tasks = run_dag(load_dag("ar_to_ubl"))
+
+    assert tasks["deliver"] == "success" and state == "failed", tasks  # broken.csv was rejected
+    assert files_in(integrations_dir / "ubl") == ["R-1.xml", "R-2.xml"]
+    first = read_ubl((integrations_dir / "ubl/R-1.xml").read_bytes())
+    assert str(first.totals.payable) == "1234.50" and first.buyer.name == "Müller GmbH"
+    reason = json.loads((integrations_dir / "rejected/broken.csv.error.json").read_text())
+    assert reason["findings"][0]["rule"] == "CSV-AMOUNT"
+    assert reason["findings"][0]["location"] == "row 2, column Offener Betrag"

@@ -178,7 +178,11 @@ AP_CASES = {
     "XML-AMOUNT": (b"<Freight>90</Freight>", b"<Freight>ninety</Freight>", "/Invoice/Freight"),
     "XML-CURRENCY": (b"<Currency>USD</Currency>", b"<Currency>Dollar</Currency>", "/Invoice/Currency"),
     "XML-NUMBER": (b"<Quantity>1</Quantity>", b"<Quantity>one</Quantity>", "/Invoice/LineItem/Quantity"),
-    "TOTAL-SUBTOTAL": (b"<NetAmount1>752.97</NetAmount1>", b"<NetAmount1>752.00</NetAmount1>", "/Invoice/SubTotal"),
+    "TOTAL-SUBTOTAL": (
+        b"<NetAmount1>752.97</NetAmount1>",
+        b"<NetAmount1>752.00</NetAmount1>",
+        "/Invoice/SubTotal",
+    ),
     "TOTAL-INVOICE": (
         b"<InvoiceAmount>890.03</InvoiceAmount>",
         b"<InvoiceAmount>900</InvoiceAmount>",

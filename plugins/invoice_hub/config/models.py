@@ -8,6 +8,7 @@ errors into ``FILE: KEY.PATH: message`` lines.
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import string
 from functools import cache
@@ -25,6 +26,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import PydanticCustomError
+
+from invoice_hub.config.report_columns import COLUMNS, normalise_header
 
 FORMAT_VERSION = 1
 
@@ -229,6 +232,58 @@ Destination = Annotated[
     Field(discriminator="type"),
 ]
 
+
+class CsvOptions(StrictModel):
+    """How to read a partner's report, where detection is not enough (``transform.csv`` in the config)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=False)
+
+    delimiter: str | None = None
+    encoding: str | None = None
+    decimal: Literal[".", ","] | None = None
+    date_format: str | None = None
+    columns: dict[str, str] = {}
+
+    @field_validator("delimiter", mode="before")
+    @classmethod
+    def _one_character(cls, value: object) -> object:
+        if isinstance(value, str) and value.lower() in ("\\t", "tab"):
+            return "\t"  # YAML users write "\t" in single quotes, or the word
+        if isinstance(value, str) and (len(value) != 1 or value in '"\r\n' or value.isalnum()):
+            raise ValueError(f"{value!r} cannot be a delimiter: use one character such as , ; | or tab")
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                codecs.lookup(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}; e.g. utf-8, cp1252, latin-1, utf-16") from None
+        return value
+
+    @field_validator("date_format")
+    @classmethod
+    def _strptime_format(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value:
+            raise ValueError(f"{value!r} is not a strptime format; write e.g. %d.%m.%Y or %m/%d/%Y")
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, header in value.items():
+            if column not in COLUMNS:
+                raise ValueError(f"unknown column {column!r}; known: {', '.join(COLUMNS)}")
+            if not header.strip():
+                raise ValueError(f"columns.{column}: name the header in the file, not an empty string")
+        headers = [normalise_header(h) for h in value.values()]
+        if len(set(headers)) != len(headers):
+            raise ValueError("columns: two canonical columns name the same header")
+        return value
+
+
 InputFormat = Literal["ubl", "ap_agility", "open_ar_csv", "any"]
 OutputFormat = Literal["ubl", "peppol_bis3", "ap_agility", "open_ar_csv", "passthrough"]
 ValidationLevel = Literal["none", "structure", "en16931"]
@@ -243,6 +298,11 @@ class Transform(StrictModel):
         default=None, description="A file in include/mappings/ (or the mappings dir)."
     )
     output: OutputFormat = Field(default="passthrough", description="The format delivered.")
+    csv: CsvOptions = Field(
+        default_factory=CsvOptions,
+        description="Reading open_ar_csv input: delimiter, encoding, decimal, date_format, columns "
+        "(each detected when left out).",
+    )
     filename: str | None = Field(
         default=None,
         description="Output file name template; placeholders: "

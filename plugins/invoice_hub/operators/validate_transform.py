@@ -124,6 +124,7 @@ class ValidateTransformOperator(IntegrationOperator):
             entry.source_path,
             validate=transform.validate_,
             read=self.output != "passthrough",
+            csv_options=transform.csv,
         )
         for finding in document.findings:
             self.log.info("%s: %s", entry.source_path, finding)
