@@ -6,9 +6,7 @@ wrong type (``abc`` for a quantity) is reported with the mapping file and the ru
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +14,7 @@ from pydantic import ValidationError
 
 from invoice_hub.config.mappings import LINE_PREFIX, FieldPath, Mapping, parse_field_path
 from invoice_hub.errors import HubError
-from invoice_hub.model import Invoice
+from invoice_hub.model import Invoice, as_text
 
 
 class MappingError(HubError):
@@ -28,16 +26,6 @@ class MappingError(HubError):
 
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == [] or value == {}
-
-
-def _as_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
 
 
 def _get(data: Any, steps: tuple[str | int, ...]) -> Any:
@@ -120,9 +108,9 @@ class _Rules:
                 name = output.removeprefix(LINE_PREFIX)
                 for line in lines:
                     value = _get(line if path.per_line else data, path.steps)
-                    line.setdefault("custom_fields", {})[name] = _as_text(value)
+                    line.setdefault("custom_fields", {})[name] = as_text(value)
             else:
-                data.setdefault("custom_fields", {})[output] = _as_text(_get(data, path.steps))
+                data.setdefault("custom_fields", {})[output] = as_text(_get(data, path.steps))
         for output, value in m.constants.items():
             if output.startswith(LINE_PREFIX):
                 for line in lines:

@@ -164,3 +164,14 @@ class Invoice(ModelBase):
     totals: Totals = Field(default_factory=Totals)
     attachments: list[Attachment] = Field(default_factory=list)
     custom_fields: dict[str, str] = Field(default_factory=dict)
+
+
+def as_text(value: object) -> str:
+    """A model value as a text field holds it: Decimals in full (``12.50``), dates in ISO, None empty."""
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

@@ -52,7 +52,7 @@ import pandas as pd
 from invoice_hub.config.models import CsvOptions
 from invoice_hub.config.report_columns import COLUMNS, HEADERS, canonical_column, normalise_header
 from invoice_hub.formats.xml import FormatError
-from invoice_hub.model import Contact, Identifier, Invoice, Party, Totals
+from invoice_hub.model import Contact, Identifier, Invoice, Party, Totals, as_text
 from invoice_hub.validation.findings import Finding, Severity, csv_location
 
 _AMOUNTS = ("amount", "open_amount")
@@ -819,16 +819,6 @@ def read_open_ar_csv(
 # -- writing --------------------------------------------------------------------------------------
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 def _standard_cells(invoice: Invoice) -> list[str]:
     buyer, totals = invoice.buyer, invoice.totals
     values = (
@@ -843,7 +833,7 @@ def _standard_cells(invoice: Invoice) -> list[str]:
         totals.payable,
         invoice.order_reference,
     )
-    return [_cell(v) for v in values]
+    return [as_text(v) for v in values]
 
 
 def write_open_ar_csv(invoices: Iterable[Invoice], sink: BinaryIO) -> None:

@@ -47,18 +47,6 @@ class _Reader:
         self._children[element] = index
         return index
 
-    def all(self, element: etree._Element | None, path: str) -> list[etree._Element]:
-        *parents, last = _steps(path)
-        children = self._children
-        for tag in parents:
-            if element is None:
-                return []
-            found = (children.get(element) or self._index(element)).get(tag)
-            element = found[0] if found else None
-        if element is None:
-            return []
-        return (children.get(element) or self._index(element)).get(last, [])
-
     def first(self, element: etree._Element | None, path: str) -> etree._Element | None:
         children = self._children
         for tag in _steps(path):
@@ -69,18 +57,20 @@ class _Reader:
             element = found[0] if found else None
         return element
 
-    def text(self, element: etree._Element | None, path: str) -> str | None:
-        # first() inlined: this is the reader's innermost call, about a hundred times per invoice
-        children = self._children
-        for tag in _steps(path):
-            if element is None:
-                return None
-            index = children.get(element)
-            found = (index if index is not None else self._index(element)).get(tag)
-            element = found[0] if found else None
+    def all(self, element: etree._Element | None, path: str) -> list[etree._Element]:
+        parent, _, last = path.rpartition("/")
+        if parent:
+            element = self.first(element, parent)
         if element is None:
+            return []
+        index = self._children.get(element)
+        return (index if index is not None else self._index(element)).get(_steps(last)[0], [])
+
+    def text(self, element: etree._Element | None, path: str) -> str | None:
+        found = self.first(element, path)
+        if found is None:
             return None
-        text = element.text
+        text = found.text
         return (text.strip() or None) if text else None
 
     def decimal(self, element: etree._Element, path: str) -> Decimal | None:
