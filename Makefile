@@ -34,6 +34,8 @@ schema: install
 
 bench: install
 	$(BIN)/python bench/parse.py
+	$(BIN)/python bench/transfer.py
+	$(BIN)/python bench/formats.py
 
 # Re-freeze constraints.txt after changing requirements*.txt (needs a fresh venv to be exact).
 lock:
