@@ -163,7 +163,6 @@ def _convert(args: argparse.Namespace) -> int:
     import io
 
     from invoice_hub.formats import OUTPUT_FORMATS, FormatError, read_document
-    from invoice_hub.naming import output_name
 
     source = Path(args.input)
     if not source.is_file():
@@ -195,7 +194,7 @@ def _convert(args: argparse.Namespace) -> int:
             print(exc, file=sys.stderr)
             return 1
     output_format = OUTPUT_FORMATS[args.to]
-    groups = [[invoice] for invoice in invoices] if output_format.per_invoice else [invoices]
+    groups = output_format.documents(invoices)
     target = Path(args.output) if args.output else None
     if target is None and len(groups) != 1:
         print(
@@ -216,16 +215,7 @@ def _convert(args: argparse.Namespace) -> int:
         path = target
         if target.is_dir() or args.output.endswith("/") or len(groups) > 1:
             target.mkdir(parents=True, exist_ok=True)
-            name = output_name(
-                None,
-                args.to,
-                source_name=source.name,
-                sha256="",
-                extension=output_format.extension,
-                invoice_number=group[0].number if output_format.per_invoice else None,
-                now=now,
-            )
-            path = target / name
+            path = target / output_format.file_name(group, None, source_name=source.name, sha256="", now=now)
         try:
             with path.open("wb") as sink:
                 output_format.write(group, sink)

@@ -6,6 +6,7 @@ the one place that knows them all; the operators and the CLI go through it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,32 @@ class OutputFormat:
     extension: str
     per_invoice: bool
     write: Callable[[Sequence[Invoice], BinaryIO], None]
+
+    def documents(self, invoices: Sequence[Invoice]) -> list[list[Invoice]]:
+        """The invoices of each file to write: one each, or all of them in one."""
+        return [[invoice] for invoice in invoices] if self.per_invoice else [list(invoices)]
+
+    def file_name(
+        self,
+        document: Sequence[Invoice],
+        template: str | None,
+        *,
+        source_name: str,
+        sha256: str,
+        now: dt.datetime,
+    ) -> str:
+        """The name of the file holding ``document``: ``template`` (or the format's default) filled in."""
+        from invoice_hub.naming import output_name
+
+        return output_name(
+            template,
+            self.name,
+            source_name=source_name,
+            sha256=sha256,
+            extension=self.extension,
+            invoice_number=document[0].number if self.per_invoice else None,
+            now=now,
+        )
 
 
 def _write_ubl(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
@@ -77,36 +104,21 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
 }
 
 
-def detect_format(path: Path, source: str | None = None) -> str:
-    """The input format of the file at ``path``, from its first bytes (the root element for XML).
-
-    Only the start of the file is read, with the same hardening as every parse: a detector must not
-    be the way round it.
-    """
-    source = source or str(path)
+def _is_xml(path: Path) -> bool:
+    """Whether the file starts like XML (after a BOM and blank space); anything else is read as CSV."""
     with path.open("rb") as file:
         head = file.read(_SNIFF_BYTES)
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if not text.startswith(b"<"):
-        return "open_ar_csv"
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise FormatError(f"{source}: DOCTYPE and ENTITY declarations are not accepted in invoices")
-    try:
-        events = etree.iterparse(
-            str(path), events=("start",), resolve_entities=False, no_network=True, load_dtd=False
-        )
-        _, root = next(events)
-    except (etree.XMLSyntaxError, StopIteration) as exc:
-        raise FormatError(f"{source}: not well-formed XML: {exc}") from None
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+
+
+def _xml_format(root: etree._Element) -> str | None:
+    """The input format a parsed document's root element names: UBL by namespace, AP Agility by name."""
     qname = etree.QName(root)
     if qname.namespace in _UBL_NAMESPACES:
         return "ubl"
     if qname.namespace is None and qname.localname == "Invoice":
         return "ap_agility"
-    raise FormatError(
-        f"{source}: the root element {root.tag} is neither UBL 2.1 (Invoice, CreditNote) nor AP Agility "
-        "(<Invoice> without a namespace)"
-    )
+    return None
 
 
 @dataclass
@@ -146,11 +158,8 @@ def read_document(
     records it like any validation failure. ``read=False`` validates without building invoices.
     """
     source = source or str(path)
-    if input_format == "any":
-        try:
-            input_format = detect_format(path, source)
-        except FormatError as exc:
-            return _unreadable(source, "XML-SYNTAX", exc, None)
+    if input_format == "any" and not _is_xml(path):
+        input_format = "open_ar_csv"
     if input_format == "open_ar_csv":
         from invoice_hub.formats.open_ar_csv import CsvOptions, read_open_ar_report, report_to_invoices
 
@@ -159,14 +168,23 @@ def read_document(
         if read and document.valid:
             document.invoices = report_to_invoices(report)
         return document
-    if input_format not in INPUT_FORMATS:
+    if input_format not in (*INPUT_FORMATS, "any"):
         raise ValueError(f"unknown input format {input_format!r}; known: {', '.join(INPUT_FORMATS)}, any")
     from invoice_hub.formats.xml import parse_xml
 
     try:
         root = parse_xml(path, source)
     except FormatError as exc:
-        return _unreadable(source, "XML-SYNTAX", exc, input_format)
+        return _unreadable(source, "XML-SYNTAX", exc, None if input_format == "any" else input_format)
+    if input_format == "any":  # recognised from the parsed root: the file is read once
+        detected = _xml_format(root)
+        if detected is None:
+            message = (
+                f"{source}: the root element {root.tag} is neither UBL 2.1 (Invoice, CreditNote) nor "
+                "AP Agility (<Invoice> without a namespace)"
+            )
+            return _unreadable(source, "XML-SYNTAX", FormatError(message), None)
+        input_format = detected
     document = Document(source, input_format)
     if validate != "none":
         from invoice_hub.validation.structure import check_ap_agility, check_ubl

@@ -18,7 +18,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import BinaryIO
@@ -223,7 +223,7 @@ def _gl_segments(line: Line) -> list[GlSegment]:
     return []
 
 
-def _check_custom(names: Iterator[str], where: str, allowed: tuple[str, ...] | None) -> None:
+def _check_custom(names: Iterable[str], where: str, allowed: tuple[str, ...] | None) -> None:
     for name in names:
         if not is_element_name(name):
             raise FormatError(
@@ -281,7 +281,7 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
     """The document as text, split where the image's base64 goes (written in between, streamed)."""
     where = f"invoice {invoice.number}"
     custom = invoice.custom_fields
-    _check_custom(iter(custom), where, None)
+    _check_custom(custom, where, None)
     values = _escape_all(
         {**header_values(invoice), **custom, "ImageExtension": image[1] if image else ""}, where
     )
@@ -306,7 +306,7 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
     empty_line = dict.fromkeys(LINE_FIELDS, "")
     for line in invoice.lines:
         line_where = f"{where}, line {line.id}"
-        _check_custom(iter(line.custom_fields), line_where, LINE_FIELDS)
+        _check_custom(line.custom_fields, line_where, LINE_FIELDS)
         segments = "".join(
             f'    <GlSegment segmentNumber="{number}" name="{_escaped(segment.name or f"Segment{number}", line_where)}">'
             f"{_escaped(segment.value, line_where)}</GlSegment>\n"

@@ -166,16 +166,13 @@ class ValidateTransformOperator(IntegrationOperator):
         from invoice_hub.formats import OUTPUT_FORMATS
 
         output_format: OutputFormat = OUTPUT_FORMATS[self.output]
-        groups = [[invoice] for invoice in invoices] if output_format.per_invoice else [invoices]
         outputs = []
-        for index, group in enumerate(groups):
-            name = output_name(
+        for index, group in enumerate(output_format.documents(invoices)):
+            name = output_format.file_name(
+                group,
                 self.integration.transform.filename,
-                self.output,
                 source_name=entry.name,
                 sha256=entry.sha256 or "",
-                extension=output_format.extension,
-                invoice_number=group[0].number if output_format.per_invoice else None,
                 now=exported_at,
             )
             path = staging.new_path("out", f"{entry.file_id}-{index}", name)
