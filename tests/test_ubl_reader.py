@@ -44,6 +44,11 @@ def test_every_official_example_reads_without_loss(path: Path) -> None:
         "cac:AdditionalDocumentReference/cac:Attachment/cbc:EmbeddedDocumentBinaryObject", NS
     )
     assert sum(a.content is not None for a in invoice.attachments) == len(embedded)
+    line_tag = "cac:CreditNoteLine" if credit else "cac:InvoiceLine"
+    codes = "cac:Item/cac:CommodityClassification/cbc:ItemClassificationCode"
+    assert [len(line.classifications) for line in invoice.lines] == [
+        len(line.findall(codes, NS)) for line in raw.findall(line_tag, NS)
+    ]
 
 
 def test_credit_note_and_references() -> None:
