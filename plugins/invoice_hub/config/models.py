@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import datetime as dt
 import string
+from collections.abc import Iterable
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -273,15 +274,66 @@ class CsvOptions(StrictModel):
     @field_validator("columns")
     @classmethod
     def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
-        for column, header in value.items():
-            if column not in COLUMNS:
-                raise ValueError(f"unknown column {column!r}; known: {', '.join(COLUMNS)}")
-            if not header.strip():
-                raise ValueError(f"columns.{column}: name the header in the file, not an empty string")
-        headers = [normalise_header(h) for h in value.values()]
-        if len(set(headers)) != len(headers):
-            raise ValueError("columns: two canonical columns name the same header")
-        return value
+        return check_columns(value, COLUMNS)
+
+
+def check_columns(value: dict[str, str], known: Iterable[str]) -> dict[str, str]:
+    """``columns:`` names known fields, each a different, non-empty header."""
+    known = tuple(known)
+    for column, header in value.items():
+        if column not in known:
+            raise ValueError(f"unknown column {column!r}; known: {', '.join(known)}")
+        if not header.strip():
+            raise ValueError(f"columns.{column}: name the header in the file, not an empty string")
+    headers = [normalise_header(h) for h in value.values()]
+    if len(set(headers)) != len(headers):
+        raise ValueError("columns: two fields name the same header")
+    return value
+
+
+#: ``reconcile.columns`` keys -> the report reader's canonical columns. Reconciliation speaks of the
+#: invoice *reference* and the *customer*, as collections platforms do.
+RECONCILE_COLUMNS: dict[str, str] = {
+    "invoice_ref": "invoice_number",
+    "customer": "customer_id",
+    **{c: c for c in COLUMNS if c not in ("invoice_number", "customer_id")},
+}
+
+
+class Reconcile(CsvOptions):
+    """How open-AR snapshots are read and compared (``reconcile:``, kind ``open_ar_reconciliation``).
+
+    The reading options are those of ``transform.csv``; ``columns`` names the report's headers by
+    what reconciliation calls them (``invoice_ref``, ``customer``, ``open_amount``, ...).
+    """
+
+    columns: dict[str, str] = Field(
+        default_factory=dict,
+        description="Hub field -> the report's header: " + ", ".join(RECONCILE_COLUMNS) + ". "
+        "Omitted ones are recognised by common header names; other columns are kept as extra fields.",
+    )
+    max_paid_fraction: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="A snapshot that would mark more than this fraction of the open invoices paid is "
+        "held until a person approves it.",
+    )
+
+    @field_validator("columns")
+    @classmethod
+    def _known_columns(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_columns(value, RECONCILE_COLUMNS)
+
+    def csv_options(self) -> CsvOptions:
+        """The report reader's options: the same, with the columns under the reader's names."""
+        return CsvOptions(
+            delimiter=self.delimiter,
+            encoding=self.encoding,
+            decimal=self.decimal,
+            date_format=self.date_format,
+            columns={RECONCILE_COLUMNS[k]: v for k, v in self.columns.items()},
+        )
 
 
 InputFormat = Literal["ubl", "ap_agility", "open_ar_csv", "any"]
@@ -356,6 +408,9 @@ class Integration(StrictModel):
     source: Source | None = None
     transform: Transform = Field(default_factory=Transform)
     destinations: list[Destination] = Field(default_factory=list)
+    reconcile: Reconcile | None = Field(
+        default=None, description="kind open_ar_reconciliation: how snapshots are read and compared."
+    )
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("schedule")
@@ -384,12 +439,24 @@ class Integration(StrictModel):
     def _complete_for_kind(self) -> Integration:
         if self.schedule is not None and self.start_date is None:
             raise problem("start_date", "required when schedule is set, e.g. start_date: 2026-01-01")
-        if self.kind != "transfer":
+        if self.kind == "export":
             raise problem(
-                "kind", f"{self.kind!r} is not available in this version of the hub; use 'transfer'"
+                "kind",
+                "'export' is not available in this version of the hub; use 'transfer' or "
+                "'open_ar_reconciliation'",
             )
         if self.source is None:
-            raise problem("source", "required for kind 'transfer'")
+            raise problem("source", f"required for kind {self.kind!r}")
+        if self.kind == "open_ar_reconciliation":
+            if "transform" in self.model_fields_set:
+                raise problem(
+                    "transform",
+                    "not used by open_ar_reconciliation (it reads open-AR CSV and delivers status "
+                    "changes); put delimiter, encoding, decimal, date_format and columns under reconcile:",
+                )
+            return self
+        if self.reconcile is not None:
+            raise problem("reconcile", "only for kind open_ar_reconciliation; remove it or change kind")
         if not self.destinations:
             raise problem("destinations", "a transfer needs at least one destination")
         return self

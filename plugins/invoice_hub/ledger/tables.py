@@ -1,4 +1,5 @@
-"""The ledger's tables: every source file the hub has seen and every delivery it made.
+"""The ledger's tables: every source file the hub has seen, every delivery it made, and the open-AR
+snapshots, receivables and status changes of reconciliations.
 
 Statuses are plain strings (not database enums) so that later versions can add some without a
 type migration on PostgreSQL.
@@ -7,12 +8,28 @@ type migration on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from sqlalchemy import BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 #: 64-bit ids; SQLite only auto-increments a column declared INTEGER PRIMARY KEY.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
+#: Receivable amounts: exact on PostgreSQL; compared to 1/10,000 (see ``reconciliation.compare``).
+AMOUNT_TYPE = Numeric(20, 4)
 
 
 def utcnow() -> dt.datetime:
@@ -63,3 +80,82 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(20))
     run_id: Mapped[str] = mapped_column(String(250))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ArSnapshot(Base):
+    """One open-AR report of an integration, identified by its content and the time it was produced.
+
+    ``held`` snapshots were not applied (see ``reason``); they are presented again on every run
+    until approved. The counts are those of the changes it made (or would have made, when held).
+    """
+
+    __tablename__ = "ar_snapshots"
+    __table_args__ = (
+        UniqueConstraint("integration", "sha256", "produced_at", name="uq_ar_snapshot"),
+        Index("ix_ar_snapshots_integration_produced_at", "integration", "produced_at"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(200))
+    source_path: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    produced_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text)
+    rows: Mapped[int] = mapped_column(Integer)
+    open_before: Mapped[int] = mapped_column(Integer)
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    paid: Mapped[int] = mapped_column(Integer, default=0)
+    partially_paid: Mapped[int] = mapped_column(Integer, default=0)
+    amount_changed: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    run_id: Mapped[str] = mapped_column(String(250))
+    approved_by: Mapped[str | None] = mapped_column(String(250))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    applied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ArInvoice(Base):
+    """The current state of one receivable: open (with its open amount) or paid (with when)."""
+
+    __tablename__ = "ar_invoices"
+    __table_args__ = (
+        UniqueConstraint("integration", "invoice_ref", name="uq_ar_invoice"),
+        Index("ix_ar_invoices_integration_status", "integration", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(200))
+    invoice_ref: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    open_amount: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)  # the last open amount once paid
+    currency: Mapped[str | None] = mapped_column(String(3))
+    customer: Mapped[str | None] = mapped_column(Text)
+    customer_name: Mapped[str | None] = mapped_column(Text)
+    issue_date: Mapped[dt.date | None] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    extra: Mapped[str | None] = mapped_column(Text)  # the report's other columns, as JSON
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    paid_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_snapshot_id: Mapped[int] = mapped_column(ForeignKey("ar_snapshots.id"))
+
+
+class ArStatusChange(Base):
+    """One change of one receivable made by one snapshot: its amounts history and paid history."""
+
+    __tablename__ = "ar_status_changes"
+    __table_args__ = (
+        Index("ix_ar_status_changes_ref", "integration", "invoice_ref"),
+        Index("ix_ar_status_changes_snapshot", "snapshot_id"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(200))
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("ar_snapshots.id"))
+    invoice_ref: Mapped[str] = mapped_column(String(200))
+    change: Mapped[str] = mapped_column(String(20))
+    previous_amount: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
+    open_amount: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))

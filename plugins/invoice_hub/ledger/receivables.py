@@ -1,0 +1,293 @@
+"""The ledger's side of reconciliation: snapshots, the receivables' current state, and their history.
+
+One integration's snapshots are applied by one DAG run at a time (``max_active_runs=1``), each in one
+transaction: the state never shows half a snapshot.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, Float, and_, bindparam, insert, select, type_coerce, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from invoice_hub.ledger.database import get_engine
+from invoice_hub.ledger.tables import ArInvoice, ArSnapshot, ArStatusChange, utcnow
+
+#: Rows per executemany / IN (...): bounded memory for a million-row snapshot, within SQL limits.
+_CHUNK = 20_000
+_IN_CHUNK = 500
+
+
+class SnapshotStatus:
+    APPLIED = "applied"
+    HELD = "held"
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite returns the stored UTC times without their zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+class Receivables:
+    """Snapshots and receivables of every reconciliation integration."""
+
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or get_engine()
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def snapshot(self, integration: str, sha256: str, produced_at: dt.datetime) -> ArSnapshot | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.scalars(
+                select(ArSnapshot).where(
+                    ArSnapshot.integration == integration,
+                    ArSnapshot.sha256 == sha256,
+                    ArSnapshot.produced_at == produced_at,
+                )
+            ).first()
+
+    def latest_applied(self, integration: str) -> ArSnapshot | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.scalars(
+                select(ArSnapshot)
+                .where(ArSnapshot.integration == integration, ArSnapshot.status == SnapshotStatus.APPLIED)
+                .order_by(ArSnapshot.produced_at.desc(), ArSnapshot.id.desc())
+                .limit(1)
+            ).first()
+
+    def snapshots(self, integration: str) -> list[ArSnapshot]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.scalars(
+                    select(ArSnapshot)
+                    .where(ArSnapshot.integration == integration)
+                    .order_by(ArSnapshot.produced_at, ArSnapshot.id)
+                )
+            )
+
+    def open_state(self, integration: str) -> pd.DataFrame:
+        """The open receivables as ``ref``, ``units`` (1/10,000 of the amount), ``currency``."""
+        from invoice_hub.reconciliation.snapshot import UNITS_PER_AMOUNT
+
+        query = select(
+            ArInvoice.invoice_ref, type_coerce(ArInvoice.open_amount, Float), ArInvoice.currency
+        ).where(ArInvoice.integration == integration, ArInvoice.status == "open")
+        with self.engine.connect() as connection:
+            rows = connection.execute(query).all()
+        refs, amounts, currencies = zip(*rows, strict=True) if rows else ((), (), ())
+        return pd.DataFrame(
+            {
+                "ref": np.asarray(refs, dtype=object),
+                "units": np.rint(np.asarray(amounts, dtype=float) * UNITS_PER_AMOUNT),
+                "currency": np.asarray(currencies, dtype=object),
+            }
+        )
+
+    def paid_among(self, integration: str, refs: Iterable[str]) -> set[str]:
+        wanted = list(refs)
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _IN_CHUNK):
+                found.update(
+                    connection.execute(
+                        select(ArInvoice.invoice_ref).where(
+                            ArInvoice.integration == integration,
+                            ArInvoice.status == "paid",
+                            ArInvoice.invoice_ref.in_(wanted[start : start + _IN_CHUNK]),
+                        )
+                    ).scalars()
+                )
+        return found
+
+    def invoices(self, integration: str, status: str | None = None) -> list[ArInvoice]:
+        """The receivables (all, or ``open`` / ``paid`` ones), by reference."""
+        query = select(ArInvoice).where(ArInvoice.integration == integration)
+        if status is not None:
+            query = query.where(ArInvoice.status == status)
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(query.order_by(ArInvoice.invoice_ref)))
+
+    def history(self, integration: str, invoice_ref: str) -> list[ArStatusChange]:
+        """Every change of one receivable, oldest first: its amounts and paid history."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.scalars(
+                    select(ArStatusChange)
+                    .where(
+                        ArStatusChange.integration == integration, ArStatusChange.invoice_ref == invoice_ref
+                    )
+                    .order_by(ArStatusChange.changed_at, ArStatusChange.id)
+                )
+            )
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def hold(self, integration: str, record: dict[str, Any]) -> None:
+        """Record a snapshot that was not applied, and why (again on every run until approved)."""
+        with self.engine.begin() as connection:
+            self._upsert_snapshot(connection, integration, {**record, "status": SnapshotStatus.HELD})
+
+    def apply(
+        self,
+        integration: str,
+        record: dict[str, Any],
+        changes: pd.DataFrame,
+        rows: pd.DataFrame,
+        extra_columns: list[str],
+    ) -> int:
+        """Apply a snapshot's changes in one transaction; returns the snapshot's id.
+
+        ``changes``: ``ref``, ``change``, ``previous_units``, ``position`` (see ``compare``);
+        ``rows``: the snapshot's frame, where ``position`` points.
+        """
+        from invoice_hub.reconciliation.snapshot import units_to_amount
+
+        at = record["produced_at"]
+        with self.engine.begin() as connection:
+            snapshot_id = self._upsert_snapshot(
+                connection,
+                integration,
+                {**record, "status": SnapshotStatus.APPLIED, "applied_at": utcnow()},
+            )
+            for start in range(0, len(changes), _CHUNK):
+                chunk = changes.iloc[start : start + _CHUNK]
+                has_row = chunk["position"].to_numpy() >= 0
+                current = rows.iloc[chunk["position"].to_numpy()[has_row]]
+                values = _row_values(current, extra_columns)
+                kinds = chunk["change"].to_numpy()[has_row]
+                by_kind: dict[str, list[dict[str, Any]]] = {}
+                for kind, value in zip(kinds, values, strict=True):
+                    by_kind.setdefault(kind, []).append(value)
+                common = {"integration": integration, "last_snapshot_id": snapshot_id}
+                if opened := by_kind.get("opened"):
+                    connection.execute(
+                        insert(ArInvoice),
+                        [
+                            {**common, **v, "status": "open", "opened_at": at, "needs_review": False}
+                            for v in opened
+                        ],
+                    )
+                this = and_(ArInvoice.integration == integration, ArInvoice.invoice_ref == bindparam("b_ref"))
+                if reopened := by_kind.get("reopened"):
+                    connection.execute(
+                        update(ArInvoice)
+                        .where(this)
+                        .values(
+                            status="open",
+                            paid_at=None,
+                            needs_review=True,
+                            last_snapshot_id=snapshot_id,
+                            **_bound(reopened[0]),
+                        ),
+                        [_binds(v) for v in reopened],
+                    )
+                amounts = by_kind.get("partially_paid", []) + by_kind.get("amount_changed", [])
+                if amounts:
+                    connection.execute(
+                        update(ArInvoice)
+                        .where(this)
+                        .values(
+                            open_amount=bindparam("b_open_amount"),
+                            currency=bindparam("b_currency"),
+                            last_snapshot_id=snapshot_id,
+                        ),
+                        [
+                            {
+                                "b_ref": v["invoice_ref"],
+                                "b_open_amount": v["open_amount"],
+                                "b_currency": v["currency"],
+                            }
+                            for v in amounts
+                        ],
+                    )
+                paid = chunk["ref"].to_numpy()[~has_row]
+                if len(paid):
+                    connection.execute(
+                        update(ArInvoice)
+                        .where(this)
+                        .values(status="paid", paid_at=at, last_snapshot_id=snapshot_id),
+                        [{"b_ref": ref} for ref in paid],
+                    )
+                amount_now = np.full(len(chunk), None, dtype=object)
+                amount_now[has_row] = current["open_amount"].to_numpy(dtype=object)
+                currency = np.full(len(chunk), None, dtype=object)
+                currency[has_row] = current["currency"].to_numpy(dtype=object)
+                previous = chunk["previous_units"].to_numpy()
+                connection.execute(
+                    insert(ArStatusChange),
+                    [
+                        {
+                            "integration": integration,
+                            "snapshot_id": snapshot_id,
+                            "invoice_ref": ref,
+                            "change": kind,
+                            "previous_amount": units_to_amount(units),
+                            "open_amount": amount,
+                            "currency": cur,
+                            "changed_at": at,
+                        }
+                        for ref, kind, units, amount, cur in zip(
+                            chunk["ref"], chunk["change"], previous, amount_now, currency, strict=True
+                        )
+                    ],
+                )
+        return snapshot_id
+
+    def _upsert_snapshot(self, connection: Connection, integration: str, record: dict[str, Any]) -> int:
+        identity = (
+            ArSnapshot.integration == integration,
+            ArSnapshot.sha256 == record["sha256"],
+            ArSnapshot.produced_at == record["produced_at"],
+        )
+        existing = connection.execute(select(ArSnapshot.id).where(*identity)).scalar()
+        if existing is None:
+            return connection.execute(
+                insert(ArSnapshot).values(integration=integration, **record).returning(ArSnapshot.id)
+            ).scalar_one()
+        connection.execute(update(ArSnapshot).where(ArSnapshot.id == existing).values(**record))
+        return existing
+
+
+def _row_values(rows: pd.DataFrame, extra_columns: list[str]) -> list[dict[str, Any]]:
+    """The receivable columns of snapshot rows (extra fields as JSON), one dict per row."""
+    extras = rows[extra_columns].to_dict("records") if extra_columns else [{}] * len(rows)
+    return [
+        {
+            "invoice_ref": ref,
+            "open_amount": amount,
+            "currency": currency,
+            "customer": customer,
+            "customer_name": name,
+            "issue_date": issued,
+            "due_date": due,
+            "extra": json.dumps({k: v for k, v in extra.items() if v is not None}, default=str)
+            if extra
+            else None,
+        }
+        for ref, amount, currency, customer, name, issued, due, extra in zip(
+            rows["ref"],
+            rows["open_amount"],
+            rows["currency"],
+            rows["customer"],
+            rows["customer_name"],
+            rows["issue_date"],
+            rows["due_date"],
+            extras,
+            strict=True,
+        )
+    ]
+
+
+def _bound(example: dict[str, Any]) -> dict[str, Any]:
+    return {key: bindparam(f"b_{key}") for key in example if key != "invoice_ref"}
+
+
+def _binds(values: dict[str, Any]) -> dict[str, Any]:
+    return {"b_ref": values["invoice_ref"], **{f"b_{k}": v for k, v in values.items() if k != "invoice_ref"}}
