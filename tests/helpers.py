@@ -34,11 +34,11 @@ def load_dag(dag_id: str) -> Any:
     return bag.dags[dag_id]
 
 
-def run_dag(dag: Any, retries: int = 0) -> tuple[str, dict[str, str]]:
+def run_dag(dag: Any, retries: int = 0, **test_kwargs: Any) -> tuple[str, dict[str, str]]:
     """``dag.test()``; returns the run state and each task's state. Retries off: a failure shows at once."""
     for task in dag.tasks:
         task.retries = retries
-    run = dag.test()
+    run = dag.test(**test_kwargs)
     return str(run.state), {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 

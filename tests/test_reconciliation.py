@@ -147,7 +147,9 @@ def test_a_last_line_without_line_end_is_not_truncation(sequence: Sequence) -> N
 
 def test_bad_rows_change_nothing_and_are_reported(sequence: Sequence) -> None:
     sequence.apply(1, "A,c,10,EUR,\nB,c,20,EUR,\nC,c,30,EUR,\nD,c,40,EUR,\n")
-    outcome = sequence.apply(2, "A,c,5,EUR,\nB,c,ten,EUR,\nC,c,30,EUR,\nC,c,1,EUR,\nD,c,40,EURO,\nE,c,x,EUR,\n")
+    outcome = sequence.apply(
+        2, "A,c,5,EUR,\nB,c,ten,EUR,\nC,c,30,EUR,\nC,c,1,EUR,\nD,c,40,EURO,\nE,c,x,EUR,\n"
+    )
     assert outcome.status == "applied", outcome.reason
     assert changes(outcome) == {"A": "partially_paid"}, "B, C, D are in the report: not paid, not changed"
     assert outcome.snapshot is not None
@@ -183,7 +185,9 @@ def test_a_missing_required_column_rejects_the_file(sequence: Sequence) -> None:
 
 def test_configured_columns_and_extra_fields(tmp_path: Path, receivables: Receivables) -> None:
     options = Reconcile(
-        columns={"invoice_ref": "Beleg", "open_amount": "Offen", "customer": "Konto"}, decimal=",", delimiter=";"
+        columns={"invoice_ref": "Beleg", "open_amount": "Offen", "customer": "Konto"},
+        decimal=",",
+        delimiter=";",
     )
     sequence = Sequence(tmp_path, receivables, options)
     outcome = sequence.apply(1, "R-1;K1;1.234,56;Nord\n", header="Beleg;Konto;Offen;Region\n")

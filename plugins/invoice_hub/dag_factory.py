@@ -1,6 +1,7 @@
 """Integration files become Airflow DAGs.
 
-Each DAG is ``wait_for_files >> fetch >> validate_transform >> deliver >> archive``.
+Each DAG is ``wait_for_files >> fetch >> validate_transform >> deliver >> archive``; a reconciliation
+has ``reconcile`` where a transfer validates and transforms.
 
 Parsing is kept light (no ledger, staging or format code is imported here) because the DAG
 processor re-parses the folder continuously, and at task run time only the DAG being run is built.
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, get_parsing_context
+from airflow.sdk import DAG, CronTriggerTimetable, Param, get_parsing_context
 
 from invoice_hub import settings
 from invoice_hub.config.loader import (
@@ -33,6 +34,7 @@ from invoice_hub.config.models import Integration
 CONFIG_ERRORS_DAG_ID = "invoice_hub_config_errors"
 
 TASK_IDS = ("wait_for_files", "fetch", "validate_transform", "deliver", "archive")
+RECONCILE_TASK_IDS = ("wait_for_files", "fetch", "reconcile", "deliver", "archive")
 
 #: Per task: (retries, execution_timeout). Transfers retry with exponential back-off; validation is
 #: deterministic, so retrying it cannot help.
@@ -40,6 +42,7 @@ TASK_POLICY: dict[str, tuple[int, dt.timedelta]] = {
     "wait_for_files": (3, dt.timedelta(minutes=15)),
     "fetch": (3, dt.timedelta(hours=1)),
     "validate_transform": (0, dt.timedelta(hours=1)),
+    "reconcile": (0, dt.timedelta(hours=2)),
     "deliver": (4, dt.timedelta(hours=1)),
     "archive": (3, dt.timedelta(minutes=30)),
 }
@@ -77,27 +80,28 @@ def build_dag(entry: IntegrationFile) -> DAG:
         ArchiveOperator,
         DeliverOperator,
         FetchOperator,
+        OpenArReconcileOperator,
         ValidateTransformOperator,
         WaitForFilesOperator,
     )
 
     integration = entry.integration
     assert integration is not None
+    reconciling = integration.kind == "open_ar_reconciliation"
+    if reconciling:
+        middle: type = OpenArReconcileOperator
+    elif integration.transform.output == "ap_agility":
+        middle = ApAgilityExportOperator
+    else:
+        middle = ValidateTransformOperator
     operators = dict(
         zip(
-            TASK_IDS,
-            (
-                WaitForFilesOperator,
-                FetchOperator,
-                ApAgilityExportOperator
-                if integration.transform.output == "ap_agility"
-                else ValidateTransformOperator,
-                DeliverOperator,
-                ArchiveOperator,
-            ),
+            RECONCILE_TASK_IDS if reconciling else TASK_IDS,
+            (WaitForFilesOperator, FetchOperator, middle, DeliverOperator, ArchiveOperator),
             strict=True,
         )
     )
+    extra: dict[str, dict[str, Any]] = {"fetch": {"deduplicate_content": False}} if reconciling else {}
     with DAG(
         dag_id=integration.name,
         description=(integration.description or None),
@@ -109,6 +113,7 @@ def build_dag(entry: IntegrationFile) -> DAG:
         max_active_runs=1,
         default_args={**DEFAULT_ARGS, "owner": integration.owner},
         dagrun_timeout=dt.timedelta(hours=6),
+        params=_params(integration),
         **_notifications(integration),
     ) as dag:
         previous = None
@@ -122,6 +127,7 @@ def build_dag(entry: IntegrationFile) -> DAG:
                 integration_file=entry.path,
                 retries=retries,
                 execution_timeout=timeout,
+                **extra.get(task_id, {}),
             )
             if previous is not None:
                 previous >> task
@@ -137,6 +143,22 @@ def _timetable(schedule: str | None) -> CronTriggerTimetable | None:
 
 def _start_date(date: dt.date | None) -> pendulum.DateTime | None:
     return pendulum.datetime(date.year, date.month, date.day, tz="UTC") if date else None
+
+
+def _params(integration: Integration) -> dict[str, Param]:
+    """The Trigger form's fields: a reconciliation's held snapshots are approved there."""
+    if integration.kind != "open_ar_reconciliation":
+        return {}
+    return {
+        "approve": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Approve held snapshots",
+            description="File names (or source paths) of held snapshots to apply although they were held, "
+            "e.g. open_ar_2026-11-20.csv; the reasons are in the failed run's archive log.",
+        )
+    }
 
 
 def _notifications(integration: Integration) -> dict[str, Any]:
@@ -180,13 +202,25 @@ def doc_md(entry: IntegrationFile) -> str:
         rows.append(("After success", _action(source.on_success)))
         rows.append(("After failure", _action(source.on_failure)))
     transform = integration.transform
-    rows.append(
-        (
-            "Transform",
-            f"`{transform.input}` → `{transform.output}`, validation `{transform.validate_}`"
-            + (f", mapping `{transform.mapping}`" if transform.mapping else ""),
+    if integration.kind == "open_ar_reconciliation":
+        reconcile = integration.reconcile
+        columns = reconcile.columns if reconcile else {}
+        rows.append(
+            (
+                "Reconcile",
+                "open-AR snapshots; columns "
+                + (", ".join(f"{k} = `{v}`" for k, v in columns.items()) or "recognised by their headers")
+                + f"; held above {(reconcile.max_paid_fraction if reconcile else 0.5):.0%} paid",
+            )
         )
-    )
+    else:
+        rows.append(
+            (
+                "Transform",
+                f"`{transform.input}` → `{transform.output}`, validation `{transform.validate_}`"
+                + (f", mapping `{transform.mapping}`" if transform.mapping else ""),
+            )
+        )
     for index, destination in enumerate(integration.destinations):
         rows.append(
             (

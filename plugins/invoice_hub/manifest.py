@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-EntryStatus = Literal["fetched", "duplicate", "transformed", "delivered", "failed"]
+#: ``held``: left at the source untouched, presented again next run (a snapshot awaiting approval).
+EntryStatus = Literal["fetched", "duplicate", "transformed", "delivered", "failed", "held"]
 
 
 class ManifestModel(BaseModel):

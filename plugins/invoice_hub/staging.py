@@ -8,11 +8,13 @@ run on different workers; by default it is a folder under the Airflow home.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from airflow.sdk import ObjectStoragePath
 
@@ -25,6 +27,18 @@ _CHUNK = 1024 * 1024
 def safe_segment(text: str) -> str:
     """``text`` usable as one path segment in any object store (run ids contain ':' and '+')."""
     return _UNSAFE.sub("_", text).strip("._") or "_"
+
+
+class HashingSink:
+    """Counts and hashes what a writer writes, so the output is not read back to get its sha256."""
+
+    def __init__(self, sink: BinaryIO) -> None:
+        self.sink, self.sha256, self.size = sink, hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return self.sink.write(data)
 
 
 class Staging:

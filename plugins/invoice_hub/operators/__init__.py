@@ -3,6 +3,7 @@
 from invoice_hub.operators.archive import ArchiveOperator
 from invoice_hub.operators.deliver import DeliverOperator
 from invoice_hub.operators.fetch import FetchOperator
+from invoice_hub.operators.reconcile import OpenArReconcileOperator
 from invoice_hub.operators.validate_transform import ApAgilityExportOperator, ValidateTransformOperator
 from invoice_hub.operators.wait_for_files import WaitForFilesOperator
 
@@ -11,6 +12,7 @@ __all__ = [
     "ArchiveOperator",
     "DeliverOperator",
     "FetchOperator",
+    "OpenArReconcileOperator",
     "ValidateTransformOperator",
     "WaitForFilesOperator",
 ]

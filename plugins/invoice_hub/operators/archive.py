@@ -42,6 +42,8 @@ class ArchiveOperator(IntegrationOperator):
             for entry in manifest.files:
                 if entry.file_id is not None and entry.file_id in done:
                     continue  # archived by an earlier try of this task
+                if entry.status == "held":
+                    continue  # stays where it is, unclosed: the next run presents it again
                 succeeded = entry.status in ("delivered", "duplicate")
                 action = source.on_success if succeeded else source.on_failure
                 try:
@@ -59,18 +61,24 @@ class ArchiveOperator(IntegrationOperator):
             raise TransportError(f"{len(errors)} file(s) could not be archived: " + "; ".join(errors[:5]))
         self.staging(context).remove()
         failed = [e for e in manifest.files if e.status == "failed"]
+        held = [e for e in manifest.files if e.status == "held"]
         self.log.info(
-            "Archived %d file(s): %d succeeded, %d duplicate(s), %d failed",
-            len(manifest.files),
+            "Archived %d file(s): %d succeeded, %d duplicate(s), %d failed, %d held at the source",
+            len(manifest.files) - len(held),
             sum(e.status == "delivered" for e in manifest.files),
             sum(e.status == "duplicate" for e in manifest.files),
             len(failed),
+            len(held),
         )
+        problems = []
         if failed:
             lines = [f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:20]]
-            raise AirflowFailException(
-                f"{len(failed)} file(s) failed and went to on_failure:\n" + "\n".join(lines)
-            )
+            problems.append(f"{len(failed)} file(s) failed and went to on_failure:\n" + "\n".join(lines))
+        if held:
+            lines = [f"{e.source_path}: {e.reason}" for e in held[:20]]
+            problems.append(f"{len(held)} file(s) held at the source for a person:\n" + "\n".join(lines))
+        if problems:
+            raise AirflowFailException("\n".join(problems))
 
     def _apply(self, transport: Transport, action: object, entry: FileEntry, run_id: str) -> None:
         if action == "keep":

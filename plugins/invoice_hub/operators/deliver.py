@@ -36,7 +36,7 @@ class DeliverOperator(IntegrationOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
-        manifest = self.pull_manifest(context, "validate_transform")
+        manifest = self.pull_manifest(context, *self.upstream_task_ids)  # validate_transform or reconcile
         pending = [entry for entry in manifest.files if entry.status == "transformed"]
         retryable: list[str] = []
         for index, destination in enumerate(self.integration.destinations):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from airflow.sdk import Context
 
@@ -20,7 +21,14 @@ class FetchOperator(IntegrationOperator):
     processed again. A file that cannot be read is marked ``failed`` with its reason and stays at
     the source; a lost connection fails the task, which retries (the staged copies are rewritten).
     The ledger is told about all fetched files in one transaction.
+
+    ``deduplicate_content=False`` fetches a file again under another name or time even when its
+    content was processed: an open-AR report identical to an older one is a new snapshot.
     """
+
+    def __init__(self, *, deduplicate_content: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.deduplicate_content = deduplicate_content
 
     @fail_fast
     def execute(self, context: Context) -> dict:
@@ -80,7 +88,7 @@ class FetchOperator(IntegrationOperator):
         )
         for entry, claim in zip(fetched, claims, strict=True):
             entry.file_id = claim.file_id
-            if claim.duplicate_of:
+            if claim.duplicate_of and self.deduplicate_content:
                 entry.status, entry.reason_code = "duplicate", "duplicate"
                 entry.reason = f"same content as {claim.duplicate_of}, which was processed already"
                 self.log.info("%s: %s", entry.source_path, entry.reason)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Context
 
@@ -24,18 +23,6 @@ if TYPE_CHECKING:
 
 #: How many findings the failure reason (ledger, log, e-mail) quotes; all of them go to the JSON.
 QUOTED_FINDINGS = 3
-
-
-class _HashingSink:
-    """Counts and hashes what a writer writes, so the output is not read back to get its sha256."""
-
-    def __init__(self, sink: BinaryIO) -> None:
-        self.sink, self.sha256, self.size = sink, hashlib.sha256(), 0
-
-    def write(self, data: bytes) -> int:
-        self.sha256.update(data)
-        self.size += len(data)
-        return self.sink.write(data)
 
 
 class ValidateTransformOperator(IntegrationOperator):
@@ -164,6 +151,7 @@ class ValidateTransformOperator(IntegrationOperator):
         self, entry: FileEntry, invoices: list[Invoice], staging: Staging, exported_at: dt.datetime
     ) -> list[Output]:
         from invoice_hub.formats import OUTPUT_FORMATS
+        from invoice_hub.staging import HashingSink
 
         output_format: OutputFormat = OUTPUT_FORMATS[self.output]
         outputs = []
@@ -177,7 +165,7 @@ class ValidateTransformOperator(IntegrationOperator):
             )
             path = staging.new_path("out", f"{entry.file_id}-{index}", name)
             with path.open("wb") as file:
-                sink = _HashingSink(file)
+                sink = HashingSink(file)
                 output_format.write(group, sink)  # type: ignore[arg-type]
             outputs.append(Output(name=name, url=str(path), sha256=sink.sha256.hexdigest(), size=sink.size))
         return outputs
