@@ -254,3 +254,20 @@ def test_replaying_the_snapshots_in_order_reaches_the_same_state(tmp_path: Path,
 )
 def test_produced_at_from_the_name_else_the_modification_time(name: str, expected: dt.datetime) -> None:
     assert produced_at(name, 1_700_000_000.0) == expected
+
+
+def test_the_state_is_queryable_from_the_command_line(
+    sequence: Sequence, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from invoice_hub.cli import main
+
+    sequence.apply(1, "A,c1,100.00,EUR,2026-12-01\nB,c1,50.00,EUR,\n")
+    sequence.apply(2, "A,c1,60,EUR,2026-12-01\n")
+    assert main(["receivables", NAME, "--status", "paid"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1] == "B,paid,50.00,EUR,,c1,,2026-11-01T00:00:00,2026-11-02T00:00:00,false"
+    assert len(lines) == 2
+    assert main(["receivables", NAME, "--ref", "A"]) == 0
+    rows = [line.split(",")[1:4] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert rows == [["opened", "", "100.00"], ["partially_paid", "100.00", "60.00"]]
+    assert main(["receivables", NAME, "--ref", "Z"]) == 1

@@ -227,6 +227,40 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def _receivables(args: argparse.Namespace) -> int:
+    """The reconciliation state as CSV: every receivable, or one invoice's history of changes."""
+    import csv
+
+    from invoice_hub.ledger.receivables import Receivables
+    from invoice_hub.reconciliation.outputs import amount_text
+
+    receivables = Receivables()
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    if args.ref:
+        history = receivables.history(args.integration, args.ref)
+        if not history:
+            print(f"{args.integration}: no receivable {args.ref!r} in the ledger", file=sys.stderr)
+            return 1
+        out.writerow(("changed_at", "change", "previous_open_amount", "open_amount", "currency", "snapshot_id"))
+        for c in history:
+            out.writerow(
+                (c.changed_at.isoformat(), c.change, amount_text(c.previous_amount), amount_text(c.open_amount),
+                 c.currency or "", c.snapshot_id)
+            )  # fmt: skip
+        return 0
+    out.writerow(
+        ("invoice_ref", "status", "open_amount", "currency", "customer", "customer_name", "due_date",
+         "opened_at", "paid_at", "needs_review")
+    )  # fmt: skip
+    for i in receivables.invoices(args.integration, None if args.status == "all" else args.status):
+        out.writerow(
+            (i.invoice_ref, i.status, amount_text(i.open_amount), i.currency or "", i.customer or "",
+             i.customer_name or "", i.due_date or "", i.opened_at.isoformat(),
+             i.paid_at.isoformat() if i.paid_at else "", str(i.needs_review).lower())
+        )  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoice-hub", description="Invoice exchanges as Airflow DAGs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -271,6 +305,14 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", help="the file to write, or a folder for one file per invoice (default: stdout)"
     )
     convert.set_defaults(run=_convert)
+
+    receivables = commands.add_parser(
+        "receivables", help="a reconciliation's receivables as CSV (open, paid, paid at), or one's history"
+    )
+    receivables.add_argument("integration", help="the open_ar_reconciliation integration's name")
+    receivables.add_argument("--status", choices=("open", "paid", "all"), default="all")
+    receivables.add_argument("--ref", help="one invoice reference: its changes and amounts, oldest first")
+    receivables.set_defaults(run=_receivables)
 
     demo = commands.add_parser(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
