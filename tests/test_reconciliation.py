@@ -1,5 +1,5 @@
 """Open-AR reconciliation on hand-made snapshot sequences: every status transition, the safety holds,
-bad rows, re-processing and replaying, against a real ledger (SQLite, migrated)."""
+bad rows, re-processing and replaying, against a real, migrated ledger on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ NAME = "kolleno_receiving"
 
 
 @pytest.fixture
-def receivables(ledger_db: str) -> Receivables:
-    return Receivables(get_engine(ledger_db))
+def receivables(ledger_url: str) -> Receivables:
+    return Receivables(get_engine(ledger_url))
 
 
 class Sequence:
@@ -215,14 +215,14 @@ def test_an_older_snapshot_is_held_not_applied(sequence: Sequence) -> None:
     assert sequence.state()["B"][0] == "paid"
 
 
-def test_replaying_the_snapshots_in_order_reaches_the_same_state(tmp_path: Path, ledger_db: str) -> None:
+def test_replaying_the_snapshots_in_order_reaches_the_same_state(tmp_path: Path, ledger_url: str) -> None:
     reports = [
         "A,c,10,EUR,\nB,c,20,EUR,\nC,c,30,EUR,\n",
         "A,c,10,EUR,\nB,c,15,EUR,\nC,c,30,EUR,\nD,c,1,EUR,\n",
         "A,c,10,EUR,\nC,c,30,EUR,\nD,c,2,EUR,\n",
         "A,c,10,EUR,\nB,c,15,EUR,\nC,c,30,EUR,\nD,c,2,EUR,\n",
     ]
-    first = Sequence(tmp_path / "a", Receivables(get_engine(ledger_db)))
+    first = Sequence(tmp_path / "a", Receivables(get_engine(ledger_url)))
     first.folder.mkdir()
     for day, rows in enumerate(reports, start=1):
         first.apply(day, rows)
@@ -257,15 +257,17 @@ def test_produced_at_from_the_name_else_the_modification_time(name: str, expecte
 
 
 def test_the_state_is_queryable_from_the_command_line(
-    sequence: Sequence, capsys: pytest.CaptureFixture[str]
+    sequence: Sequence, ledger_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from invoice_hub.cli import main
+
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", ledger_url)
 
     sequence.apply(1, "A,c1,100.00,EUR,2026-12-01\nB,c1,50.00,EUR,\n")
     sequence.apply(2, "A,c1,60,EUR,2026-12-01\n")
     assert main(["receivables", NAME, "--status", "paid"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1] == "B,paid,50.00,EUR,,c1,,2026-11-01T00:00:00,2026-11-02T00:00:00,false"
+    assert lines[1] == "B,paid,50.00,EUR,,c1,,2026-11-01T00:00:00+00:00,2026-11-02T00:00:00+00:00,false"
     assert len(lines) == 2
     assert main(["receivables", NAME, "--ref", "A"]) == 0
     rows = [line.split(",")[1:4] for line in capsys.readouterr().out.splitlines()[1:]]

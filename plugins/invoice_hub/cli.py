@@ -231,7 +231,7 @@ def _receivables(args: argparse.Namespace) -> int:
     """The reconciliation state as CSV: every receivable, or one invoice's history of changes."""
     import csv
 
-    from invoice_hub.ledger.receivables import Receivables
+    from invoice_hub.ledger.receivables import Receivables, as_utc
     from invoice_hub.reconciliation.outputs import amount_text
 
     receivables = Receivables()
@@ -241,10 +241,12 @@ def _receivables(args: argparse.Namespace) -> int:
         if not history:
             print(f"{args.integration}: no receivable {args.ref!r} in the ledger", file=sys.stderr)
             return 1
-        out.writerow(("changed_at", "change", "previous_open_amount", "open_amount", "currency", "snapshot_id"))
+        out.writerow(
+            ("changed_at", "change", "previous_open_amount", "open_amount", "currency", "snapshot_id")
+        )
         for c in history:
             out.writerow(
-                (c.changed_at.isoformat(), c.change, amount_text(c.previous_amount), amount_text(c.open_amount),
+                (as_utc(c.changed_at).isoformat(), c.change, amount_text(c.previous_amount), amount_text(c.open_amount),
                  c.currency or "", c.snapshot_id)
             )  # fmt: skip
         return 0
@@ -255,8 +257,8 @@ def _receivables(args: argparse.Namespace) -> int:
     for i in receivables.invoices(args.integration, None if args.status == "all" else args.status):
         out.writerow(
             (i.invoice_ref, i.status, amount_text(i.open_amount), i.currency or "", i.customer or "",
-             i.customer_name or "", i.due_date or "", i.opened_at.isoformat(),
-             i.paid_at.isoformat() if i.paid_at else "", str(i.needs_review).lower())
+             i.customer_name or "", i.due_date or "", as_utc(i.opened_at).isoformat(),
+             as_utc(i.paid_at).isoformat() if i.paid_at else "", str(i.needs_review).lower())
         )  # fmt: skip
     return 0
 
