@@ -12,6 +12,7 @@ demo: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/invoice-hub schema --check
+	$(BIN)/invoice-hub rules --check
 	scripts/run-tests.sh
 
 install: system-packages $(STAMP)
@@ -36,6 +37,7 @@ bench: install
 	$(BIN)/python bench/parse.py
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/formats.py
+	$(BIN)/python bench/validate.py
 
 # Re-freeze constraints.txt after changing requirements*.txt (needs a fresh venv to be exact).
 lock:

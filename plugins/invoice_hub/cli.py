@@ -26,19 +26,30 @@ def _check_config(args: argparse.Namespace) -> int:
     return 1 if problems or missing or not files else 0
 
 
-def _schema(args: argparse.Namespace) -> int:
-    from invoice_hub.config.schema import schema_path, schema_text
-
-    target = Path(args.output) if args.output else schema_path()
-    text = schema_text()
-    if args.check:
+def _write_generated(target: Path, text: str, check: bool, command: str) -> int:
+    """Write a generated file, or with ``check`` exit 1 when the committed one differs from ``text``."""
+    if check:
         if not target.is_file() or target.read_text(encoding="utf-8") != text:
-            print(f"{target} is out of date; run: invoice-hub schema", file=sys.stderr)
+            print(f"{target} is out of date; run: invoice-hub {command}", file=sys.stderr)
             return 1
         return 0
     target.write_text(text, encoding="utf-8")
     print(f"wrote {target}", file=sys.stderr)
     return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from invoice_hub.config.schema import schema_path, schema_text
+
+    target = Path(args.output) if args.output else schema_path()
+    return _write_generated(target, schema_text(), args.check, "schema")
+
+
+def _rules(args: argparse.Namespace) -> int:
+    from invoice_hub.validation.en16931.docs import rules_doc_path, rules_doc_text
+
+    target = Path(args.output) if args.output else rules_doc_path()
+    return _write_generated(target, rules_doc_text(), args.check, "rules")
 
 
 def _check_connection(args: argparse.Namespace) -> int:
@@ -278,6 +289,11 @@ def build_parser() -> argparse.ArgumentParser:
     schema.add_argument("--check", action="store_true", help="exit 1 if the committed schema is out of date")
     schema.set_defaults(run=_schema)
 
+    rules = commands.add_parser("rules", help="write docs/validation.md: every EN 16931 rule the hub checks")
+    rules.add_argument("-o", "--output", help="where to write (default docs/validation.md)")
+    rules.add_argument("--check", action="store_true", help="exit 1 if the committed list is out of date")
+    rules.set_defaults(run=_rules)
+
     connection = commands.add_parser(
         "check-connection", help="log in to every source and destination of one integration; OK or why not"
     )
@@ -290,7 +306,12 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="validate invoice files; one result per file (--json: one JSON object per line)"
     )
     validate.add_argument("inputs", nargs="+", help="files, or folders of files")
-    validate.add_argument("--level", choices=("structure",), default="structure", help="what to check")
+    validate.add_argument(
+        "--level",
+        choices=("structure", "en16931"),
+        default="structure",
+        help="what to check: structure, or the EN 16931 rule set (UBL)",
+    )
     validate.add_argument(
         "--input", choices=formats, default="any", help="the files' format (default: detect)"
     )
@@ -302,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", required=True, choices=("ubl", "peppol_bis3", "ap_agility", "open_ar_csv"))
     convert.add_argument("--from", dest="input_format", choices=formats, default="any")
     convert.add_argument("--mapping", help="a mapping file (a path, or a name in the mappings folder)")
-    convert.add_argument("--validate", choices=("none", "structure"), default="structure")
+    convert.add_argument("--validate", choices=("none", "structure", "en16931"), default="structure")
     convert.add_argument(
         "-o", "--output", help="the file to write, or a folder for one file per invoice (default: stdout)"
     )

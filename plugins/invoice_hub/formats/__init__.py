@@ -143,6 +143,19 @@ def _unreadable(source: str, rule: str, exc: FormatError, input_format: str | No
     )
 
 
+def _en16931_findings(root: etree._Element | None, input_format: str) -> list[Finding]:
+    """EN 16931 findings for UBL; other formats cannot carry the standard's rules, which a warning says."""
+    if input_format == "ubl" and root is not None:
+        from invoice_hub.validation.en16931 import check_en16931
+
+        return check_en16931(root)
+    message = (
+        f"EN 16931 rules apply to UBL input; this {input_format} file was checked structurally only "
+        "(convert it to UBL and validate that to check EN 16931)"
+    )
+    return [Finding(rule="EN16931-NOT-UBL", severity="warning", message=message)]
+
+
 def read_document(
     path: Path,
     input_format: str = "any",
@@ -152,7 +165,8 @@ def read_document(
     read: bool = True,
     csv_options: CsvOptions | None = None,
 ) -> Document:
-    """The invoices in the file at ``path`` and, with ``validate="structure"``, its structural findings.
+    """The invoices in the file at ``path`` and, with ``validate="structure"``, its structural findings;
+    ``validate="en16931"`` adds the EN 16931 rules (UBL only; other formats get a warning saying so).
 
     Never raises for a bad document: what is wrong with it is a fatal finding, so that the caller
     records it like any validation failure. ``read=False`` validates without building invoices.
@@ -165,6 +179,8 @@ def read_document(
 
         report = read_open_ar_report(path, source, csv_options or CsvOptions())
         document = Document(source, input_format, [], list(report.findings))
+        if validate == "en16931":
+            document.findings += _en16931_findings(None, input_format)
         if read and document.valid:
             document.invoices = report_to_invoices(report)
         return document
@@ -191,6 +207,8 @@ def read_document(
 
         check = check_ubl if input_format == "ubl" else check_ap_agility
         document.findings = check(root, input_format)
+    if validate == "en16931":
+        document.findings += _en16931_findings(root, input_format)
     if not read or not document.valid:
         return document
     try:

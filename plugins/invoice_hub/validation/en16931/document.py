@@ -1,0 +1,186 @@
+"""The document the EN 16931 rules look at: the parsed UBL tree, indexed once, and XPath-like helpers.
+
+The official rules are XPath 2.0 assertions. The helpers here give their semantics in Python, so each
+check reads like its assertion:
+
+- a missing or unreadable number is ``None``, and any comparison with ``None`` is false, as a
+  comparison with an empty sequence is in XPath (a rule that compares a missing amount fails);
+- ``round`` is XPath's: halves go up (towards positive infinity), on exact decimals;
+- ``normalize-space`` trims and collapses white space.
+
+Every element is indexed by tag in one walk of the tree, so ``//cac:TaxCategory`` is a lookup, not a
+scan, whichever rule asks.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+
+from lxml import etree
+
+from invoice_hub.formats.ubl import CREDIT_NOTE_NS, NS
+from invoice_hub.validation.en16931.registry import RULES
+from invoice_hub.validation.findings import Finding
+from invoice_hub.validation.structure import xpath
+
+_PREFIXES = {
+    "cac": NS["cac"],
+    "cbc": NS["cbc"],
+    "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
+}
+_HUNDRED = Decimal(100)
+
+
+def clark(name: str) -> str:
+    """``cac:TaxCategory`` -> ``{urn:...CommonAggregateComponents-2}TaxCategory``."""
+    prefix, _, local = name.partition(":")
+    return f"{{{_PREFIXES[prefix]}}}{local}"
+
+
+def norm(text: str | None) -> str:
+    """XPath normalize-space."""
+    return " ".join(text.split()) if text else ""
+
+
+def dec(text: str | None) -> Decimal | None:
+    """xs:decimal of an element's text, or None when empty or not a decimal number."""
+    if text is None:
+        return None
+    text = text.strip()
+    if not text or not set(text) <= set("0123456789+-."):
+        return None
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        return None
+
+
+def xround(value: Decimal | None, places: int = 0) -> Decimal | None:
+    """XPath ``round``: to ``places`` decimals, halves up (``round(x * 100) div 100`` is places=2)."""
+    if value is None:
+        return None
+    step = Decimal(1).scaleb(-places)
+    return (value / step + Decimal("0.5")).to_integral_value(ROUND_FLOOR) * step
+
+
+def round2(value: Decimal | None) -> Decimal | None:
+    return xround(value, 2)
+
+
+def decimals_ok(element: etree._Element | None) -> bool:
+    """``string-length(substring-after(., '.')) <= 2``: at most two characters after the first dot."""
+    text = element.text if element is not None else None
+    return text is None or "." not in text or len(text.split(".", 1)[1]) <= 2
+
+
+def first(parent: etree._Element | None, path: str) -> etree._Element | None:
+    return parent.find(path, NS) if parent is not None else None
+
+
+def every(parent: etree._Element | None, path: str) -> list[etree._Element]:
+    return parent.findall(path, NS) if parent is not None else []
+
+
+def text(parent: etree._Element | None, path: str) -> str | None:
+    found = first(parent, path)
+    return found.text if found is not None else None
+
+
+def number(parent: etree._Element | None, path: str) -> Decimal | None:
+    return dec(text(parent, path))
+
+
+def exists(parent: etree._Element | None, path: str) -> bool:
+    return first(parent, path) is not None
+
+
+def total(values: Iterable[Decimal | None]) -> Decimal:
+    """XPath ``sum`` of decimals (an unreadable value counts as nothing; the rule on it reports it)."""
+    return sum((v for v in values if v is not None), Decimal(0))
+
+
+def charge_indicator(element: etree._Element) -> bool | None:
+    """``cbc:ChargeIndicator`` as xs:boolean (true/1, false/0), None when absent or not a boolean."""
+    value = norm(text(element, "cbc:ChargeIndicator"))
+    return {"true": True, "1": True, "false": False, "0": False}.get(value)
+
+
+def is_vat(category: etree._Element) -> bool:
+    """``[cac:TaxScheme/normalize-space(upper-case(cbc:ID))='VAT']``."""
+    return any(norm(e.text).upper() == "VAT" for e in every(category, "cac:TaxScheme/cbc:ID"))
+
+
+def category_id(category: etree._Element) -> str:
+    return norm(text(category, "cbc:ID"))
+
+
+def within(a: Decimal | None, b: Decimal | None, tolerance: Decimal = Decimal(1)) -> bool:
+    """``a - 1 < b and a + 1 > b``; false when either is missing."""
+    return a is not None and b is not None and a - tolerance < b < a + tolerance
+
+
+def is_finite(value: Decimal | None) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+class Doc:
+    """One UBL Invoice or CreditNote under validation, and the findings its rules raise."""
+
+    def __init__(self, root: etree._Element) -> None:
+        self.root = root
+        self.credit_note = etree.QName(root).namespace == CREDIT_NOTE_NS
+        self.line_tag = "cac:CreditNoteLine" if self.credit_note else "cac:InvoiceLine"
+        self.findings: list[Finding] = []
+        self._fired: set[str] = set()
+        self.by_tag: dict[str, list[etree._Element]] = defaultdict(list)
+        self.walk: list[tuple[etree._Element, tuple[str, ...]]] = []
+        self._index(root, ())
+
+    def _index(self, element: etree._Element, path: tuple[str, ...]) -> None:
+        """Every element with its path of tags below the root, in document order (one pass)."""
+        for child in element:
+            tag = child.tag
+            if not isinstance(tag, str):
+                continue
+            child_path = (*path, tag)
+            self.by_tag[tag].append(child)
+            self.walk.append((child, child_path))
+            if len(child):
+                self._index(child, child_path)
+
+    def all(self, name: str) -> list[etree._Element]:
+        """``//name``: every element of that name, in document order."""
+        return self.by_tag.get(clark(name), [])
+
+    @property
+    def lines(self) -> list[etree._Element]:
+        """The document's invoice (credit note) lines: its root's children of the line tag."""
+        return every(self.root, self.line_tag)
+
+    def allowance_charges(self, charge: bool) -> list[etree._Element]:
+        """Document level allowances (``charge=False``) or charges: the root's cac:AllowanceCharge."""
+        return [ac for ac in every(self.root, "cac:AllowanceCharge") if charge_indicator(ac) is charge]
+
+    def fail(self, rule_id: str, where: etree._Element | str, *, once: bool = False) -> None:
+        """Record that ``rule_id`` does not hold at ``where`` (an element, or an XPath for what is missing)."""
+        if once and rule_id in self._fired:
+            return
+        self._fired.add(rule_id)
+        rule = RULES[rule_id]
+        location = where if isinstance(where, str) else xpath(where)
+        self.findings.append(
+            Finding(rule=rule_id, severity=rule.flag, message=rule.message, location=location)
+        )
+
+    def fail_unless(self, condition: bool, rule_id: str, where: etree._Element | str) -> None:
+        if not condition:
+            self.fail(rule_id, where)
+
+
+def iter_elements(doc: Doc, names: Iterable[str]) -> Iterator[etree._Element]:
+    """Every element of any of ``names``, grouped by name."""
+    for name in names:
+        yield from doc.all(name)

@@ -1,0 +1,379 @@
+"""UBL syntax rules of the EN 16931 binding: UBL-CR-* (elements EN 16931 does not use), UBL-SR-*
+(how often an element may occur) and UBL-DT-* (data types and attributes).
+
+The ~680 UBL-CR rules are data (``codelists/ubl-cr.txt``: id, flag, path, message): one walk of the
+document checks every element's path against all of them at once, instead of one XPath per rule.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from functools import cache
+from importlib.resources import files
+from typing import NamedTuple
+
+from lxml import etree
+
+from invoice_hub.validation.en16931.document import Doc, clark, decimals_ok, every, exists, first, norm, text
+from invoice_hub.validation.en16931.registry import checks, define
+
+_WHOLE, _TAIL = "=", "A UBL invoice should not include the "
+_SPECIAL_CR = ("UBL-CR-002", "UBL-CR-412", "UBL-CR-665", "UBL-CR-666", "UBL-CR-673")
+
+
+class _Restriction(NamedTuple):
+    rule_id: str
+    attribute: str | None
+
+
+class _CrTable(NamedTuple):
+    anchored: dict[tuple[str, ...], list[_Restriction]]  # path below the root -> rules
+    anywhere: dict[
+        int, dict[tuple[str, ...], list[_Restriction]]
+    ]  # "//a/b": suffix length -> suffix -> rules
+    attributes: dict[str, str]  # "//@name" -> rule
+
+
+def _load_cr() -> list[tuple[str, str, str, str]]:
+    data = files("invoice_hub.validation.en16931").joinpath("codelists", "ubl-cr.txt").read_text("utf-8")
+    rows = []
+    for line in data.splitlines():
+        if line.startswith("UBL-CR-"):
+            rule_id, flag, path, message = line.split("|", 3)
+            message = message[1:] if message.startswith(_WHOLE) else _TAIL + message
+            rows.append((rule_id, {"w": "warning", "f": "fatal"}[flag], path, message))
+    return rows
+
+
+_CR_ROWS = _load_cr()
+for _id, _flag, _path, _message in _CR_ROWS:
+    define(_id, _flag, _message)  # type: ignore[arg-type]
+
+
+@cache
+def _cr_table() -> _CrTable:
+    table = _CrTable({}, defaultdict(dict), {})
+    for rule_id, _, path, _ in _CR_ROWS:
+        if path.startswith("*"):
+            continue
+        descendant = path.startswith("//")
+        steps = path.removeprefix("//").split("/")
+        attribute = steps.pop()[1:] if steps[-1].startswith("@") else None
+        if not steps:
+            table.attributes[attribute] = rule_id  # type: ignore[index]
+            continue
+        variants = [[]]
+        for step in steps:
+            names = ("cac:InvoiceLine", "cac:CreditNoteLine") if step == "LINE" else (step,)
+            variants = [[*v, clark(n)] for v in variants for n in names]
+        for variant in variants:
+            key = tuple(variant)
+            target = table.anywhere[len(key)] if descendant else table.anchored
+            target.setdefault(key, []).append(_Restriction(rule_id, attribute))
+    return table
+
+
+# -- UBL-DT ----------------------------------------------------------------------------------------
+define("UBL-DT-01", "fatal", "Amounts shall be decimal up to two fraction digits")
+define("UBL-DT-06", "fatal", "Binary object elements shall contain the mime code attribute")
+define("UBL-DT-07", "fatal", "Binary object elements shall contain the file name attribute")
+_DT_ATTRIBUTES = {
+    "schemeName": ("UBL-DT-08", "Scheme name attribute should not be present"),
+    "schemeAgencyName": ("UBL-DT-09", "Scheme agency name attribute should not be present"),
+    "schemeDataURI": ("UBL-DT-10", "Scheme data uri attribute should not be present"),
+    "schemeURI": ("UBL-DT-11", "Scheme uri attribute should not be present"),
+    "format": ("UBL-DT-12", "Format attribute should not be present"),
+    "unitCodeListIdentifier": ("UBL-DT-13", "Unit code list identifier attribute should not be present"),
+    "unitCodeListAgencyIdentifier": (
+        "UBL-DT-14",
+        "Unit code list agency identifier attribute should not be present",
+    ),
+    "unitCodeListAgencyName": ("UBL-DT-15", "Unit code list agency name attribute should not be present"),
+    "listAgencyName": ("UBL-DT-16", "List agency name attribute should not be present"),
+    "listName": ("UBL-DT-17", "List name attribute should not be present"),
+    "name": ("UBL-DT-18", "Name attribute should not be present"),
+    "languageID": ("UBL-DT-19", "Language identifier attribute should not be present"),
+    "listURI": ("UBL-DT-20", "List uri attribute should not be present"),
+    "listSchemeURI": ("UBL-DT-21", "List scheme uri attribute should not be present"),
+    "languageLocaleID": ("UBL-DT-22", "Language local identifier attribute should not be present"),
+    "uri": ("UBL-DT-23", "Uri attribute should not be present"),
+    "currencyCodeListVersionID": ("UBL-DT-24", "Currency code list version id should not be present"),
+    "characterSetCode": ("UBL-DT-25", "CharacterSetCode attribute should not be present"),
+    "encodingCode": ("UBL-DT-26", "EncodingCode attribute should not be present"),
+    "schemeAgencyID": ("UBL-DT-27", "Scheme Agency ID attribute should not be present"),
+    "listAgencyID": ("UBL-DT-28", "List Agency ID attribute should not be present"),
+}
+for _id, _message in sorted(_DT_ATTRIBUTES.values()):
+    define(_id, "warning", _message)
+
+
+def _amount_in_price_allowance(element: etree._Element) -> bool:
+    """``ancestor::cac:Price/cac:AllowanceCharge``: inside a Price that has an allowance (gross price)."""
+    price, allowance = clark("cac:Price"), clark("cac:AllowanceCharge")
+    return any(a.tag == price and a.find(allowance) is not None for a in element.iterancestors())
+
+
+@checks(
+    *(r[0] for r in _CR_ROWS if r[0] not in _SPECIAL_CR),
+    "UBL-DT-01",
+    "UBL-DT-06",
+    "UBL-DT-07",
+    *(v[0] for v in _DT_ATTRIBUTES.values()),
+)
+def check_elements(doc: Doc) -> None:
+    """One walk over every element: UBL-CR paths, UBL-DT amounts, binary objects and attributes."""
+    table = _cr_table()
+    lengths = sorted(table.anywhere)
+    payment_means_code = clark("cbc:PaymentMeansCode")
+    for element, path in doc.walk:
+        hits = list(table.anchored.get(path, ()))
+        for length in lengths:
+            if len(path) >= length:
+                hits.extend(table.anywhere[length].get(path[-length:], ()))
+        for rule_id, attribute in hits:
+            if attribute is None:
+                doc.fail(rule_id, element, once=True)
+            elif element.get(attribute) is not None:
+                doc.fail(rule_id, f"{_location(element)}/@{attribute}", once=True)
+        if element.attrib:
+            for attribute in element.attrib:
+                if attribute in table.attributes:
+                    doc.fail(table.attributes[attribute], f"{_location(element)}/@{attribute}", once=True)
+                dt = _DT_ATTRIBUTES.get(attribute)
+                if dt and not (attribute == "name" and element.tag == payment_means_code):
+                    doc.fail(dt[0], f"{_location(element)}/@{attribute}", once=True)
+        local = element.tag.rpartition("}")[2]
+        if (
+            local.endswith("Amount")
+            and not local.endswith("PriceAmount")
+            and not _amount_in_price_allowance(element)
+        ):
+            doc.fail_unless(decimals_ok(element), "UBL-DT-01", element)
+        elif local.endswith("BinaryObject"):
+            doc.fail_unless(element.get("mimeCode") is not None, "UBL-DT-06", element)
+            doc.fail_unless(element.get("filename") is not None, "UBL-DT-07", element)
+
+
+def _location(element: etree._Element) -> str:
+    from invoice_hub.validation.structure import xpath
+
+    return xpath(element)
+
+
+@checks(*_SPECIAL_CR)
+def check_special_restrictions(doc: Doc) -> None:
+    """The UBL-CR rules whose test is more than "this element does not exist"."""
+    root = doc.root
+    for version in every(root, "cbc:UBLVersionID"):
+        doc.fail_unless(version.text == "2.1", "UBL-CR-002", version)
+    if not doc.credit_note:
+        for due in every(root, "cac:PaymentMeans/cbc:PaymentDueDate"):
+            doc.fail("UBL-CR-412", due, once=True)
+    for reference in doc.all("cac:AdditionalDocumentReference"):
+        codes = [c.text for c in every(reference, "cbc:DocumentTypeCode")]
+        identifier = first(reference, "cbc:ID")
+        not_object = not codes or any(c != "130" for c in codes)
+        if not_object and identifier is not None and identifier.get("schemeID") is not None:
+            doc.fail("UBL-CR-665", f"{_location(identifier)}/@schemeID", once=True)
+        if "130" in codes:
+            if exists(reference, "cac:Attachment"):
+                doc.fail("UBL-CR-666", reference, once=True)
+            if exists(reference, "cbc:DocumentDescription"):
+                doc.fail("UBL-CR-673", reference, once=True)
+
+
+# -- UBL-SR ----------------------------------------------------------------------------------------
+_SR = {
+    "UBL-SR-01": "Contract identifier shall occur maximum once.",
+    "UBL-SR-02": "Receive advice identifier shall occur maximum once",
+    "UBL-SR-03": "Despatch advice identifier shall occur maximum once",
+    "UBL-SR-04": "Invoice object identifier shall occur maximum once",
+    "UBL-SR-05": "Payment terms shall occur maximum once",
+    "UBL-SR-06": "Preceding invoice reference shall occur maximum once",
+    "UBL-SR-07": "If there is a preceding invoice reference, the preceding invoice number shall be present",
+    "UBL-SR-08": "Invoice period shall occur maximum once",
+    "UBL-SR-09": "Seller name shall occur maximum once",
+    "UBL-SR-10": "Seller trader name shall occur maximum once",
+    "UBL-SR-11": "Seller legal registration identifier shall occur maximum once",
+    "UBL-SR-12": "Seller VAT identifier shall occur maximum once",
+    "UBL-SR-13": "Seller tax registration shall occur maximum once",
+    "UBL-SR-14": "Seller additional legal information shall occur maximum once",
+    "UBL-SR-15": "Buyer name shall occur maximum once",
+    "UBL-SR-16": "Buyer identifier shall occur maximum once",
+    "UBL-SR-17": "Buyer legal registration identifier shall occur maximum once",
+    "UBL-SR-18": "Buyer VAT identifier shall occur maximum once",
+    "UBL-SR-19": "Payee name shall occur maximum once, if the Payee is different from the Seller",
+    "UBL-SR-20": "Payee identifier shall occur maximum once, if the Payee is different from the Seller",
+    "UBL-SR-21": "Payee legal registration identifier shall occur maximum once, if the Payee is different from the Seller",
+    "UBL-SR-22": "Seller tax representative name shall occur maximum once, if the Seller has a tax representative",
+    "UBL-SR-23": "Seller tax representative VAT identifier shall occur maximum once, if the Seller has a tax representative",
+    "UBL-SR-24": "Deliver to information shall occur maximum once",
+    "UBL-SR-25": "Deliver to party name shall occur maximum once",
+    "UBL-SR-26": "Payment reference shall occur maximum once",
+    "UBL-SR-27": "Payment means text shall occur maximum once",
+    "UBL-SR-28": "Mandate reference identifier shall occur maximum once",
+    "UBL-SR-29": "Bank creditor reference shall occur maximum once",
+    "UBL-SR-30": "Document level allowance reason shall occur maximum once",
+    "UBL-SR-31": "Document level charge reason shall occur maximum once",
+    "UBL-SR-32": "VAT exemption reason text shall occur maximum once",
+    "UBL-SR-33": "Supporting document description shall occur maximum once",
+    "UBL-SR-34": "Invoice line note shall occur maximum once",
+    "UBL-SR-35": "Referenced purchase order line identifier shall occur maximum once",
+    "UBL-SR-36": "Invoice line period shall occur maximum once",
+    "UBL-SR-37": "Item price discount shall occur maximum once",
+    "UBL-SR-39": "Project reference shall occur maximum once.",
+    "UBL-SR-40": "Buyer trade name shall occur maximum once",
+    "UBL-SR-42": "Party tax scheme shall occur maximum twice in accounting supplier party",
+    "UBL-SR-43": "Scheme identifier shall only be used for invoiced object (document type code with value 130 or 50)",
+    "UBL-SR-44": "An Invoice may only have one unique PaymentID, but the PaymentID may be used for multiple PaymentMeans",
+    "UBL-SR-45": "Due Date shall occur maximum once",
+    "UBL-SR-46": "Payment means text shall occur maximum once",
+    "UBL-SR-47": "When there are more than one payment means code, they shall be equal",
+    "UBL-SR-48": "Invoice lines shall have one and only one classified tax category.",
+    "UBL-SR-49": "Value tax point date shall occur maximum once",
+    "UBL-SR-50": "Item description shall occur maximum once",
+    "UBL-SR-51": "An address can only have one third line.",
+    "UBL-SR-52": "Document reference shall occur maximum once",
+    "UBL-SR-53": "CompanyID (VAT Identifier) must be stated when providing the PartyTaxScheme/TaxScheme/ID.",
+}
+for _id, _message in _SR.items():
+    define(_id, "fatal", _message)
+
+_AT_MOST_ONCE_IN_INVOICE = {
+    "UBL-SR-01": "cac:ContractDocumentReference/cbc:ID",
+    "UBL-SR-02": "cac:ReceiptDocumentReference/cbc:ID",
+    "UBL-SR-03": "cac:DespatchDocumentReference/cbc:ID",
+    "UBL-SR-05": "cac:PaymentTerms/cbc:Note",
+    "UBL-SR-08": "cac:InvoicePeriod",
+    "UBL-SR-09": "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+    "UBL-SR-10": "cac:AccountingSupplierParty/cac:Party/cac:PartyName/cbc:Name",
+    "UBL-SR-11": "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID",
+    "UBL-SR-14": "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyLegalForm",
+    "UBL-SR-15": "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName",
+    "UBL-SR-16": "cac:AccountingCustomerParty/cac:Party/cac:PartyIdentification/cbc:ID",
+    "UBL-SR-17": "cac:AccountingCustomerParty/cac:Party/cac:PartyLegalEntity/cbc:CompanyID",
+    "UBL-SR-24": "cac:Delivery",
+    "UBL-SR-39": "cac:ProjectReference/cbc:ID",
+    "UBL-SR-40": "cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name",
+    "UBL-SR-45": "cac:PaymentMeans/cbc:PaymentDueDate",
+    "UBL-SR-49": "cac:InvoicePeriod/cbc:DescriptionCode",
+}
+
+
+def _upper_scheme(scheme: etree._Element) -> str:
+    return (text(scheme, "cac:TaxScheme/cbc:ID") or "").upper()
+
+
+@checks(*_SR)
+def check_occurrences(doc: Doc) -> None:
+    root = doc.root
+    for rule_id, path in _AT_MOST_ONCE_IN_INVOICE.items():
+        doc.fail_unless(len(every(root, path)) <= 1, rule_id, root)
+    objects = [
+        r
+        for r in every(root, "cac:AdditionalDocumentReference")
+        if any(c.text == "130" for c in every(r, "cbc:DocumentTypeCode"))
+    ]
+    doc.fail_unless(sum(len(every(r, "cbc:ID")) for r in objects) <= 1, "UBL-SR-04", root)
+    for rule_id, party, vat in (
+        ("UBL-SR-12", "cac:AccountingSupplierParty", True),
+        ("UBL-SR-13", "cac:AccountingSupplierParty", False),
+        ("UBL-SR-18", "cac:AccountingCustomerParty", True),
+    ):
+        schemes = every(root, f"{party}/cac:Party/cac:PartyTaxScheme")
+        chosen = [
+            s for s in schemes if (_upper_scheme(s) == "VAT") == vat and exists(s, "cac:TaxScheme/cbc:ID")
+        ]
+        doc.fail_unless(sum(len(every(s, "cbc:CompanyID")) for s in chosen) <= 1, rule_id, root)
+    sepa = [
+        i
+        for i in doc.all("cbc:ID")
+        if (i.get("schemeID") or "").upper() == "SEPA"
+        and i.getparent().tag == clark("cac:PartyIdentification")
+    ]
+    doc.fail_unless(len(sepa) <= 1, "UBL-SR-29", root)
+    doc.fail_unless(len({e.text for e in doc.all("cbc:PaymentID")}) <= 1, "UBL-SR-44", root)
+    doc.fail_unless(
+        len([c for c in every(root, "cac:PaymentMeans/cbc:PaymentMeansCode") if c.get("name") is not None])
+        <= 1,
+        "UBL-SR-46",
+        root,
+    )
+    doc.fail_unless(len({e.text for e in doc.all("cbc:PaymentMeansCode")}) <= 1, "UBL-SR-47", root)
+    for reference in doc.all("cac:BillingReference"):
+        doc.fail_unless(len(every(reference, "cac:InvoiceDocumentReference")) <= 1, "UBL-SR-06", reference)
+        doc.fail_unless(exists(reference, "cac:InvoiceDocumentReference/cbc:ID"), "UBL-SR-07", reference)
+    seller_names = {
+        e.text
+        for e in every(
+            root, "cac:AccountingSupplierParty/cac:Party/cac:PartyLegalEntity/cbc:RegistrationName"
+        )
+    }
+    for payee in doc.all("cac:PayeeParty"):
+        names = [e.text for e in every(payee, "cac:PartyName/cbc:Name")]
+        differs = any(n != s for n in names for s in seller_names)  # XPath general comparison "!="
+        doc.fail_unless(len(names) <= 1 and differs, "UBL-SR-19", payee)
+        other_ids = [
+            i
+            for i in every(payee, "cac:PartyIdentification/cbc:ID")
+            if (i.get("schemeID") or "").upper() != "SEPA"
+        ]
+        doc.fail_unless(len(other_ids) <= 1 and differs, "UBL-SR-20", payee)
+        doc.fail_unless(
+            len(every(payee, "cac:PartyLegalEntity/cbc:CompanyID")) <= 1 and differs, "UBL-SR-21", payee
+        )
+    for representative in doc.all("cac:TaxRepresentativeParty"):
+        doc.fail_unless(
+            len(every(representative, "cac:PartyName/cbc:Name")) <= 1, "UBL-SR-22", representative
+        )
+        doc.fail_unless(
+            len(every(representative, "cac:Party/cac:PartyTaxScheme/cbc:CompanyID")) <= 1,
+            "UBL-SR-23",
+            representative,
+        )
+    for delivery in doc.all("cac:Delivery"):
+        doc.fail_unless(
+            len(every(delivery, "cac:DeliveryParty/cac:PartyName/cbc:Name")) <= 1, "UBL-SR-25", delivery
+        )
+    for means in doc.all("cac:PaymentMeans"):
+        for rule_id, path in (
+            ("UBL-SR-26", "cbc:PaymentID"),
+            ("UBL-SR-27", "cbc:PaymentMeansCode"),
+            ("UBL-SR-28", "cac:PaymentMandate/cbc:ID"),
+        ):
+            doc.fail_unless(len(every(means, path)) <= 1, rule_id, means)
+    for ac in doc.all("cac:AllowanceCharge"):
+        value = norm(text(ac, "cbc:ChargeIndicator"))
+        rule_id = {"false": "UBL-SR-30", "0": "UBL-SR-30", "true": "UBL-SR-31", "1": "UBL-SR-31"}.get(value)
+        if rule_id:
+            doc.fail_unless(len(every(ac, "cbc:AllowanceChargeReason")) <= 1, rule_id, ac)
+    for subtotal in doc.all("cac:TaxSubtotal"):
+        doc.fail_unless(
+            len(every(subtotal, "cac:TaxCategory/cbc:TaxExemptionReason")) <= 1, "UBL-SR-32", subtotal
+        )
+    for reference in doc.all("cac:AdditionalDocumentReference"):
+        doc.fail_unless(len(every(reference, "cbc:DocumentDescription")) <= 1, "UBL-SR-33", reference)
+        codes = [c.text for c in every(reference, "cbc:DocumentTypeCode")]
+        identifier = first(reference, "cbc:ID")
+        ok = (
+            "130" in codes
+            or (doc.credit_note and "50" in codes)
+            or ((identifier is None or identifier.get("schemeID") is None) and not codes)
+        )
+        doc.fail_unless(ok, "UBL-SR-43", reference)
+    for line in doc.all("cac:InvoiceLine") + doc.all("cac:CreditNoteLine"):
+        for rule_id, path, most in (
+            ("UBL-SR-34", "cbc:Note", 1), ("UBL-SR-35", "cac:OrderLineReference/cbc:LineID", 1),
+            ("UBL-SR-36", "cac:InvoicePeriod", 1), ("UBL-SR-37", "cac:Price/cac:AllowanceCharge/cbc:Amount", 1),
+            ("UBL-SR-50", "cac:Item/cbc:Description", 1), ("UBL-SR-52", "cac:DocumentReference", 1),
+        ):  # fmt: skip
+            doc.fail_unless(len(every(line, path)) <= most, rule_id, line)
+        doc.fail_unless(len(every(line, "cac:Item/cac:ClassifiedTaxCategory")) == 1, "UBL-SR-48", line)
+    for party in every(root, "cac:AccountingSupplierParty/cac:Party"):
+        doc.fail_unless(len(every(party, "cac:PartyTaxScheme")) <= 2, "UBL-SR-42", party)
+    for address in doc.all("cac:PostalAddress") + doc.all("cac:Address"):
+        doc.fail_unless(len(every(address, "cac:AddressLine")) <= 1, "UBL-SR-51", address)
+    for scheme in doc.all("cac:PartyTaxScheme"):
+        doc.fail_unless(
+            exists(scheme, "cac:TaxScheme/cbc:ID") and exists(scheme, "cbc:CompanyID"), "UBL-SR-53", scheme
+        )
