@@ -18,7 +18,10 @@ DocumentType = Literal["invoice", "credit_note"]
 
 
 class ModelBase(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # JSON (the document store) carries binary attachments as base64.
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
 
 class Identifier(ModelBase):
@@ -51,6 +54,21 @@ class Party(ModelBase):
     legal_id: Identifier | None = None
     address: Address | None = None
     contact: Contact | None = None
+
+
+def party_id(party: Party) -> str | None:
+    """How the hub knows a party (a customer to export for, a sender): its first party identifier,
+    else its legal registration, VAT id, electronic address, or name; the first the invoice has."""
+    for candidate in (
+        party.ids[0].value if party.ids else None,
+        party.legal_id.value if party.legal_id else None,
+        party.vat_id,
+        party.endpoint.value if party.endpoint else None,
+        party.name or party.trading_name,
+    ):
+        if candidate:
+            return candidate
+    return None
 
 
 class TaxCategory(ModelBase):

@@ -39,3 +39,10 @@ def staging_url() -> str:
     run on different workers; the default is a folder under the Airflow home.
     """
     return os.environ.get("INVOICE_HUB_STAGING_URL") or (hub_home() / "staging").as_uri()
+
+
+def store_url() -> str:
+    """Base URL of the document store (``INVOICE_HUB_STORE_URL``): every received invoice's source and
+    every rendered export, kept by content for re-exports and backfills. Like staging, any
+    ObjectStoragePath scheme; the default is a folder under the Airflow home."""
+    return os.environ.get("INVOICE_HUB_STORE_URL") or (hub_home() / "store").as_uri()

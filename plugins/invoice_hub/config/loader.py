@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -309,6 +309,11 @@ def _check_references(
 
     endpoints: list[tuple[KeyPath, Any]] = [(("source", "type"), integration.source)]
     endpoints += [(("destinations", i, "type"), d) for i, d in enumerate(integration.destinations)]
+    endpoints += [
+        (("customers", c, "destinations", i, "type"), d)
+        for c, customer in enumerate(integration.customers)
+        for i, d in enumerate(customer.destinations)
+    ]
     for key_path, endpoint in endpoints:
         if endpoint is not None and endpoint.type not in capabilities.TRANSPORTS:
             yield problem(
@@ -338,23 +343,35 @@ def _check_references(
             f"the hub; available: {', '.join(sorted(capabilities.VALIDATIONS))}",
         )
     if transform.mapping is not None:
-        folder = settings.mappings_dir()
-        if Path(transform.mapping).name != transform.mapping:
-            yield problem(("transform", "mapping"), f"a file name in {folder}, not a path")
-        elif not (folder / transform.mapping).is_file():
-            yield problem(("transform", "mapping"), f"no mapping file {transform.mapping!r} in {folder}")
-        elif transform.output == "passthrough":
-            yield problem(
-                ("transform", "mapping"), "a mapping needs an output format; passthrough copies bytes"
-            )
-        else:
-            from invoice_hub.config.mappings import load_mapping, output_field_problems
+        yield from _mapping_problems(problem, ("transform", "mapping"), transform.mapping, transform.output)
+    for index, customer in enumerate(integration.customers):
+        mapping = customer.mapping or transform.mapping
+        if customer.mapping is not None or (customer.output and mapping):
+            output = customer.output or transform.output
+            yield from _mapping_problems(problem, ("customers", index, "mapping"), mapping, output)
 
-            loaded = load_mapping(folder / transform.mapping)
-            yield from loaded.problems
-            if loaded.mapping is not None:
-                for message in output_field_problems(loaded.mapping, transform.output):
-                    yield problem(("transform", "mapping"), f"{loaded.path}: {message}")
+
+def _mapping_problems(
+    problem: Callable[[KeyPath, str], ConfigProblem], key_path: KeyPath, name: str | None, output: str
+) -> Iterator[ConfigProblem]:
+    """The mapping file ``name`` exists and fits the ``output`` format."""
+    folder = settings.mappings_dir()
+    if name is None:
+        return
+    if Path(name).name != name:
+        yield problem(key_path, f"a file name in {folder}, not a path")
+    elif not (folder / name).is_file():
+        yield problem(key_path, f"no mapping file {name!r} in {folder}")
+    elif output == "passthrough":
+        yield problem(key_path, "a mapping needs an output format; passthrough copies bytes")
+    else:
+        from invoice_hub.config.mappings import load_mapping, output_field_problems
+
+        loaded = load_mapping(folder / name)
+        yield from loaded.problems
+        if loaded.mapping is not None:
+            for message in output_field_problems(loaded.mapping, output):
+                yield problem(key_path, f"{loaded.path}: {message}")
 
 
 def integration_files(paths: Iterable[Path]) -> list[Path]:

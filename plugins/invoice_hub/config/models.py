@@ -367,21 +367,70 @@ class Transform(StrictModel):
     @field_validator("filename")
     @classmethod
     def _known_placeholders(cls, template: str | None) -> str | None:
-        if template is None:
-            return None
-        try:
-            fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
-        except ValueError as exc:
-            raise ValueError(f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
-        unknown = sorted({f for f in fields if f not in FILENAME_PLACEHOLDERS})
-        if unknown:
-            raise ValueError(
-                f"unknown placeholder {{{unknown[0]}}}; known: "
-                + ", ".join("{" + key + "}" for key in FILENAME_PLACEHOLDERS)
-            )
-        if "/" in template or "\\" in template:
-            raise ValueError("a file name, not a path: remove the '/' (the folder is the destination's path)")
-        return template
+        return check_filename(template)
+
+
+def check_filename(template: str | None) -> str | None:
+    """A ``filename`` template: known placeholders only, a name rather than a path."""
+    if template is None:
+        return None
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field is not None]
+    except ValueError as exc:
+        raise ValueError(f"not a valid template ({exc}); write literal braces as {{{{ and }}}}") from None
+    unknown = sorted({f for f in fields if f not in FILENAME_PLACEHOLDERS})
+    if unknown:
+        raise ValueError(
+            f"unknown placeholder {{{unknown[0]}}}; known: "
+            + ", ".join("{" + key + "}" for key in FILENAME_PLACEHOLDERS)
+        )
+    if "/" in template or "\\" in template:
+        raise ValueError("a file name, not a path: remove the '/' (the folder is the destination's path)")
+    return template
+
+
+DateField = Literal["issue_date", "received_at"]
+DocumentType = Literal["invoice", "credit_note"]
+InvoiceStatus = Literal["open", "paid", "cancelled"]
+
+
+class Select(StrictModel):
+    """Which received invoices an export run takes (``select:``, kind ``export``): those whose
+    ``date_field`` falls in the run's data interval."""
+
+    date_field: DateField = Field(
+        default="issue_date", description="issue_date (the invoice's date) or received_at (when the hub got it)."
+    )
+    customers: Literal["all"] | list[Annotated[str, Field(min_length=1)]] = Field(
+        default="all",
+        description="'all', or the customer ids (the buyer's identifier) this export is activated for.",
+    )
+    types: list[DocumentType] = Field(default_factory=lambda: ["invoice", "credit_note"], min_length=1)
+    statuses: list[InvoiceStatus] = Field(default_factory=lambda: ["open", "paid"], min_length=1)
+    sources: list[str] = Field(
+        default_factory=list, description="Only invoices received by these integrations; empty = all."
+    )
+
+
+class CustomerSettings(StrictModel):
+    """One customer's own export: another format, file name or gateway (``customers:``)."""
+
+    id: str = Field(min_length=1, description="The customer id (the buyer's identifier in the ledger).")
+    active: bool = Field(default=True, description="false: this customer's invoices are not exported.")
+    output: OutputFormat | None = Field(default=None, description="Instead of transform.output.")
+    mapping: str | None = Field(default=None, description="Instead of transform.mapping.")
+    filename: str | None = Field(default=None, description="Instead of transform.filename.")
+    destinations: list[Destination] = Field(
+        default_factory=list, description="Instead of the integration's destinations (when not empty)."
+    )
+
+    @field_validator("filename")
+    @classmethod
+    def _known_placeholders(cls, template: str | None) -> str | None:
+        return check_filename(template)
+
+
+ReexportPolicy = Literal["skip", "replace", "new_name"]
 
 
 class Notify(StrictModel):
@@ -411,6 +460,15 @@ class Integration(StrictModel):
     reconcile: Reconcile | None = Field(
         default=None, description="kind open_ar_reconciliation: how snapshots are read and compared."
     )
+    select: Select | None = Field(default=None, description="kind export: which invoices a run takes.")
+    customers: list[CustomerSettings] = Field(
+        default_factory=list, description="kind export: customers with their own format, name or gateway."
+    )
+    reexport: ReexportPolicy = Field(
+        default="skip",
+        description="kind export: an invoice exported before to a destination is skipped, replaced (same "
+        "name, overwritten) or delivered under a new name.",
+    )
     notify: Notify = Field(default_factory=Notify)
 
     @field_validator("schedule")
@@ -439,12 +497,21 @@ class Integration(StrictModel):
     def _complete_for_kind(self) -> Integration:
         if self.schedule is not None and self.start_date is None:
             raise problem("start_date", "required when schedule is set, e.g. start_date: 2026-01-01")
+        export_keys = {"select", "customers", "reexport"} & self.model_fields_set
         if self.kind == "export":
-            raise problem(
-                "kind",
-                "'export' is not available in this version of the hub; use 'transfer' or "
-                "'open_ar_reconciliation'",
-            )
+            if self.source is not None:
+                raise problem("source", "an export takes invoices from the ledger, not files: remove source")
+            if self.transform.output == "passthrough":
+                raise problem("transform.output", "an export renders invoices: name a format, e.g. ubl")
+            if not self.destinations and not any(c.destinations for c in self.customers):
+                raise problem("destinations", "an export needs at least one destination")
+            ids = [c.id for c in self.customers]
+            if len(set(ids)) != len(ids):
+                raise problem("customers", "each customer id once")
+            return self
+        if export_keys:
+            key = sorted(export_keys)[0]
+            raise problem(key, "only for kind export; remove it or change kind")
         if self.source is None:
             raise problem("source", f"required for kind {self.kind!r}")
         if self.kind == "open_ar_reconciliation":

@@ -6,14 +6,16 @@ transaction: the state never shows half a snapshot.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Float, and_, bindparam, insert, select, type_coerce, update
+from sqlalchemy import Engine, Float, and_, bindparam, insert, literal, select, type_coerce, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -23,6 +25,19 @@ from invoice_hub.ledger.tables import ArInvoice, ArSnapshot, ArStatusChange, utc
 #: Rows per executemany / IN (...): bounded memory for a million-row snapshot, within SQL limits.
 _CHUNK = 20_000
 _IN_CHUNK = 500
+
+
+@contextlib.contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """While a million rows (acyclic tuples) are built: the cyclic collector would otherwise rescan
+    all the ones built before, again and again (twice the time of the fetch itself)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 class SnapshotStatus:
@@ -79,9 +94,10 @@ class Receivables:
         query = select(
             ArInvoice.invoice_ref, type_coerce(ArInvoice.open_amount, Float), ArInvoice.currency
         ).where(ArInvoice.integration == integration, ArInvoice.status == "open")
-        with self.engine.connect() as connection:
+        with self.engine.connect() as connection, _without_cyclic_gc():
             rows = connection.execute(query).all()
-        refs, amounts, currencies = zip(*rows, strict=True) if rows else ((), (), ())
+            refs, amounts, currencies = zip(*rows, strict=True) if rows else ((), (), ())
+            del rows
         return pd.DataFrame(
             {
                 "ref": np.asarray(refs, dtype=object),
@@ -145,99 +161,25 @@ class Receivables:
         """Apply a snapshot's changes in one transaction; returns the snapshot's id.
 
         ``changes``: ``ref``, ``change``, ``previous_units``, ``position`` (see ``compare``);
-        ``rows``: the snapshot's frame, where ``position`` points.
+        ``rows``: the snapshot's frame, where ``position`` points. Changes with a row take their values
+        from it, in executemany chunks; invoices paid are changed by lists of references, their
+        history rows copied from the ledger in the database (``INSERT ... SELECT``).
         """
-        from invoice_hub.reconciliation.snapshot import units_to_amount
-
         at = record["produced_at"]
+        has_row = changes["position"].to_numpy() >= 0
+        listed = changes[has_row]
+        paid = changes["ref"].to_numpy(dtype=object)[~has_row].tolist()
         with self.engine.begin() as connection:
             snapshot_id = self._upsert_snapshot(
                 connection,
                 integration,
                 {**record, "status": SnapshotStatus.APPLIED, "applied_at": utcnow()},
             )
-            for start in range(0, len(changes), _CHUNK):
-                chunk = changes.iloc[start : start + _CHUNK]
-                has_row = chunk["position"].to_numpy() >= 0
-                current = rows.iloc[chunk["position"].to_numpy()[has_row]]
-                values = _row_values(current, extra_columns)
-                kinds = chunk["change"].to_numpy()[has_row]
-                by_kind: dict[str, list[dict[str, Any]]] = {}
-                for kind, value in zip(kinds, values, strict=True):
-                    by_kind.setdefault(kind, []).append(value)
-                common = {"integration": integration, "last_snapshot_id": snapshot_id}
-                if opened := by_kind.get("opened"):
-                    connection.execute(
-                        insert(ArInvoice),
-                        [
-                            {**common, **v, "status": "open", "opened_at": at, "needs_review": False}
-                            for v in opened
-                        ],
-                    )
-                this = and_(ArInvoice.integration == integration, ArInvoice.invoice_ref == bindparam("b_ref"))
-                if reopened := by_kind.get("reopened"):
-                    connection.execute(
-                        update(ArInvoice)
-                        .where(this)
-                        .values(
-                            status="open",
-                            paid_at=None,
-                            needs_review=True,
-                            last_snapshot_id=snapshot_id,
-                            **_bound(reopened[0]),
-                        ),
-                        [_binds(v) for v in reopened],
-                    )
-                amounts = by_kind.get("partially_paid", []) + by_kind.get("amount_changed", [])
-                if amounts:
-                    connection.execute(
-                        update(ArInvoice)
-                        .where(this)
-                        .values(
-                            open_amount=bindparam("b_open_amount"),
-                            currency=bindparam("b_currency"),
-                            last_snapshot_id=snapshot_id,
-                        ),
-                        [
-                            {
-                                "b_ref": v["invoice_ref"],
-                                "b_open_amount": v["open_amount"],
-                                "b_currency": v["currency"],
-                            }
-                            for v in amounts
-                        ],
-                    )
-                paid = chunk["ref"].to_numpy()[~has_row]
-                if len(paid):
-                    connection.execute(
-                        update(ArInvoice)
-                        .where(this)
-                        .values(status="paid", paid_at=at, last_snapshot_id=snapshot_id),
-                        [{"b_ref": ref} for ref in paid],
-                    )
-                amount_now = np.full(len(chunk), None, dtype=object)
-                amount_now[has_row] = current["open_amount"].to_numpy(dtype=object)
-                currency = np.full(len(chunk), None, dtype=object)
-                currency[has_row] = current["currency"].to_numpy(dtype=object)
-                previous = chunk["previous_units"].to_numpy()
-                connection.execute(
-                    insert(ArStatusChange),
-                    [
-                        {
-                            "integration": integration,
-                            "snapshot_id": snapshot_id,
-                            "invoice_ref": ref,
-                            "change": kind,
-                            "previous_amount": units_to_amount(units),
-                            "open_amount": amount,
-                            "currency": cur,
-                            "changed_at": at,
-                        }
-                        for ref, kind, units, amount, cur in zip(
-                            chunk["ref"], chunk["change"], previous, amount_now, currency, strict=True
-                        )
-                    ],
-                )
+            done = {"integration": integration, "snapshot_id": snapshot_id, "changed_at": at}
+            for start in range(0, len(listed), _CHUNK):
+                _apply_rows(connection, done, listed.iloc[start : start + _CHUNK], rows, extra_columns)
+            for start in range(0, len(paid), _IN_CHUNK):
+                _mark_paid(connection, done, paid[start : start + _IN_CHUNK])
         return snapshot_id
 
     def _upsert_snapshot(self, connection: Connection, integration: str, record: dict[str, Any]) -> int:
@@ -253,6 +195,106 @@ class Receivables:
             ).scalar_one()
         connection.execute(update(ArSnapshot).where(ArSnapshot.id == existing).values(**record))
         return existing
+
+
+def _apply_rows(
+    connection: Connection,
+    done: dict[str, Any],
+    chunk: pd.DataFrame,
+    rows: pd.DataFrame,
+    extra_columns: list[str],
+) -> None:
+    """Changes that have a snapshot row: invoices opened, reopened, and with another amount."""
+    from invoice_hub.reconciliation.snapshot import units_to_amount
+
+    integration, snapshot_id, at = done["integration"], done["snapshot_id"], done["changed_at"]
+    current = rows.iloc[chunk["position"].to_numpy()]
+    kinds = chunk["change"].to_numpy(dtype=object)
+    refs = current["ref"].to_numpy(dtype=object)
+    amounts = current["open_amount"].to_numpy(dtype=object)
+    currencies = current["currency"].to_numpy(dtype=object)
+    this = and_(ArInvoice.integration == integration, ArInvoice.invoice_ref == bindparam("b_ref"))
+    opened, reopened = kinds == "opened", kinds == "reopened"
+    if opened.any():
+        connection.execute(
+            insert(ArInvoice),
+            [
+                {
+                    **v,
+                    "integration": integration,
+                    "last_snapshot_id": snapshot_id,
+                    "status": "open",
+                    "opened_at": at,
+                    "needs_review": False,
+                }
+                for v in _row_values(current[opened], extra_columns)
+            ],
+        )
+    if reopened.any():
+        values = _row_values(current[reopened], extra_columns)
+        connection.execute(
+            update(ArInvoice)
+            .where(this)
+            .values(
+                status="open",
+                paid_at=None,
+                needs_review=True,
+                last_snapshot_id=snapshot_id,
+                **_bound(values[0]),
+            ),
+            [_binds(v) for v in values],
+        )
+    moved = (kinds == "partially_paid") | (kinds == "amount_changed")
+    if moved.any():
+        connection.execute(
+            update(ArInvoice)
+            .where(this)
+            .values(
+                open_amount=bindparam("b_open_amount"),
+                currency=bindparam("b_currency"),
+                last_snapshot_id=snapshot_id,
+            ),
+            [
+                {"b_ref": ref, "b_open_amount": amount, "b_currency": currency}
+                for ref, amount, currency in zip(refs[moved], amounts[moved], currencies[moved], strict=True)
+            ],
+        )
+    connection.execute(
+        insert(ArStatusChange),
+        [
+            {
+                **done,
+                "invoice_ref": ref,
+                "change": kind,
+                "previous_amount": units_to_amount(units),
+                "open_amount": amount,
+                "currency": currency,
+            }
+            for ref, kind, units, amount, currency in zip(
+                chunk["ref"], kinds, chunk["previous_units"], amounts, currencies, strict=True
+            )
+        ],
+    )
+
+
+def _mark_paid(connection: Connection, done: dict[str, Any], refs: list[str]) -> None:
+    """Invoices missing from the snapshot: paid, each with a history row of its last open amount."""
+    chosen = and_(ArInvoice.integration == done["integration"], ArInvoice.invoice_ref.in_(refs))
+    history = select(
+        ArInvoice.integration,
+        literal(done["snapshot_id"], ArStatusChange.snapshot_id.type),
+        ArInvoice.invoice_ref,
+        literal("paid", ArStatusChange.change.type),
+        ArInvoice.open_amount,
+        literal(done["changed_at"], ArStatusChange.changed_at.type),
+    ).where(chosen)
+    columns = ["integration", "snapshot_id", "invoice_ref", "change", "previous_amount", "changed_at"]
+    connection.execute(insert(ArStatusChange).from_select(columns, history))
+    connection.execute(
+        update(ArInvoice)
+        .where(chosen)
+        .values(status="paid", paid_at=done["changed_at"], last_snapshot_id=done["snapshot_id"])
+    )
 
 
 def _row_values(rows: pd.DataFrame, extra_columns: list[str]) -> list[dict[str, Any]]:

@@ -159,3 +159,68 @@ class ArStatusChange(Base):
     open_amount: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
     currency: Mapped[str | None] = mapped_column(String(3))
     changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InvoiceRecord(Base):
+    """One invoice a transfer received (read from a valid source file): what exports select by.
+
+    The source file and the canonical invoice (JSON) are in the document store; the columns are the
+    ones selection and listings need.
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        UniqueConstraint("integration", "source_sha256", "number", "type", name="uq_invoice_received"),
+        Index("ix_invoices_issue_date", "issue_date"),
+        Index("ix_invoices_received_at", "received_at"),
+        Index("ix_invoices_customer", "customer"),
+        Index("ix_invoices_number", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(200))  # the transfer that received it
+    source_file_id: Mapped[int | None] = mapped_column(ForeignKey("source_files.id", ondelete="SET NULL"))
+    source_path: Mapped[str] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(String(250))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    number: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))  # invoice | credit_note
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | paid | cancelled
+    sender: Mapped[str | None] = mapped_column(Text)  # the seller's identifier
+    sender_name: Mapped[str | None] = mapped_column(Text)
+    receiver: Mapped[str | None] = mapped_column(Text)  # the buyer's identifier
+    receiver_name: Mapped[str | None] = mapped_column(Text)
+    customer: Mapped[str | None] = mapped_column(String(200))  # = receiver: whom exports are for
+    issue_date: Mapped[dt.date | None] = mapped_column(Date)
+    due_date: Mapped[dt.date | None] = mapped_column(Date)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    total_without_vat: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
+    total_vat: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
+    total_with_vat: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
+    payable: Mapped[Decimal | None] = mapped_column(AMOUNT_TYPE)
+    customer_order_number: Mapped[str | None] = mapped_column(Text)
+    supplier_order_number: Mapped[str | None] = mapped_column(Text)
+    source_sha256: Mapped[str] = mapped_column(String(64))
+    source_url: Mapped[str] = mapped_column(Text)
+    document_url: Mapped[str] = mapped_column(Text)  # the canonical invoice, JSON
+
+
+class InvoiceExport(Base):
+    """One invoice rendered by an export integration for one destination: delivered, or skipped by
+    the ``reexport`` policy. What backfills and ``find-invoices`` consult."""
+
+    __tablename__ = "invoice_exports"
+    __table_args__ = (Index("ix_invoice_exports_lookup", "integration", "invoice_id", "destination"),)
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    integration: Mapped[str] = mapped_column(String(200))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    destination: Mapped[str] = mapped_column(Text)
+    output_name: Mapped[str] = mapped_column(Text)
+    output_sha256: Mapped[str] = mapped_column(String(64))
+    output_url: Mapped[str | None] = mapped_column(Text)
+    remote_path: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # pending | delivered | skipped
+    reason: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str] = mapped_column(String(250))
+    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

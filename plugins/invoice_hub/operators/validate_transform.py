@@ -18,6 +18,7 @@ from invoice_hub.operators.base import IntegrationOperator, fail_fast
 if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.formats import Document, OutputFormat
+    from invoice_hub.ledger.invoices import Received
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
 
@@ -65,6 +66,7 @@ class ValidateTransformOperator(IntegrationOperator):
         staging = self.staging(context)
         self.mapping  # noqa: B018 -- a broken mapping fails here, before any file is touched
         exported_at = dt.datetime.now(dt.UTC)  # one export timestamp for the run's file names
+        self._received: list[Received] = []
         for entry in manifest.files:
             if entry.status != "fetched":
                 continue
@@ -84,6 +86,13 @@ class ValidateTransformOperator(IntegrationOperator):
             except Exception as exc:  # one bad file never stops the others; it is recorded instead
                 self.log.exception("Cannot transform %s", entry.source_path)
                 entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
+        if self._received:
+            from invoice_hub.ledger.invoices import Invoices
+
+            added = Invoices(self.ledger.engine).record_received(
+                self.integration.name, context["run_id"], self._received
+            )
+            self.log.info("Recorded %d received invoice(s) in the ledger", added)
         counts = {
             s: sum(e.status == s for e in manifest.files) for s in ("transformed", "failed", "duplicate")
         }
@@ -110,7 +119,6 @@ class ValidateTransformOperator(IntegrationOperator):
             transform.input,
             entry.source_path,
             validate=transform.validate_,
-            read=self.output != "passthrough",
             csv_options=transform.csv,
         )
         for finding in document.findings:
@@ -118,6 +126,7 @@ class ValidateTransformOperator(IntegrationOperator):
         if not document.valid:
             self._reject(entry, document, staging)
             return
+        self._keep(entry, path, document.invoices)
         if self.output == "passthrough":
             self._pass_through(entry)
             return
@@ -132,6 +141,20 @@ class ValidateTransformOperator(IntegrationOperator):
         self.log.info(
             "%s: %d invoice(s) -> %d %s file(s)", entry.name, len(invoices), len(entry.outputs), self.output
         )
+
+    def _keep(self, entry: FileEntry, path: Path, invoices: list[Invoice]) -> None:
+        """Keep the file and its invoices in the document store, for exports and re-exports."""
+        from invoice_hub.ledger.invoices import Received
+        from invoice_hub.store import DocumentStore
+
+        assert entry.sha256 is not None
+        store = DocumentStore()
+        source_url = store.put_file(path, entry.sha256, Path(entry.name).suffix)
+        for invoice in invoices:
+            document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
+            self._received.append(
+                Received(invoice, entry.file_id, entry.source_path, entry.sha256, source_url, document_url)
+            )
 
     def _reject(self, entry: FileEntry, document: Document, staging: Staging) -> None:
         """Fail the file with its findings: a summary as the reason, all of them as JSON in staging."""

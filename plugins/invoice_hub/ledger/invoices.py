@@ -1,0 +1,180 @@
+"""The ledger's invoices: what transfers received, and what exports made of them.
+
+Transfers record each invoice they read from a valid file (one transaction per run); exports select
+by date, customer, type and status, and record per invoice and destination what they delivered or
+skipped, which the ``reexport`` policy and ``invoice-hub find-invoices`` consult.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import Engine, and_, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from invoice_hub.ledger.database import get_engine
+from invoice_hub.ledger.tables import InvoiceExport, InvoiceRecord, utcnow
+from invoice_hub.model import Invoice, party_id
+
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Received:
+    """One invoice read from a received file, with where its documents are kept."""
+
+    invoice: Invoice
+    source_file_id: int | None
+    source_path: str
+    source_sha256: str
+    source_url: str
+    document_url: str
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What an export run selects (all optional but the window, unless numbers are given)."""
+
+    date_field: str = "issue_date"
+    start: dt.datetime | None = None
+    end: dt.datetime | None = None
+    customers: list[str] | None = None  # None: all
+    types: tuple[str, ...] = ("invoice", "credit_note")
+    statuses: tuple[str, ...] = ("open", "paid")
+    sources: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+
+
+class Invoices:
+    def __init__(self, engine: Engine | None = None) -> None:
+        self.engine = engine or get_engine()
+
+    def record_received(self, integration: str, run_id: str, received: list[Received]) -> int:
+        """Record the invoices a transfer run read; those recorded before (a retry) are kept as they are."""
+        now = utcnow()
+        added = 0
+        with self.engine.begin() as connection:
+            for start in range(0, len(received), _CHUNK):
+                chunk = received[start : start + _CHUNK]
+                known = set(
+                    connection.execute(
+                        select(InvoiceRecord.source_sha256, InvoiceRecord.number, InvoiceRecord.type).where(
+                            InvoiceRecord.integration == integration,
+                            tuple_(InvoiceRecord.source_sha256, InvoiceRecord.number, InvoiceRecord.type).in_(
+                                [(r.source_sha256, r.invoice.number, r.invoice.type) for r in chunk]
+                            ),
+                        )
+                    ).all()
+                )
+                rows = [
+                    _row(integration, run_id, now, r)
+                    for r in chunk
+                    if (r.source_sha256, r.invoice.number, r.invoice.type) not in known
+                ]
+                if rows:
+                    connection.execute(insert(InvoiceRecord), rows)
+                    added += len(rows)
+        return added
+
+    def select(self, criteria: Criteria) -> list[InvoiceRecord]:
+        """The invoices matching ``criteria``, oldest first (by the date field, then number)."""
+        date = getattr(InvoiceRecord, criteria.date_field)
+        query = select(InvoiceRecord).where(
+            InvoiceRecord.type.in_(criteria.types), InvoiceRecord.status.in_(criteria.statuses)
+        )
+        if criteria.numbers:
+            query = query.where(InvoiceRecord.number.in_(criteria.numbers))
+        if criteria.start is not None:
+            query = query.where(date >= _bound(criteria.date_field, criteria.start))
+        if criteria.end is not None:
+            query = query.where(date < _bound(criteria.date_field, criteria.end))
+        if criteria.customers is not None:
+            query = query.where(InvoiceRecord.customer.in_(criteria.customers))
+        if criteria.sources:
+            query = query.where(InvoiceRecord.integration.in_(criteria.sources))
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.scalars(query.order_by(date, InvoiceRecord.number, InvoiceRecord.id)))
+
+    def exported(self, integration: str, invoice_ids: Iterable[int]) -> dict[int, list[InvoiceExport]]:
+        """What this export delivered of these invoices before, by invoice id."""
+        wanted = list(invoice_ids)
+        found: dict[int, list[InvoiceExport]] = {}
+        with Session(self.engine, expire_on_commit=False) as session:
+            for start in range(0, len(wanted), _CHUNK):
+                for row in session.scalars(
+                    select(InvoiceExport).where(
+                        InvoiceExport.integration == integration,
+                        InvoiceExport.status == "delivered",
+                        InvoiceExport.invoice_id.in_(wanted[start : start + _CHUNK]),
+                    )
+                ):
+                    found.setdefault(row.invoice_id, []).append(row)
+        return found
+
+    def record_exports(self, integration: str, run_id: str, rows: list[dict]) -> None:
+        """Record exports (``invoice_id``, ``destination``, ``output_name``, ``output_sha256``,
+        ``output_url``, ``remote_path``, ``status``, ``reason``) once per run: a retried task updates."""
+        if not rows:
+            return
+        with self.engine.begin() as connection:
+            for row in rows:
+                this = and_(
+                    InvoiceExport.integration == integration,
+                    InvoiceExport.run_id == run_id,
+                    InvoiceExport.invoice_id == row["invoice_id"],
+                    InvoiceExport.destination == row["destination"],
+                )
+                updated = connection.execute(
+                    update(InvoiceExport).where(this).values(**row, recorded_at=utcnow())
+                )
+                if not updated.rowcount:
+                    connection.execute(
+                        insert(InvoiceExport).values(
+                            integration=integration, run_id=run_id, recorded_at=utcnow(), **row
+                        )
+                    )
+
+
+def _bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:
+    """For issue_date, a date belongs to the interval that holds its midnight (UTC): every date falls
+    in exactly one of a row of intervals, hourly ones included."""
+    if date_field != "issue_date":
+        return moment
+    moment = moment.astimezone(dt.UTC)
+    midnight = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    return moment.date() if moment == midnight else moment.date() + dt.timedelta(days=1)
+
+
+def _row(integration: str, run_id: str, now: dt.datetime, received: Received) -> dict:
+    invoice = received.invoice
+    totals = invoice.totals
+    customer = party_id(invoice.buyer)
+    return {
+        "integration": integration,
+        "source_file_id": received.source_file_id,
+        "source_path": received.source_path,
+        "run_id": run_id,
+        "received_at": now,
+        "number": invoice.number,
+        "type": invoice.type,
+        "status": "open",
+        "sender": party_id(invoice.seller),
+        "sender_name": invoice.seller.name or invoice.seller.trading_name,
+        "receiver": customer,
+        "receiver_name": invoice.buyer.name or invoice.buyer.trading_name,
+        "customer": customer,
+        "issue_date": invoice.issue_date,
+        "due_date": invoice.due_date,
+        "currency": invoice.currency,
+        "total_without_vat": totals.tax_exclusive,
+        "total_vat": totals.tax,
+        "total_with_vat": totals.tax_inclusive,
+        "payable": totals.payable,
+        "customer_order_number": invoice.order_reference,
+        "supplier_order_number": invoice.sales_order_reference,
+        "source_sha256": received.source_sha256,
+        "source_url": received.source_url,
+        "document_url": received.document_url,
+    }
