@@ -72,6 +72,11 @@ def _check_connection(args: argparse.Namespace) -> int:
     assert integration is not None
     endpoints = [("source", integration.source, False)]
     endpoints += [(f"destinations[{i}]", d, True) for i, d in enumerate(integration.destinations)]
+    endpoints += [
+        (f"customers[{c.id}].destinations[{i}]", d, True)
+        for c in integration.customers
+        for i, d in enumerate(c.destinations)
+    ]
     failed = 0
     for name, endpoint, as_destination in endpoints:
         if endpoint is None:

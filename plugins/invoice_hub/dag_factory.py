@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, CronTriggerTimetable, Param, get_parsing_context
+from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
 
 from invoice_hub import settings
 from invoice_hub.config.loader import (
@@ -35,11 +35,13 @@ CONFIG_ERRORS_DAG_ID = "invoice_hub_config_errors"
 
 TASK_IDS = ("wait_for_files", "fetch", "validate_transform", "deliver", "archive")
 RECONCILE_TASK_IDS = ("wait_for_files", "fetch", "reconcile", "deliver", "archive")
+EXPORT_TASK_IDS = ("select", "validate_transform", "deliver", "archive")
 
 #: Per task: (retries, execution_timeout). Transfers retry with exponential back-off; validation is
 #: deterministic, so retrying it cannot help.
 TASK_POLICY: dict[str, tuple[int, dt.timedelta]] = {
     "wait_for_files": (3, dt.timedelta(minutes=15)),
+    "select": (3, dt.timedelta(minutes=15)),
     "fetch": (3, dt.timedelta(hours=1)),
     "validate_transform": (0, dt.timedelta(hours=1)),
     "reconcile": (0, dt.timedelta(hours=2)),
@@ -79,34 +81,48 @@ def build_dag(entry: IntegrationFile) -> DAG:
         ApAgilityExportOperator,
         ArchiveOperator,
         DeliverOperator,
+        ExportArchiveOperator,
+        ExportRenderOperator,
         FetchOperator,
         OpenArReconcileOperator,
+        SelectInvoicesOperator,
         ValidateTransformOperator,
         WaitForFilesOperator,
     )
 
     integration = entry.integration
     assert integration is not None
-    reconciling = integration.kind == "open_ar_reconciliation"
-    if reconciling:
-        middle: type = OpenArReconcileOperator
-    elif integration.transform.output == "ap_agility":
-        middle = ApAgilityExportOperator
-    else:
-        middle = ValidateTransformOperator
-    operators = dict(
-        zip(
-            RECONCILE_TASK_IDS if reconciling else TASK_IDS,
-            (WaitForFilesOperator, FetchOperator, middle, DeliverOperator, ArchiveOperator),
-            strict=True,
+    if integration.kind == "export":
+        operators: dict[str, type] = dict(
+            zip(
+                EXPORT_TASK_IDS,
+                (SelectInvoicesOperator, ExportRenderOperator, DeliverOperator, ExportArchiveOperator),
+                strict=True,
+            )
         )
+    else:
+        reconciling = integration.kind == "open_ar_reconciliation"
+        if reconciling:
+            middle: type = OpenArReconcileOperator
+        elif integration.transform.output == "ap_agility":
+            middle = ApAgilityExportOperator
+        else:
+            middle = ValidateTransformOperator
+        operators = dict(
+            zip(
+                RECONCILE_TASK_IDS if reconciling else TASK_IDS,
+                (WaitForFilesOperator, FetchOperator, middle, DeliverOperator, ArchiveOperator),
+                strict=True,
+            )
+        )
+    extra: dict[str, dict[str, Any]] = (
+        {"fetch": {"deduplicate_content": False}} if integration.kind == "open_ar_reconciliation" else {}
     )
-    extra: dict[str, dict[str, Any]] = {"fetch": {"deduplicate_content": False}} if reconciling else {}
     with DAG(
         dag_id=integration.name,
         description=(integration.description or None),
         doc_md=doc_md(entry),
-        schedule=_timetable(integration.schedule),
+        schedule=_timetable(integration.schedule, intervals=integration.kind == "export"),
         start_date=_start_date(integration.start_date),
         catchup=integration.catchup,
         tags=sorted({*integration.tags, "invoice-hub", integration.kind}),
@@ -135,10 +151,20 @@ def build_dag(entry: IntegrationFile) -> DAG:
     return dag
 
 
-def _timetable(schedule: str | None) -> CronTriggerTimetable | None:
+def _timetable(
+    schedule: str | None, intervals: bool = False
+) -> CronTriggerTimetable | CronDataIntervalTimetable | None:
     """A run at each cron tick. Built here rather than by Airflow from the string, which looks its
-    configuration up for every DAG: a fifth of the parse time with a thousand integrations."""
-    return CronTriggerTimetable(schedule, timezone="UTC") if schedule else None
+    configuration up for every DAG: a fifth of the parse time with a thousand integrations.
+
+    Exports select by data interval, so they get one run per interval between ticks (the trigger
+    timetable's intervals have no length): consecutive runs cover time without gaps or overlaps.
+    """
+    if not schedule:
+        return None
+    if intervals:
+        return CronDataIntervalTimetable(schedule, timezone="UTC")
+    return CronTriggerTimetable(schedule, timezone="UTC")
 
 
 def _start_date(date: dt.date | None) -> pendulum.DateTime | None:
@@ -146,7 +172,22 @@ def _start_date(date: dt.date | None) -> pendulum.DateTime | None:
 
 
 def _params(integration: Integration) -> dict[str, Param]:
-    """The Trigger form's fields: a reconciliation's held snapshots are approved there."""
+    """The Trigger form's fields: a reconciliation's held snapshots are approved there, and a person
+    exports chosen invoices, a customer's or a date range's."""
+    if integration.kind == "export":
+        text = {"type": ["null", "string"]}
+        return {
+            "invoice_numbers": Param(
+                [], type="array", items={"type": "string"}, title="Invoice numbers",
+                description="Export these invoices (instead of the run's interval).",
+            ),
+            "customer": Param(None, **text, title="Customer", description="Export this customer's invoices."),
+            "date_from": Param(
+                None, **text, format="date", title="From (issue or received date, inclusive)",
+                description="YYYY-MM-DD; with 'to', instead of the run's interval.",
+            ),
+            "date_to": Param(None, **text, format="date", title="To (inclusive)", description="YYYY-MM-DD"),
+        }  # fmt: skip
     if integration.kind != "open_ar_reconciliation":
         return {}
     return {
@@ -221,6 +262,20 @@ def doc_md(entry: IntegrationFile) -> str:
                 + (f", mapping `{transform.mapping}`" if transform.mapping else ""),
             )
         )
+    if integration.kind == "export":
+        select = integration.select
+        customers = select.customers if select.customers == "all" else ", ".join(select.customers)
+        rows.append(
+            (
+                "Select",
+                f"{', '.join(select.types)} ({', '.join(select.statuses)}) by `{select.date_field}` in the run's "
+                f"data interval; customers: {customers}; exported before: {integration.reexport}",
+            )
+        )
+        for customer in integration.customers:
+            own = [f"`{customer.output}`"] if customer.output else []
+            own += [f"{len(customer.destinations)} destination(s)"] if customer.destinations else []
+            rows.append((f"Customer {customer.id}", ", ".join(own) if customer.active else "not exported"))
     for index, destination in enumerate(integration.destinations):
         rows.append(
             (

@@ -26,12 +26,23 @@ class Candidate(ManifestModel):
 
 
 class Output(ManifestModel):
-    """One file to deliver, made from a source file."""
+    """One file to deliver, made from a source file (or, in an export, from a ledger invoice)."""
 
     name: str
     url: str  # staging URL of the bytes (for passthrough, the staged source itself)
     sha256: str
     size: int
+    #: Destination ids (``destinations.0``, ``customers.<id>.destinations.0``); None: the integration's.
+    targets: list[str] | None = None
+    if_exists: str | None = None  # instead of the destination's
+    #: What makes a delivery "the same" in the ledger; None: the content (sha256). A deliberate
+    #: re-export sets one of its own, so the same content goes out again (once per run).
+    delivery_key: str | None = None
+    delivered_to: dict[str, str] = {}  # destination id -> where it went (set by deliver)
+
+    @property
+    def key(self) -> str:
+        return self.delivery_key or self.sha256
 
 
 class FileEntry(ManifestModel):
@@ -49,6 +60,7 @@ class FileEntry(ManifestModel):
     outputs: list[Output] = []
     delivered_to: list[str] = []
     findings_url: str | None = None  # staging URL of the validation findings (JSON) of a rejected file
+    invoice_id: int | None = None  # exports: the ledger invoice this entry renders
 
     @property
     def name(self) -> str:

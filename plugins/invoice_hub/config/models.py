@@ -460,7 +460,7 @@ class Integration(StrictModel):
     reconcile: Reconcile | None = Field(
         default=None, description="kind open_ar_reconciliation: how snapshots are read and compared."
     )
-    select: Select | None = Field(default=None, description="kind export: which invoices a run takes.")
+    select: Select = Field(default_factory=Select, description="kind export: which invoices a run takes.")
     customers: list[CustomerSettings] = Field(
         default_factory=list, description="kind export: customers with their own format, name or gateway."
     )

@@ -2,6 +2,7 @@
 
 from invoice_hub.operators.archive import ArchiveOperator
 from invoice_hub.operators.deliver import DeliverOperator
+from invoice_hub.operators.export import ExportArchiveOperator, ExportRenderOperator, SelectInvoicesOperator
 from invoice_hub.operators.fetch import FetchOperator
 from invoice_hub.operators.reconcile import OpenArReconcileOperator
 from invoice_hub.operators.validate_transform import ApAgilityExportOperator, ValidateTransformOperator
@@ -11,8 +12,11 @@ __all__ = [
     "ApAgilityExportOperator",
     "ArchiveOperator",
     "DeliverOperator",
+    "ExportArchiveOperator",
+    "ExportRenderOperator",
     "FetchOperator",
     "OpenArReconcileOperator",
+    "SelectInvoicesOperator",
     "ValidateTransformOperator",
     "WaitForFilesOperator",
 ]

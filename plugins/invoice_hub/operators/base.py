@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from invoice_hub.config.models import Integration
+from invoice_hub.config.models import Destination, Integration
 from invoice_hub.errors import HubError
 from invoice_hub.manifest import Manifest
 from invoice_hub.transports import Transport, open_transport
@@ -65,8 +65,20 @@ class IntegrationOperator(BaseOperator):
     def source_transport(self) -> Transport:
         return open_transport(self.integration.source, self.base_dir)
 
-    def destination_transport(self, index: int) -> Transport:
-        return open_transport(self.integration.destinations[index], self.base_dir)
+    def destinations(self) -> list[tuple[str, Destination]]:
+        """Every destination with its id: the integration's, then each export customer's own."""
+        found: list[tuple[str, Destination]] = [
+            (f"destinations.{i}", d) for i, d in enumerate(self.integration.destinations)
+        ]
+        found += [
+            (f"customers.{c.id}.destinations.{i}", d)
+            for c in self.integration.customers
+            for i, d in enumerate(c.destinations)
+        ]
+        return found
+
+    def destination_transport(self, destination: Destination) -> Transport:
+        return open_transport(destination, self.base_dir)
 
     def staging(self, context: Context) -> Staging:
         from invoice_hub.staging import Staging

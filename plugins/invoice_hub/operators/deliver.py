@@ -18,6 +18,7 @@ class _Upload:
     entry: FileEntry
     output: Output
     target: str
+    if_exists: str
 
 
 class DeliverOperator(IntegrationOperator):
@@ -39,18 +40,24 @@ class DeliverOperator(IntegrationOperator):
         manifest = self.pull_manifest(context, *self.upstream_task_ids)  # validate_transform or reconcile
         pending = [entry for entry in manifest.files if entry.status == "transformed"]
         retryable: list[str] = []
-        for index, destination in enumerate(self.integration.destinations):
-            if not pending:
-                break
-            with self.destination_transport(index) as transport:
+        for destination_id, destination in self.destinations():
+            work = [
+                (entry, output)
+                for entry in pending
+                for output in entry.outputs
+                if (destination_id in output.targets if output.targets is not None
+                    else destination_id.startswith("destinations."))
+            ]  # fmt: skip
+            if not work:
+                continue
+            with self.destination_transport(destination) as transport:
                 folder = transport.resolve(getattr(destination, "path", "/"))
                 key = transport.destination_key(folder)
-                work = [(entry, output) for entry in pending for output in entry.outputs]
                 outcomes = self._deliver_all(
                     transport, key, folder, destination.if_exists, work, context["run_id"]
                 )
             for entry, output in work:
-                outcome = outcomes[output.sha256]
+                outcome = outcomes[output.key]
                 if isinstance(outcome, TransportError):
                     self.log.error("Delivery of %s to %s failed: %s", output.name, key, outcome)
                     if outcome.retryable:
@@ -64,6 +71,7 @@ class DeliverOperator(IntegrationOperator):
                         entry.fail(code, str(outcome))
                     continue
                 entry.delivered_to.append(outcome)
+                output.delivered_to[destination_id] = outcome
             pending = [entry for entry in pending if entry.status == "transformed"]
         if retryable:
             raise TransportError(
@@ -83,11 +91,12 @@ class DeliverOperator(IntegrationOperator):
         work: list[tuple[FileEntry, Output]],
         run_id: str,
     ) -> dict[str, str | TransportError]:
-        """Each distinct output (by sha256: the same content twice goes out once) -> where it went, or why not."""
+        """Each distinct output (by key, the sha256 unless a re-export: the same content twice goes out
+        once) -> where it went, or why not."""
         name = self.integration.name
         first_of: dict[str, tuple[FileEntry, Output]] = {}
         for entry, output in work:
-            first_of.setdefault(output.sha256, (entry, output))
+            first_of.setdefault(output.key, (entry, output))
         known = self.ledger.deliveries(name, key, list(first_of))
         outcomes: dict[str, str | TransportError] = {}
         uploads: list[_Upload] = []
@@ -107,39 +116,38 @@ class DeliverOperator(IntegrationOperator):
                 completed_earlier.append((sha, done.remote_path))
                 outcomes[sha] = done.remote_path
             else:
+                policy = output.if_exists or if_exists
                 try:
-                    target = transport.target_path(folder, output.name, if_exists, frozenset(taken))  # type: ignore[arg-type]
+                    target = transport.target_path(folder, output.name, policy, frozenset(taken))  # type: ignore[arg-type]
                 except TransportError as exc:
                     outcomes[sha] = exc
                     continue
                 taken.add(target)
-                uploads.append(_Upload(entry, output, target))
+                uploads.append(_Upload(entry, output, target, policy))
         self.ledger.start_deliveries(
-            name, key, run_id, [(u.output.sha256, u.output.name, u.target, u.entry.file_id) for u in uploads]
+            name, key, run_id, [(u.output.key, u.output.name, u.target, u.entry.file_id) for u in uploads]
         )
         from invoice_hub.staging import local_file
 
         with contextlib.ExitStack() as files:
             locals_ = [files.enter_context(local_file(u.output.url)) for u in uploads]
             errors = transport.upload_many(
-                [(local, u.target, if_exists == "replace") for local, u in zip(locals_, uploads, strict=True)]
+                [(local, u.target, u.if_exists == "replace") for local, u in zip(locals_, uploads, strict=True)]
             )
         for item, error in zip(uploads, errors, strict=True):
-            if isinstance(error, TargetExistsError) and if_exists == "unique":
+            if isinstance(error, TargetExistsError) and item.if_exists == "unique":
                 # the name picked was taken by someone else before our rename: pick another
-                outcomes[item.output.sha256] = self._upload(
-                    transport, item, key=key, folder=folder, run_id=run_id
-                )
+                outcomes[item.output.key] = self._upload(transport, item, key=key, folder=folder, run_id=run_id)
             else:
-                outcomes[item.output.sha256] = error or item.target
+                outcomes[item.output.key] = error or item.target
         self.ledger.finish_deliveries(
             name,
             key,
             completed_earlier
             + [
-                (u.output.sha256, outcomes[u.output.sha256])
+                (u.output.key, outcomes[u.output.key])
                 for u in uploads
-                if isinstance(outcomes[u.output.sha256], str)
+                if isinstance(outcomes[u.output.key], str)
             ],  # type: ignore[misc]
         )
         return outcomes
@@ -156,7 +164,7 @@ class DeliverOperator(IntegrationOperator):
                 self.ledger.start_delivery(
                     self.integration.name,
                     key,
-                    item.output.sha256,
+                    item.output.key,
                     item.output.name,
                     target,
                     run_id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from functools import cached_property
 from pathlib import Path
@@ -45,16 +46,27 @@ class ValidateTransformOperator(IntegrationOperator):
     @cached_property
     def mapping(self) -> tuple[Mapping, Path] | None:
         """The integration's mapping, loaded once per task; a broken one fails the task at once."""
+        return self.mapping_named(self.integration.transform.mapping)
+
+    @functools.cache  # noqa: B019 -- one operator per task run: the cache lives as long as the task
+    def mapping_named(self, name: str | None) -> tuple[Mapping, Path] | None:
         from invoice_hub import settings
         from invoice_hub.config.mappings import load_mapping
 
-        name = self.integration.transform.mapping
         if name is None:
             return None
         loaded = load_mapping(settings.mappings_dir() / name)
         if loaded.mapping is None:
             raise HubError("; ".join(str(p) for p in loaded.problems), retryable=False)
         return loaded.mapping, loaded.path
+
+    @staticmethod
+    def mapped(invoices: list[Invoice], mapping: tuple[Mapping, Path] | None) -> list[Invoice]:
+        if mapping is None:
+            return invoices
+        from invoice_hub.mapping import apply_mapping
+
+        return [apply_mapping(mapping[0], mapping[1], invoice) for invoice in invoices]
 
     @fail_fast
     def execute(self, context: Context) -> dict:
@@ -130,13 +142,8 @@ class ValidateTransformOperator(IntegrationOperator):
         if self.output == "passthrough":
             self._pass_through(entry)
             return
-        invoices = document.invoices
-        if self.mapping is not None:
-            from invoice_hub.mapping import apply_mapping
-
-            mapping, mapping_path = self.mapping
-            invoices = [apply_mapping(mapping, mapping_path, invoice) for invoice in invoices]
-        entry.outputs = self._write(entry, invoices, staging, exported_at)
+        invoices = self.mapped(document.invoices, self.mapping)
+        entry.outputs = self.write(entry, invoices, staging, exported_at)
         entry.status = "transformed"
         self.log.info(
             "%s: %d invoice(s) -> %d %s file(s)", entry.name, len(invoices), len(entry.outputs), self.output
@@ -170,23 +177,31 @@ class ValidateTransformOperator(IntegrationOperator):
         more = f" (+{len(fatal) - QUOTED_FINDINGS} more)" if len(fatal) > QUOTED_FINDINGS else ""
         entry.fail(code, f"{len(fatal)} fatal finding(s): {quoted}{more}")
 
-    def _write(
-        self, entry: FileEntry, invoices: list[Invoice], staging: Staging, exported_at: dt.datetime
+    def write(
+        self,
+        entry: FileEntry,
+        invoices: list[Invoice],
+        staging: Staging,
+        exported_at: dt.datetime,
+        output: str | None = None,
+        filename: str | None = None,
     ) -> list[Output]:
+        """``invoices`` as files of the ``output`` format (default: the task's) into staging."""
         from invoice_hub.formats import OUTPUT_FORMATS
         from invoice_hub.staging import HashingSink
 
-        output_format: OutputFormat = OUTPUT_FORMATS[self.output]
+        output_format: OutputFormat = OUTPUT_FORMATS[output or self.output]
+        prefix = entry.file_id if entry.invoice_id is None else f"invoice{entry.invoice_id}"
         outputs = []
         for index, group in enumerate(output_format.documents(invoices)):
             name = output_format.file_name(
                 group,
-                self.integration.transform.filename,
+                filename or self.integration.transform.filename,
                 source_name=entry.name,
                 sha256=entry.sha256 or "",
                 now=exported_at,
             )
-            path = staging.new_path("out", f"{entry.file_id}-{index}", name)
+            path = staging.new_path("out", f"{prefix}-{index}", name)
             with path.open("wb") as file:
                 sink = HashingSink(file)
                 output_format.write(group, sink)  # type: ignore[arg-type]

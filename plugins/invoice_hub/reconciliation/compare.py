@@ -46,9 +46,11 @@ def compare(
     ``position`` is the row's index in ``snapshot.frame`` (-1 for paid invoices, which have no row).
     """
     frame = snapshot.frame
-    before = pd.Index(open_state["ref"])
-    named = frame["ref"].dropna()
-    gone = ~before.isin(named)
+    before = pd.Index(open_state["ref"])  # unique: one receivable per reference
+    # One hash join of every row's reference into the open invoices serves both directions.
+    found_all = before.get_indexer(frame["ref"].to_numpy(dtype=object))
+    gone = np.ones(len(before), dtype=bool)
+    gone[found_all[found_all >= 0]] = False
     paid = pd.DataFrame(
         {
             "ref": open_state["ref"].to_numpy()[gone],
@@ -61,7 +63,7 @@ def compare(
     usable = np.flatnonzero(snapshot.usable)
     refs = frame["ref"].to_numpy()[usable]
     units = frame["units"].to_numpy()[usable]
-    found = before.get_indexer(refs)
+    found = found_all[usable]
     known = found >= 0
     previous = _take(open_state["units"].to_numpy(), found, np.nan)
     old_currency = _take(open_state["currency"].to_numpy(dtype=object), found, None)

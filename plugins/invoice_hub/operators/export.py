@@ -1,0 +1,259 @@
+"""The tasks of an export: ``select >> validate_transform >> deliver >> archive``.
+
+An export takes invoices the hub received (the ledger, and their documents in the store) whose date
+falls in the run's data interval, renders each for its customer and delivers it. Backfills re-run
+past intervals; what was delivered before to a destination follows ``reexport``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from invoice_hub.manifest import FileEntry, Manifest, Output
+from invoice_hub.operators.base import IntegrationOperator, fail_fast
+from invoice_hub.operators.validate_transform import ValidateTransformOperator
+
+if TYPE_CHECKING:
+    from invoice_hub.config.models import CustomerSettings
+    from invoice_hub.ledger.invoices import Criteria
+    from invoice_hub.ledger.tables import InvoiceRecord
+
+#: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
+EXPORT_PARAMS = ("invoice_numbers", "customer", "date_from", "date_to")
+
+
+def activated(integration: Any, customer: str | None) -> bool:
+    """Whether an export exports this customer's invoices (``select.customers`` and ``active``)."""
+    chosen = integration.select.customers
+    if chosen != "all" and customer not in chosen:
+        return False
+    return all(c.active for c in integration.customers if c.id == customer)
+
+
+def criteria_for(
+    integration: Any, start: dt.datetime | None, end: dt.datetime | None, **manual: Any
+) -> Criteria:
+    """What a run selects: its interval, or what a person asked for (numbers, customer, dates)."""
+    from invoice_hub.ledger.invoices import Criteria
+
+    select = integration.select
+    numbers = tuple(n for n in manual.get("invoice_numbers") or () if n)
+    customer = manual.get("customer") or None
+    date_from, date_to = manual.get("date_from") or None, manual.get("date_to") or None
+    if numbers or customer or date_from or date_to:  # a manual export: the interval does not apply
+        start = _day(date_from) if date_from else None
+        end = _day(date_to) + dt.timedelta(days=1) if date_to else None
+    return Criteria(
+        date_field=select.date_field,
+        start=start,
+        end=end,
+        customers=[customer] if customer else (None if select.customers == "all" else list(select.customers)),
+        types=tuple(select.types),
+        statuses=tuple(select.statuses),
+        sources=tuple(select.sources),
+        numbers=numbers,
+    )
+
+
+def _day(text: str) -> dt.datetime:
+    try:
+        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
+    except ValueError:
+        raise AirflowFailException(f"{text!r} is not a date: write YYYY-MM-DD") from None
+
+
+class SelectInvoicesOperator(IntegrationOperator):
+    """select: the received invoices whose ``select.date_field`` is in the run's data interval (or the
+    invoices, customer or dates a person chose in the Trigger form), of activated customers."""
+
+    ui_color = "#f0e8fa"
+
+    @fail_fast
+    def execute(self, context: Context) -> dict:
+        from invoice_hub.ledger.invoices import Invoices
+
+        params = context["params"]
+        criteria = criteria_for(
+            self.integration,
+            context.get("data_interval_start"),
+            context.get("data_interval_end"),
+            **{key: params.get(key) for key in EXPORT_PARAMS},
+        )
+        found = Invoices(self.ledger.engine).select(criteria)
+        chosen = [r for r in found if activated(self.integration, r.customer)]
+        self.log.info(
+            "Selected %d invoice(s) by %s in [%s, %s)%s; %d of customers not activated",
+            len(chosen),
+            criteria.date_field,
+            criteria.start,
+            criteria.end,
+            f", numbers {list(criteria.numbers)}" if criteria.numbers else "",
+            len(found) - len(chosen),
+        )
+        if not chosen:
+            raise AirflowSkipException("no invoices to export in this interval")
+        return Manifest(files=[_entry(r) for r in chosen]).to_xcom()
+
+
+def _entry(record: InvoiceRecord) -> FileEntry:
+    return FileEntry(
+        source_path=f"{record.source_path}#{record.number}",
+        size=0,
+        mtime=record.received_at.timestamp(),
+        file_id=record.source_file_id,
+        sha256=record.source_sha256,
+        staged_url=record.document_url,
+        status="fetched",
+        invoice_id=record.id,
+    )
+
+
+class ExportRenderOperator(ValidateTransformOperator):
+    """validate_transform of an export: each selected invoice in its customer's format (``customers:``,
+    else ``transform``), for its customer's destinations (else the integration's).
+
+    A destination that received the invoice from this export before gets it again by ``reexport``:
+    ``skip`` (recorded, not delivered), ``replace`` (same name, overwritten) or ``new_name``.
+    """
+
+    @fail_fast
+    def execute(self, context: Context) -> dict:
+        from invoice_hub.ledger.invoices import Invoices
+        from invoice_hub.model import Invoice, party_id
+        from invoice_hub.store import DocumentStore
+
+        manifest = self.pull_manifest(context, "select")
+        staging = self.staging(context)
+        invoices = Invoices(self.ledger.engine)
+        exported_at = dt.datetime.now(dt.UTC)
+        entries = [e for e in manifest.files if e.status == "fetched"]
+        before = invoices.exported(self.integration.name, [e.invoice_id for e in entries if e.invoice_id])
+        customers = {c.id: c for c in self.integration.customers}
+        skipped: list[dict] = []
+        for entry in entries:
+            assert entry.staged_url is not None and entry.invoice_id is not None
+            try:
+                with DocumentStore.open(entry.staged_url) as document:
+                    invoice = Invoice.model_validate_json(document.read())
+                settings = customers.get(party_id(invoice.buyer) or "")
+                outputs = self.write(
+                    entry,
+                    self.mapped([invoice], self._mapping_for(settings)),
+                    staging,
+                    exported_at,
+                    output=(settings.output if settings else None),
+                    filename=(settings.filename if settings else None),
+                )
+            except Exception as exc:  # one invoice never stops the others
+                self.log.exception("Cannot render invoice %s", entry.source_path)
+                entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
+                continue
+            targets = self._targets(settings)
+            delivered = {row.destination for row in before.get(entry.invoice_id, [])}
+            entry.outputs = self._apply_policy(outputs, targets, delivered, context["run_id"])
+            for target in sorted(delivered & set(targets)) if self.integration.reexport == "skip" else ():
+                skipped += [
+                    _export_row(entry, output, target, None, "skipped", "exported before; reexport: skip")
+                    for output in outputs
+                ]
+            if entry.outputs:
+                entry.status = "transformed"
+            else:
+                entry.status, entry.reason_code = "duplicate", "export.exported_before"
+                entry.reason = "exported to every destination before (reexport: skip)"
+        invoices.record_exports(self.integration.name, context["run_id"], skipped)
+        self.log.info(
+            "Rendered %d invoice(s), %d skipped as exported before, %d failed",
+            sum(e.status == "transformed" for e in entries),
+            sum(e.status == "duplicate" for e in entries),
+            sum(e.status == "failed" for e in entries),
+        )
+        return Manifest(files=manifest.files).to_xcom()
+
+    def _mapping_for(self, settings: CustomerSettings | None) -> Any:
+        name = settings.mapping if settings and settings.mapping else self.integration.transform.mapping
+        return self.mapping_named(name)
+
+    def _targets(self, settings: CustomerSettings | None) -> list[str]:
+        prefix = f"customers.{settings.id}." if settings and settings.destinations else "destinations."
+        return [key for key, _ in self.destinations() if key.startswith(prefix)]
+
+    def _apply_policy(
+        self, outputs: list[Output], targets: list[str], delivered: set[str], run_id: str
+    ) -> list[Output]:
+        """Each output for the targets that get it: fresh ones as usual, re-exports by the policy."""
+        fresh = [t for t in targets if t not in delivered]
+        again = [t for t in targets if t in delivered]
+        policy = self.integration.reexport
+        result = [o.model_copy(update={"targets": fresh}) for o in outputs] if fresh else []
+        if again and policy != "skip":
+            if_exists = "replace" if policy == "replace" else "unique"
+            result += [
+                o.model_copy(
+                    update={
+                        "targets": again,
+                        "if_exists": if_exists,
+                        "delivery_key": hashlib.sha256(f"{o.sha256}:{run_id}".encode()).hexdigest(),
+                    }
+                )
+                for o in outputs
+            ]
+        return result
+
+
+def _export_row(
+    entry: FileEntry, output: Output, destination: str, remote: str | None, status: str, reason: str | None
+) -> dict:
+    return {
+        "invoice_id": entry.invoice_id,
+        "destination": destination,
+        "output_name": output.name,
+        "output_sha256": output.sha256,
+        "output_url": None,
+        "remote_path": remote,
+        "status": status,
+        "reason": reason,
+    }
+
+
+class ExportArchiveOperator(IntegrationOperator):
+    """archive of an export: records per invoice and destination what was delivered (what the
+    ``reexport`` policy and ``find-invoices`` consult), keeps the rendered documents in the store,
+    and fails the run when an invoice failed."""
+
+    @fail_fast
+    def execute(self, context: Context) -> None:
+        from invoice_hub.ledger.invoices import Invoices
+        from invoice_hub.store import DocumentStore
+
+        manifest = self.pull_manifest(context, "deliver")
+        store = DocumentStore()
+        rows = []
+        for entry in manifest.files:
+            for output in entry.outputs:
+                if not output.delivered_to:
+                    continue
+                url = store.put_file(_path(output.url), output.sha256, "." + output.name.rsplit(".", 1)[-1])
+                for destination, remote in output.delivered_to.items():
+                    row = _export_row(entry, output, destination, remote, "delivered", None)
+                    rows.append({**row, "output_url": url})
+        Invoices(self.ledger.engine).record_exports(self.integration.name, context["run_id"], rows)
+        self.staging(context).remove()
+        failed = [e for e in manifest.files if e.status == "failed"]
+        self.log.info("Recorded %d export(s); %d invoice(s) failed", len(rows), len(failed))
+        if failed:
+            lines = [f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:20]]
+            raise AirflowFailException(
+                f"{len(failed)} invoice(s) could not be exported:\n" + "\n".join(lines)
+            )
+
+
+def _path(url: str) -> Any:
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url)

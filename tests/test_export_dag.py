@@ -1,0 +1,150 @@
+"""dag.test() of export integrations: invoices a transfer received, selected by the run's data
+interval, rendered per customer, delivered once; re-runs follow the reexport policy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from invoice_hub.ledger.database import get_engine
+from invoice_hub.ledger.invoices import Invoices
+from invoice_hub.ledger.tables import InvoiceExport
+from tests.conftest import SHARED
+from tests.helpers import drop, files_in, load_dag, run_dag, write
+
+pytestmark = pytest.mark.usefixtures("airflow_db", "staging_url")
+
+BASE = (SHARED / "einvoice-examples/peppol-bis3/examples_base-example.xml").read_text()
+
+RECEIVE = """
+name: supplier_in
+source: {{type: local, path: {root}/in}}
+transform: {{input: ubl, validate: structure, output: ubl}}
+destinations: [{{type: local, path: {root}/erp}}]
+"""
+
+EXPORT = """
+name: semine_send
+kind: export
+schedule: "@daily"
+start_date: 2026-11-01
+select: {{date_field: issue_date, customers: {customers}}}
+transform: {{output: ubl, filename: "{{invoice_number}}.xml"}}
+reexport: {reexport}
+customers:
+  - id: C2
+    output: ap_agility
+    destinations: [{{type: local, path: {root}/c2}}]
+  - id: C9
+    active: false
+destinations: [{{type: local, path: {root}/out}}]
+"""
+
+
+def invoice(number: str, issued: str, customer: str) -> str:
+    return (
+        BASE.replace("<cbc:ID>Snippet1</cbc:ID>", f"<cbc:ID>{number}</cbc:ID>", 1)
+        .replace("<cbc:IssueDate>2017-11-13</cbc:IssueDate>", f"<cbc:IssueDate>{issued}</cbc:IssueDate>")
+        .replace('<cbc:ID schemeID="0002">FR23342</cbc:ID>', f'<cbc:ID schemeID="0002">{customer}</cbc:ID>')
+    )
+
+
+@pytest.fixture
+def received(integrations_dir: Path, tmp_path: Path, ledger_db: str) -> Path:
+    """Five invoices received by a transfer: the ledger's invoices for the exports to select."""
+    write(integrations_dir / "supplier_in.yaml", RECEIVE.format(root=tmp_path))
+    for number, issued, customer in (
+        ("INV-1", "2026-11-01", "C1"),
+        ("INV-2", "2026-11-02", "C1"),
+        ("INV-3", "2026-11-02", "C2"),
+        ("INV-4", "2026-11-03", "C1"),
+        ("INV-5", "2026-11-02", "C9"),
+    ):
+        drop(tmp_path / "in", f"{number}.xml", invoice(number, issued, customer))
+    state, tasks = run_dag(load_dag("supplier_in"))
+    assert state == "success", tasks
+    return tmp_path
+
+
+def export(integrations_dir: Path, root: Path, reexport: str = "skip", customers: str = "all") -> None:
+    write(
+        integrations_dir / "semine_send.yaml",
+        EXPORT.format(root=root, reexport=reexport, customers=customers),
+    )
+
+
+def day(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def test_received_invoices_are_in_the_ledger(received: Path, ledger_db: str) -> None:
+    from invoice_hub.ledger.invoices import Criteria
+
+    rows = Invoices(get_engine(ledger_db)).select(Criteria())
+    assert [(r.number, r.issue_date.isoformat(), r.customer) for r in rows] == [
+        ("INV-1", "2026-11-01", "C1"),
+        ("INV-2", "2026-11-02", "C1"),
+        ("INV-3", "2026-11-02", "C2"),
+        ("INV-5", "2026-11-02", "C9"),
+        ("INV-4", "2026-11-03", "C1"),
+    ]
+    first = rows[0]
+    assert (first.sender, first.currency, str(first.total_with_vat)) == ("99887766", "EUR", "1656.2500")
+    assert first.source_url.endswith(".xml") and first.document_url.endswith(".json")
+
+
+def test_an_interval_exports_exactly_its_invoices_once(
+    received: Path, integrations_dir: Path, ledger_db: str
+) -> None:
+    export(integrations_dir, received)
+    # A daily run at 2026-11-03 00:00 covers the data interval [2026-11-02, 2026-11-03).
+    state, tasks = run_dag(load_dag("semine_send"), logical_date=day("2026-11-03"))
+    assert state == "success", tasks
+    # INV-5's customer C9 is not active.
+    assert files_in(received / "out") == ["INV-2.xml"]
+    assert files_in(received / "c2") == ["INV-3.xml"], "C2's own gateway"
+    assert "<InvoiceNumber>INV-3</InvoiceNumber>" in (received / "c2" / "INV-3.xml").read_text(), "and format"
+    assert (received / "out" / "INV-2.xml").read_text().count("<cbc:ID>INV-2</cbc:ID>") == 1
+
+    state, tasks = run_dag(load_dag("semine_send"), logical_date=day("2026-11-03"))
+    assert state == "success", tasks
+    assert files_in(received / "out") == ["INV-2.xml"], "reexport: skip delivers nothing again"
+    assert len(files_in(received / "c2")) == 1
+    with get_engine(ledger_db).connect() as connection:
+        statuses = sorted(
+            (row.status, row.destination) for row in connection.execute(InvoiceExport.__table__.select())
+        )
+    assert statuses == [
+        ("delivered", "customers.C2.destinations.0"),
+        ("delivered", "destinations.0"),
+        ("skipped", "customers.C2.destinations.0"),
+        ("skipped", "destinations.0"),
+    ]
+
+
+def test_reexport_new_name_and_replace(received: Path, integrations_dir: Path) -> None:
+    export(integrations_dir, received, reexport="new_name", customers="[C1]")
+    run_dag(load_dag("semine_send"), logical_date=day("2026-11-03"))
+    run_dag(load_dag("semine_send"), logical_date=day("2026-11-03"))
+    assert files_in(received / "out") == ["INV-2.xml", "INV-2_1.xml"]
+    assert files_in(received / "c2") == [], "C2 is not activated by customers: [C1]"
+    export(integrations_dir, received, reexport="replace", customers="[C1]")
+    (received / "out" / "INV-2.xml").write_text("changed by hand")
+    state, tasks = run_dag(load_dag("semine_send"), logical_date=day("2026-11-03"))
+    assert state == "success", tasks
+    assert files_in(received / "out") == ["INV-2.xml", "INV-2_1.xml"]
+    assert "<cbc:ID>INV-2</cbc:ID>" in (received / "out" / "INV-2.xml").read_text(), "replaced"
+
+
+def test_manual_export_by_invoice_numbers_and_dates(received: Path, integrations_dir: Path) -> None:
+    export(integrations_dir, received)
+    state, tasks = run_dag(load_dag("semine_send"), run_conf={"invoice_numbers": ["INV-4"]})
+    assert state == "success", tasks
+    assert files_in(received / "out") == ["INV-4.xml"]
+    state, tasks = run_dag(
+        load_dag("semine_send"), run_conf={"date_from": "2026-11-01", "date_to": "2026-11-02"}
+    )
+    assert state == "success", tasks
+    assert files_in(received / "out") == ["INV-1.xml", "INV-2.xml", "INV-4.xml"]
