@@ -148,3 +148,30 @@ def test_manual_export_by_invoice_numbers_and_dates(received: Path, integrations
     )
     assert state == "success", tasks
     assert files_in(received / "out") == ["INV-1.xml", "INV-2.xml", "INV-4.xml"]
+
+
+def test_find_invoices_lists_what_was_exported(
+    received: Path,
+    integrations_dir: Path,
+    ledger_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from invoice_hub.cli import main
+
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", ledger_db)
+    export(integrations_dir, received)
+    run_dag(load_dag("semine_send"), logical_date=day("2026-11-03"))
+    capsys.readouterr()
+    assert main(["find-invoices", "semine_send", "--from", "2026-11-02", "--to", "2026-11-03"]) == 0
+    rows = [line.split(",") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [(r[0], r[4], r[5]) for r in rows] == [
+        ("INV-2", "C1", "exported"),
+        ("INV-3", "C2", "exported"),
+        ("INV-5", "C9", "not activated"),
+        ("INV-4", "C1", "not exported"),
+    ]
+    assert rows[0][6].endswith("/out/INV-2.xml")
+    assert main(["find-invoices", "semine_send", "--customer", "C2"]) == 0
+    assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["INV-3"]
+    assert main(["find-invoices", "supplier_in"]) == 2, "a transfer is not an export"

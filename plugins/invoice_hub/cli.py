@@ -279,6 +279,49 @@ def _receivables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _find_invoices(args: argparse.Namespace) -> int:
+    """An export's invoices as CSV, each ``not activated``, ``not exported`` or ``exported``."""
+    import csv
+
+    from invoice_hub.config.loader import load_folder
+    from invoice_hub.ledger.invoices import Invoices
+    from invoice_hub.ledger.receivables import as_utc
+    from invoice_hub.operators.export import activated, criteria_for
+    from invoice_hub.settings import integrations_dir
+
+    found = [
+        e.integration
+        for e in load_folder([integrations_dir()])
+        if e.integration is not None and e.integration.name == args.integration
+    ]
+    if not found or found[0].kind != "export":
+        print(f"no valid export integration named {args.integration!r} (see invoice-hub check-config)", file=sys.stderr)
+        return 2
+    integration = found[0]
+    criteria = criteria_for(
+        integration, None, None, customer=args.customer, date_from=args.date_from, date_to=args.date_to
+    )
+    ledger = Invoices()
+    records = ledger.select(criteria)
+    exports = ledger.exported(integration.name, [r.id for r in records])
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(("invoice_number", "type", "issue_date", "received_at", "customer", "state", "exported_to", "exported_at"))
+    for record in records:
+        done = exports.get(record.id, [])
+        if not activated(integration, record.customer):
+            state = "not activated"
+        else:
+            state = "exported" if done else "not exported"
+        when = max((as_utc(d.recorded_at) for d in done), default=None)
+        out.writerow(
+            (record.number, record.type, record.issue_date or "",
+             as_utc(record.received_at).isoformat(timespec="seconds"), record.customer or "", state,
+             " ".join(sorted({d.remote_path or d.destination for d in done})),
+             when.isoformat(timespec="seconds") if when else "")
+        )  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="invoice-hub", description="Invoice exchanges as Airflow DAGs.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -341,6 +384,16 @@ def build_parser() -> argparse.ArgumentParser:
     receivables.add_argument("--status", choices=("open", "paid", "all"), default="all")
     receivables.add_argument("--ref", help="one invoice reference: its changes and amounts, oldest first")
     receivables.set_defaults(run=_receivables)
+
+    find = commands.add_parser(
+        "find-invoices",
+        help="an export's received invoices as CSV: not activated / not exported / exported (where, when)",
+    )
+    find.add_argument("integration", help="the export integration's name")
+    find.add_argument("--customer", help="one customer's invoices")
+    find.add_argument("--from", dest="date_from", help="from this date (YYYY-MM-DD, the select date field)")
+    find.add_argument("--to", dest="date_to", help="to this date, inclusive")
+    find.set_defaults(run=_find_invoices)
 
     demo = commands.add_parser(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
