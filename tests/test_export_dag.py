@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -175,3 +176,72 @@ def test_find_invoices_lists_what_was_exported(
     assert main(["find-invoices", "semine_send", "--customer", "C2"]) == 0
     assert [line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]] == ["INV-3"]
     assert main(["find-invoices", "supplier_in"]) == 2, "a transfer is not an export"
+
+
+KOLLENO_REPORT = """
+name: kolleno_send_report
+kind: export
+schedule: "@hourly"
+start_date: 2026-11-01
+select: {{period: all, statuses: [open]}}
+transform: {{output: open_ar_csv, filename: "open_ar_{{timestamp}}.csv"}}
+destinations: [{{type: sftp, conn_id: kolleno_sftp, path: {remote}/csv_data_uploads}}]
+"""
+KOLLENO_PDFS = """
+name: kolleno_send_pdfs
+kind: export
+schedule: "@daily"
+start_date: 2026-11-01
+select: {{date_field: received_at}}
+transform: {{output: pdf}}
+destinations: [{{type: sftp, conn_id: kolleno_sftp, path: {remote}}}]
+"""
+
+
+def with_pdf(xml: str, pdf: bytes) -> str:
+    import base64
+
+    head, tail = xml.split("<cac:AccountingSupplierParty>", 1)
+    return (
+        head
+        + "<cac:AdditionalDocumentReference><cbc:ID>scan</cbc:ID><cac:Attachment>"
+        + '<cbc:EmbeddedDocumentBinaryObject mimeCode="application/pdf" filename="scan.pdf">'
+        + base64.b64encode(pdf).decode()
+        + "</cbc:EmbeddedDocumentBinaryObject></cac:Attachment></cac:AdditionalDocumentReference>"
+        + "<cac:AccountingSupplierParty>"
+        + tail
+    )
+
+
+def test_kolleno_send_report_and_pdfs_over_sftp_with_a_key(
+    integrations_dir: Path,
+    tmp_path: Path,
+    ledger_db: str,
+    sshd: Any,
+    remote: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from invoice_hub.formats.open_ar_csv import read_open_ar_report
+
+    monkeypatch.setenv("AIRFLOW_CONN_KOLLENO_SFTP", sshd.connection(auth="key"))
+    write(integrations_dir / "supplier_in.yaml", RECEIVE.format(root=tmp_path))
+    for number, customer in (("INV-7", "C1"), ("INV-8", "C2")):
+        pdf = b"%PDF-1.4\n" + number.encode() + b"\n%%EOF\n"
+        drop(tmp_path / "in", f"{number}.xml", with_pdf(invoice(number, "2026-11-02", customer), pdf))
+    assert run_dag(load_dag("supplier_in"))[0] == "success"
+    write(integrations_dir / "kolleno_send_report.yaml", KOLLENO_REPORT.format(remote=remote))
+    write(integrations_dir / "kolleno_send_pdfs.yaml", KOLLENO_PDFS.format(remote=remote))
+
+    state, tasks = run_dag(load_dag("kolleno_send_report"))
+    assert state == "success", tasks
+    (report,) = files_in(remote / "csv_data_uploads")
+    assert report.startswith("open_ar_") and report.endswith(".csv")
+    table = read_open_ar_report(remote / "csv_data_uploads" / report)
+    assert table.frame["invoice_number"].tolist() == ["INV-7", "INV-8"]
+    assert [str(a) for a in table.frame["open_amount"]] == ["1656.25", "1656.25"]
+
+    received_today = dt.datetime.now(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    state, tasks = run_dag(load_dag("kolleno_send_pdfs"), logical_date=received_today + dt.timedelta(days=1))
+    assert state == "success", tasks
+    assert sorted(p for p in files_in(remote) if p.endswith(".pdf")) == ["INV-7.pdf", "INV-8.pdf"]
+    assert (remote / "INV-7.pdf").read_bytes() == b"%PDF-1.4\nINV-7\n%%EOF\n"

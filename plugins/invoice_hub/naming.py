@@ -13,6 +13,7 @@ DEFAULT_TEMPLATES = {
     "peppol_bis3": "{invoice_number}.xml",
     "ap_agility": "{invoice_number}_{timestamp}.xml",  # as AP Agility names its exports
     "open_ar_csv": "{stem}.csv",
+    "pdf": "{invoice_number}.pdf",
 }
 
 

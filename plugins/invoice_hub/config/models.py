@@ -337,7 +337,7 @@ class Reconcile(CsvOptions):
 
 
 InputFormat = Literal["ubl", "ap_agility", "open_ar_csv", "any"]
-OutputFormat = Literal["ubl", "peppol_bis3", "ap_agility", "open_ar_csv", "passthrough"]
+OutputFormat = Literal["ubl", "peppol_bis3", "ap_agility", "open_ar_csv", "pdf", "passthrough"]
 ValidationLevel = Literal["none", "structure", "en16931"]
 
 
@@ -400,6 +400,11 @@ class Select(StrictModel):
 
     date_field: DateField = Field(
         default="issue_date", description="issue_date (the invoice's date) or received_at (when the hub got it)."
+    )
+    period: Literal["interval", "all"] = Field(
+        default="interval",
+        description="interval: the run's data interval; all: every matching invoice each run (a report "
+        "of the open invoices).",
     )
     customers: Literal["all"] | list[Annotated[str, Field(min_length=1)]] = Field(
         default="all",

@@ -93,6 +93,28 @@ def _write_open_ar_csv(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
     write_open_ar_csv(invoices, sink)
 
 
+def _write_pdf(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+    """The invoice's own document: its first PDF attachment (Kolleno's ``<invoice ref>.pdf``)."""
+    from invoice_hub.formats.xml import FormatError
+
+    (invoice,) = invoices
+    pdf = next(
+        (
+            a.content
+            for a in invoice.attachments
+            if a.content is not None
+            and ((a.mime_type or "").lower() == "application/pdf" or (a.filename or "").lower().endswith(".pdf"))
+        ),
+        None,
+    )
+    if pdf is None:
+        raise FormatError(
+            f"invoice {invoice.number} has no PDF attachment (an EmbeddedDocumentBinaryObject with "
+            "mimeCode application/pdf) to deliver"
+        )
+    sink.write(pdf)
+
+
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
@@ -100,6 +122,7 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
         OutputFormat("peppol_bis3", ".xml", True, _write_peppol),
         OutputFormat("ap_agility", ".xml", True, _write_ap_agility),
         OutputFormat("open_ar_csv", ".csv", False, _write_open_ar_csv),
+        OutputFormat("pdf", ".pdf", True, _write_pdf),
     )
 }
 

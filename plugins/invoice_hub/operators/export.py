@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from invoice_hub.config.models import CustomerSettings
     from invoice_hub.ledger.invoices import Criteria
     from invoice_hub.ledger.tables import InvoiceRecord
+    from invoice_hub.model import Invoice
+    from invoice_hub.staging import Staging
 
 #: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
 EXPORT_PARAMS = ("invoice_numbers", "customer", "date_from", "date_to")
@@ -48,6 +50,8 @@ def criteria_for(
     if numbers or customer or date_from or date_to:  # a manual export: the interval does not apply
         start = _day(date_from) if date_from else None
         end = _day(date_to) + dt.timedelta(days=1) if date_to else None
+    elif select.period == "all":
+        start = end = None
     return Criteria(
         date_field=select.date_field,
         start=start,
@@ -123,6 +127,7 @@ class ExportRenderOperator(ValidateTransformOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
+        from invoice_hub.formats import OUTPUT_FORMATS
         from invoice_hub.ledger.invoices import Invoices
         from invoice_hub.model import Invoice, party_id
         from invoice_hub.store import DocumentStore
@@ -135,25 +140,34 @@ class ExportRenderOperator(ValidateTransformOperator):
         before = invoices.exported(self.integration.name, [e.invoice_id for e in entries if e.invoice_id])
         customers = {c.id: c for c in self.integration.customers}
         skipped: list[dict] = []
+        reports: dict[tuple, list[tuple[FileEntry, Invoice]]] = {}
         for entry in entries:
             assert entry.staged_url is not None and entry.invoice_id is not None
             try:
                 with DocumentStore.open(entry.staged_url) as document:
                     invoice = Invoice.model_validate_json(document.read())
                 settings = customers.get(party_id(invoice.buyer) or "")
+                output = (settings.output if settings else None) or self.integration.transform.output
+                filename = (settings.filename if settings else None) or self.integration.transform.filename
+                mapping = self._mapping_for(settings)
+                targets = self._targets(settings)
+                if not OUTPUT_FORMATS[output].per_invoice:  # a report of all of them: written below
+                    reports.setdefault(
+                        (output, filename, mapping and str(mapping[1]), tuple(targets)), []
+                    ).append((entry, invoice))
+                    continue
                 outputs = self.write(
                     entry,
-                    self.mapped([invoice], self._mapping_for(settings)),
+                    self.mapped([invoice], mapping),
                     staging,
                     exported_at,
-                    output=(settings.output if settings else None),
-                    filename=(settings.filename if settings else None),
+                    output=output,
+                    filename=filename,
                 )
             except Exception as exc:  # one invoice never stops the others
                 self.log.exception("Cannot render invoice %s", entry.source_path)
                 entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
                 continue
-            targets = self._targets(settings)
             delivered = {row.destination for row in before.get(entry.invoice_id, [])}
             entry.outputs = self._apply_policy(outputs, targets, delivered, context["run_id"])
             for target in sorted(delivered & set(targets)) if self.integration.reexport == "skip" else ():
@@ -166,6 +180,8 @@ class ExportRenderOperator(ValidateTransformOperator):
             else:
                 entry.status, entry.reason_code = "duplicate", "export.exported_before"
                 entry.reason = "exported to every destination before (reexport: skip)"
+        for (output, filename, _, targets), members in reports.items():
+            self._report(members, output, filename, list(targets), staging, exported_at)
         invoices.record_exports(self.integration.name, context["run_id"], skipped)
         self.log.info(
             "Rendered %d invoice(s), %d skipped as exported before, %d failed",
@@ -174,6 +190,41 @@ class ExportRenderOperator(ValidateTransformOperator):
             sum(e.status == "failed" for e in entries),
         )
         return Manifest(files=manifest.files).to_xcom()
+
+    def _report(
+        self,
+        members: list[tuple[FileEntry, Invoice]],
+        output: str,
+        filename: str | None,
+        targets: list[str],
+        staging: Staging,
+        exported_at: dt.datetime,
+    ) -> None:
+        """One document of many invoices (an open-AR report): the state of this run, so it goes out
+        every run its content changed, whatever ``reexport`` says of single invoices."""
+        from invoice_hub.model import party_id
+
+        first = members[0][0]
+        settings = {c.id: c for c in self.integration.customers}.get(party_id(members[0][1].buyer) or "")
+        try:
+            outputs = self.write(
+                first,
+                self.mapped([invoice for _, invoice in members], self._mapping_for(settings)),
+                staging,
+                exported_at,
+                output=output,
+                filename=filename,
+                source_name=f"{self.integration.name}.{output}",
+            )
+        except Exception as exc:
+            self.log.exception("Cannot write the %s report", output)
+            for entry, _ in members:
+                entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
+            return
+        for entry, _ in members:  # the same output on each: deliver sends it once, records it for each
+            entry.outputs = [o.model_copy(update={"targets": targets}) for o in outputs]
+            entry.status = "transformed"
+        self.log.info("%d invoice(s) in one %s report: %s", len(members), output, outputs[0].name)
 
     def _mapping_for(self, settings: CustomerSettings | None) -> Any:
         name = settings.mapping if settings and settings.mapping else self.integration.transform.mapping

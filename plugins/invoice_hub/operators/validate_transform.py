@@ -185,8 +185,10 @@ class ValidateTransformOperator(IntegrationOperator):
         exported_at: dt.datetime,
         output: str | None = None,
         filename: str | None = None,
+        source_name: str | None = None,
     ) -> list[Output]:
-        """``invoices`` as files of the ``output`` format (default: the task's) into staging."""
+        """``invoices`` as files of the ``output`` format (default: the task's) into staging;
+        ``source_name`` (default: the entry's file) fills ``{name}`` and ``{stem}``."""
         from invoice_hub.formats import OUTPUT_FORMATS
         from invoice_hub.staging import HashingSink
 
@@ -197,7 +199,7 @@ class ValidateTransformOperator(IntegrationOperator):
             name = output_format.file_name(
                 group,
                 filename or self.integration.transform.filename,
-                source_name=entry.name,
+                source_name=source_name or entry.name,
                 sha256=entry.sha256 or "",
                 now=exported_at,
             )

@@ -25,6 +25,7 @@ _STAMP = re.compile(
     r"(?<!\d)(\d{4})-?(\d{2})-?(\d{2})(?:[T_ .-]?(\d{2})[:.-]?(\d{2})(?:[:.-]?(\d{2}))?)?(?!\d)"
 )
 _TAIL_BYTES = 64 * 1024
+_CURRENCY_CODE = re.compile("[A-Z]{3}")
 
 
 def units_to_amount(units: float) -> Decimal | None:
@@ -125,8 +126,11 @@ def read_snapshot(path: Path, source: str, produced: dt.datetime, options: Recon
     if present.any():
         units[present] = np.rint(amounts[present].astype(float) * UNITS_PER_AMOUNT)
     frame["units"] = units
-    currency = frame["currency"].astype(object)
-    good_currency = currency.isna() | currency.str.fullmatch("[A-Z]{3}").fillna(False).astype(bool)
+    # A handful of distinct codes: each checked once, not once per row. Missing ones (code -1, the
+    # last entry) are good: reports often omit the currency.
+    codes, distinct = pd.factorize(frame["currency"].astype(object))
+    valid = [isinstance(c, str) and _CURRENCY_CODE.fullmatch(c) is not None for c in distinct]
+    good_currency = np.array([*valid, True])[codes]
     refs = frame["ref"]
     frame["duplicate"] = (refs.duplicated(keep=False) & refs.notna()).to_numpy()
     usable = (refs.notna() & ~frame["duplicate"] & present & good_currency).to_numpy(dtype=bool)
