@@ -20,15 +20,18 @@ def delivery(ledger: Ledger, integration: str, destination: str, sha: str):
     return ledger.deliveries(integration, destination, [sha]).get(sha)
 
 
-def test_schema_is_migrated_to_head(ledger_db: str) -> None:
-    engine = get_engine(ledger_db)
-    assert {"source_files", "deliveries", "alembic_version"} <= set(inspect(engine).get_table_names())
+def test_schema_is_migrated_to_head(ledger_url: str) -> None:
+    engine = get_engine(ledger_url)
+    assert {
+        "source_files", "deliveries", "invoices", "invoice_exports",
+        "ar_snapshots", "ar_invoices", "ar_status_changes", "alembic_version",
+    } <= set(inspect(engine).get_table_names())  # fmt: skip
     with engine.connect() as connection:
         assert connection.execute(text("select version_num from alembic_version")).scalar() == head_revision()
 
 
-def test_versions_become_seen_only_when_final(ledger_db: str) -> None:
-    ledger = Ledger(get_engine(ledger_db))
+def test_versions_become_seen_only_when_final(ledger_url: str) -> None:
+    ledger = Ledger(get_engine(ledger_url))
     claimed = claim(ledger, "i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
     assert ledger.seen_versions("i", [("/in/a.xml", 10, 1.0)]) == set(), (
         "in progress: a crashed run retries it"
@@ -39,8 +42,8 @@ def test_versions_become_seen_only_when_final(ledger_db: str) -> None:
     assert ledger.seen_versions("other", [("/in/a.xml", 10, 1.0)]) == set(), "per integration"
 
 
-def test_same_content_under_another_name_is_a_duplicate(ledger_db: str) -> None:
-    ledger = Ledger(get_engine(ledger_db))
+def test_same_content_under_another_name_is_a_duplicate(ledger_url: str) -> None:
+    ledger = Ledger(get_engine(ledger_url))
     first = claim(ledger, "i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
     assert first.duplicate_of is None
     ledger.close_files([first.file_id], FileStatus.SUCCEEDED, {})
@@ -50,15 +53,15 @@ def test_same_content_under_another_name_is_a_duplicate(ledger_db: str) -> None:
     assert claim(ledger, "other", "run1", "/in/a.xml", 10, 1.0, SHA_A).duplicate_of is None
 
 
-def test_failed_content_may_be_processed_again(ledger_db: str) -> None:
-    ledger = Ledger(get_engine(ledger_db))
+def test_failed_content_may_be_processed_again(ledger_url: str) -> None:
+    ledger = Ledger(get_engine(ledger_url))
     first = claim(ledger, "i", "run1", "/in/a.xml", 10, 1.0, SHA_A)
     ledger.close_files([first.file_id], FileStatus.FAILED, {first.file_id: "bad"})
     assert claim(ledger, "i", "run2", "/in/a-fixed-name.xml", 10, 2.0, SHA_A).duplicate_of is None
 
 
-def test_delivery_is_recorded_once(ledger_db: str) -> None:
-    ledger = Ledger(get_engine(ledger_db))
+def test_delivery_is_recorded_once(ledger_url: str) -> None:
+    ledger = Ledger(get_engine(ledger_url))
     assert delivery(ledger, "i", "local:/out", SHA_A) is None
     ledger.start_delivery("i", "local:/out", SHA_A, "a.xml", "/out/a.xml", "run1", None)
     assert delivery(ledger, "i", "local:/out", SHA_A).status == DeliveryStatus.PENDING
@@ -91,3 +94,38 @@ def test_ledger_url_from_the_airflow_connection(monkeypatch, tmp_path) -> None:
     assert "s3cret" not in str(raised.value)
     monkeypatch.delenv("AIRFLOW_CONN_INVOICE_HUB_DB")
     assert ledger_url().endswith("/invoice_hub/ledger.db")
+
+
+def test_received_invoices_are_recorded_once_and_selected_by_interval(ledger_url: str) -> None:
+    import datetime as dt
+
+    from invoice_hub.ledger.invoices import Criteria, Invoices, Received
+    from invoice_hub.model import Identifier, Invoice, Party
+
+    def received(number: str, day: str, customer: str) -> Received:
+        invoice = Invoice(
+            number=number,
+            issue_date=dt.date.fromisoformat(day),
+            buyer=Party(ids=[Identifier(value=customer)]),
+        )
+        return Received(invoice, None, f"/in/{number}.xml", SHA_A, "file:///s", "file:///d")
+
+    invoices = Invoices(get_engine(ledger_url))
+    batch = [
+        received("1", "2026-11-01", "C1"),
+        received("2", "2026-11-02", "C2"),
+        received("3", "2026-11-02", "C1"),
+    ]
+    assert invoices.record_received("in", "run1", batch) == 3
+    assert invoices.record_received("in", "run1", batch) == 0, "a retried task records nothing twice"
+
+    def numbers(start: str, end: str, **more) -> list[str]:
+        window = Criteria(start=dt.datetime.fromisoformat(start), end=dt.datetime.fromisoformat(end), **more)
+        return [r.number for r in invoices.select(window)]
+
+    assert numbers("2026-11-02T00:00+00:00", "2026-11-03T00:00+00:00") == ["2", "3"]
+    assert numbers("2026-11-02T00:00+00:00", "2026-11-02T01:00+00:00") == ["2", "3"], (
+        "the hour holding midnight"
+    )
+    assert numbers("2026-11-02T01:00+00:00", "2026-11-02T02:00+00:00") == []
+    assert numbers("2026-11-01T00:00+00:00", "2026-11-03T00:00+00:00", customers=["C1"]) == ["1", "3"]
