@@ -94,7 +94,7 @@ MISTAKES = [
         "notify.on_failure[0]: expected an e-mail address",
     ),
     (
-        ("description: test", "description: test\ntransform: {output: pdf}"),
+        ("description: test", "description: test\ntransform: {output: docx}"),
         "transform.output: input should be",
     ),
     (
