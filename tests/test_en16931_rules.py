@@ -122,7 +122,7 @@ def _add_allowance(
     root.insert(list(root).index(find(root, "cac:TaxTotal")), ac)
     ensure(ac, "cbc:ChargeIndicator").text = "true" if charge else "false"
     ensure(ac, "cbc:AllowanceChargeReason").text = "reason"
-    ensure(ac, "cbc:Amount").set("currencyID", "EUR")
+    ensure(ac, "cbc:Amount").set("currencyID", root.findtext("cbc:DocumentCurrencyCode", namespaces=PREFIX))
     find(ac, "cbc:Amount").text = amount
     ensure(ac, "cac:TaxCategory/cbc:ID").text = category
     if percent is not None:
