@@ -98,11 +98,11 @@ def _payee(root: etree._Element, path: str = "") -> None:
         once(root, f"cac:PayeeParty/{path}")
 
 
-def _sepa(root: etree._Element, party: str) -> None:
+def _sepa(root: etree._Element, party: str, identifier: str) -> None:
     """A SEPA creditor identifier (cbc:ID schemeID="SEPA") in ``party``'s identification."""
     identification = etree.Element(q("cac:PartyIdentification"))
     find(root, party).insert(0, identification)
-    ensure(identification, "cbc:ID").text = "DE98ZZZ09999999999"
+    ensure(identification, "cbc:ID").text = identifier
     identification[0].set("schemeID", "SEPA")
 
 
@@ -155,7 +155,10 @@ STAGED |= {
         lambda r: _payee(r, "cac:PartyLegalEntity/cbc:CompanyID"),
         lambda r: twice(r, "cac:PayeeParty/cac:PartyLegalEntity/cbc:CompanyID"),
     ),
-    "UBL-SR-29": (lambda r: _sepa(r, SUP), lambda r: (_payee(r), _sepa(r, "cac:PayeeParty"))),
+    "UBL-SR-29": (
+        lambda r: _sepa(r, SUP, "DE98ZZZ09999999999"),
+        lambda r: (_payee(r), _sepa(r, "cac:PayeeParty", "NL46ZZZ123456780000")),
+    ),
     "UBL-SR-30": (
         lambda r: _add_allowance(r, False),
         lambda r: twice(r, "cac:AllowanceCharge/cbc:AllowanceChargeReason"),

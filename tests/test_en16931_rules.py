@@ -316,6 +316,15 @@ CASES: list[tuple[str, Mutation]] = [
     ("BR-DEC-12", lambda r: set_text(r, f"{TOT}/cbc:TaxExclusiveAmount", "1.001")),
     ("BR-DEC-13", lambda r: set_text(r, "cac:TaxTotal/cbc:TaxAmount", "1.001")),
     ("BR-DEC-14", lambda r: set_text(r, f"{TOT}/cbc:TaxInclusiveAmount", "1.001")),
+    (
+        "BR-DEC-15",
+        lambda r: (
+            set_text(r, "cbc:TaxCurrencyCode", "SEK"),
+            find(r, "cac:TaxTotal").addnext(etree.Element(q("cac:TaxTotal"))),
+            ensure(r, "cac:TaxTotal[2]/cbc:TaxAmount").set("currencyID", "SEK"),
+            set_text(r, "cac:TaxTotal[2]/cbc:TaxAmount", "219.001"),
+        ),
+    ),
     ("BR-DEC-16", lambda r: set_text(r, f"{TOT}/cbc:PrepaidAmount", "1.001")),
     ("BR-DEC-17", lambda r: set_text(r, f"{TOT}/cbc:PayableRoundingAmount", "1.001")),
     ("BR-DEC-18", lambda r: set_text(r, f"{TOT}/cbc:PayableAmount", "1.001")),
