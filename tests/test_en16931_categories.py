@@ -10,7 +10,6 @@ category, ...), and breaks it and checks that it fires.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
@@ -24,19 +23,20 @@ from tests.test_en16931_rules import (
     SUB,
     SUP,
     TOT,
+    Mutation,
     _add_allowance,
     _line_category,
+    add_tax_scheme,
     check_en16931,
-    ensure,
     find,
     fired,
     load,
+    nothing,
     q,
     remove,
     set_text,
 )
 
-Mutation = Callable[[etree._Element], object]
 PEPPOL = EXAMPLES / "peppol-bis3"
 
 
@@ -71,13 +71,6 @@ CONVERTED = {
 }
 
 
-def _vat_party_scheme(root: etree._Element, party: str, company_id: str) -> None:
-    scheme = etree.Element(q("cac:PartyTaxScheme"))
-    find(root, f"{party}/cac:PartyLegalEntity").addprevious(scheme)
-    ensure(scheme, "cbc:CompanyID").text = company_id
-    ensure(scheme, "cac:TaxScheme/cbc:ID").text = "VAT"
-
-
 def category_invoice(code: str) -> etree._Element:
     """An invoice of VAT category ``code`` alone, with no fatal finding."""
     if code in ("Z", "E", "O"):
@@ -99,7 +92,7 @@ def category_invoice(code: str) -> etree._Element:
     for path in (f"{TOT}/cbc:TaxInclusiveAmount", f"{TOT}/cbc:PayableAmount"):
         set_text(root, path, str(taxable + tax))
     if code in ("AE", "K"):  # the buyer's VAT identifier
-        _vat_party_scheme(root, BUY, "DK12345678")
+        add_tax_scheme(root, BUY, "DK12345678")
     if code == "K":  # an intra-community supply: delivered when, and to which country
         delivery = etree.Element(q("cac:Delivery"))
         find(root, "cac:PaymentMeans").addprevious(delivery)
@@ -133,7 +126,7 @@ def _category_allowance(code: str, charge: bool) -> Mutation:
 def _break_parties(code: str) -> Mutation:
     """Take away the seller's VAT identifier the category needs (O: give the seller one it must not have)."""
     if code == "O":
-        return lambda r: _vat_party_scheme(r, SUP, "SE123456789001")
+        return lambda r: add_tax_scheme(r, SUP, "SE123456789001")
     return lambda r: remove(r, f"{SUP}/cac:PartyTaxScheme")
 
 
@@ -156,26 +149,22 @@ def _break_exemption(code: str) -> Mutation:
     return lambda r: set_text(r, f"{SUB}/cac:TaxCategory/cbc:TaxExemptionReason", "why")
 
 
-def _nothing(root: etree._Element) -> None:
-    """The category's invoice as it is makes the rule apply."""
-
-
 def _common(code: str) -> dict[str, tuple[Mutation, Mutation]]:
     """XX-01 .. XX-10 of a category: rule -> (make it apply and hold, break it)."""
     category = CATEGORIES[code]
     allowance, charge = _category_allowance(code, False), _category_allowance(code, True)
     parties = _break_parties(code)
     cases = {
-        "01": (_nothing, _break_breakdown_count(code)),
-        "02": (_nothing, parties),
+        "01": (nothing, _break_breakdown_count(code)),
+        "02": (nothing, parties),
         "03": (allowance, parties),
         "04": (charge, parties),
-        "05": (_nothing, lambda r: _line_category(r, code, category.bad_rate)),
+        "05": (nothing, lambda r: _line_category(r, code, category.bad_rate)),
         "06": (allowance, _set_ac_rate(category.bad_rate)),
         "07": (charge, _set_ac_rate(category.bad_rate)),
-        "08": (_nothing, lambda r: set_text(r, f"{SUB}/cbc:TaxableAmount", "1.00")),
-        "09": (_nothing, lambda r: set_text(r, f"{SUB}/cbc:TaxAmount", "5.00")),
-        "10": (_nothing, _break_exemption(code)),
+        "08": (nothing, lambda r: set_text(r, f"{SUB}/cbc:TaxableAmount", "1.00")),
+        "09": (nothing, lambda r: set_text(r, f"{SUB}/cbc:TaxAmount", "5.00")),
+        "10": (nothing, _break_exemption(code)),
     }
     return {f"{category.prefix}-{number}": case for number, case in cases.items()}
 
@@ -203,19 +192,19 @@ CASES: dict[str, tuple[str, Mutation, Mutation]] = {
     for rule_id, (setup, mutate) in _common(code).items()
 }
 CASES |= {
-    "BR-IC-11": ("K", _nothing, lambda r: remove(r, "cac:Delivery/cbc:ActualDeliveryDate")),
+    "BR-IC-11": ("K", nothing, lambda r: remove(r, "cac:Delivery/cbc:ActualDeliveryDate")),
     "BR-IC-12": ("K", _intra_community, lambda r: remove(r, "cac:Delivery/cac:DeliveryLocation")),
     "BR-O-11": (
         "O",
-        _nothing,
+        nothing,
         lambda r: find(r, SUB).addnext(copy.deepcopy(find(category_invoice("Z"), SUB))),
     ),
-    "BR-O-12": ("O", _nothing, lambda r: _line_category(r, "E", "0")),
+    "BR-O-12": ("O", nothing, lambda r: _line_category(r, "E", "0")),
     "BR-O-13": ("O", _category_allowance("O", False), _other_category("E", "0")),
     "BR-O-14": ("O", _category_allowance("O", True), _other_category("E", "0")),
     "BR-B-01": (
         "B",
-        _nothing,
+        nothing,
         lambda r: set_text(r, f"{BUY}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", "SM"),
     ),
     "BR-B-02": ("B", _category_allowance("B", False), _other_category("S", "22")),

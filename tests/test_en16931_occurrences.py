@@ -7,7 +7,6 @@ that the rule holds, then breaks it (the element twice, ...) and checks that it 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 
 import pytest
 from lxml import etree
@@ -18,17 +17,18 @@ from tests.test_en16931_rules import (
     PREFIX,
     SUB,
     SUP,
+    Mutation,
     _add_allowance,
+    add_tax_scheme,
     ensure,
     find,
     fired,
     load,
+    nothing,
     q,
     remove,
     set_text,
 )
-
-Mutation = Callable[[etree._Element], object]
 
 #: rule -> (the element that may occur at most once, a child to fill in or ""): the case puts the
 #: element there once (the rule holds), then twice (it fires).
@@ -82,15 +82,6 @@ def twice(root: etree._Element, path: str) -> None:
     element.addnext(copy.deepcopy(element))
 
 
-def _tax_scheme(root: etree._Element, party: str, scheme: str) -> etree._Element:
-    """A party tax scheme ``scheme`` with one CompanyID, before the party's legal entity."""
-    element = etree.Element(q("cac:PartyTaxScheme"))
-    find(root, f"{party}/cac:PartyLegalEntity").addprevious(element)
-    ensure(element, "cbc:CompanyID").text = "NL123456789B01" if scheme == "VAT" else "4711"
-    ensure(element, "cac:TaxScheme/cbc:ID").text = scheme
-    return element
-
-
 def _payee(root: etree._Element, path: str = "") -> None:
     """A payee with a name of its own (so the payee rules apply), and the element at ``path`` once."""
     set_text(root, "cac:PayeeParty/cac:PartyName/cbc:Name", "Factoring Company")
@@ -118,10 +109,6 @@ def _second_payment_id(root: etree._Element) -> None:
     find(means, "cbc:PaymentID").text = "another reference"
 
 
-def _nothing(root: etree._Element) -> None:
-    """The example as published already makes the rule apply."""
-
-
 IDR = "cac:BillingReference/cac:InvoiceDocumentReference"
 ADR = "cac:AdditionalDocumentReference"
 
@@ -140,11 +127,11 @@ STAGED |= {
         lambda r: (set_text(r, f"{IDR}/cbc:IssueDate", "2015-01-01"), remove(r, f"{IDR}/cbc:ID")),
     ),
     "UBL-SR-13": (
-        lambda r: _tax_scheme(r, SUP, "TAX"),
+        lambda r: add_tax_scheme(r, SUP, "4711", "TAX"),
         lambda r: twice(r, f"{SUP}/cac:PartyTaxScheme[2]/cbc:CompanyID"),
     ),
     "UBL-SR-18": (
-        lambda r: _tax_scheme(r, BUY, "VAT"),
+        lambda r: add_tax_scheme(r, BUY, "NL123456789B01"),
         lambda r: twice(r, f"{BUY}/cac:PartyTaxScheme/cbc:CompanyID"),
     ),
     "UBL-SR-20": (
@@ -168,14 +155,14 @@ STAGED |= {
         lambda r: twice(r, "cac:AllowanceCharge/cbc:AllowanceChargeReason"),
     ),
     "UBL-SR-42": (
-        _nothing,
-        lambda r: (_tax_scheme(r, SUP, "TAX"), _tax_scheme(r, SUP, "GST")),
+        nothing,
+        lambda r: (add_tax_scheme(r, SUP, "4711", "TAX"), add_tax_scheme(r, SUP, "4712", "GST")),
     ),
     "UBL-SR-43": (
         lambda r: once(r, f"{ADR}/cbc:ID"),
         lambda r: set_text(r, f"{ADR}/cbc:DocumentTypeCode", "916"),
     ),
-    "UBL-SR-44": (_nothing, _second_payment_id),
+    "UBL-SR-44": (nothing, _second_payment_id),
     "UBL-SR-46": (lambda r: _name_payment_means(r, 1), lambda r: _name_payment_means(r, 2)),
 }
 

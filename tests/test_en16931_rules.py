@@ -107,7 +107,7 @@ def test_ubl_cr_rule(rule_id: str, path: str) -> None:
 
 # -- mutation table for the other rules ------------------------------------------------------------
 
-Mutation = Callable[[etree._Element], None]
+Mutation = Callable[[etree._Element], object]
 L1 = "cac:InvoiceLine"
 SUP = "cac:AccountingSupplierParty/cac:Party"
 BUY = "cac:AccountingCustomerParty/cac:Party"
@@ -138,6 +138,18 @@ def _line_category(root: etree._Element, code: str, percent: str | None) -> None
     if percent is not None:
         category.insert(1, etree.Element(q("cbc:Percent")))
         find(category, "cbc:Percent").text = percent
+
+
+def add_tax_scheme(root: etree._Element, party: str, company_id: str, scheme: str = "VAT") -> None:
+    """A party tax scheme ``scheme`` (cac:PartyTaxScheme) with ``company_id``, before the party's legal entity."""
+    element = etree.Element(q("cac:PartyTaxScheme"))
+    find(root, f"{party}/cac:PartyLegalEntity").addprevious(element)
+    ensure(element, "cbc:CompanyID").text = company_id
+    ensure(element, "cac:TaxScheme/cbc:ID").text = scheme
+
+
+def nothing(root: etree._Element) -> None:
+    """No change: the example as it is already makes the rule apply."""
 
 
 def _breakdown(root: etree._Element) -> etree._Element:
