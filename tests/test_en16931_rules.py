@@ -107,7 +107,7 @@ def test_ubl_cr_rule(rule_id: str, path: str) -> None:
 
 # -- mutation table for the other rules ------------------------------------------------------------
 
-Mutation = Callable[[etree._Element], None]
+Mutation = Callable[[etree._Element], object]
 L1 = "cac:InvoiceLine"
 SUP = "cac:AccountingSupplierParty/cac:Party"
 BUY = "cac:AccountingCustomerParty/cac:Party"
@@ -122,7 +122,7 @@ def _add_allowance(
     root.insert(list(root).index(find(root, "cac:TaxTotal")), ac)
     ensure(ac, "cbc:ChargeIndicator").text = "true" if charge else "false"
     ensure(ac, "cbc:AllowanceChargeReason").text = "reason"
-    ensure(ac, "cbc:Amount").set("currencyID", "EUR")
+    ensure(ac, "cbc:Amount").set("currencyID", root.findtext("cbc:DocumentCurrencyCode", namespaces=PREFIX))
     find(ac, "cbc:Amount").text = amount
     ensure(ac, "cac:TaxCategory/cbc:ID").text = category
     if percent is not None:
@@ -138,6 +138,18 @@ def _line_category(root: etree._Element, code: str, percent: str | None) -> None
     if percent is not None:
         category.insert(1, etree.Element(q("cbc:Percent")))
         find(category, "cbc:Percent").text = percent
+
+
+def add_tax_scheme(root: etree._Element, party: str, company_id: str, scheme: str = "VAT") -> None:
+    """A party tax scheme ``scheme`` (cac:PartyTaxScheme) with ``company_id``, before the party's legal entity."""
+    element = etree.Element(q("cac:PartyTaxScheme"))
+    find(root, f"{party}/cac:PartyLegalEntity").addprevious(element)
+    ensure(element, "cbc:CompanyID").text = company_id
+    ensure(element, "cac:TaxScheme/cbc:ID").text = scheme
+
+
+def nothing(root: etree._Element) -> None:
+    """No change: the example as it is already makes the rule apply."""
 
 
 def _breakdown(root: etree._Element) -> etree._Element:
@@ -316,6 +328,15 @@ CASES: list[tuple[str, Mutation]] = [
     ("BR-DEC-12", lambda r: set_text(r, f"{TOT}/cbc:TaxExclusiveAmount", "1.001")),
     ("BR-DEC-13", lambda r: set_text(r, "cac:TaxTotal/cbc:TaxAmount", "1.001")),
     ("BR-DEC-14", lambda r: set_text(r, f"{TOT}/cbc:TaxInclusiveAmount", "1.001")),
+    (
+        "BR-DEC-15",
+        lambda r: (
+            set_text(r, "cbc:TaxCurrencyCode", "SEK"),
+            find(r, "cac:TaxTotal").addnext(etree.Element(q("cac:TaxTotal"))),
+            ensure(r, "cac:TaxTotal[2]/cbc:TaxAmount").set("currencyID", "SEK"),
+            set_text(r, "cac:TaxTotal[2]/cbc:TaxAmount", "219.001"),
+        ),
+    ),
     ("BR-DEC-16", lambda r: set_text(r, f"{TOT}/cbc:PrepaidAmount", "1.001")),
     ("BR-DEC-17", lambda r: set_text(r, f"{TOT}/cbc:PayableRoundingAmount", "1.001")),
     ("BR-DEC-18", lambda r: set_text(r, f"{TOT}/cbc:PayableAmount", "1.001")),

@@ -190,3 +190,42 @@ def test_an_open_ar_report_becomes_one_ubl_invoice_per_row(
     reason = json.loads((integrations_dir / "rejected/broken.csv.error.json").read_text())
     assert reason["findings"][0]["rule"] == "CSV-AMOUNT"
     assert reason["findings"][0]["location"] == "row 2, column Offener Betrag"
+
+
+def test_en16931_validation_delivers_a_valid_invoice_and_rejects_one_breaking_a_business_rule(
+    integrations_dir: Path, ledger_db: str, staging_url: str
+) -> None:
+    write(
+        integrations_dir / "ubl_en16931.yaml",
+        """
+        name: ubl_en16931
+        source: {type: local, path: inbox, on_success: {move_to: done}, on_failure: {move_to: failed}}
+        transform: {input: ubl, validate: en16931, output: ubl}
+        destinations: [{type: local, path: out}]
+        """,
+    )
+    good = GOOD[0]
+    drop(integrations_dir / "inbox", good.name, good.read_bytes())
+    # BR-29: the invoicing period ends before it starts (structurally the invoice is fine)
+    period = b"<cac:InvoicePeriod><cbc:StartDate>2015-02-01</cbc:StartDate><cbc:EndDate>2015-01-01</cbc:EndDate></cac:InvoicePeriod>"
+    broken = good.read_bytes().replace(
+        b"<cac:AccountingSupplierParty>", period + b"<cac:AccountingSupplierParty>", 1
+    )
+    drop(integrations_dir / "inbox", "period.xml", broken)
+
+    state, tasks = run_dag(load_dag("ubl_en16931"))
+
+    assert state == "failed" and tasks["deliver"] == "success", tasks  # one file was rejected
+    assert files_in(integrations_dir / "done") == [good.name]
+    assert files_in(integrations_dir / "failed") == ["period.xml", "period.xml.error.json"]
+    (delivered,) = files_in(integrations_dir / "out")
+    assert (
+        read_ubl((integrations_dir / "out" / delivered).read_bytes()).number
+        == read_ubl(good.read_bytes()).number
+    )
+    reason = json.loads((integrations_dir / "failed/period.xml.error.json").read_text())
+    assert reason["reason_code"] == "validate.en16931"
+    fatal = [f for f in reason["findings"] if f["severity"] == "fatal"]
+    assert [f["rule"] for f in fatal] == ["BR-29"], reason["findings"]
+    assert fatal[0]["location"] == "/Invoice/cac:InvoicePeriod"
+    assert fatal[0]["message"].startswith("If both Invoicing period start date (BT-73) and")
