@@ -172,8 +172,8 @@ class ExportRenderOperator(ValidateTransformOperator):
             entry.outputs = self._apply_policy(outputs, targets, delivered, context["run_id"])
             for target in sorted(delivered & set(targets)) if self.integration.reexport == "skip" else ():
                 skipped += [
-                    _export_row(entry, output, target, None, "skipped", "exported before; reexport: skip")
-                    for output in outputs
+                    _export_row(entry, rendered, target, None, "skipped", "exported before; reexport: skip")
+                    for rendered in outputs
                 ]
             if entry.outputs:
                 entry.status = "transformed"
