@@ -38,6 +38,7 @@ bench: install
 	$(BIN)/python bench/transfer.py
 	$(BIN)/python bench/formats.py
 	$(BIN)/python bench/validate.py
+	$(BIN)/python bench/reconcile.py
 
 # Re-freeze constraints.txt after changing requirements*.txt (needs a fresh venv to be exact).
 lock:

@@ -66,8 +66,13 @@ def compare(
     found = found_all[usable]
     known = found >= 0
     previous = _take(open_state["units"].to_numpy(), found, np.nan)
-    old_currency = _take(open_state["currency"].to_numpy(dtype=object), found, None)
-    currency = frame["currency"].to_numpy(dtype=object)[usable]
+    # Currencies as codes of one factorisation (-1: none): comparing a million of them is integer work.
+    before_currency = open_state["currency"].to_numpy(dtype=object)
+    codes, _ = pd.factorize(
+        np.concatenate([before_currency, frame["currency"].to_numpy(dtype=object)[usable]])
+    )
+    old_currency = _take(codes[: len(before_currency)], found, -1)
+    currency = codes[len(before_currency) :]
     change = np.full(len(usable), None, dtype=object)
     change[known & (units < previous)] = "partially_paid"
     moved = known & ((units > previous) | ((units == previous) & _differs(currency, old_currency)))
@@ -98,6 +103,5 @@ def _take(values: np.ndarray, positions: np.ndarray, missing: object) -> np.ndar
 
 
 def _differs(now: np.ndarray, before: np.ndarray) -> np.ndarray:
-    """A currency changed; a missing one on either side is no change (reports often omit it)."""
-    both = pd.notna(now) & pd.notna(before)
-    return both & (now != before)
+    """A currency (code) changed; a missing one (-1) on either side is no change (reports often omit it)."""
+    return (now >= 0) & (before >= 0) & (now != before)

@@ -132,13 +132,17 @@ def read_snapshot(path: Path, source: str, produced: dt.datetime, options: Recon
     valid = [isinstance(c, str) and _CURRENCY_CODE.fullmatch(c) is not None for c in distinct]
     good_currency = np.array([*valid, True])[codes]
     refs = frame["ref"]
-    frame["duplicate"] = (refs.duplicated(keep=False) & refs.notna()).to_numpy()
-    usable = (refs.notna() & ~frame["duplicate"] & present & good_currency).to_numpy(dtype=bool)
+    named = refs.notna().to_numpy()
+    if any(f.rule == "CSV-DUPLICATE" for f in report.findings):
+        frame["duplicate"] = refs.duplicated(keep=False).to_numpy() & named
+    else:  # the reader found no invoice number twice: spare a million-row hash
+        frame["duplicate"] = np.zeros(len(frame), dtype=bool)
+    usable = named & ~frame["duplicate"].to_numpy() & present & good_currency
 
     holds = []
     if frame.empty:
         holds.append("the report has no rows: every open invoice would be marked paid")
-    missing_refs = int(refs.isna().sum())
+    missing_refs = int((~named).sum())
     if missing_refs:
         holds.append(
             f"{missing_refs} row(s) have no invoice reference; they may be invoices that would otherwise "
