@@ -11,11 +11,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.servers.airflow_scheduler import AirflowScheduler
 from tests.servers.dovecot import DovecotServer
 from tests.servers.ftpd import FtpServer, self_signed_certificate
 from tests.servers.mail_http import HttpServer, SmtpServer
@@ -175,3 +177,30 @@ def staging_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = (tmp_path / "staging").as_uri()
     monkeypatch.setenv("INVOICE_HUB_STAGING_URL", url)
     return url
+
+
+@pytest.fixture
+def airflow_scheduler(
+    tmp_path: Path, integrations_dir: Path, ledger_db: str, staging_url: str
+) -> Iterator[Callable[..., AirflowScheduler]]:
+    """Starts a real Airflow (scheduler, DAG processor, Execution API; LocalExecutor; a PostgreSQL
+    database of its own) on ``integrations_dir``, the test's ledger and staging area; stopped after the
+    test. ``airflow_scheduler(env=None, triggerer=False, use_job_schedule=False)``: write integration
+    files and set connections first, the processes read their environment once. Their log tails are
+    printed at teardown (shown when the test fails)."""
+    started: list[AirflowScheduler] = []
+
+    def start(env: Mapping[str, str] | None = None, **options: Any) -> AirflowScheduler:
+        harness = AirflowScheduler(
+            tmp_path / f"airflow-scheduler-{len(started)}",
+            integrations_dir,
+            {"AIRFLOW_CONN_INVOICE_HUB_DB": ledger_db, "INVOICE_HUB_STAGING_URL": staging_url, **(env or {})},
+            **options,
+        )
+        started.append(harness)
+        return harness.start()
+
+    yield start
+    for harness in started:
+        print(harness.logs())
+        harness.stop()
