@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+import pandas as pd
 
 from invoice_hub.config.models import Reconcile
 from invoice_hub.ledger.receivables import Receivables, SnapshotStatus, as_utc
@@ -23,6 +25,7 @@ class Outcome:
     snapshot: Snapshot | None = None
     comparison: Comparison | None = None
     snapshot_id: int | None = None
+    table: pd.DataFrame | None = field(default=None, repr=False)  # the changes as text, built once
 
 
 def reconcile_file(

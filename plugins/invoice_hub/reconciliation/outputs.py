@@ -40,7 +40,14 @@ def amount_text(value: Decimal | None) -> str:
 
 
 def change_table(outcome: Outcome) -> pd.DataFrame:
-    """One row per change, every cell text, in :data:`CHANGE_COLUMNS` order."""
+    """One row per change, every cell text, in :data:`CHANGE_COLUMNS` order (built once per outcome:
+    the CSV and the JSON both need it)."""
+    if outcome.table is None:
+        outcome.table = _change_table(outcome)
+    return outcome.table
+
+
+def _change_table(outcome: Outcome) -> pd.DataFrame:
     assert outcome.snapshot is not None and outcome.comparison is not None
     changes, frame = outcome.comparison.changes, outcome.snapshot.frame
     positions = changes["position"].to_numpy()
@@ -92,4 +99,5 @@ def changes_document(outcome: Outcome, integration: str) -> dict[str, Any]:
 
 
 def write_changes_json(outcome: Outcome, integration: str, sink: BinaryIO) -> None:
-    sink.write(json.dumps(changes_document(outcome, integration), indent=1, default=int).encode())
+    # No indent: json's C encoder only runs without one (three times faster for a million changes).
+    sink.write(json.dumps(changes_document(outcome, integration), default=int).encode())
