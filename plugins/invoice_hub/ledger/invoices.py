@@ -115,7 +115,8 @@ class Invoices:
 
     def record_exports(self, integration: str, run_id: str, rows: list[dict]) -> None:
         """Record exports (``invoice_id``, ``destination``, ``output_name``, ``output_sha256``,
-        ``output_url``, ``remote_path``, ``status``, ``reason``) once per run: a retried task updates."""
+        ``output_url``, ``remote_path``, ``status``, ``reason``) once per run and outcome: a retried
+        task updates its row; a run cleared and run again (a backfill) adds its own outcome."""
         if not rows:
             return
         with self.engine.begin() as connection:
@@ -125,6 +126,7 @@ class Invoices:
                     InvoiceExport.run_id == run_id,
                     InvoiceExport.invoice_id == row["invoice_id"],
                     InvoiceExport.destination == row["destination"],
+                    InvoiceExport.status == row["status"],
                 )
                 updated = connection.execute(
                     update(InvoiceExport).where(this).values(**row, recorded_at=utcnow())
