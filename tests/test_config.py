@@ -109,7 +109,10 @@ MISTAKES = [
         ("description: test", "description: test\ntransform: {mapping: nowhere.yaml, output: passthrough}"),
         "transform.mapping: no mapping file 'nowhere.yaml'",
     ),
-    (("description: test", "description: test\nkind: export"), "source: an export takes invoices from the ledger"),
+    (
+        ("description: test", "description: test\nkind: export"),
+        "source: an export takes invoices from the ledger",
+    ),
     (
         ("destinations:\n  - type: local\n    path: outbox\n", "destinations: []\n"),
         "destinations: a transfer needs at least one destination",

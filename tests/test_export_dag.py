@@ -245,3 +245,33 @@ def test_kolleno_send_report_and_pdfs_over_sftp_with_a_key(
     assert state == "success", tasks
     assert sorted(p for p in files_in(remote) if p.endswith(".pdf")) == ["INV-7.pdf", "INV-8.pdf"]
     assert (remote / "INV-7.pdf").read_bytes() == b"%PDF-1.4\nINV-7\n%%EOF\n"
+
+
+def test_paid_invoices_leave_a_report_of_open_ones(
+    received: Path,
+    integrations_dir: Path,
+    ledger_db: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from invoice_hub.cli import main
+    from invoice_hub.formats.open_ar_csv import read_open_ar_report
+
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", ledger_db)
+    assert main(["invoice-status", "INV-2", "INV-4", "--status", "paid"]) == 0
+    assert main(["invoice-status", "INV-404", "--status", "paid"]) == 1
+    assert "INV-404: not in the ledger" in capsys.readouterr().out
+    write(
+        integrations_dir / "open_report.yaml",
+        f"""
+        name: open_report
+        kind: export
+        select: {{period: all, statuses: [open]}}
+        transform: {{output: open_ar_csv, filename: open.csv}}
+        destinations: [{{type: local, path: {received}/report}}]
+        """,
+    )
+    state, tasks = run_dag(load_dag("open_report"))
+    assert state == "success", tasks
+    report = read_open_ar_report(received / "report" / "open.csv")
+    assert report.frame["invoice_number"].tolist() == ["INV-1", "INV-3", "INV-5"]

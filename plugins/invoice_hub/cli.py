@@ -295,7 +295,10 @@ def _find_invoices(args: argparse.Namespace) -> int:
         if e.integration is not None and e.integration.name == args.integration
     ]
     if not found or found[0].kind != "export":
-        print(f"no valid export integration named {args.integration!r} (see invoice-hub check-config)", file=sys.stderr)
+        print(
+            f"no valid export integration named {args.integration!r} (see invoice-hub check-config)",
+            file=sys.stderr,
+        )
         return 2
     integration = found[0]
     criteria = criteria_for(
@@ -305,7 +308,18 @@ def _find_invoices(args: argparse.Namespace) -> int:
     records = ledger.select(criteria)
     exports = ledger.exported(integration.name, [r.id for r in records])
     out = csv.writer(sys.stdout, lineterminator="\n")
-    out.writerow(("invoice_number", "type", "issue_date", "received_at", "customer", "state", "exported_to", "exported_at"))
+    out.writerow(
+        (
+            "invoice_number",
+            "type",
+            "issue_date",
+            "received_at",
+            "customer",
+            "state",
+            "exported_to",
+            "exported_at",
+        )
+    )
     for record in records:
         done = exports.get(record.id, [])
         if not activated(integration, record.customer):
@@ -320,6 +334,21 @@ def _find_invoices(args: argparse.Namespace) -> int:
              when.isoformat(timespec="seconds") if when else "")
         )  # fmt: skip
     return 0
+
+
+def _invoice_status(args: argparse.Namespace) -> int:
+    """Mark received invoices open, paid or cancelled in the ledger (exports select by it)."""
+    from invoice_hub.ledger.invoices import Invoices
+
+    matched = Invoices().set_status(args.numbers, args.status, args.source)
+    for number, count in matched.items():
+        where = f" received by {args.source}" if args.source else ""
+        print(
+            f"{number}: {args.status} ({count} invoice(s){where})"
+            if count
+            else f"{number}: not in the ledger{where}"
+        )
+    return 0 if all(matched.values()) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -394,6 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--from", dest="date_from", help="from this date (YYYY-MM-DD, the select date field)")
     find.add_argument("--to", dest="date_to", help="to this date, inclusive")
     find.set_defaults(run=_find_invoices)
+
+    status = commands.add_parser(
+        "invoice-status", help="mark received invoices open, paid or cancelled (exports select by status)"
+    )
+    status.add_argument("numbers", nargs="+", help="invoice numbers")
+    status.add_argument("--status", required=True, choices=("open", "paid", "cancelled"))
+    status.add_argument("--source", help="only invoices received by this integration")
+    status.set_defaults(run=_invoice_status)
 
     demo = commands.add_parser(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"

@@ -399,7 +399,8 @@ class Select(StrictModel):
     ``date_field`` falls in the run's data interval."""
 
     date_field: DateField = Field(
-        default="issue_date", description="issue_date (the invoice's date) or received_at (when the hub got it)."
+        default="issue_date",
+        description="issue_date (the invoice's date) or received_at (when the hub got it).",
     )
     period: Literal["interval", "all"] = Field(
         default="interval",

@@ -103,7 +103,10 @@ def _write_pdf(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
             a.content
             for a in invoice.attachments
             if a.content is not None
-            and ((a.mime_type or "").lower() == "application/pdf" or (a.filename or "").lower().endswith(".pdf"))
+            and (
+                (a.mime_type or "").lower() == "application/pdf"
+                or (a.filename or "").lower().endswith(".pdf")
+            )
         ),
         None,
     )

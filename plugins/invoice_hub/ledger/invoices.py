@@ -97,6 +97,18 @@ class Invoices:
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.scalars(query.order_by(date, InvoiceRecord.number, InvoiceRecord.id)))
 
+    def set_status(self, numbers: Iterable[str], status: str, source: str | None = None) -> dict[str, int]:
+        """Mark invoices ``open``, ``paid`` or ``cancelled`` (what ``select.statuses`` filters on);
+        how many rows each number matched (0: not in the ledger), all in one transaction."""
+        matched: dict[str, int] = {}
+        with self.engine.begin() as connection:
+            for number in dict.fromkeys(numbers):
+                query = update(InvoiceRecord).where(InvoiceRecord.number == number)
+                if source is not None:
+                    query = query.where(InvoiceRecord.integration == source)
+                matched[number] = connection.execute(query.values(status=status)).rowcount
+        return matched
+
     def exported(self, integration: str, invoice_ids: Iterable[int]) -> dict[int, list[InvoiceExport]]:
         """What this export delivered of these invoices before, by invoice id."""
         wanted = list(invoice_ids)

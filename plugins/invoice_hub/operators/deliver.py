@@ -132,12 +132,17 @@ class DeliverOperator(IntegrationOperator):
         with contextlib.ExitStack() as files:
             locals_ = [files.enter_context(local_file(u.output.url)) for u in uploads]
             errors = transport.upload_many(
-                [(local, u.target, u.if_exists == "replace") for local, u in zip(locals_, uploads, strict=True)]
+                [
+                    (local, u.target, u.if_exists == "replace")
+                    for local, u in zip(locals_, uploads, strict=True)
+                ]
             )
         for item, error in zip(uploads, errors, strict=True):
             if isinstance(error, TargetExistsError) and item.if_exists == "unique":
                 # the name picked was taken by someone else before our rename: pick another
-                outcomes[item.output.key] = self._upload(transport, item, key=key, folder=folder, run_id=run_id)
+                outcomes[item.output.key] = self._upload(
+                    transport, item, key=key, folder=folder, run_id=run_id
+                )
             else:
                 outcomes[item.output.key] = error or item.target
         self.ledger.finish_deliveries(
