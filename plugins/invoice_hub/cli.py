@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import re
 import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from invoice_hub.config.loader import IntegrationFile
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -52,31 +57,33 @@ def _rules(args: argparse.Namespace) -> int:
     return _write_generated(target, rules_doc_text(), args.check, "rules")
 
 
-def _check_connection(args: argparse.Namespace) -> int:
+def _integration_file(
+    name: str, folder: str | None = None, kind: str | None = None
+) -> IntegrationFile | None:
+    """The valid integration file named ``name`` (of ``kind``); None, said on stderr, when there is none."""
     from invoice_hub.config import load_folder
     from invoice_hub.settings import integrations_dir
+
+    for entry in load_folder([Path(folder)] if folder else [integrations_dir()]):
+        integration = entry.integration
+        if integration is not None and integration.name == name and kind in (None, integration.kind):
+            return entry
+    what = f"{kind} integration" if kind else "integration"
+    print(f"no valid {what} named {name!r} (see invoice-hub check-config)", file=sys.stderr)
+    return None
+
+
+def _check_connection(args: argparse.Namespace) -> int:
     from invoice_hub.transports import TransportError, open_transport
 
-    entries = [
-        e
-        for e in load_folder([Path(args.folder)] if args.folder else [integrations_dir()])
-        if e.integration is not None and e.integration.name == args.integration
-    ]
-    if not entries:
-        print(
-            f"no valid integration named {args.integration!r} (see invoice-hub check-config)", file=sys.stderr
-        )
+    entry = _integration_file(args.integration, args.folder)
+    if entry is None:
         return 2
-    entry = entries[0]
     integration = entry.integration
     assert integration is not None
     endpoints = [("source", integration.source, False)]
-    endpoints += [(f"destinations[{i}]", d, True) for i, d in enumerate(integration.destinations)]
-    endpoints += [
-        (f"customers[{c.id}].destinations[{i}]", d, True)
-        for c in integration.customers
-        for i, d in enumerate(c.destinations)
-    ]
+    # "destinations.0" is shown as the YAML reader writes it: destinations[0]
+    endpoints += [(re.sub(r"\.(\d+)", r"[\1]", key), d, True) for key, d in integration.destinations_by_id()]
     failed = 0
     for name, endpoint, as_destination in endpoints:
         if endpoint is None:
@@ -247,7 +254,8 @@ def _receivables(args: argparse.Namespace) -> int:
     """The reconciliation state as CSV: every receivable, or one invoice's history of changes."""
     import csv
 
-    from invoice_hub.ledger.receivables import Receivables, as_utc
+    from invoice_hub.ledger.receivables import Receivables
+    from invoice_hub.ledger.tables import as_utc
     from invoice_hub.reconciliation.outputs import amount_text
 
     receivables = Receivables()
@@ -283,24 +291,15 @@ def _find_invoices(args: argparse.Namespace) -> int:
     """An export's invoices as CSV, each ``not activated``, ``not exported`` or ``exported``."""
     import csv
 
-    from invoice_hub.config.loader import load_folder
     from invoice_hub.ledger.invoices import Invoices
-    from invoice_hub.ledger.receivables import as_utc
+    from invoice_hub.ledger.tables import as_utc
     from invoice_hub.operators.export import activated, criteria_for
-    from invoice_hub.settings import integrations_dir
 
-    found = [
-        e.integration
-        for e in load_folder([integrations_dir()])
-        if e.integration is not None and e.integration.name == args.integration
-    ]
-    if not found or found[0].kind != "export":
-        print(
-            f"no valid export integration named {args.integration!r} (see invoice-hub check-config)",
-            file=sys.stderr,
-        )
+    entry = _integration_file(args.integration, kind="export")
+    if entry is None:
         return 2
-    integration = found[0]
+    integration = entry.integration
+    assert integration is not None
     criteria = criteria_for(
         integration, None, None, customer=args.customer, date_from=args.date_from, date_to=args.date_to
     )

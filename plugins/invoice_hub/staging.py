@@ -64,6 +64,16 @@ class Staging:
         """The file system path of ``path`` in a local staging area."""
         return Path(path.path)
 
+    def put_findings(self, key: str, name: str, findings: list) -> str:
+        """Validation findings as JSON beside the run's outputs (archive writes them beside a failed
+        file); their URL."""
+        import json
+
+        path = self.new_path("out", f"{key}-findings", f"{name}.json")
+        with path.open("w") as sink:
+            json.dump([f.model_dump() for f in findings], sink, indent=2)
+        return str(path)
+
     def put(self, local: Path, path: ObjectStoragePath) -> None:
         """Copy a local file into a (remote) staging area."""
         with local.open("rb") as source, path.open("wb") as sink:

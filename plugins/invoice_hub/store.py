@@ -27,11 +27,13 @@ class DocumentStore:
     def _path(self, sha256: str, suffix: str) -> ObjectStoragePath:
         return self.root / sha256[:2] / f"{sha256}{suffix}"
 
-    def put_file(self, source: ObjectStoragePath | Path, sha256: str, suffix: str = "") -> str:
-        """Keep the file ``source`` (whose content hashes to ``sha256``); its URL."""
+    def put_file(self, source: ObjectStoragePath | Path | str, sha256: str, suffix: str = "") -> str:
+        """Keep the file ``source`` (a path, or a URL such as a staging one, whose content hashes to
+        ``sha256``); its URL."""
+        readable = ObjectStoragePath(source) if isinstance(source, str) else source
 
         def copy(writer: BinaryIO) -> None:
-            with source.open("rb") as reader:
+            with readable.open("rb") as reader:
                 shutil.copyfileobj(reader, writer, _CHUNK)
 
         return self._keep(self._path(sha256, suffix), copy)

@@ -327,13 +327,8 @@ class Reconcile(CsvOptions):
 
     def csv_options(self) -> CsvOptions:
         """The report reader's options: the same, with the columns under the reader's names."""
-        return CsvOptions(
-            delimiter=self.delimiter,
-            encoding=self.encoding,
-            decimal=self.decimal,
-            date_format=self.date_format,
-            columns={RECONCILE_COLUMNS[k]: v for k, v in self.columns.items()},
-        )
+        reading = self.model_dump(include=set(CsvOptions.model_fields) - {"columns"})
+        return CsvOptions(**reading, columns={RECONCILE_COLUMNS[k]: v for k, v in self.columns.items()})
 
 
 InputFormat = Literal["ubl", "ap_agility", "open_ar_csv", "any"]
@@ -476,6 +471,19 @@ class Integration(StrictModel):
         "name, overwritten) or delivered under a new name.",
     )
     notify: Notify = Field(default_factory=Notify)
+
+    def destinations_by_id(self) -> list[tuple[str, Destination]]:
+        """Every destination with its id: ``destinations.0``, ..., then each export customer's own,
+        ``customers.<id>.destinations.0`` (what outputs name as their targets)."""
+        found: list[tuple[str, Destination]] = [
+            (f"destinations.{i}", d) for i, d in enumerate(self.destinations)
+        ]
+        found += [
+            (f"customers.{c.id}.destinations.{i}", d)
+            for c in self.customers
+            for i, d in enumerate(c.destinations)
+        ]
+        return found
 
     @field_validator("schedule")
     @classmethod

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
+from invoice_hub.ledger.status import SnapshotStatus
 from invoice_hub.ledger.tables import ArInvoice, ArSnapshot, ArStatusChange, utcnow
 
 #: Rows per executemany / IN (...): bounded memory for a million-row snapshot, within SQL limits.
@@ -38,16 +39,6 @@ def _without_cyclic_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-class SnapshotStatus:
-    APPLIED = "applied"
-    HELD = "held"
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite returns the stored UTC times without their zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class Receivables:

@@ -11,6 +11,13 @@ class FileStatus:
     FINAL = (SUCCEEDED, FAILED, DUPLICATE)
 
 
+class SnapshotStatus:
+    """An open-AR snapshot: applied, or held for a person (presented again until approved)."""
+
+    APPLIED = "applied"
+    HELD = "held"
+
+
 class DeliveryStatus:
     PENDING = "pending"  # upload started; on a retry the remote side is checked before uploading again
     DELIVERED = "delivered"

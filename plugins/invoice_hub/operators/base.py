@@ -65,18 +65,6 @@ class IntegrationOperator(BaseOperator):
     def source_transport(self) -> Transport:
         return open_transport(self.integration.source, self.base_dir)
 
-    def destinations(self) -> list[tuple[str, Destination]]:
-        """Every destination with its id: the integration's, then each export customer's own."""
-        found: list[tuple[str, Destination]] = [
-            (f"destinations.{i}", d) for i, d in enumerate(self.integration.destinations)
-        ]
-        found += [
-            (f"customers.{c.id}.destinations.{i}", d)
-            for c in self.integration.customers
-            for i, d in enumerate(c.destinations)
-        ]
-        return found
-
     def destination_transport(self, destination: Destination) -> Transport:
         return open_transport(destination, self.base_dir)
 

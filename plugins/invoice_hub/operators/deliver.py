@@ -40,7 +40,7 @@ class DeliverOperator(IntegrationOperator):
         manifest = self.pull_manifest(context, *self.upstream_task_ids)  # validate_transform or reconcile
         pending = [entry for entry in manifest.files if entry.status == "transformed"]
         retryable: list[str] = []
-        for destination_id, destination in self.destinations():
+        for destination_id, destination in self.integration.destinations_by_id():
             work = [
                 (entry, output)
                 for entry in pending

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
@@ -19,17 +20,22 @@ from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
 
 if TYPE_CHECKING:
-    from invoice_hub.config.models import CustomerSettings
+    from typing import TypeAlias
+
+    from invoice_hub.config.mappings import Mapping
+    from invoice_hub.config.models import CustomerSettings, Integration
     from invoice_hub.ledger.invoices import Criteria
     from invoice_hub.ledger.tables import InvoiceRecord
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
 
+    LoadedMapping: TypeAlias = tuple[Mapping, Path] | None  # a mapping and its file, as loaded
+
 #: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
 EXPORT_PARAMS = ("invoice_numbers", "customer", "date_from", "date_to")
 
 
-def activated(integration: Any, customer: str | None) -> bool:
+def activated(integration: Integration, customer: str | None) -> bool:
     """Whether an export exports this customer's invoices (``select.customers`` and ``active``)."""
     chosen = integration.select.customers
     if chosen != "all" and customer not in chosen:
@@ -38,7 +44,7 @@ def activated(integration: Any, customer: str | None) -> bool:
 
 
 def criteria_for(
-    integration: Any, start: dt.datetime | None, end: dt.datetime | None, **manual: Any
+    integration: Integration, start: dt.datetime | None, end: dt.datetime | None, **manual: Any
 ) -> Criteria:
     """What a run selects: its interval, or what a person asked for (numbers, customer, dates)."""
     from invoice_hub.ledger.invoices import Criteria
@@ -140,7 +146,7 @@ class ExportRenderOperator(ValidateTransformOperator):
         before = invoices.exported(self.integration.name, [e.invoice_id for e in entries if e.invoice_id])
         customers = {c.id: c for c in self.integration.customers}
         skipped: list[dict] = []
-        reports: dict[tuple, list[tuple[FileEntry, Invoice]]] = {}
+        reports: dict[tuple, tuple[LoadedMapping, list[tuple[FileEntry, Invoice]]]] = {}
         for entry in entries:
             assert entry.staged_url is not None and entry.invoice_id is not None
             try:
@@ -152,9 +158,8 @@ class ExportRenderOperator(ValidateTransformOperator):
                 mapping = self._mapping_for(settings)
                 targets = self._targets(settings)
                 if not OUTPUT_FORMATS[output].per_invoice:  # a report of all of them: written below
-                    reports.setdefault(
-                        (output, filename, mapping and str(mapping[1]), tuple(targets)), []
-                    ).append((entry, invoice))
+                    key = (output, filename, mapping and str(mapping[1]), tuple(targets))
+                    reports.setdefault(key, (mapping, []))[1].append((entry, invoice))
                     continue
                 outputs = self.write(
                     entry,
@@ -180,8 +185,8 @@ class ExportRenderOperator(ValidateTransformOperator):
             else:
                 entry.status, entry.reason_code = "duplicate", "export.exported_before"
                 entry.reason = "exported to every destination before (reexport: skip)"
-        for (output, filename, _, targets), members in reports.items():
-            self._report(members, output, filename, list(targets), staging, exported_at)
+        for (output, filename, _, targets), (mapping, members) in reports.items():
+            self._report(members, output, filename, mapping, list(targets), staging, exported_at)
         invoices.record_exports(self.integration.name, context["run_id"], skipped)
         self.log.info(
             "Rendered %d invoice(s), %d skipped as exported before, %d failed",
@@ -196,20 +201,18 @@ class ExportRenderOperator(ValidateTransformOperator):
         members: list[tuple[FileEntry, Invoice]],
         output: str,
         filename: str | None,
+        mapping: LoadedMapping,
         targets: list[str],
         staging: Staging,
         exported_at: dt.datetime,
     ) -> None:
         """One document of many invoices (an open-AR report): the state of this run, so it goes out
         every run its content changed, whatever ``reexport`` says of single invoices."""
-        from invoice_hub.model import party_id
-
         first = members[0][0]
-        settings = {c.id: c for c in self.integration.customers}.get(party_id(members[0][1].buyer) or "")
         try:
             outputs = self.write(
                 first,
-                self.mapped([invoice for _, invoice in members], self._mapping_for(settings)),
+                self.mapped([invoice for _, invoice in members], mapping),
                 staging,
                 exported_at,
                 output=output,
@@ -226,13 +229,13 @@ class ExportRenderOperator(ValidateTransformOperator):
             entry.status = "transformed"
         self.log.info("%d invoice(s) in one %s report: %s", len(members), output, outputs[0].name)
 
-    def _mapping_for(self, settings: CustomerSettings | None) -> Any:
+    def _mapping_for(self, settings: CustomerSettings | None) -> LoadedMapping:
         name = settings.mapping if settings and settings.mapping else self.integration.transform.mapping
         return self.mapping_named(name)
 
     def _targets(self, settings: CustomerSettings | None) -> list[str]:
         prefix = f"customers.{settings.id}." if settings and settings.destinations else "destinations."
-        return [key for key, _ in self.destinations() if key.startswith(prefix)]
+        return [key for key, _ in self.integration.destinations_by_id() if key.startswith(prefix)]
 
     def _apply_policy(
         self, outputs: list[Output], targets: list[str], delivered: set[str], run_id: str
@@ -289,7 +292,7 @@ class ExportArchiveOperator(IntegrationOperator):
             for output in entry.outputs:
                 if not output.delivered_to:
                     continue
-                url = store.put_file(_path(output.url), output.sha256, "." + output.name.rsplit(".", 1)[-1])
+                url = store.put_file(output.url, output.sha256, Path(output.name).suffix)
                 for destination, remote in output.delivered_to.items():
                     row = _export_row(entry, output, destination, remote, "delivered", None)
                     rows.append({**row, "output_url": url})
@@ -302,9 +305,3 @@ class ExportArchiveOperator(IntegrationOperator):
             raise AirflowFailException(
                 f"{len(failed)} invoice(s) could not be exported:\n" + "\n".join(lines)
             )
-
-
-def _path(url: str) -> Any:
-    from airflow.sdk import ObjectStoragePath
-
-    return ObjectStoragePath(url)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from airflow.sdk import Context
@@ -93,9 +92,9 @@ class OpenArReconcileOperator(IntegrationOperator):
             self.log.error("%s: %s", entry.source_path, outcome.reason)
             entry.fail("reconcile.rejected", outcome.reason or "")
             if outcome.snapshot is not None:
-                path = staging.new_path("out", f"{entry.file_id}-findings", f"{entry.name}.json")
-                path.write_text(json.dumps([f.model_dump() for f in outcome.snapshot.findings], indent=2))
-                entry.findings_url = str(path)
+                entry.findings_url = staging.put_findings(
+                    str(entry.file_id), entry.name, outcome.snapshot.findings
+                )
             return
         if outcome.status == "held":
             entry.status, entry.reason_code = "held", "reconcile.held"

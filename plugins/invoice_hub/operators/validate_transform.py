@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import json
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -166,10 +165,7 @@ class ValidateTransformOperator(IntegrationOperator):
     def _reject(self, entry: FileEntry, document: Document, staging: Staging) -> None:
         """Fail the file with its findings: a summary as the reason, all of them as JSON in staging."""
         fatal = [f for f in document.findings if f.severity == "fatal"]
-        findings_path = staging.new_path("out", f"{entry.file_id}-findings", f"{entry.name}.json")
-        with findings_path.open("w") as sink:
-            json.dump([f.model_dump() for f in document.findings], sink, indent=2)
-        entry.findings_url = str(findings_path)
+        entry.findings_url = staging.put_findings(str(entry.file_id), entry.name, document.findings)
         level = self.integration.transform.validate_
         unreadable = {"XML-SYNTAX", "FORMAT-READ", "CSV-ENCODING"}
         code = "format.unreadable" if level == "none" or fatal[0].rule in unreadable else f"validate.{level}"

@@ -11,7 +11,9 @@ from typing import Literal
 import pandas as pd
 
 from invoice_hub.config.models import Reconcile
-from invoice_hub.ledger.receivables import Receivables, SnapshotStatus, as_utc
+from invoice_hub.ledger.receivables import Receivables
+from invoice_hub.ledger.status import SnapshotStatus
+from invoice_hub.ledger.tables import as_utc
 from invoice_hub.reconciliation.compare import Comparison, compare
 from invoice_hub.reconciliation.snapshot import Snapshot, looks_truncated, read_snapshot
 
