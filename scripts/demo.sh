@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make demo`: the hub on its embedded defaults, on nothing but this machine.
 #   Airflow home in .airflow/ (SQLite, LocalExecutor, no examples, API server on 127.0.0.1 only),
-#   the demo partners' folders in .demo/, the demo integrations (tag "demo") unpaused.
+#   the demo partners' folders in .demo/, the demo integrations (named demo_*) unpaused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -45,7 +45,7 @@ airflow connections add demo_partner_sftp \
   --conn-json "$(invoice-hub demo-sftp-connection --sftp-port "$SFTP_PORT" --state .demo)" >/dev/null
 echo "   connection demo_partner_sftp -> sftp://127.0.0.1:$SFTP_PORT (host key pinned)"
 airflow dags reserialize >/dev/null 2>&1
-for dag_id in $(airflow dags list --output plain 2>/dev/null | awk 'NR > 1 && /demo/ {print $1}'); do
+for dag_id in $(airflow dags list --output plain 2>/dev/null | awk '$1 ~ /^demo_/ {print $1}'); do
   airflow dags unpause "$dag_id" >/dev/null && echo "   unpaused $dag_id"
 done
 
