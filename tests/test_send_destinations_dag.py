@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from invoice_hub.exchange.deliver import delivery_id
 from tests.helpers import drop, files_in, load_dag, run_dag, write
 from tests.servers.mail_http import HttpServer, SmtpServer
 
@@ -78,7 +79,8 @@ def test_http_destination_posts_with_idempotency_key(integrations_dir: Path, htt
     assert headers["content-type"] == "application/xml"
     assert 'filename="INV-1.xml"' in headers["content-disposition"]
     digest = hashlib.sha256(b"<Invoice>1</Invoice>").hexdigest()
-    assert headers["idempotency-key"] == hashlib.sha256(f"/api/invoices|{digest}".encode()).hexdigest()
+    # stable per integration, destination and output: every attempt of this delivery carries it
+    assert headers["idempotency-key"] == delivery_id("send_out", "http:partner_http:/api/invoices", digest)
     assert headers["authorization"] == "Basic " + base64.b64encode(b"hub:s3cret").decode()
     assert headers["x-partner-account"] == "ACME-42", "headers come from the connection's extra"
 

@@ -25,6 +25,17 @@ class Claim:
     duplicate_of: str | None = None  # the earlier source path with the same content, if any
 
 
+@dataclass(frozen=True)
+class Planned:
+    """A delivery about to start: noted (pending) before the upload or send does."""
+
+    key: str  # the output's delivery key (its sha256 unless a re-export)
+    name: str  # the output's file name
+    remote_path: str  # where it will be written (for send-only destinations, the name)
+    source_file_id: int | None
+    delivery_id: str | None = None  # the Message-ID / Idempotency-Key every attempt carries
+
+
 class Ledger:
     """Record of every source file and delivery, per integration."""
 
@@ -185,11 +196,9 @@ class Ledger:
                     found[row.output_sha256] = row
         return found
 
-    def start_deliveries(
-        self, integration: str, destination: str, run_id: str, planned: list[tuple[str, str, str, int | None]]
-    ) -> None:
-        """Note (output sha256, output name, remote path, source file id) of uploads about to start, in one
-        transaction: a retry then finds an upload that completed before its record did."""
+    def start_deliveries(self, integration: str, destination: str, run_id: str, planned: list[Planned]) -> None:
+        """Note deliveries about to start, in one transaction, before any of them starts: a retry then
+        finds an upload that completed before its record did, and sends again with the same id."""
         this = (Delivery.integration == integration, Delivery.destination == destination)
         with self.engine.begin() as connection:  # Core, one transaction: this runs for every file
             for start in range(0, len(planned), _CHUNK):
@@ -197,7 +206,7 @@ class Ledger:
                 existing = dict(
                     connection.execute(
                         select(Delivery.output_sha256, Delivery.status).where(
-                            *this, Delivery.output_sha256.in_([sha for sha, *_ in chunk])
+                            *this, Delivery.output_sha256.in_([p.key for p in chunk])
                         )
                     ).all()
                 )
@@ -205,28 +214,29 @@ class Ledger:
                     {
                         "integration": integration,
                         "destination": destination,
-                        "output_sha256": sha,
-                        "output_name": name,
-                        "remote_path": remote_path,
+                        "output_sha256": p.key,
+                        "output_name": p.name,
+                        "remote_path": p.remote_path,
                         "status": DeliveryStatus.PENDING,
                         "run_id": run_id,
-                        "source_file_id": file_id,
+                        "source_file_id": p.source_file_id,
+                        "delivery_id": p.delivery_id,
                     }
-                    for sha, name, remote_path, file_id in chunk
-                    if sha not in existing
+                    for p in chunk
+                    if p.key not in existing
                 ]
                 if new:
                     connection.execute(insert(Delivery), new)  # one executemany, not a statement per file
                 again = [
-                    {"sha": sha, "path": remote_path}
-                    for sha, _, remote_path, _ in chunk
-                    if existing.get(sha) == DeliveryStatus.PENDING
+                    {"sha": p.key, "path": p.remote_path, "did": p.delivery_id}
+                    for p in chunk
+                    if existing.get(p.key) == DeliveryStatus.PENDING
                 ]
                 if again:
                     connection.execute(
                         update(Delivery)
                         .where(*this, Delivery.output_sha256 == bindparam("sha"))
-                        .values(remote_path=bindparam("path"), run_id=run_id),
+                        .values(remote_path=bindparam("path"), delivery_id=bindparam("did"), run_id=run_id),
                         again,
                     )
 
@@ -239,9 +249,13 @@ class Ledger:
         remote_path: str,
         run_id: str,
         source_file_id: int | None,
+        delivery_id: str | None = None,
     ) -> None:
         self.start_deliveries(
-            integration, destination, run_id, [(output_sha256, output_name, remote_path, source_file_id)]
+            integration,
+            destination,
+            run_id,
+            [Planned(output_sha256, output_name, remote_path, source_file_id, delivery_id)],
         )
 
     def finish_deliveries(self, integration: str, destination: str, done: list[tuple[str, str]]) -> None:

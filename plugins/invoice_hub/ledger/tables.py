@@ -85,6 +85,9 @@ class Delivery(Base):
     status: Mapped[str] = mapped_column(String(20))
     run_id: Mapped[str] = mapped_column(String(250))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Stable per (integration, destination, output): the Message-ID / Idempotency-Key it is sent with,
+    #: noted before the first attempt, so that every retry sends the same one.
+    delivery_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class ArSnapshot(Base):

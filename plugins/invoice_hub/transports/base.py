@@ -8,8 +8,11 @@ The selection rules shared by every source (pattern, minimum age, root files) li
 from __future__ import annotations
 
 import abc
+import hashlib
 import posixpath
+import re
 import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -41,6 +44,46 @@ class TargetExistsError(TransportError):
 
     def __init__(self, message: str) -> None:
         super().__init__(message, retryable=False)
+
+
+def file_error(exc: BaseException, label: str, path: str) -> TransportError:
+    """Whatever one file's transfer raised, as the TransportError of that file alone.
+
+    A name the remote side or a library cannot take (a NUL byte, a header that cannot be encoded)
+    raises ValueError, UnicodeError and the like: that file fails, the others go on. A broken
+    connection (OSError) is worth a retry; the hub's own errors say themselves.
+    """
+    if isinstance(exc, TransportError):
+        return exc
+    if isinstance(exc, HubError):
+        return TransportError(str(exc), retryable=exc.retryable)
+    detail = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError):
+        return TransportError(f"{label}: cannot transfer {path}: {detail}")
+    return TransportError(f"{label}: cannot transfer {path!r}: {detail}", retryable=False)
+
+
+#: ``.INV-1.xml.1a2b3c4d.part``: where an upload is written before its rename to ``INV-1.xml``.
+_PARTIAL = re.compile(r"\.(?P<name>.+)\.[0-9a-f]{8}\.part")
+
+
+def partial_path(target: str) -> str:
+    """The temporary name an upload to ``target`` is written under, in the same folder (so the rename
+    is atomic); hidden, never matched as input, recognisable by :meth:`Transport.discard_partials`."""
+    folder, name = posixpath.split(target)
+    return posixpath.join(folder, f".{name}.{uuid.uuid4().hex[:8]}.part")
+
+
+class _HashingWriter:
+    """A write-only file that hashes what is written to it (content proof without a local copy)."""
+
+    def __init__(self) -> None:
+        self.sha256, self.size = hashlib.sha256(), 0
+
+    def write(self, data: bytes) -> int:
+        self.sha256.update(data)
+        self.size += len(data)
+        return len(data)
 
 
 class Transport(abc.ABC):
@@ -85,8 +128,8 @@ class Transport(abc.ABC):
         for local, path, replace in jobs:
             try:
                 self.upload(local, path, replace=replace)
-            except TransportError as exc:
-                results.append(exc)
+            except Exception as exc:  # one file's error is that file's (see file_error)
+                results.append(file_error(exc, self.label, path))
             else:
                 results.append(None)
         return results
@@ -141,6 +184,39 @@ class Transport(abc.ABC):
     @abc.abstractmethod
     def make_folder(self, folder: str) -> None: ...
 
+    def holds(self, path: str, sha256: str, size: int) -> bool:
+        """Whether the file at ``path`` has exactly this content: what confirms a delivery whose record
+        was not completed (a crash between upload and record). Never by size alone: after a failed
+        ``replace`` upload the old file of the same size is still there.
+
+        Transports whose server computes a checksum (FTP ``HASH``) override this; the default
+        downloads and hashes the file, which only pending deliveries after a crash pay for.
+        """
+        if self.exists(path) != size:
+            return False
+        writer = _HashingWriter()
+        try:
+            self.download(self.resolve(path), writer, size)  # type: ignore[arg-type]
+        except TransportError as exc:
+            if exc.retryable:
+                raise
+            return False  # gone or unreadable meanwhile: not proven, upload again
+        return writer.size == size and writer.sha256.hexdigest() == sha256
+
+    def discard_partials(self, folder: str, names: set[str]) -> None:
+        """Remove the temporary files (see :func:`partial_path`) that uploads of ``names`` into
+        ``folder`` left when a worker died before renaming them: one listing for the folder."""
+        try:
+            listed = self.list_files(folder, recursive=False)
+        except TransportError as exc:
+            if exc.retryable:
+                raise
+            return  # the folder does not exist (yet): nothing left over
+        for remote in listed:
+            match = _PARTIAL.fullmatch(remote.name)
+            if match and match["name"] in names:
+                self.delete(remote.path)
+
     def write_text(self, path: str, text: str) -> None:
         """A small text file written whole (the failure reason beside a moved file), replacing any."""
         with tempfile.TemporaryDirectory(prefix="invoice-hub-") as folder:
@@ -191,6 +267,18 @@ class SendOnlyTransport(Transport):
 
     def exists(self, path: str) -> int | None:
         return None
+
+    def holds(self, path: str, sha256: str, size: int) -> bool:
+        return False  # what was sent cannot be read back: a pending send is sent again, same id
+
+    def discard_partials(self, folder: str, names: set[str]) -> None:
+        pass
+
+    @abc.abstractmethod
+    def upload(self, local: Path, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
+        """Send ``local`` (named by ``path``'s last part); ``delivery_id`` is the stable id of this
+        delivery (Message-ID, Idempotency-Key): every attempt of the same delivery carries the same,
+        so a receiver can tell a repeat."""
 
     def make_folder(self, folder: str) -> None:
         pass

@@ -1,5 +1,8 @@
 """E-mail as a destination: each output file is one message with the file attached, through the
-SMTP provider's hook and an Airflow SMTP connection (host, port, login, TLS; ``from_email`` extra)."""
+SMTP provider's hook and an Airflow SMTP connection (host, port, login, TLS; ``from_email`` extra).
+
+Every message carries a Message-ID derived from the delivery (integration, destination, output), the
+same on every attempt: see docs/guarantees.md."""
 
 from __future__ import annotations
 
@@ -14,6 +17,11 @@ from typing import Any
 from invoice_hub.config.models import EmailDestination
 from invoice_hub.naming import render_name
 from invoice_hub.transports.base import SendOnlyTransport, TransportError
+
+
+def message_id(delivery_id: str) -> str:
+    """The Message-ID header (RFC 5322 ``<left@right>``) of the delivery ``delivery_id``."""
+    return f"<{delivery_id}@invoice-hub>"
 
 
 class EmailTransport(SendOnlyTransport):
@@ -48,7 +56,10 @@ class EmailTransport(SendOnlyTransport):
             hook.get_conn()
         return f"logged in to the SMTP server; would send to {', '.join(self.destination.to)}"
 
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+    def upload(self, local: Path, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
+        """One message with ``local`` attached; its Message-ID is made of ``delivery_id``, so a message
+        sent again after a crash (SMTP cannot tell whether the first one went) is recognisable as the
+        same one by the recipient's mail system and people."""
         name = Path(path).name
         subject = render_name(self.destination.subject, source_name=name)
         with tempfile.TemporaryDirectory(prefix="invoice-hub-mail-") as folder:
@@ -60,4 +71,5 @@ class EmailTransport(SendOnlyTransport):
                     subject=subject,
                     html_content=f"<p>Attached: {name}</p><p>Sent by the invoice hub.</p>",
                     files=[str(attachment)],
+                    custom_headers={"Message-ID": message_id(delivery_id)} if delivery_id else None,
                 )

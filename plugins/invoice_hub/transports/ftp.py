@@ -17,13 +17,18 @@ import ftplib
 import posixpath
 import socket
 import ssl
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
 from invoice_hub.hooks.ftp import HubFtpHook
-from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
+from invoice_hub.transports.base import (
+    RemoteFile,
+    TargetExistsError,
+    Transport,
+    TransportError,
+    partial_path,
+)
 
 _BLOCK = 1024 * 1024
 #: Network failures worth retrying (a 4xx reply is ftplib.error_temp).
@@ -203,7 +208,7 @@ class FtpTransport(Transport):
     def upload(self, local: Path, path: str, *, replace: bool) -> None:
         target = self.resolve(path)
         folder = posixpath.dirname(target)
-        temporary = posixpath.join(folder, f".{posixpath.basename(target)}.{uuid.uuid4().hex[:8]}.part")
+        temporary = partial_path(target)
         self.make_folder(folder)
         try:
             with local.open("rb") as source:

@@ -1,8 +1,9 @@
 """HTTP as a destination: each output file is POSTed to an endpoint of an Airflow HTTP connection
 (base URL, headers and auth from the connection), through the HTTP provider's hook.
 
-Each request carries an ``Idempotency-Key`` (the output's sha256 and the endpoint), so a receiver
-that honours it never books a file twice even if a response was lost and the hub sent again.
+Each request carries an ``Idempotency-Key``: the delivery's stable id (integration, destination and
+output), noted in the ledger before the first attempt, so a receiver that honours it never books a
+file twice even if the hub died or a response was lost and the hub sent again.
 """
 
 from __future__ import annotations
@@ -41,18 +42,22 @@ class HttpTransport(SendOnlyTransport):
             )
         return f"reachable; OPTIONS {folder} answered {response.status_code}"
 
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
-        """``path`` is ``ENDPOINT/NAME``: the file is POSTed to ENDPOINT, its name in the headers."""
+    def upload(self, local: Path, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
+        """``path`` is ``ENDPOINT/NAME``: the file is POSTed to ENDPOINT, its name in the headers;
+        ``delivery_id`` is the Idempotency-Key (without one, as for a resend by hand, the endpoint and
+        the content make it)."""
         import requests
         from airflow.providers.http.hooks.http import HttpHook
 
         endpoint, _, name = path.rpartition("/")
-        with local.open("rb") as body:
-            digest = hashlib.file_digest(body, "sha256").hexdigest()
+        if delivery_id is None:
+            with local.open("rb") as body:
+                digest = hashlib.file_digest(body, "sha256").hexdigest()
+            delivery_id = hashlib.sha256(f"{endpoint}|{digest}".encode()).hexdigest()
         headers = {
             "Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream",
             "Content-Disposition": f'attachment; filename="{name}"',
-            "Idempotency-Key": hashlib.sha256(f"{endpoint}|{digest}".encode()).hexdigest(),
+            "Idempotency-Key": delivery_id,
         }
         hook = HttpHook(method="POST", http_conn_id=self.conn_id)
         try:

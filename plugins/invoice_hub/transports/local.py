@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import posixpath
 import shutil
-import uuid
 from pathlib import Path
 from typing import BinaryIO
 
-from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
+from invoice_hub.transports.base import (
+    RemoteFile,
+    TargetExistsError,
+    Transport,
+    TransportError,
+    partial_path,
+)
 
 _CHUNK = 1024 * 1024
 
@@ -96,7 +100,7 @@ class LocalTransport(Transport):
         target = self.resolve(path)
         folder = os.path.dirname(target)
         self.make_folder(folder)
-        temporary = posixpath.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex[:8]}.part")
+        temporary = partial_path(target)
         try:
             with open(local, "rb") as source, open(temporary, "xb") as sink:
                 shutil.copyfileobj(source, sink, _CHUNK)

@@ -21,14 +21,20 @@ import contextlib
 import posixpath
 import socket
 import threading
-import uuid
 from collections.abc import Awaitable
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 import asyncssh
 
-from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
+from invoice_hub.transports.base import (
+    RemoteFile,
+    TargetExistsError,
+    Transport,
+    TransportError,
+    file_error,
+    partial_path,
+)
 
 T = TypeVar("T")
 
@@ -176,7 +182,7 @@ class SftpTransport(Transport):
             raise self._error(exc, "read", path) from exc
 
     def download_many(self, jobs: list[tuple[str, Path]]) -> list[TransportError | None]:
-        return self._run(self._gather([self._get(path, local) for path, local in jobs]))
+        return self._run(self._gather([(self._get(path, local), path) for path, local in jobs]))
 
     async def _get(self, path: str, local: Path) -> None:
         sftp = await self._client()
@@ -185,20 +191,20 @@ class SftpTransport(Transport):
         except _IO_ERRORS as exc:
             raise self._error(exc, "read", path) from exc
 
-    async def _gather(self, jobs: list[Awaitable[None]]) -> list[TransportError | None]:
-        """Run the jobs, ``concurrency`` at a time; per job None or its error (a bug still raises)."""
+    async def _gather(self, jobs: list[tuple[Awaitable[None], str]]) -> list[TransportError | None]:
+        """Run the (job, remote path) pairs, ``concurrency`` at a time; per job None or its error."""
         await self._client()
         limit = asyncio.Semaphore(self._concurrency)
 
-        async def one(job: Awaitable[None]) -> TransportError | None:
+        async def one(job: Awaitable[None], path: str) -> TransportError | None:
             async with limit:
                 try:
                     await job
-                except TransportError as exc:
-                    return exc
+                except Exception as exc:  # one file's error is that file's (see file_error)
+                    return file_error(exc, self.label, path)
                 return None
 
-        return list(await asyncio.gather(*(one(job) for job in jobs)))
+        return list(await asyncio.gather(*(one(job, path) for job, path in jobs)))
 
     def delete(self, path: str) -> None:
         self._run(self._delete(path))
@@ -283,14 +289,16 @@ class SftpTransport(Transport):
 
     def upload_many(self, jobs: list[tuple[Path, str, bool]]) -> list[TransportError | None]:
         return self._run(
-            self._gather([self._put(local, self.resolve(path), replace) for local, path, replace in jobs])
+            self._gather(
+                [(self._put(local, self.resolve(path), replace), path) for local, path, replace in jobs]
+            )
         )
 
     async def _put(self, local: Path, target: str, replace: bool) -> None:
         sftp = await self._client()
         folder = posixpath.dirname(target)
         await self._make_folder(folder)
-        temporary = posixpath.join(folder, f".{posixpath.basename(target)}.{uuid.uuid4().hex[:8]}.part")
+        temporary = partial_path(target)
         try:
             if local.stat().st_size <= _BLOCK:  # a small invoice: one write request, no block copier
                 async with sftp.open(temporary, "wb") as remote:

@@ -1,0 +1,2 @@
+"""The exactly-once logic of fetch and deliver: library functions over a ledger, a transport and a
+staging area, tested without Airflow; the operators only adapt Context and XCom."""

@@ -1,0 +1,97 @@
+"""Fetch candidates into a run's staging area and present them to the ledger (see docs/guarantees.md).
+
+Each candidate is copied over the one open connection (as many at once as the transport keeps in
+flight), hashed, and registered in one transaction. Nothing at the source changes here (archive
+does that after delivery), so a crash anywhere in fetch only means fetching again: the staged copies
+are rewritten and the ledger's rows, keyed by (path, size, mtime), are found again, not duplicated.
+A file whose content this integration already processed is a ``duplicate``; a file that cannot be
+read is ``failed`` with its reason and stays at the source; a lost connection raises (retryable).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from pathlib import Path, PurePosixPath
+
+from invoice_hub.ledger.store import Ledger
+from invoice_hub.manifest import Candidate, FileEntry
+from invoice_hub.staging import Staging
+from invoice_hub.transports.base import Transport
+
+log = logging.getLogger(__name__)
+
+
+def fetch_files(
+    ledger: Ledger,
+    transport: Transport,
+    staging: Staging,
+    candidates: list[Candidate],
+    *,
+    integration: str,
+    run_id: str,
+    deduplicate_content: bool = True,
+) -> list[FileEntry]:
+    """The manifest entries of ``candidates``: fetched (staged, hashed, with their ledger id),
+    duplicate or failed. A file that changed while being read is left out (it stays at the source
+    for the next run). ``deduplicate_content=False``: the same content under another name or time
+    is processed again (an open-AR report identical to an older one is a new snapshot)."""
+    staged = [
+        staging.new_path("in", str(index), PurePosixPath(c.path).name) for index, c in enumerate(candidates)
+    ]
+    entries: list[FileEntry] = []
+    with tempfile.TemporaryDirectory(prefix="invoice-hub-") as scratch:
+        targets = [
+            staging.local_path(path) if staging.is_local else Path(scratch) / str(index)
+            for index, path in enumerate(staged)
+        ]
+        errors = transport.download_many(
+            [(c.path, target) for c, target in zip(candidates, targets, strict=True)]
+        )
+        for candidate, path, target, error in zip(candidates, staged, targets, errors, strict=True):
+            entry = FileEntry(
+                source_path=candidate.path, size=candidate.size, mtime=candidate.mtime, status="fetched"
+            )
+            if error is not None:
+                if error.retryable:
+                    raise error
+                log.error("Cannot fetch %s: %s", candidate.path, error)
+                entry.fail("fetch.unreadable", str(error))
+                entries.append(entry)
+                continue
+            size = target.stat().st_size
+            if size != candidate.size:
+                # Still being written (min_age_seconds guards against most of these): next run.
+                log.warning(
+                    "%s changed while being fetched (%d bytes listed, %d read); it stays at the source "
+                    "for the next run",
+                    candidate.path,
+                    candidate.size,
+                    size,
+                )
+                target.unlink()
+                continue
+            with target.open("rb") as content:
+                entry.sha256 = hashlib.file_digest(content, "sha256").hexdigest()
+            if not staging.is_local:
+                staging.put(target, path)
+            entry.staged_url = str(path)
+            entries.append(entry)
+    fetched = [e for e in entries if e.status == "fetched"]
+    claims = ledger.claim_many(
+        integration, run_id, [(e.source_path, e.size, e.mtime, e.sha256 or "") for e in fetched]
+    )
+    for entry, claim in zip(fetched, claims, strict=True):
+        entry.file_id = claim.file_id
+        if claim.duplicate_of and deduplicate_content:
+            entry.status, entry.reason_code = "duplicate", "duplicate"
+            entry.reason = f"same content as {claim.duplicate_of}, which was processed already"
+            log.info("%s: %s", entry.source_path, entry.reason)
+    log.info(
+        "Fetched %d new file(s), %d duplicate(s), %d unreadable",
+        sum(e.status == "fetched" for e in entries),
+        sum(e.status == "duplicate" for e in entries),
+        sum(e.status == "failed" for e in entries),
+    )
+    return entries
