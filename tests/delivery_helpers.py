@@ -49,11 +49,11 @@ def staged_entries(staging: Staging, contents: dict[str, bytes]) -> list[FileEnt
     return entries
 
 
-def run_worker(
+def start_worker(
     tmp_path: Path, integration: Integration, entries: list[FileEntry], *, hook: str | None = None
-) -> subprocess.CompletedProcess:
-    """``deliver_files`` in a process of its own (tests/delivery_worker.py), with this process's
-    environment (connections, ledger); returns it finished (killed or not)."""
+) -> subprocess.Popen:
+    """``deliver_files`` in a process of its own (tests/delivery_worker.py) with this process's
+    environment (connections, ledger), so that a test can SIGKILL it mid-delivery."""
     spec = tmp_path / "worker-spec.json"
     spec.write_text(
         json.dumps(
@@ -66,10 +66,15 @@ def run_worker(
         )
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(PROJECT / "plugins"), str(PROJECT)])}
-    return subprocess.run(
+    log = (tmp_path / "worker.log").open("a")  # a file, not a pipe: a full pipe would block the worker
+    return subprocess.Popen(
         [sys.executable, "-m", "tests.delivery_worker", str(spec)],
         env=env,
         cwd=PROJECT,
-        capture_output=True,
-        text=True,
+        stdout=log,
+        stderr=log,
     )
+
+
+def worker_log(tmp_path: Path) -> str:
+    return (tmp_path / "worker.log").read_text()[-3000:]

@@ -28,7 +28,7 @@ def main(spec_path: str) -> None:
     integration = Integration.model_validate(spec["integration"])
     base_dir = Path(spec["base_dir"])
     deliver_files(Ledger(), integration, manifest.files, "worker-run", lambda d: open_transport(d, base_dir))
-    print(json.dumps(Manifest(files=manifest.files).to_xcom()))
+    print(sum(e.status == "delivered" for e in manifest.files), "delivered")
 
 
 def _kill_before_rename(upload: int) -> None:
