@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, bindparam, insert, select, tuple_, update
+from sqlalchemy import Engine, Row, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
@@ -179,24 +179,27 @@ class Ledger:
                 )
             )
 
-    def deliveries(
-        self, integration: str, destination: str, output_sha256s: list[str]
-    ) -> dict[str, Delivery]:
-        """The deliveries of these outputs to this destination that were started or made, by sha256."""
-        found: dict[str, Delivery] = {}
-        with Session(self.engine, expire_on_commit=False) as session:
+    def deliveries(self, integration: str, destination: str, output_sha256s: list[str]) -> dict[str, Row]:
+        """The deliveries of these outputs to this destination that were started or made, by output key
+        (rows with the columns of ``deliveries`` as attributes). Core, not the ORM: the first ORM query
+        of a process configures every mapper, which costs a task far more than this query."""
+        found: dict[str, Row] = {}
+        table = Delivery.__table__
+        with self.engine.connect() as connection:
             for start in range(0, len(output_sha256s), _CHUNK):
-                for row in session.scalars(
-                    select(Delivery).where(
-                        Delivery.integration == integration,
-                        Delivery.destination == destination,
-                        Delivery.output_sha256.in_(output_sha256s[start : start + _CHUNK]),
+                for row in connection.execute(
+                    select(table).where(
+                        table.c.integration == integration,
+                        table.c.destination == destination,
+                        table.c.output_sha256.in_(output_sha256s[start : start + _CHUNK]),
                     )
                 ):
                     found[row.output_sha256] = row
         return found
 
-    def start_deliveries(self, integration: str, destination: str, run_id: str, planned: list[Planned]) -> None:
+    def start_deliveries(
+        self, integration: str, destination: str, run_id: str, planned: list[Planned]
+    ) -> None:
         """Note deliveries about to start, in one transaction, before any of them starts: a retry then
         finds an upload that completed before its record did, and sends again with the same id."""
         this = (Delivery.integration == integration, Delivery.destination == destination)
