@@ -227,3 +227,35 @@ def test_fetch_stages_hashes_and_registers_each_file_once(
         run_id="run-2",
     )
     assert duplicate.status == "duplicate" and str(files[0]) in (duplicate.reason or "")
+
+
+@pytest.mark.parametrize("content", [b"<Invoice>1</Invoice>", b"<Invoice>X</Invoice>"], ids=["same", "other"])
+def test_ftp_confirms_a_pending_delivery_by_the_servers_hash_without_downloading(
+    ledger: Ledger, staging: Staging, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, content: bytes
+) -> None:
+    """A server offering HASH (SHA-256) proves or refutes the noted file without a download."""
+    from tests.servers.ftpd import FtpServer
+
+    root = tmp_path / "ftp-root"
+    root.mkdir()
+    server = FtpServer(root, "plain", hash_command=True)
+    server.start()
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_PARTNER_FTP", server.connection())
+        hub = integration({"type": "ftp", "conn_id": "partner_ftp", "path": "/out"})
+        (entry,) = staged_entries(staging, {"INV-1.xml": b"<Invoice>1</Invoice>"})
+        drop(root / "out", "INV-1.xml", content)  # the earlier attempt's upload, or another writer's file
+        output = entry.outputs[0]
+        ledger.start_delivery(
+            hub.name, "ftp:partner_ftp:/out", output.key, output.name, "/out/INV-1.xml", "r0", None
+        )
+
+        deliver(ledger, tmp_path, hub, [entry])
+    finally:
+        server.stop()
+
+    assert server.handler.downloads == 0, "proven by the server's hash, not by reading the file back"
+    delivered = {"INV-1.xml"} if content == b"<Invoice>1</Invoice>" else {"INV-1.xml", "INV-1_1.xml"}
+    assert set(files_in(root / "out")) == delivered
+    assert (root / "out" / max(delivered)).read_bytes() == b"<Invoice>1</Invoice>"
+    assert [status for status, _ in rows(ledger).values()] == [DeliveryStatus.DELIVERED]

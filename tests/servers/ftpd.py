@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import subprocess
@@ -54,9 +55,40 @@ class _ImplicitTlsHandler(TLS_FTPHandler):
         super().handle()
 
 
+class _HashCommand:
+    """The ``HASH`` command (draft-bryan-ftpext-hash) with SHA-256, as ProFTPD's mod_digest and other
+    servers offer it (pyftpdlib does not); counts the downloads (RETR) the server served."""
+
+    proto_cmds = {
+        **FTPHandler.proto_cmds,
+        "HASH": dict(perm="r", auth=True, arg=True, help="Syntax: HASH <SP> file-name (SHA-256 of a file)."),
+    }
+    downloads = 0
+
+    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(*args, **kwargs)
+        self._extra_feats.append("HASH SHA-256*")
+
+    def ftp_HASH(self, path: str) -> None:
+        if not self.fs.isfile(self.fs.realpath(path)):
+            self.respond("550 No such file.")
+            return
+        data = Path(path).read_bytes()
+        self.respond(
+            f"213 SHA-256 0-{max(len(data) - 1, 0)} {hashlib.sha256(data).hexdigest()} {self.fs.fs2ftp(path)}"
+        )
+
+    def ftp_RETR(self, file: str):  # type: ignore[no-untyped-def]
+        type(self).downloads += 1
+        return super().ftp_RETR(file)
+
+
 class FtpServer:
-    def __init__(self, root: Path, mode: str, certificate: Path | None = None) -> None:
+    def __init__(
+        self, root: Path, mode: str, certificate: Path | None = None, *, hash_command: bool = False
+    ) -> None:
         self.root, self.mode, self.certificate = root, mode, certificate
+        self.hash_command = hash_command
         self.password = secrets.token_urlsafe(10)
         self.port = free_port()
         self.server: FTPServer | None = None
@@ -73,7 +105,9 @@ class FtpServer:
                 tls_control_required=True,
                 tls_data_required=True,
             )
-        handler = type(f"{self.mode.title()}Handler", (base,), attributes)
+        bases = (_HashCommand, base) if self.hash_command else (base,)
+        handler = type(f"{self.mode.title()}Handler", bases, attributes)
+        self.handler = handler
         self.server = FTPServer(("127.0.0.1", self.port), handler)
         threading.Thread(target=self.server.serve_forever, kwargs={"timeout": 0.2}, daemon=True).start()
         wait_for_port(self.port)

@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import ftplib
 import posixpath
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -50,6 +51,7 @@ class FtpTransport(Transport):
         self._mlsd = True
         self._binary = False  # the connection's transfer type is binary (TYPE I) right now
         self._folders: set[str] = set()
+        self._hash_command: str | None = None  # HASH / XSHA256 / "" (none), asked once per connection
 
     # --- connection -----------------------------------------------------------------------
     @property
@@ -77,6 +79,7 @@ class FtpTransport(Transport):
 
     def close(self) -> None:
         self._folders.clear()
+        self._hash_command = None
         if self._ftp is not None:
             with contextlib.suppress(*_TRANSIENT, ftplib.error_perm):
                 self._ftp.quit()
@@ -180,6 +183,52 @@ class FtpTransport(Transport):
         except _TRANSIENT as exc:
             raise self._error(exc, "check", path) from exc
         return int(size) if size is not None else 0
+
+    def holds(self, path: str, sha256: str, size: int) -> bool:
+        """By the server's own SHA-256 when it offers one (``HASH``, draft-bryan-ftpext-hash, or
+        ``XSHA256``): no download. Otherwise, or when the server refuses the command, the default
+        (download and hash)."""
+        path = self.resolve(path)
+        digest = self._server_sha256(path)
+        if digest is None:
+            return super().holds(path, sha256, size)
+        return digest == sha256
+
+    def _server_sha256(self, path: str) -> str | None:
+        """The file's SHA-256 computed by the server; "" when there is no such file; None when the
+        server cannot tell (no hash command, or it failed)."""
+        if self._hash_command is None:
+            self._hash_command = self._choose_hash_command()
+        if not self._hash_command:
+            return None
+        try:
+            reply = self.ftp.sendcmd(f"{self._hash_command} {path}")
+        except ftplib.error_perm as exc:
+            if str(exc).startswith("550"):
+                return ""  # no such file: not delivered
+            self._hash_command = ""  # the server does not do it after all: download from now on
+            return None
+        except _TRANSIENT as exc:
+            raise self._error(exc, "hash", path) from exc
+        # HASH: "213 SHA-256 0-1233 <hex> <path>"; XSHA256: "250 <hex>" (or 213)
+        found = re.search(r"(?<![0-9a-fA-F])[0-9a-fA-F]{64}(?![0-9a-fA-F])", reply)
+        return found.group(0).lower() if found else None
+
+    def _choose_hash_command(self) -> str:
+        """``HASH`` (selecting SHA-256) or ``XSHA256``, from the server's FEAT; "" if neither."""
+        try:
+            features = [line.strip().upper() for line in self.ftp.sendcmd("FEAT").splitlines()[1:-1]]
+        except (*_TRANSIENT, ftplib.error_perm):
+            return ""
+        hashes = next((f.split(None, 1)[1] for f in features if f.startswith("HASH ")), "")
+        if "SHA-256" in hashes.replace("*", "").split(";"):
+            if "SHA-256*" not in hashes.split(";"):
+                try:
+                    self.ftp.sendcmd("OPTS HASH SHA-256")
+                except (*_TRANSIENT, ftplib.error_perm):
+                    return ""
+            return "HASH"
+        return "XSHA256" if "XSHA256" in features else ""
 
     def make_folder(self, folder: str) -> None:
         folder = self.resolve(folder)
