@@ -259,3 +259,20 @@ def test_ftp_confirms_a_pending_delivery_by_the_servers_hash_without_downloading
     assert set(files_in(root / "out")) == delivered
     assert (root / "out" / max(delivered)).read_bytes() == b"<Invoice>1</Invoice>"
     assert [status for status, _ in rows(ledger).values()] == [DeliveryStatus.DELIVERED]
+
+
+def test_a_name_no_http_header_can_carry_fails_that_file_only(
+    ledger: Ledger, staging: Staging, tmp_path: Path, httpd
+) -> None:  # type: ignore[no-untyped-def]
+    """requests refuses a CR/LF in a header (InvalidHeader, a RequestException): that was taken as
+    a network error and retried forever, the whole task with it."""
+    hub = integration({"type": "http", "conn_id": "partner_http", "path": "/api/invoices"})
+    entries = staged_entries(
+        staging, {"INV-1.xml": b"1", "INV\r\nX-Injected: yes.xml": b"2", "INV-3.xml": b"3"}
+    )
+
+    deliver(ledger, tmp_path, hub, entries)
+
+    assert [e.status for e in entries] == ["delivered", "failed", "delivered"]
+    assert entries[1].reason_code == "deliver.refused" and "header" in (entries[1].reason or "")
+    assert [r["body"] for r in httpd.requests] == [b"1", b"3"]

@@ -68,6 +68,12 @@ class HttpTransport(SendOnlyTransport):
                     headers=headers,  # type: ignore[arg-type]
                     extra_options={"check_response": False},
                 )
+        except requests.exceptions.InvalidHeader as exc:  # a name no header can carry (CR, LF, NUL)
+            raise TransportError(
+                f"{self.label}: cannot POST {name!r} to {endpoint or '/'}: the name cannot be sent in a "
+                f"header: {exc}",
+                retryable=False,
+            ) from exc
         except requests.RequestException as exc:
             raise TransportError(f"{self.label}: cannot POST {name} to {endpoint or '/'}: {exc}") from exc
         if not 200 <= response.status_code < 300:
