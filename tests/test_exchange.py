@@ -276,3 +276,23 @@ def test_a_name_no_http_header_can_carry_fails_that_file_only(
     assert [e.status for e in entries] == ["delivered", "failed", "delivered"]
     assert entries[1].reason_code == "deliver.refused" and "header" in (entries[1].reason or "")
     assert [r["body"] for r in httpd.requests] == [b"1", b"3"]
+
+
+def test_a_refused_login_fails_the_destination_not_its_files(
+    ledger: Ledger, staging: Staging, tmp_path: Path, sshd, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """A login refused concerns every file: none is failed (sent to on_failure) for it, the other
+    destination is served, and the task fails without retries (a person must fix the connection)."""
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_SFTP", sshd.connection(auth="bad-password"))
+    good = tmp_path / "good"
+    hub = integration(
+        {"type": "sftp", "conn_id": "partner_sftp", "path": "/out"}, {"type": "local", "path": str(good)}
+    )
+    entries = staged_entries(staging, {"INV-1.xml": b"1", "INV-2.xml": b"2"})
+
+    with pytest.raises(TransportError, match="login refused") as raised:
+        deliver(ledger, tmp_path, hub, entries)
+
+    assert not raised.value.retryable
+    assert [e.status for e in entries] == ["transformed", "transformed"], "no file failed for it"
+    assert files_in(good) == ["INV-1.xml", "INV-2.xml"]

@@ -36,6 +36,7 @@ from invoice_hub.ledger.store import Ledger, Planned
 from invoice_hub.manifest import FileEntry, Output
 from invoice_hub.staging import local_file
 from invoice_hub.transports.base import (
+    ConnectError,
     SendOnlyTransport,
     TargetExistsError,
     Transport,
@@ -77,10 +78,13 @@ def deliver_files(
     delivery failed permanently are marked failed (with the reason), the others ``delivered``.
 
     Raises a retryable :class:`TransportError` when some delivery may succeed on a retry, after all
-    others were tried (the entries are then left as they were, for the retry).
+    others were tried (the entries are then left as they were, for the retry). A destination that
+    cannot be reached or refuses the login (:class:`ConnectError`) fails no file: the others are
+    served, then the error is raised (retryable or not, as the connection's was).
     """
     pending = [entry for entry in files if entry.status == "transformed"]
     retryable: list[str] = []
+    unreachable: list[ConnectError] = []
     for destination_id, destination in integration.destinations_by_id():
         work = [
             (entry, output)
@@ -91,18 +95,23 @@ def deliver_files(
         ]  # fmt: skip
         if not work:
             continue
-        with open_destination(destination) as transport:
-            folder = transport.resolve(getattr(destination, "path", "/"))
-            key = transport.destination_key(folder)
-            outcomes = deliver_to(
-                ledger,
-                transport,
-                integration=integration.name,
-                folder=folder,
-                if_exists=destination.if_exists,
-                work=work,
-                run_id=run_id,
-            )
+        try:
+            with open_destination(destination) as transport:
+                folder = transport.resolve(getattr(destination, "path", "/"))
+                key = transport.destination_key(folder)
+                outcomes = deliver_to(
+                    ledger,
+                    transport,
+                    integration=integration.name,
+                    folder=folder,
+                    if_exists=destination.if_exists,
+                    work=work,
+                    run_id=run_id,
+                )
+        except ConnectError as exc:  # every file of this destination: none is failed for it
+            log.error("Cannot deliver to %s: %s", destination_id, exc)
+            unreachable.append(exc)
+            continue
         for entry, output in work:
             outcome = outcomes[output.key]
             if isinstance(outcome, TransportError):
@@ -120,6 +129,13 @@ def deliver_files(
             entry.delivered_to.append(outcome)
             output.delivered_to[destination_id] = outcome
         pending = [entry for entry in pending if entry.status == "transformed"]
+    if unreachable:
+        # a refused login needs a person: no retries then; the files stay at the source meanwhile
+        raise TransportError(
+            "; ".join(str(exc) for exc in unreachable)
+            + (f"; and {len(retryable)} deliveries failed: " + "; ".join(retryable[:5]) if retryable else ""),
+            retryable=all(exc.retryable for exc in unreachable),
+        )
     if retryable:
         raise TransportError(
             f"{len(retryable)} deliveries failed and will be retried: " + "; ".join(retryable[:5])

@@ -39,6 +39,13 @@ class TransportError(HubError):
     """A failure talking to a partner, with the remote path in the message. ``retryable`` guides retries."""
 
 
+class ConnectError(TransportError):
+    """Connecting or logging in failed: it concerns every file of the destination or source, not one.
+
+    Deliver fails the destination (the files stay where they are, nothing is marked failed) rather
+    than each file; ``retryable`` says whether a retry can help (a refused login cannot)."""
+
+
 class TargetExistsError(TransportError):
     """The target name is taken and ``if_exists: fail`` (or a race took the name picked)."""
 
@@ -47,12 +54,15 @@ class TargetExistsError(TransportError):
 
 
 def file_error(exc: BaseException, label: str, path: str) -> TransportError:
-    """Whatever one file's transfer raised, as the TransportError of that file alone.
+    """Whatever one file's transfer raised, as the TransportError of that file alone; a
+    :class:`ConnectError` is raised again, as it concerns every file.
 
     A name the remote side or a library cannot take (a NUL byte, a header that cannot be encoded)
     raises ValueError, UnicodeError and the like: that file fails, the others go on. A broken
     connection (OSError) is worth a retry; the hub's own errors say themselves.
     """
+    if isinstance(exc, ConnectError):
+        raise exc  # not one file's: the whole transfer stops
     if isinstance(exc, TransportError):
         return exc
     if isinstance(exc, HubError):
@@ -115,7 +125,7 @@ class Transport(abc.ABC):
                 with local.open("wb") as sink:
                     self.download(path, sink)
             except TransportError as exc:
-                if exc.retryable:
+                if exc.retryable or isinstance(exc, ConnectError):  # not this file's: every file's
                     raise
                 results.append(exc)
             else:

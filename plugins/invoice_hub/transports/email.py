@@ -16,7 +16,7 @@ from typing import Any
 
 from invoice_hub.config.models import EmailDestination
 from invoice_hub.naming import render_name
-from invoice_hub.transports.base import SendOnlyTransport, TransportError
+from invoice_hub.transports.base import ConnectError, SendOnlyTransport, TransportError
 
 
 def message_id(delivery_id: str) -> str:
@@ -41,9 +41,11 @@ class EmailTransport(SendOnlyTransport):
             with SmtpHook(smtp_conn_id=self.destination.conn_id) as hook:
                 yield hook
         except smtplib.SMTPAuthenticationError as exc:
-            raise TransportError(
+            raise ConnectError(
                 f"{self.label}: login refused by the SMTP server: {exc.smtp_code}", retryable=False
             ) from None
+        except (smtplib.SMTPConnectError, smtplib.SMTPServerDisconnected, ConnectionError) as exc:
+            raise ConnectError(f"{self.label}: cannot {action}: cannot reach the SMTP server: {exc}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise TransportError(
                 f"{self.label}: recipients refused: {', '.join(exc.recipients)}", retryable=False

@@ -24,6 +24,7 @@ from typing import BinaryIO
 
 from invoice_hub.hooks.ftp import HubFtpHook
 from invoice_hub.transports.base import (
+    ConnectError,
     RemoteFile,
     TargetExistsError,
     Transport,
@@ -60,21 +61,21 @@ class FtpTransport(Transport):
             try:
                 self._ftp = self.hook.get_conn()
             except ssl.SSLCertVerificationError as exc:
-                raise TransportError(
+                raise ConnectError(
                     f"{self.label} ({self.hook.endpoint}): the server's TLS certificate is not trusted "
                     f"({exc.verify_message}); give its CA as ca_bundle in the connection's extra",
                     retryable=False,
                 ) from None
             except ftplib.error_perm as exc:
-                raise TransportError(
+                raise ConnectError(
                     f"{self.label} ({self.hook.endpoint}): login refused: {exc}; check the "
                     "connection's login and password",
                     retryable=False,
                 ) from None
             except socket.gaierror as exc:
-                raise TransportError(f"{self.label}: host name not found (DNS): {exc.strerror}") from exc
+                raise ConnectError(f"{self.label}: host name not found (DNS): {exc.strerror}") from exc
             except _TRANSIENT as exc:
-                raise TransportError(f"{self.label} ({self.hook.endpoint}): cannot connect: {exc}") from exc
+                raise ConnectError(f"{self.label} ({self.hook.endpoint}): cannot connect: {exc}") from exc
         return self._ftp
 
     def close(self) -> None:

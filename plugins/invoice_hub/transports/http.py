@@ -13,7 +13,7 @@ import mimetypes
 import posixpath
 from pathlib import Path
 
-from invoice_hub.transports.base import SendOnlyTransport, TransportError
+from invoice_hub.transports.base import ConnectError, SendOnlyTransport, TransportError
 
 #: Statuses worth another try: timeouts, rate limits and server errors.
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -74,8 +74,16 @@ class HttpTransport(SendOnlyTransport):
                 f"header: {exc}",
                 retryable=False,
             ) from exc
+        except requests.ConnectionError as exc:
+            raise ConnectError(f"{self.label}: cannot reach {endpoint or '/'}: {exc}") from exc
         except requests.RequestException as exc:
             raise TransportError(f"{self.label}: cannot POST {name} to {endpoint or '/'}: {exc}") from exc
+        if response.status_code in (401, 403):
+            raise ConnectError(
+                f"{self.label}: {endpoint or '/'} refused the credentials ({response.status_code}); check "
+                "the connection's login, password or headers",
+                retryable=False,
+            )
         if not 200 <= response.status_code < 300:
             raise TransportError(
                 f"{self.label}: POST {name} to {endpoint or '/'} answered {response.status_code} "

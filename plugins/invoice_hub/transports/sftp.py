@@ -28,6 +28,7 @@ from typing import Any, BinaryIO, TypeVar
 import asyncssh
 
 from invoice_hub.transports.base import (
+    ConnectError,
     RemoteFile,
     TargetExistsError,
     Transport,
@@ -92,7 +93,7 @@ class SftpTransport(Transport):
             sftp = await asyncio.wait_for(session.__aenter__(), _CONNECT_TIMEOUT)
         except asyncssh.HostKeyNotVerifiable:
             pinned = "host_key" in (self._options or {})
-            raise TransportError(
+            raise ConnectError(
                 f"{self.label}: the server's host key does not match the one configured (host_key in the "
                 "connection); if the partner really changed its key, update host_key"
                 if pinned
@@ -101,13 +102,13 @@ class SftpTransport(Transport):
                 retryable=False,
             ) from None
         except asyncssh.PermissionDenied:
-            raise TransportError(
+            raise ConnectError(
                 f"{self.label}: login refused; check the connection's login, password or key", retryable=False
             ) from None
         except socket.gaierror as exc:
-            raise TransportError(f"{self.label}: host name not found (DNS): {exc.strerror}") from exc
+            raise ConnectError(f"{self.label}: host name not found (DNS): {exc.strerror}") from exc
         except (*_IO_ERRORS, ValueError) as exc:
-            raise TransportError(f"{self.label}: cannot connect: {exc}") from exc
+            raise ConnectError(f"{self.label}: cannot connect: {exc}") from exc
         self._session = session
         return sftp
 
