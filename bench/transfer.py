@@ -47,7 +47,8 @@ def hub_transfer(server, source: Path, target: Path, work: Path, attempt: int) -
     from invoice_hub.transports import open_transport
     from invoice_hub.transports.sftp import SftpTransport
 
-    os.environ["AIRFLOW_CONN_BENCH_SFTP"] = server.connection(concurrency=CONCURRENCY)
+    # a key, as rclone's: the test user's password is reset by every test session on this machine
+    os.environ["AIRFLOW_CONN_BENCH_SFTP"] = server.connection(auth="key", concurrency=CONCURRENCY)
     os.environ["AIRFLOW_CONN_INVOICE_HUB_DB"] = f"sqlite:///{work / f'ledger-{attempt}.db'}"
     os.environ["INVOICE_HUB_STAGING_URL"] = (work / f"staging-{attempt}").as_uri()
     integration = Integration.model_validate(

@@ -38,6 +38,14 @@ from tests.servers.sshd import SshServer, free_port
 
 
 @pytest.fixture
+def sftp_key_conn(sftp_conn: str, sshd: SshServer, monkeypatch: pytest.MonkeyPatch) -> str:
+    """``partner_sftp`` logging in with a key: a test session running beside this one resets the
+    test user's password."""
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_SFTP", sshd.connection(auth="key"))
+    return sftp_conn
+
+
+@pytest.fixture
 def staging(tmp_path: Path) -> Staging:
     return Staging("exchange", "run-1", base_url=(tmp_path / "staging").as_uri())
 
@@ -124,13 +132,13 @@ def test_disk_full_during_an_sftp_replace_upload(
     staging: Staging,
     small_disk: Callable[[Path], Path],
     sshd: SshServer,
-    sftp_conn: str,
+    sftp_key_conn: str,
     remote: Path,
 ) -> None:
     out = small_disk(remote / "out")
     sshd.chown(out)
     sshd.drop(out, "INV-1.xml", OLD)
-    hub = integration({"type": "sftp", "conn_id": sftp_conn, "path": str(out), "if_exists": "replace"})
+    hub = integration({"type": "sftp", "conn_id": sftp_key_conn, "path": str(out), "if_exists": "replace"})
     replace_on_full_disk(
         Ledger(get_engine(f"sqlite:///{tmp_path / 'ledger.db'}")), tmp_path, staging, hub, out
     )
@@ -287,12 +295,12 @@ def test_worker_killed_mid_delivery_to_a_folder(ledger_db: str, staging: Staging
 
 
 def test_worker_killed_mid_delivery_to_sftp(
-    ledger_db: str, staging: Staging, tmp_path: Path, sshd: SshServer, sftp_conn: str, remote: Path
+    ledger_db: str, staging: Staging, tmp_path: Path, sshd: SshServer, sftp_key_conn: str, remote: Path
 ) -> None:
     """SIGKILLed by the test (watching the server's folder) once 40 of 300 uploads are there, with
     more in flight: the retry leaves exactly one file per output and no temporary file."""
     out = remote / "out"
-    hub = integration({"type": "sftp", "conn_id": sftp_conn, "path": str(out)})
+    hub = integration({"type": "sftp", "conn_id": sftp_key_conn, "path": str(out)})
     invoices = {f"INV-{n:03d}.xml": f"<Invoice>{n}</Invoice>".encode() * 50 for n in range(300)}
     process = start_worker(tmp_path, hub, staged_entries(staging, invoices))
 
