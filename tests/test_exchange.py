@@ -296,3 +296,21 @@ def test_a_refused_login_fails_the_destination_not_its_files(
     assert not raised.value.retryable
     assert [e.status for e in entries] == ["transformed", "transformed"], "no file failed for it"
     assert files_in(good) == ["INV-1.xml", "INV-2.xml"]
+
+
+def test_a_name_no_mail_header_can_carry_fails_that_file_only(
+    ledger: Ledger, staging: Staging, tmp_path: Path, smtpd
+) -> None:  # type: ignore[no-untyped-def]
+    """The subject and attachment name carry the file name; with a CR/LF in it the mail library
+    refuses the message (HeaderParseError, not an SMTP error): that file fails, the others go."""
+    hub = integration({"type": "email", "conn_id": "partner_smtp", "to": ["ap@customer.example"]})
+    entries = staged_entries(
+        staging, {"INV-1.xml": b"1", "INV\r\nBcc: x@evil.example.xml": b"2", "INV-3.xml": b"3"}
+    )
+
+    deliver(ledger, tmp_path, hub, entries)
+
+    assert [e.status for e in entries] == ["delivered", "failed", "delivered"]
+    assert entries[1].reason_code == "deliver.refused"
+    assert sorted(m["Subject"] for m in smtpd.messages) == ["Invoice INV-1.xml", "Invoice INV-3.xml"]
+    assert all(m["X-Envelope-To"] == "ap@customer.example" for m in smtpd.messages)
