@@ -314,3 +314,16 @@ def test_a_name_no_mail_header_can_carry_fails_that_file_only(
     assert entries[1].reason_code == "deliver.refused"
     assert sorted(m["Subject"] for m in smtpd.messages) == ["Invoice INV-1.xml", "Invoice INV-3.xml"]
     assert all(m["X-Envelope-To"] == "ap@customer.example" for m in smtpd.messages)
+
+
+def test_sftp_connections_prefer_aes_gcm(sshd, sftp_conn: str) -> None:  # type: ignore[no-untyped-def]
+    """chacha20-poly1305 (asyncssh's first choice) cost a quarter of the hub's CPU per small file."""
+    import asyncio
+
+    from invoice_hub.hooks.sftp import HubSftpHookAsync
+
+    async def cipher() -> str:
+        async with await HubSftpHookAsync(sftp_conn_id=sftp_conn)._get_conn() as connection:
+            return connection.get_extra_info("send_cipher")
+
+    assert asyncio.run(cipher()) == "aes128-gcm@openssh.com"

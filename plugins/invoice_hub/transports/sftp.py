@@ -85,9 +85,9 @@ class SftpTransport(Transport):
         return self._sftp
 
     async def _connect(self) -> asyncssh.SFTPClient:
-        from airflow.providers.sftp.hooks.sftp import SFTPHookAsync
+        from invoice_hub.hooks.sftp import HubSftpHookAsync
 
-        hook = SFTPHookAsync(sftp_conn_id=self.conn_id)
+        hook = HubSftpHookAsync(sftp_conn_id=self.conn_id)
         session = hook.get_managed_conn()
         try:
             sftp = await asyncio.wait_for(session.__aenter__(), _CONNECT_TIMEOUT)
