@@ -19,5 +19,5 @@ class SnapshotStatus:
 
 
 class DeliveryStatus:
-    PENDING = "pending"  # upload started; on a retry the remote side is checked before uploading again
+    PENDING = "pending"  # noted before the upload / send; a retry confirms it by content or sends again
     DELIVERED = "delivered"
