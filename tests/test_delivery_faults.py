@@ -326,3 +326,36 @@ def test_worker_killed_mid_delivery_to_sftp(
     assert files_in(out) == sorted(invoices), "one file per output, nothing else"
     assert all((out / name).read_bytes() == content for name, content in invoices.items())
     assert statuses(Ledger(get_engine(ledger_db))) == dict.fromkeys(invoices, DeliveryStatus.DELIVERED)
+
+
+def test_worker_killed_mid_send_over_http_repeats_at_most_one_request_with_its_key(
+    ledger_db: str, httpd, staging: Staging, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Killed (by a watcher of the server's requests) once the third POST arrived: the retry sends
+    at most that one again, with the same Idempotency-Key, so a receiver honouring it books each
+    invoice once."""
+    hub = integration({"type": "http", "conn_id": "partner_http", "path": "/api/invoices"})
+    process = start_worker(tmp_path, hub, staged_entries(staging, INVOICES))
+
+    def kill_at_the_third() -> None:
+        while process.poll() is None:
+            if len(httpd.requests) >= 3:
+                process.kill()
+                return
+            time.sleep(0.001)
+
+    watcher = threading.Thread(target=kill_at_the_third)
+    watcher.start()
+    assert process.wait(timeout=120) == -signal.SIGKILL, worker_log(tmp_path)
+    watcher.join()
+    retry = start_worker(tmp_path, hub, staged_entries(staging, INVOICES))
+    assert retry.wait(timeout=120) == 0, worker_log(tmp_path)
+
+    keys = [{k.lower(): v for k, v in r["headers"].items()}["idempotency-key"] for r in httpd.requests]
+    booked = {key: request["body"] for key, request in zip(keys, httpd.requests, strict=True)}
+    assert sorted(booked.values()) == sorted(INVOICES.values()), "each invoice booked once by its key"
+    assert len(httpd.requests) <= len(INVOICES) + 1, "at most the request in flight is repeated"
+    assert all(request["body"] == booked[key] for key, request in zip(keys, httpd.requests, strict=True)), (
+        "a repeat carries the key of the same invoice"
+    )
+    assert set(statuses(Ledger(get_engine(ledger_db))).values()) == {DeliveryStatus.DELIVERED}
