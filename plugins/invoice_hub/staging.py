@@ -49,12 +49,15 @@ class Staging:
         self._made: set[str] = set()
 
     def new_path(self, area: str, key: str, name: str) -> ObjectStoragePath:
-        """A path for ``name`` in ``area`` (in / out), prefixed by ``key`` so equal names never collide."""
+        """A path for ``name`` in ``area`` (in / out), prefixed by ``key`` so equal names never collide;
+        bounded like every name from outside (a 300-byte attachment name must not fail the run)."""
+        from invoice_hub.naming import safe_name
+
         folder = self.root / area
         if area not in self._made:
             folder.mkdir(parents=True, exist_ok=True)  # one folder per area: object stores need no more
             self._made.add(area)
-        return folder / f"{safe_segment(key)}-{safe_segment(name)}"
+        return folder / f"{safe_segment(key)}-{safe_name(safe_segment(name))}"
 
     @property
     def is_local(self) -> bool:
