@@ -61,6 +61,7 @@ class FileEntry(ManifestModel):
     reason: str | None = None  # for people
     #: Why on_success / on_failure could not be applied (the file vanished, the source refused):
     #: the outcome above stands, this says what archive could not do (in the ledger and the run's log).
+    archive_code: Reason | None = None
     archive_problem: str | None = None
     outputs: list[Output] = []
     delivered_to: list[str] = []

@@ -13,6 +13,11 @@ from invoice_hub.transports.base import RemoteFile
 HUB_SUFFIXES = (".part", ".error.json")
 
 
+def matches(name: str, pattern: str) -> bool:
+    """Whether a file called ``name`` is input by ``pattern`` (hidden files and the hub's own never are)."""
+    return not (name.startswith(".") or name.endswith(HUB_SUFFIXES)) and fnmatch.fnmatchcase(name, pattern)
+
+
 def select_candidates(
     files: Iterable[RemoteFile], source: SourceBase, now: float, archive_folders: Iterable[str] = ()
 ) -> list[RemoteFile]:
@@ -24,10 +29,7 @@ def select_candidates(
     excluded = [posixpath.normpath(folder).rstrip("/") + "/" for folder in archive_folders]
     chosen = []
     for remote in files:
-        name = remote.name
-        if name.startswith(".") or name.endswith(HUB_SUFFIXES):
-            continue
-        if not fnmatch.fnmatchcase(name, source.pattern):
+        if not matches(remote.name, source.pattern):
             continue
         if source.ignore_root_files and posixpath.dirname(remote.path) == "/":
             continue
