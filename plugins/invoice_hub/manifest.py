@@ -48,7 +48,10 @@ class Output(ManifestModel):
 
 
 class FileEntry(ManifestModel):
-    """One source file on its way through the run."""
+    """One source file on its way through the run. Assignments are validated: a reason code set as a
+    string becomes a :class:`~invoice_hub.reasons.Reason` (one not in the set raises)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     source_path: str
     size: int

@@ -37,6 +37,8 @@ HASH_DIGITS = 12
 
 _MARK = re.compile(rf"~[0-9a-f]{{{HASH_DIGITS}}}\Z")  # how a changed name ends, before its extension
 _EXTENSION = re.compile(r"\.[A-Za-z0-9]{1,16}\Z")
+_LEADING = re.compile(r"\A[\s.-]+")
+_TRAILING = re.compile(r"[\s.]+\Z")
 #: Separators, and what Windows (and so a partner's SMB share) refuses; '"' would end a quoted header.
 _FORBIDDEN = frozenset('/\\<>:"|?*')
 #: Control (Cc: NUL, CR, LF, TAB, DEL, C1), format (Cf: bidi overrides that disguise an extension,
@@ -75,8 +77,9 @@ def _cleaned(name: str) -> str:
     text = "".join(
         "_" if c in _FORBIDDEN or unicodedata.category(c) in _UNSAFE_CATEGORIES else c for c in text
     )
-    # leading '.' hides a file, leading '-' reads as an option; Windows drops trailing dots and spaces
-    return text.lstrip(". -").rstrip(". ")
+    # leading '.' hides a file, leading '-' reads as an option; Windows drops trailing dots and spaces,
+    # servers may strip spaces around an argument
+    return _TRAILING.sub("", _LEADING.sub("", text))
 
 
 def safe_name(name: str, *, variant: str = "") -> str:
@@ -105,7 +108,7 @@ def safe_name(name: str, *, variant: str = "") -> str:
     # repr() is injective for pairs of strings and encodes lone surrogates, which UTF-8 cannot
     digest = hashlib.sha256(repr((name, variant)).encode("ascii", "backslashreplace")).hexdigest()
     suffix = f"~{digest[:HASH_DIGITS]}{extension}"
-    stem = _truncate(stem, MAX_NAME_BYTES - len(suffix)).rstrip(". ") or "file"
+    stem = _TRAILING.sub("", _truncate(stem, MAX_NAME_BYTES - len(suffix))) or "file"
     return stem + suffix
 
 
