@@ -40,9 +40,20 @@ FINAL_STATUS = {
     "failed": FileStatus.FAILED,
 }
 
-#: OS errors that retrying cannot fix: permission, read-only, a name the file system rejects.
+#: OS errors that retrying cannot fix: permission, read-only, a name the file system rejects, a file
+#: where the move_to folder should be.
 _PERMANENT_ERRNOS = frozenset(
-    {errno.EACCES, errno.EPERM, errno.EROFS, errno.ENAMETOOLONG, errno.EINVAL, errno.EILSEQ, errno.EISDIR}
+    {
+        errno.EACCES,
+        errno.EPERM,
+        errno.EROFS,
+        errno.ENAMETOOLONG,
+        errno.EINVAL,
+        errno.EILSEQ,
+        errno.EISDIR,
+        errno.ENOTDIR,
+        errno.EEXIST,
+    }
 )
 
 
