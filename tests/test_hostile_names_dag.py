@@ -8,6 +8,7 @@ delivered but never archived, and the integration stayed red.
 
 from __future__ import annotations
 
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -133,3 +134,28 @@ def test_over_http(integrations_dir: Path, ledger_db: str, httpd: HttpServer) ->
         (name,) = re.findall(r'filename="([^"]*)"', headers["content-disposition"])
         names.append(name)
     assert_delivered(integrations_dir, ledger_db, names)
+
+
+def test_a_name_that_is_not_utf8_stays_at_the_source_and_the_others_go(
+    integrations_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Latin-1 name on a share (``R\\xe9chnung.xml``): before, wait_for_files failed on every run
+    (UnicodeEncodeError) and nothing else in the folder was ever delivered."""
+    write(
+        integrations_dir / "hostile_names.yaml",
+        INTEGRATION.format(destination="  - {type: local, path: outbox}")
+        .replace("output: ubl", "output: passthrough")
+        .replace('  filename: "{stem}_{invoice_number}.xml"\n', ""),
+    )
+    drop(integrations_dir / "inbox", "good.xml", invoice("INV-1"))
+    latin1 = os.fsencode(integrations_dir / "inbox") + b"/R\xe9chnung.xml"
+    with open(latin1, "wb") as file:
+        file.write(invoice("INV-2").encode())
+    os.utime(latin1, (1, 1))
+
+    state, tasks = run_dag(load_dag("hostile_names"))
+
+    assert state == "success", tasks
+    assert files_in(integrations_dir / "outbox") == ["good.xml"]
+    assert os.listdir(os.fsencode(integrations_dir / "inbox")) == [b"R\xe9chnung.xml"], "left, not lost"
+    assert "chnung.xml': its name is not UTF-8" in capsys.readouterr().out, "reported in the task log"
