@@ -131,3 +131,20 @@ def test_a_message_is_archived_only_when_both_attachments_of_a_name_succeeded(
     assert state == "failed" and tasks["archive"] == "failed", "the rejected one needs a person"
     assert files_in(integrations_dir / "erp") == ["invoice.xml"]
     assert dovecot.folders() == {"INBOX": 1}, "one attachment failed: the message stays, nothing is lost"
+
+
+@pytest.mark.usefixtures("airflow_db", "ledger_db", "staging_url")
+def test_an_attachment_the_pattern_does_not_match_does_not_keep_the_message(
+    integrations_dir: Path, dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The invoice and its picture: once the XML (``pattern: *.xml``) is delivered, the message is
+    archived (before, the PDF, which is no input, kept it in the mailbox on every run)."""
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_MAIL", dovecot.connection("imaps"))
+    write(integrations_dir / "mail_names.yaml", INTEGRATION.format(input="any", validate="none"))
+    dovecot.deliver("Invoice 7", {"INV-7.xml": b"<Invoice>7</Invoice>", "INV-7.pdf": b"%PDF"})
+
+    state, tasks = run_dag(load_dag("mail_names"))
+
+    assert state == "success", tasks
+    assert files_in(integrations_dir / "erp") == ["INV-7.xml"]
+    assert dovecot.folders() == {"INBOX": 0, "Processed": 1}

@@ -4,11 +4,14 @@ Each attachment is one file at the source, addressed ``/MAILBOX/MESSAGE-ID/ATTAC
 Message-ID makes a message's files the same files however often it is listed, so the ledger
 processes a message once. Every attachment is its own file, also when two have the same name: the
 second and later of a name get a name of their own made from their position in the message (stable:
-the same message listed again gives the same names), so no content is dropped. The attachment's name
-stays as the partner gave it in the path (and so in the ledger), but for what no database or
-UTF-8 can hold (NUL, lone surrogates); the file names made from it are safe ones (see naming.py). ``on_success`` / ``on_failure`` act on whole messages (delete; IMAP also
-moves to a folder), once every matching attachment of the message has the same outcome; a message
-whose attachments ended differently is kept, so nothing is lost. A message without a matching
+the same message listed again gives the same names), so no content is dropped. The attachment's
+name stays as the partner gave it in the path (and so in the ledger), but for what no database or
+UTF-8 can hold (NUL, lone surrogates); the file names made from it are safe ones (see naming.py).
+
+``on_success`` / ``on_failure`` act on whole messages (delete; IMAP also moves to a folder), once
+every attachment of the message that matches the pattern has the same outcome; a message whose
+attachments ended differently (or one of whose matching attachments was not processed) is kept,
+so nothing is lost. A message without a matching
 attachment is reported in the log of ``wait_for_files`` every run until someone deals with it.
 """
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import fnmatch
 import imaplib
 import poplib
 import posixpath
@@ -31,7 +35,6 @@ from typing import BinaryIO
 
 from invoice_hub.naming import safe_name
 from invoice_hub.transports.base import RemoteFile, Transport, TransportError
-from invoice_hub.transports.selection import matches
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _TRANSIENT = (OSError, EOFError, imaplib.IMAP4.abort, poplib.error_proto)
@@ -157,7 +160,9 @@ class MailTransport(Transport):
         try:
             for key, actions in self._pending.items():
                 message = self._messages()[key]
-                wanted = {name for name in message.attachments if matches(name, self.pattern)}
+                # the pattern alone, not the rule that skips hidden names: an attachment ".x.xml" that
+                # was never processed keeps its message in the mailbox rather than being deleted with it
+                wanted = {name for name in message.attachments if fnmatch.fnmatchcase(name, self.pattern)}
                 if len(actions) > 1 or not wanted <= self._decided[key]:
                     self.notices.append(
                         f"message {key}: its attachments ended differently; it stays in the mailbox"

@@ -16,11 +16,6 @@ HUB_SUFFIXES = (".part", ".error.json")
 log = logging.getLogger(__name__)
 
 
-def matches(name: str, pattern: str) -> bool:
-    """Whether a file called ``name`` is input by ``pattern`` (hidden files and the hub's own never are)."""
-    return not (name.startswith(".") or name.endswith(HUB_SUFFIXES)) and fnmatch.fnmatchcase(name, pattern)
-
-
 def is_text(path: str) -> bool:
     """Whether ``path`` is text: a local name with bytes that are not UTF-8 is listed with lone
     surrogates in it (Python's surrogateescape), which nothing downstream can encode."""
@@ -42,7 +37,10 @@ def select_candidates(
     excluded = [posixpath.normpath(folder).rstrip("/") + "/" for folder in archive_folders]
     chosen = []
     for remote in files:
-        if not matches(remote.name, source.pattern):
+        name = remote.name
+        if name.startswith(".") or name.endswith(HUB_SUFFIXES):
+            continue
+        if not fnmatch.fnmatchcase(name, source.pattern):
             continue
         if not is_text(remote.path):
             log.warning(
