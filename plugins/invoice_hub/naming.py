@@ -116,7 +116,8 @@ def name_beside(name: str, suffix: str) -> str:
     """The name of a file written beside ``name`` (``INV-1.xml`` -> ``INV-1.xml.error.json``); when that
     would pass the file system's 255 bytes, the bounded :func:`safe_name` of ``name`` plus ``suffix``."""
     beside = name + suffix
-    if len(beside.encode("utf-8", "surrogateescape")) <= NAME_MAX_BYTES:
+    # a lone surrogate (a byte that was not UTF-8) counts 3 bytes here, 1 on disk: on the safe side
+    if len(beside.encode("utf-8", "surrogatepass")) <= NAME_MAX_BYTES:
         return beside
     return safe_name(name) + suffix
 
