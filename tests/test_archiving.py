@@ -64,7 +64,8 @@ def test_a_move_the_source_refuses_fails_that_file_only(tmp_path: Path) -> None:
     assert files_in(tmp_path / "done") == ["INV-1.xml"]
     assert files_in(inbox) == ["BAD.xml"], "refused: it stays at the source, nothing lost"
     assert [e.file_id for e in result.refused] == [2] and not result.retry
-    assert result.closed == {"failed": [2], "succeeded": [1]}
+    assert result.closed == {"succeeded": [1]}, "refused: not closed, the next run presents it again"
+    assert list(result.unclosed) == [2] and "[archive.refused]" in result.unclosed[2]
     assert bad.archive_code == Reason.ARCHIVE_REFUSED and "BAD.xml" in (bad.archive_problem or "")
     assert bad.reason_code == Reason.VALIDATE_STRUCTURE, "the file's own outcome stands"
 

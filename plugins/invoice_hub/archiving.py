@@ -7,8 +7,12 @@ archive problem beside it, with a :class:`~invoice_hub.reasons.Reason`:
 - ``archive.vanished``: the file is no longer at the source (another integration sharing the source,
   or a person, moved or deleted it). Nothing is lost (it was processed; where it went is not ours to
   know) and retrying cannot bring it back: recorded and logged, not an error of the run.
-- ``archive.refused``: the source refuses the move, the delete or the reason file for good (no
-  permission, a name it rejects). The file stays where it is, recorded; the run fails for a person.
+- ``archive.refused``: the source refuses the move or the delete for good (no permission, a name it
+  rejects, a file where the folder should be). The file stays where it is and is *not* closed: its
+  reason is recorded, the run fails (without retries) for a person, and once the cause is fixed
+  the next run presents the file again and archives it (the ledger knows its deliveries: nothing
+  goes out twice). A move that worked but whose reason file was refused is archived, with the
+  problem recorded beside the file's reason.
 - anything retryable (a lost connection): the file is left unclosed, the others are archived, and
   the task fails so that its retry archives it.
 """
@@ -62,6 +66,8 @@ class ArchiveResult:
     """What archive did: file ids to close per final status, and the files it could not archive."""
 
     closed: dict[str, list[int]] = field(default_factory=dict)
+    #: file id -> reason of a file left unclosed at the source (refused): recorded, not final
+    unclosed: dict[int, str] = field(default_factory=dict)
     vanished: list[FileEntry] = field(default_factory=list)
     refused: list[FileEntry] = field(default_factory=list)
     retry: list[str] = field(default_factory=list)  # "path: error", left unclosed for the task's retry
@@ -127,7 +133,8 @@ def _apply(
 
 
 def _classify(transport: Transport, entry: FileEntry, exc: Exception, result: ArchiveResult) -> bool:
-    """Record why ``entry`` could not be archived; whether it is closed in the ledger all the same."""
+    """Record why ``entry`` could not be archived; whether it is closed in the ledger all the same
+    (only a vanished one: it cannot be presented again)."""
     if _vanished(transport, entry.source_path):
         _note(
             entry,
@@ -146,12 +153,14 @@ def _classify(transport: Transport, entry: FileEntry, exc: Exception, result: Ar
     _note(
         entry,
         Reason.ARCHIVE_REFUSED,
-        f"the source refused to archive {entry.source_path}: {detail}; it stays where it is, "
-        "archive it by hand or fix the source's permissions or on_success / on_failure",
+        f"the source refused to archive {entry.source_path}: {detail}; it stays where it is, and "
+        "the next run archives it once the source's permissions or on_success / on_failure are fixed",
     )
     log.error("%s", entry.archive_problem)
     result.refused.append(entry)
-    return True
+    if entry.file_id is not None:
+        result.unclosed[entry.file_id] = result.ledger_reason(entry) or ""
+    return False
 
 
 def _note(entry: FileEntry, code: Reason, problem: str) -> None:

@@ -9,6 +9,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
 from invoice_hub.archiving import archive_files
+from invoice_hub.ledger.status import FileStatus
 from invoice_hub.manifest import FileEntry
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.transports import TransportError
@@ -21,7 +22,8 @@ class ArchiveOperator(IntegrationOperator):
 
     When any file failed, or the source refused to archive one, the task fails at the end (after
     archiving every other file, without retries) so that the run shows red and ``notify.on_failure``
-    is told: it needs a person. A file that vanished from the source is logged and recorded, and
+    is told: it needs a person. A refused file is left unclosed (its reason recorded), so the next
+    run, after the cause is fixed, archives it. A file that vanished from the source is logged and recorded, and
     returned in the task's result (XCom), but does not fail the run: retrying cannot help.
     """
 
@@ -38,6 +40,8 @@ class ArchiveOperator(IntegrationOperator):
         for status, ids in result.closed.items():
             reasons = {e.file_id: result.ledger_reason(e) for e in manifest.files if e.file_id in ids}
             self.ledger.close_files(ids, status, reasons)
+        if result.unclosed:  # the reason is recorded; the status stays not final: presented again
+            self.ledger.close_files(list(result.unclosed), FileStatus.FETCHED, result.unclosed)  # type: ignore[arg-type]
         if result.retry:
             raise TransportError(
                 f"{len(result.retry)} file(s) could not be archived and will be retried: "
