@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from invoice_hub.reasons import Reason
+
 #: ``held``: left at the source untouched, presented again next run (a snapshot awaiting approval).
 EntryStatus = Literal["fetched", "duplicate", "transformed", "delivered", "failed", "held"]
 
@@ -46,7 +48,10 @@ class Output(ManifestModel):
 
 
 class FileEntry(ManifestModel):
-    """One source file on its way through the run."""
+    """One source file on its way through the run. Assignments are validated: a reason code set as a
+    string becomes a :class:`~invoice_hub.reasons.Reason` (one not in the set raises)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
     source_path: str
     size: int
@@ -55,8 +60,12 @@ class FileEntry(ManifestModel):
     sha256: str | None = None
     staged_url: str | None = None
     status: EntryStatus
-    reason_code: str | None = None  # machine-readable, e.g. "duplicate", "deliver.target_exists"
+    reason_code: Reason | None = None  # machine-readable, e.g. "duplicate", "deliver.target_exists"
     reason: str | None = None  # for people
+    #: Why on_success / on_failure could not be applied (the file vanished, the source refused):
+    #: the outcome above stands, this says what archive could not do (in the ledger and the run's log).
+    archive_code: Reason | None = None
+    archive_problem: str | None = None
     outputs: list[Output] = []
     delivered_to: list[str] = []
     findings_url: str | None = None  # staging URL of the validation findings (JSON) of a rejected file
@@ -66,8 +75,12 @@ class FileEntry(ManifestModel):
     def name(self) -> str:
         return self.source_path.rsplit("/", 1)[-1]
 
-    def fail(self, code: str, reason: str) -> None:
-        self.status, self.reason_code, self.reason = "failed", code, reason
+    def fail(self, code: Reason, reason: str) -> None:
+        self.mark("failed", code, reason)
+
+    def mark(self, status: EntryStatus, code: Reason, reason: str) -> None:
+        """Set the outcome with its code (a code string not in :class:`Reason` raises ValueError)."""
+        self.status, self.reason_code, self.reason = status, Reason(code), reason
 
 
 class CandidateList(ManifestModel):

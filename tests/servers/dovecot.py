@@ -117,10 +117,14 @@ service stats {{
         for name, content in attachments.items():
             maintype, subtype = ("application", "pdf") if name.endswith(".pdf") else ("application", "xml")
             message.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
-        target = self.maildir / "new" / f"{time.time_ns()}.{secrets.token_hex(4)}.test"
-        target.write_bytes(message.as_bytes())
-        self._chown(target)
+        self.deliver_raw(message.as_bytes())
         return message["Message-ID"]
+
+    def deliver_raw(self, raw: bytes) -> None:
+        """Put a message, as bytes the test made (names no mail library would write), into the mailbox."""
+        target = self.maildir / "new" / f"{time.time_ns()}.{secrets.token_hex(4)}.test"
+        target.write_bytes(raw)
+        self._chown(target)
 
     def folders(self) -> dict[str, int]:
         """Messages per folder: INBOX and every Maildir++ subfolder (".Processed" -> "Processed")."""

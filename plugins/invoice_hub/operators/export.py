@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from invoice_hub.manifest import FileEntry, Manifest, Output
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
+from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -171,7 +172,7 @@ class ExportRenderOperator(ValidateTransformOperator):
                 )
             except Exception as exc:  # one invoice never stops the others
                 self.log.exception("Cannot render invoice %s", entry.source_path)
-                entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
+                entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
                 continue
             delivered = {row.destination for row in before.get(entry.invoice_id, [])}
             entry.outputs = self._apply_policy(outputs, targets, delivered, context["run_id"])
@@ -183,8 +184,11 @@ class ExportRenderOperator(ValidateTransformOperator):
             if entry.outputs:
                 entry.status = "transformed"
             else:
-                entry.status, entry.reason_code = "duplicate", "export.exported_before"
-                entry.reason = "exported to every destination before (reexport: skip)"
+                entry.mark(
+                    "duplicate",
+                    Reason.EXPORT_EXPORTED_BEFORE,
+                    "exported to every destination before (reexport: skip)",
+                )
         for (output, filename, _, targets), (mapping, members) in reports.items():
             self._report(members, output, filename, mapping, list(targets), staging, exported_at)
         invoices.record_exports(self.integration.name, context["run_id"], skipped)
@@ -222,7 +226,7 @@ class ExportRenderOperator(ValidateTransformOperator):
         except Exception as exc:
             self.log.exception("Cannot write the %s report", output)
             for entry, _ in members:
-                entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
+                entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
             return
         for entry, _ in members:  # the same output on each: deliver sends it once, records it for each
             entry.outputs = [o.model_copy(update={"targets": targets}) for o in outputs]

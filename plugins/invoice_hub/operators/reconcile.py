@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 from airflow.sdk import Context
 
 from invoice_hub.manifest import FileEntry, Manifest, Output
+from invoice_hub.naming import safe_name
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
+from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
     from invoice_hub.reconciliation.apply import Outcome
@@ -50,8 +52,11 @@ class OpenArReconcileOperator(IntegrationOperator):
         held_first: str | None = None
         for entry in sorted(fetched, key=lambda e: (produced_at(e.name, e.mtime), e.name)):
             if held_first is not None:
-                entry.status, entry.reason_code = "held", "reconcile.waiting"
-                entry.reason = f"waits for {held_first}, an earlier snapshot that is held"
+                entry.mark(
+                    "held",
+                    Reason.RECONCILE_WAITING,
+                    f"waits for {held_first}, an earlier snapshot that is held",
+                )
                 continue
             assert entry.staged_url is not None and entry.sha256 is not None
             with local_file(entry.staged_url) as path:
@@ -81,26 +86,23 @@ class OpenArReconcileOperator(IntegrationOperator):
 
     def _record(self, entry: FileEntry, outcome: Outcome, staging: Staging) -> None:
         if outcome.status == "already_applied":
-            entry.status, entry.reason_code, entry.reason = (
-                "duplicate",
-                "reconcile.applied_before",
-                outcome.reason,
-            )
+            entry.mark("duplicate", Reason.RECONCILE_APPLIED_BEFORE, outcome.reason or "")
             self.log.info("%s: %s; nothing changes", entry.source_path, outcome.reason)
             return
         if outcome.status == "rejected":
             self.log.error("%s: %s", entry.source_path, outcome.reason)
-            entry.fail("reconcile.rejected", outcome.reason or "")
+            entry.fail(Reason.RECONCILE_REJECTED, outcome.reason or "")
             if outcome.snapshot is not None:
                 entry.findings_url = staging.put_findings(
                     str(entry.file_id), entry.name, outcome.snapshot.findings
                 )
             return
         if outcome.status == "held":
-            entry.status, entry.reason_code = "held", "reconcile.held"
-            entry.reason = (
+            entry.mark(
+                "held",
+                Reason.RECONCILE_HELD,
                 f"held, not applied: {outcome.reason}. If it is right, trigger the DAG with "
-                f'{{"{APPROVE_PARAM}": ["{entry.name}"]}}'
+                f'{{"{APPROVE_PARAM}": ["{entry.name}"]}}',
             )
             self.log.warning("%s: %s", entry.source_path, entry.reason)
             return
@@ -136,7 +138,7 @@ class OpenArReconcileOperator(IntegrationOperator):
             ("csv", write_changes_csv),
             ("json", lambda o, sink: write_changes_json(o, self.integration.name, sink)),
         ):
-            name = f"{stem}.changes.{suffix}"
+            name = safe_name(f"{stem}.changes.{suffix}")  # the snapshot's name is the partner's
             path = staging.new_path("out", f"{entry.file_id}-{suffix}", name)
             with path.open("wb") as file:
                 sink = HashingSink(file)

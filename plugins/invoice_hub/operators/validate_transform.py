@@ -12,8 +12,9 @@ from airflow.sdk import Context
 
 from invoice_hub.errors import HubError
 from invoice_hub.manifest import FileEntry, Manifest, Output
-from invoice_hub.naming import output_name
+from invoice_hub.naming import extension, output_name
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
+from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
@@ -33,6 +34,10 @@ class ValidateTransformOperator(IntegrationOperator):
     A file that is not valid (or cannot be read) fails with reason ``validate.<level>`` or
     ``format.unreadable`` and its findings as JSON in staging, which archive writes beside the file
     it moves to the failure folder. ``passthrough`` without validation never opens the files.
+
+    Only a file that passed validation *and* was written as every output is kept in the document
+    store and recorded as received in the ledger's invoices (what exports and open-AR reports read):
+    a file whose conversion failed went to the failure folder and is no received invoice.
     """
 
     #: Set by subclasses that always write one format.
@@ -90,13 +95,13 @@ class ValidateTransformOperator(IntegrationOperator):
                         self._transform(entry, path, staging, exported_at)
             except HubError as exc:  # a mapping that does not fit this document
                 self.log.error("Cannot transform %s: %s", entry.source_path, exc)
-                entry.fail("transform.mapping", str(exc))
+                entry.fail(Reason.TRANSFORM_MAPPING, str(exc))
             except FormatError as exc:  # valid input the output cannot express (PEPPOL without endpoints)
                 self.log.error("Cannot write %s as %s: %s", entry.source_path, self.output, exc)
-                entry.fail("transform.output", str(exc))
+                entry.fail(Reason.TRANSFORM_OUTPUT, str(exc))
             except Exception as exc:  # one bad file never stops the others; it is recorded instead
                 self.log.exception("Cannot transform %s", entry.source_path)
-                entry.fail("transform.error", f"{type(exc).__name__}: {exc}")
+                entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
         if self._received:
             from invoice_hub.ledger.invoices import Invoices
 
@@ -137,30 +142,38 @@ class ValidateTransformOperator(IntegrationOperator):
         if not document.valid:
             self._reject(entry, document, staging)
             return
-        self._keep(entry, path, document.invoices)
         if self.output == "passthrough":
             self._pass_through(entry)
-            return
-        invoices = self.mapped(document.invoices, self.mapping)
-        entry.outputs = self.write(entry, invoices, staging, exported_at)
+        else:
+            invoices = self.mapped(document.invoices, self.mapping)
+            entry.outputs = self.write(entry, invoices, staging, exported_at)
+            self.log.info(
+                "%s: %d invoice(s) -> %d %s file(s)",
+                entry.name,
+                len(invoices),
+                len(entry.outputs),
+                self.output,
+            )
+        # last: a conversion that raised above leaves no received invoice behind
+        self._received.extend(self._keep(entry, path, document.invoices))
         entry.status = "transformed"
-        self.log.info(
-            "%s: %d invoice(s) -> %d %s file(s)", entry.name, len(invoices), len(entry.outputs), self.output
-        )
 
-    def _keep(self, entry: FileEntry, path: Path, invoices: list[Invoice]) -> None:
-        """Keep the file and its invoices in the document store, for exports and re-exports."""
+    def _keep(self, entry: FileEntry, path: Path, invoices: list[Invoice]) -> list[Received]:
+        """Keep the file and its invoices in the document store, for exports and re-exports; what the
+        ledger is to record as received once every file of the run is through."""
         from invoice_hub.ledger.invoices import Received
         from invoice_hub.store import DocumentStore
 
         assert entry.sha256 is not None
         store = DocumentStore()
-        source_url = store.put_file(path, entry.sha256, Path(entry.name).suffix)
+        source_url = store.put_file(path, entry.sha256, extension(entry.name))
+        received = []
         for invoice in invoices:
             document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
-            self._received.append(
+            received.append(
                 Received(invoice, entry.file_id, entry.source_path, entry.sha256, source_url, document_url)
             )
+        return received
 
     def _reject(self, entry: FileEntry, document: Document, staging: Staging) -> None:
         """Fail the file with its findings: a summary as the reason, all of them as JSON in staging."""
@@ -168,7 +181,11 @@ class ValidateTransformOperator(IntegrationOperator):
         entry.findings_url = staging.put_findings(str(entry.file_id), entry.name, document.findings)
         level = self.integration.transform.validate_
         unreadable = {"XML-SYNTAX", "FORMAT-READ", "CSV-ENCODING"}
-        code = "format.unreadable" if level == "none" or fatal[0].rule in unreadable else f"validate.{level}"
+        code = (
+            Reason.FORMAT_UNREADABLE
+            if level == "none" or fatal[0].rule in unreadable
+            else Reason.for_validation(level)
+        )
         quoted = "; ".join(str(f) for f in fatal[:QUOTED_FINDINGS])
         more = f" (+{len(fatal) - QUOTED_FINDINGS} more)" if len(fatal) > QUOTED_FINDINGS else ""
         entry.fail(code, f"{len(fatal)} fatal finding(s): {quoted}{more}")

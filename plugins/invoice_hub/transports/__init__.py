@@ -24,8 +24,10 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
         from invoice_hub.transports.mail import ImapTransport, Pop3Transport
 
         if endpoint.type == "pop3":
-            return Pop3Transport(endpoint.conn_id)
-        return ImapTransport(endpoint.conn_id, endpoint.path if endpoint.path != "/" else "INBOX")
+            return Pop3Transport(endpoint.conn_id, endpoint.pattern)
+        return ImapTransport(
+            endpoint.conn_id, endpoint.path if endpoint.path != "/" else "INBOX", endpoint.pattern
+        )
     if endpoint.type == "email":
         from invoice_hub.transports.email import EmailTransport
 

@@ -2,9 +2,16 @@
 
 Each attachment is one file at the source, addressed ``/MAILBOX/MESSAGE-ID/ATTACHMENT``: the
 Message-ID makes a message's files the same files however often it is listed, so the ledger
-processes a message once. ``on_success`` / ``on_failure`` act on whole messages (delete; IMAP also
-moves to a folder), once every matching attachment of the message has the same outcome; a message
-whose attachments ended differently is kept, so nothing is lost. A message without a matching
+processes a message once. Every attachment is its own file, also when two have the same name: the
+second and later of a name get a name of their own made from their position in the message (stable:
+the same message listed again gives the same names), so no content is dropped. The attachment's
+name stays as the partner gave it in the path (and so in the ledger), but for what no database or
+UTF-8 can hold (NUL, lone surrogates); the file names made from it are safe ones (see naming.py).
+
+``on_success`` / ``on_failure`` act on whole messages (delete; IMAP also moves to a folder), once
+every attachment of the message that matches the pattern has the same outcome; a message whose
+attachments ended differently (or one of whose matching attachments was not processed) is kept,
+so nothing is lost. A message without a matching
 attachment is reported in the log of ``wait_for_files`` every run until someone deals with it.
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import email
 import email.policy
+import fnmatch
 import imaplib
 import poplib
 import posixpath
@@ -25,6 +33,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from invoice_hub.naming import safe_name
 from invoice_hub.transports.base import RemoteFile, Transport, TransportError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
@@ -37,7 +46,7 @@ class _Message:
     key: str  # the Message-ID, made safe as one path segment
     mtime: float
     subject: str
-    attachments: dict[str, bytes] = field(default_factory=dict)
+    attachments: dict[str, bytes] = field(default_factory=dict)  # unique name in the message -> content
 
 
 def _message_key(message: EmailMessage, fallback: str) -> str:
@@ -52,20 +61,33 @@ def _parse(raw: bytes, server_id: str) -> _Message:
     except (TypeError, ValueError):
         stamp = 0.0
     parsed = _Message(server_id, _message_key(message, server_id), stamp, str(message.get("Subject", "")))
-    for part in message.walk():
+    for position, part in enumerate(message.walk()):
         name = part.get_filename()
         if name and not part.is_multipart():
-            name = posixpath.basename(name.replace("\\", "/"))
-            parsed.attachments.setdefault(name, part.get_payload(decode=True) or b"")
+            name = _attachment_name(name)
+            variant = 0
+            while name in parsed.attachments:  # a second attachment of this name: one of its own
+                variant += 1
+                name = safe_name(name, variant=f"part {position}.{variant}")
+            parsed.attachments[name] = part.get_payload(decode=True) or b""
     return parsed
+
+
+def _attachment_name(name: str) -> str:
+    """The attachment's name as one path segment: its last part (no folders), without what a ledger
+    database or UTF-8 cannot hold (NUL, lone surrogates: replaced by U+FFFD)."""
+    name = posixpath.basename(name.replace("\\", "/"))
+    name = "".join("\ufffd" if c == "\0" or "\ud800" <= c <= "\udfff" else c for c in name)
+    return name or "attachment"
 
 
 class MailTransport(Transport):
     """What POP3 and IMAP share: an index of messages, and whole-message archive actions."""
 
-    def __init__(self, conn_id: str, mailbox: str) -> None:
+    def __init__(self, conn_id: str, mailbox: str, pattern: str = "*") -> None:
         self.conn_id = conn_id
         self.mailbox = mailbox
+        self.pattern = pattern  # source.pattern: the attachments that must all end alike to archive
         self._index: dict[str, _Message] | None = None
         self._pending: dict[str, set[tuple[str, str]]] = {}  # message key -> {(action, folder)}
         self._decided: dict[str, set[str]] = {}  # message key -> attachment names with an outcome
@@ -138,7 +160,10 @@ class MailTransport(Transport):
         try:
             for key, actions in self._pending.items():
                 message = self._messages()[key]
-                if len(actions) > 1 or self._decided[key] != set(message.attachments):
+                # the pattern alone, not the rule that skips hidden names: an attachment ".x.xml" that
+                # was never processed keeps its message in the mailbox rather than being deleted with it
+                wanted = {name for name in message.attachments if fnmatch.fnmatchcase(name, self.pattern)}
+                if len(actions) > 1 or not wanted <= self._decided[key]:
                     self.notices.append(
                         f"message {key}: its attachments ended differently; it stays in the mailbox"
                     )
@@ -157,9 +182,15 @@ class MailTransport(Transport):
     def _logout(self) -> None:
         raise NotImplementedError
 
-    # --- never a destination --------------------------------------------------------------
     def exists(self, path: str) -> int | None:
-        raise TransportError(f"{self.label} can only be a source", retryable=False)
+        """The size of the attachment at ``path``, None when its message is gone (archive asks this)."""
+        parts = path.strip("/").split("/")
+        message = self._messages().get(parts[-2]) if len(parts) >= 3 else None
+        if message is None or parts[-1] not in message.attachments:
+            return None
+        return len(message.attachments[parts[-1]])
+
+    # --- never a destination --------------------------------------------------------------
 
     def upload(self, local: Path, path: str, *, replace: bool) -> None:
         raise TransportError(f"{self.label} can only be a source", retryable=False)
@@ -185,8 +216,8 @@ def _login_error(label: str, exc: Exception) -> TransportError:
 
 
 class ImapTransport(MailTransport):
-    def __init__(self, conn_id: str, mailbox: str) -> None:
-        super().__init__(conn_id, mailbox.strip("/") or "INBOX")
+    def __init__(self, conn_id: str, mailbox: str, pattern: str = "*") -> None:
+        super().__init__(conn_id, mailbox.strip("/") or "INBOX", pattern)
         self.label = f"imap:{conn_id}"
         self._client: imaplib.IMAP4 | None = None
 
@@ -242,8 +273,8 @@ class ImapTransport(MailTransport):
 
 
 class Pop3Transport(MailTransport):
-    def __init__(self, conn_id: str) -> None:
-        super().__init__(conn_id, "INBOX")
+    def __init__(self, conn_id: str, pattern: str = "*") -> None:
+        super().__init__(conn_id, "INBOX", pattern)
         self.label = f"pop3:{conn_id}"
         self._client: poplib.POP3 | None = None
         self._numbers: dict[str, int] = {}  # UIDL -> message number of this session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import logging
 import posixpath
 from collections.abc import Iterable
 
@@ -11,6 +12,18 @@ from invoice_hub.transports.base import RemoteFile
 
 #: Names the hub itself writes at a source or destination and must never pick up as input.
 HUB_SUFFIXES = (".part", ".error.json")
+
+log = logging.getLogger(__name__)
+
+
+def is_text(path: str) -> bool:
+    """Whether ``path`` is text: a local name with bytes that are not UTF-8 is listed with lone
+    surrogates in it (Python's surrogateescape), which nothing downstream can encode."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def select_candidates(
@@ -28,6 +41,13 @@ def select_candidates(
         if name.startswith(".") or name.endswith(HUB_SUFFIXES):
             continue
         if not fnmatch.fnmatchcase(name, source.pattern):
+            continue
+        if not is_text(remote.path):
+            log.warning(
+                "%r: its name is not UTF-8 (bytes of another encoding), which no ledger, XCom or "
+                "destination can hold; it stays at the source: rename it",
+                remote.path,
+            )
             continue
         if source.ignore_root_files and posixpath.dirname(remote.path) == "/":
             continue
