@@ -110,6 +110,77 @@ def _walk_nodes(
             _walk_nodes(item, (*path, index), lines, dupes, file)
 
 
+#: At most this many values once every alias is expanded. An integration file has a few hundred;
+#: "billion laughs" has 10^9 from a few lines, and every later step (key lines, construction,
+#: pydantic) walks the expanded tree.
+MAX_EXPANDED_NODES = 10_000
+#: At most this many levels of nesting (an integration file has about five): every later step recurses.
+MAX_DEPTH = 100
+
+
+def alias_problem(root: yaml.Node, file: Path, limit: int = MAX_EXPANDED_NODES) -> ConfigProblem | None:
+    """Why ``root`` must not be constructed: a cycle of aliases, or more than ``limit`` values expanded.
+
+    Counted on the composed node graph, where an alias is the very node its anchor names: each node's
+    expanded size is computed once (memoised), so the check is linear in the file, never in the
+    expansion. Iterative, and nesting is bounded too, so that no later step reaches Python's recursion
+    limit.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 0)]
+    while stack:
+        node, children_done, depth = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > limit:
+                return ConfigProblem(
+                    file,
+                    (),
+                    f"YAML aliases expand to more than {limit:,} values (an alias bomb); "
+                    "write the values out instead of repeating aliases",
+                    node.start_mark.line + 1,
+                )
+            continue
+        if key in sizes:
+            continue
+        if depth > MAX_DEPTH:
+            return ConfigProblem(
+                file,
+                (),
+                f"values nested more than {MAX_DEPTH} levels deep; an integration file needs a handful",
+                node.start_mark.line + 1,
+            )
+        on_path.add(key)
+        stack.append((node, True, depth))
+        for child in _children(node):
+            if id(child) in on_path:
+                return _cycle(file, child)
+            if id(child) not in sizes:
+                stack.append((child, False, depth + 1))
+    return None
+
+
+def _cycle(file: Path, node: yaml.Node) -> ConfigProblem:
+    return ConfigProblem(
+        file,
+        (),
+        "a YAML alias refers to the value that contains it (a cycle); "
+        "an alias may only repeat a finished value written earlier",
+        node.start_mark.line + 1,
+    )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def read_text(path: Path) -> tuple[str, list[ConfigProblem]]:
     try:
         return path.read_text(encoding="utf-8"), []
@@ -124,6 +195,9 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[Con
         node = loader.get_single_node()
         if node is None:
             return None, {}, [ConfigProblem(path, (), "the file is empty")]
+        bomb = alias_problem(node, path)
+        if bomb is not None:
+            return None, {}, [bomb]
         lines: dict[KeyPath, int] = {}
         problems: list[ConfigProblem] = []
         _walk_nodes(node, (), lines, problems, path)
@@ -277,7 +351,21 @@ def _nearest_line(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
 
 
 def load_integration(path: Path) -> IntegrationFile:
-    """One integration file, validated on its own (cross-file checks are :func:`load_folder`'s)."""
+    """One integration file, validated on its own (cross-file checks are :func:`load_folder`'s).
+
+    Whatever goes wrong while loading it is a problem of this one file, never an exception that would
+    stop the loading of the others (and with it every integration's DAG).
+    """
+    try:
+        return _load_integration(path)
+    except Exception as exc:  # isolating one file from the others is the point
+        return IntegrationFile(
+            path=path,
+            problems=[ConfigProblem(path, (), f"cannot be loaded: {type(exc).__name__}: {exc}")],
+        )
+
+
+def _load_integration(path: Path) -> IntegrationFile:
     text, problems = read_text(path)
     data, lines, yaml_problems = parse_yaml(text, path) if not problems else (None, {}, [])
     result = IntegrationFile(path=path, text=text, problems=[*problems, *yaml_problems])
