@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from invoice_hub import capabilities, settings
 from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
+from invoice_hub.config.safety import layout_problems
 
 INTEGRATION_SUFFIXES = (".yaml", ".yml")
 #: Files in the integrations folder that are not integrations.
@@ -390,7 +391,8 @@ def _load_integration(path: Path) -> IntegrationFile:
 def _check_references(
     integration: Integration, path: Path, lines: dict[KeyPath, int]
 ) -> Iterator[ConfigProblem]:
-    """Checks that look outside the file: the mapping must exist, the features must be in this version."""
+    """Checks that look outside the file: the mapping must exist, the features must be in this version,
+    the folders must be safe to read, write and archive in (:mod:`invoice_hub.config.safety`)."""
 
     def problem(key_path: KeyPath, message: str) -> ConfigProblem:
         return ConfigProblem(path, key_path, message, lines.get(key_path))
@@ -432,6 +434,8 @@ def _check_references(
         )
     if transform.mapping is not None:
         yield from _mapping_problems(problem, ("transform", "mapping"), transform.mapping, transform.output)
+    for found in layout_problems(integration, path):
+        yield problem(found.key_path, found.message)
     for index, customer in enumerate(integration.customers):
         mapping = customer.mapping or transform.mapping
         if customer.mapping is not None or (customer.output and mapping):
