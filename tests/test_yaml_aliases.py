@@ -3,12 +3,14 @@ file's problem (``FILE: (file): ...``), found on the node graph before anything 
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from invoice_hub.config import load_folder, load_integration
-from invoice_hub.config.loader import MAX_EXPANDED_NODES
+from invoice_hub.config.loader import MAX_DEPTH, MAX_EXPANDED_NODES
 from tests.helpers import write
 
 VALID = """
@@ -69,6 +71,29 @@ def test_deep_nesting_is_refused_not_a_recursion_error(tmp_path: Path) -> None:
     text = VALID + "tags: " + "[" * 3000 + "]" * 3000 + "\n"
     (problem,) = load_integration(write(tmp_path / "deep.yaml", text)).problems
     assert problem.key == "(file)" and "nested more than" in problem.message
+
+
+@pytest.mark.parametrize("opening", ["[", "- "], ids=["flow", "block"])
+def test_nesting_that_would_crash_the_c_parser_is_refused_before_composing(
+    tmp_path: Path, opening: str
+) -> None:
+    """PyYAML's C composer recurses in C: 100,000 levels (a 200 KB file) end the process with a
+    segmentation fault, in the DAG processor taking every integration along. Loaded in a child process
+    so that a crash fails this test rather than the test run."""
+    closing = "]" * 100_000 if opening == "[" else "x"
+    path = write(tmp_path / "deeper.yaml", VALID + "tags:\n  " + opening * 100_000 + closing + "\n")
+    code = (
+        "import sys; from pathlib import Path; from invoice_hub.config import load_integration; "
+        "print(*(str(p) for p in load_integration(Path(sys.argv[1])).problems), sep='\\n')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, f"the loader crashed: exit {result.returncode} {result.stderr[-500:]}"
+    assert (
+        result.stdout.strip()
+        == f"{path}: (file): values nested more than {MAX_DEPTH} levels deep; an integration file needs a handful"
+    )
 
 
 def test_aliases_within_the_bound_still_work(tmp_path: Path) -> None:

@@ -115,8 +115,13 @@ def _walk_nodes(
 #: "billion laughs" has 10^9 from a few lines, and every later step (key lines, construction,
 #: pydantic) walks the expanded tree.
 MAX_EXPANDED_NODES = 10_000
-#: At most this many levels of nesting (an integration file has about five): every later step recurses.
+#: At most this many levels of nesting. An integration file has about five; PyYAML's C composer recurses
+#: in C and crashes the whole process (a segmentation fault, the DAG processor's parse with it) from
+#: some 30,000 levels, which a file of that many bytes can reach ("[[[[..."): larger files are checked
+#: on the parser's events, which do not recurse, before they are composed.
 MAX_DEPTH = 100
+#: Files up to this size cannot nest deeper than the C composer copes with (measured: 20,000 levels).
+COMPOSE_WITHOUT_DEPTH_CHECK = 16 * 1024
 
 
 def alias_problem(root: yaml.Node, file: Path, limit: int = MAX_EXPANDED_NODES) -> ConfigProblem | None:
@@ -124,14 +129,13 @@ def alias_problem(root: yaml.Node, file: Path, limit: int = MAX_EXPANDED_NODES) 
 
     Counted on the composed node graph, where an alias is the very node its anchor names: each node's
     expanded size is computed once (memoised), so the check is linear in the file, never in the
-    expansion. Iterative, and nesting is bounded too, so that no later step reaches Python's recursion
-    limit.
+    expansion, and iterative.
     """
     sizes: dict[int, int] = {}
     on_path: set[int] = set()
-    stack: list[tuple[yaml.Node, bool, int]] = [(root, False, 0)]
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
-        node, children_done, depth = stack.pop()
+        node, children_done = stack.pop()
         key = id(node)
         if children_done:
             on_path.discard(key)
@@ -147,20 +151,13 @@ def alias_problem(root: yaml.Node, file: Path, limit: int = MAX_EXPANDED_NODES) 
             continue
         if key in sizes:
             continue
-        if depth > MAX_DEPTH:
-            return ConfigProblem(
-                file,
-                (),
-                f"values nested more than {MAX_DEPTH} levels deep; an integration file needs a handful",
-                node.start_mark.line + 1,
-            )
         on_path.add(key)
-        stack.append((node, True, depth))
+        stack.append((node, True))
         for child in _children(node):
             if id(child) in on_path:
                 return _cycle(file, child)
             if id(child) not in sizes:
-                stack.append((child, False, depth + 1))
+                stack.append((child, False))
     return None
 
 
@@ -192,17 +189,25 @@ def read_text(path: Path) -> tuple[str, list[ConfigProblem]]:
 def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[ConfigProblem]]:
     """The data of ``text`` (read from ``path``), the line of every key path, and the problems found."""
     loader = _KeyLines(text)
+    too_deep = ConfigProblem(
+        path, (), f"values nested more than {MAX_DEPTH} levels deep; an integration file needs a handful"
+    )
     try:
+        if len(text) > COMPOSE_WITHOUT_DEPTH_CHECK and _deeper_than(MAX_DEPTH, text):
+            return None, {}, [too_deep]
         node = loader.get_single_node()
         if node is None:
             return None, {}, [ConfigProblem(path, (), "the file is empty")]
-        bomb = alias_problem(node, path)
+        # without an anchor there is no alias: the common case skips the count
+        bomb = alias_problem(node, path) if "&" in text else None
         if bomb is not None:
             return None, {}, [bomb]
         lines: dict[KeyPath, int] = {}
         problems: list[ConfigProblem] = []
         _walk_nodes(node, (), lines, problems, path)
         data = loader.construct_document(node)
+    except RecursionError:  # nested deeper than the walks below can go (alias counts are iterative)
+        return None, {}, [too_deep]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         hint = ""
@@ -217,6 +222,28 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[Con
     finally:
         loader.dispose()
     return data, lines, problems
+
+
+def _deeper_than(limit: int, text: str) -> bool:
+    """Whether ``text`` nests collections more than ``limit`` deep, read on the parser's events (which,
+    unlike composing, do not recurse). Invalid YAML is left to the composer to report."""
+    loader = _KeyLines(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.StreamEndEvent):
+                return False
+    except yaml.YAMLError:
+        return False
+    finally:
+        loader.dispose()
+    return False
 
 
 def _char_at(text: str, line: int, column: int) -> str:

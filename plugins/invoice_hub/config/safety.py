@@ -211,32 +211,39 @@ class Protected:
     whole_tree: bool = True
 
 
+#: The environment the protected folders come from (settings.py and Airflow's own defaults).
+_ENVIRONMENT = (
+    "AIRFLOW_HOME",
+    "AIRFLOW__CORE__DAGS_FOLDER",
+    "INVOICE_HUB_INTEGRATIONS_DIR",
+    "INVOICE_HUB_MAPPINGS_DIR",
+    "INVOICE_HUB_STAGING_URL",
+    "INVOICE_HUB_STORE_URL",
+    "HOME",
+)
+
+
 def protected_folders() -> tuple[Protected, ...]:
-    """Each folder no source, destination or move_to may be in or above (see :class:`Protected`)."""
+    """Each folder no source, destination or move_to may be in or above (see :class:`Protected`).
+
+    Worked out once per environment: a thousand integration files share it, and reading Airflow's
+    configuration and resolving links is most of the cost of checking a file.
+    """
     return _protected(
-        str(settings.airflow_home()),
-        str(settings.hub_home()),
-        settings.staging_url(),
-        settings.store_url(),
-        str(settings.integrations_dir()),
-        str(settings.mappings_dir()),
-        str(dags_folder()),
+        tuple(os.environ.get(key) for key in _ENVIRONMENT), "airflow.configuration" in sys.modules
     )
 
 
 @lru_cache(maxsize=8)
-def _protected(
-    home: str, hub: str, staging: str, store: str, integrations: str, mappings: str, dags: str
-) -> tuple[Protected, ...]:
-    """Resolved once per configuration: a thousand integration files share it."""
+def _protected(environment: tuple[str | None, ...], airflow_loaded: bool) -> tuple[Protected, ...]:
     named = [
-        ("the Airflow home (AIRFLOW_HOME)", home, True),
-        ("the hub's own data folder", hub, True),
-        ("the hub's staging area (INVOICE_HUB_STAGING_URL)", _local_folder(staging), True),
-        ("the hub's document store (INVOICE_HUB_STORE_URL)", _local_folder(store), True),
-        ("the integrations folder (INVOICE_HUB_INTEGRATIONS_DIR)", integrations, False),
-        ("the mappings folder (INVOICE_HUB_MAPPINGS_DIR)", mappings, False),
-        ("Airflow's DAG folder ([core] dags_folder)", dags, True),
+        ("the Airflow home (AIRFLOW_HOME)", str(settings.airflow_home()), True),
+        ("the hub's own data folder", str(settings.hub_home()), True),
+        ("the hub's staging area (INVOICE_HUB_STAGING_URL)", _local_folder(settings.staging_url()), True),
+        ("the hub's document store (INVOICE_HUB_STORE_URL)", _local_folder(settings.store_url()), True),
+        ("the integrations folder (INVOICE_HUB_INTEGRATIONS_DIR)", str(settings.integrations_dir()), False),
+        ("the mappings folder (INVOICE_HUB_MAPPINGS_DIR)", str(settings.mappings_dir()), False),
+        ("Airflow's DAG folder ([core] dags_folder)", str(dags_folder()), True),
     ]
     return tuple(Protected(label, real_path(folder), tree) for label, folder, tree in named if folder)
 
