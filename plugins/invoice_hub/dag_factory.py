@@ -20,6 +20,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
 
 from invoice_hub import settings
+from invoice_hub.config import problem_cache
 from invoice_hub.config.loader import (
     INTEGRATION_SUFFIXES,
     IntegrationFile,
@@ -74,9 +75,17 @@ class IntegrationFileProblems(Exception):
 
 
 def raise_config_problems(paths: Iterable[Path] | None = None) -> None:
-    """Raise :class:`IntegrationFileProblems` when any integration file is broken; else nothing."""
+    """Raise :class:`IntegrationFileProblems` when any integration file is broken; else nothing.
+
+    The problems the DAG file found are reused while the folder is unchanged (see
+    :mod:`invoice_hub.config.problem_cache`); otherwise the folder is validated here.
+    """
     folders = list(paths) if paths is not None else [settings.integrations_dir()]
-    problems = [str(problem) for entry in load_folder(folders) for problem in entry.problems]
+    state = problem_cache.folder_state(folders)
+    problems = problem_cache.recall(state)
+    if problems is None:
+        problems = [str(problem) for entry in load_folder(folders) for problem in entry.problems]
+        problem_cache.remember(state, problems)
     if problems:
         raise IntegrationFileProblems(problems)
 
@@ -343,7 +352,9 @@ def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
         entries = [load_integration(path) for path in files]
         entries = [e for e in entries if e.integration is not None and e.integration.name == wanted][:1]
     else:
+        state = problem_cache.folder_state(folders)
         entries = load_folder(folders)
+        problem_cache.remember(state, [str(problem) for entry in entries for problem in entry.problems])
     dags: dict[str, DAG] = {}
     for entry in entries:
         if entry.integration is None:
