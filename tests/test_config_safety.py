@@ -148,12 +148,21 @@ def test_destination_equal_to_the_source_with_an_archive_step_is_refused(
     )
 
 
-def test_destination_inside_the_source_with_an_archive_step_is_refused(
+def test_destination_inside_a_recursive_source_with_an_archive_step_is_refused(
     tmp_path: Path, hub: dict[str, str]
 ) -> None:
-    source = local_source("share", on_failure="{move_to: rejected}")  # relative to the file's folder
+    source = local_source("share", recursive="true", on_failure="{move_to: rejected}")  # relative paths
     path = write(tmp_path / "i.yaml", integration(source, local_destination("share/out")))
-    refused(path, hub, "destinations[0].path", f"inside the source folder {tmp_path / 'share'}", "on_failure")
+    refused(
+        path,
+        hub,
+        "destinations[0].path",
+        f"inside the source folder {tmp_path / 'share'}",
+        "on_failure: keep",
+    )
+    # a non-recursive source does not list its subfolders: the archive step never reaches the outputs
+    path.write_text(path.read_text().replace("recursive: true", "recursive: false"))
+    assert check_config(path, hub).returncode == 0
 
 
 def test_move_to_inside_a_recursive_source_is_refused(tmp_path: Path, hub: dict[str, str]) -> None:

@@ -95,7 +95,11 @@ def layout_problems(integration: Integration, file: Path) -> Iterator[LayoutProb
 
 
 def _overlaps(integration: Integration, places: list[_Place]) -> Iterator[LayoutProblem]:
-    """Folders of the file that run into each other: outputs archived away, archives read again."""
+    """Folders of the file that run into each other: outputs archived away, archives read again.
+
+    A destination (or ``move_to``) inside the source folder is listed by the source when it is the
+    folder itself or the source is recursive; a subfolder of a non-recursive source is not.
+    """
     source = integration.source
     listed = next((p for p in places if p.role == "source"), None)
     if source is None or listed is None:
@@ -104,7 +108,8 @@ def _overlaps(integration: Integration, places: list[_Place]) -> Iterator[Layout
     for place in places:
         if not _same_server(place, listed) or not _inside(place.path, listed.path):
             continue
-        if place.role == "destination" and archiving:
+        listed_again = place.path == listed.path or source.recursive
+        if place.role == "destination" and archiving and listed_again:
             action = getattr(source, archiving[0])
             what = "deletes" if action == "delete" else f"moves to {action.move_to}"
             where = (
@@ -117,7 +122,7 @@ def _overlaps(integration: Integration, places: list[_Place]) -> Iterator[Layout
                 f"{place.path} is {where} and source.{archiving[0]} {what} the files read there: the "
                 "next runs would read the delivered files as new ones and archive them away from the "
                 "destination. Deliver to a folder outside the source, or keep the source files "
-                "(on_success: keep)",
+                f"({archiving[0]}: keep)",
             )
         elif place.role == "move_to" and place.path == listed.path:
             yield LayoutProblem(
