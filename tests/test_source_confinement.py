@@ -21,6 +21,7 @@ from invoice_hub.transports.base import RemoteFile
 from invoice_hub.transports.local import LocalTransport
 from invoice_hub.transports.selection import confine, find_candidates
 from tests.helpers import drop, files_in, load_dag, run_dag, write
+from tests.servers.dovecot import DovecotServer
 
 SECRET = b"<Invoice>not the partner's: outside the share</Invoice>"
 
@@ -154,3 +155,22 @@ def test_a_dag_run_never_delivers_a_file_outside_the_share(
         recorded = sorted(Path(p).name for p in session.scalars(select(SourceFile.source_path)))
     assert recorded == ["INV-1.xml", "INV-2.xml", "alias.xml"]
     assert f"{share / 'leak.xml'} is a link to" in capfd.readouterr().out, "reported in wait_for_files' log"
+
+
+def test_attachment_names_never_escape_the_message(
+    dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A real mailbox: attachment names with ``../`` or ``..`` stay inside ``/INBOX/MESSAGE-ID/``."""
+    from invoice_hub.config.models import ImapSource
+    from invoice_hub.transports.mail import ImapTransport
+
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_MAIL", dovecot.connection("imap"))
+    message_id = dovecot.deliver(
+        "Invoices", {"../../../etc/INV-9.xml": b"<Invoice>9</Invoice>", "..": b"<Invoice>dots</Invoice>"}
+    )
+    key = message_id.strip("<>")
+    source = ImapSource(type="imap", conn_id="partner_mail", path="INBOX")
+    with ImapTransport("partner_mail", "INBOX") as transport:
+        found = find_candidates(transport, source, time.time())
+    assert [f.path for f in found.candidates] == [f"/INBOX/{key}/INV-9.xml"]
+    assert any(f"'/INBOX/{key}/..'" in n and "outside the source folder /INBOX" in n for n in found.notices)
