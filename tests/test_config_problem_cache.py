@@ -77,3 +77,24 @@ def test_an_unwritable_cache_only_costs_time(integrations_dir: Path, monkeypatch
     assert list(integration_dags()) == []
     (problem,) = problems()
     assert problem.startswith(f"{broken}: ")
+
+
+def test_a_dag_airflow_refuses_is_shown_and_spares_the_others(
+    integrations_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injected into one file's DAG construction: the other DAG is built, and the failure is
+    shown by the second DAG file (it is nothing the file's validation could see)."""
+    write(integrations_dir / "good.yaml", VALID)
+    refused = write(
+        integrations_dir / "refused.yaml", VALID.replace("name: supplier_inbound", "name: refused")
+    )
+    real = dag_factory.build_dag
+
+    def build(entry):
+        if entry.integration.name == "refused":
+            raise ValueError("Airflow says no")
+        return real(entry)
+
+    monkeypatch.setattr(dag_factory, "build_dag", build)
+    assert list(integration_dags()) == ["supplier_inbound"]
+    assert problems() == [f"{refused}: (file): cannot become a DAG: Airflow says no"]

@@ -23,6 +23,7 @@ from invoice_hub import settings
 from invoice_hub.config import problem_cache
 from invoice_hub.config.loader import (
     INTEGRATION_SUFFIXES,
+    ConfigProblem,
     IntegrationFile,
     integration_files,
     load_folder,
@@ -343,6 +344,7 @@ def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
     """
     folders = list(paths) if paths is not None else [settings.integrations_dir()]
     wanted = get_parsing_context().dag_id
+    state: str | None = None
     if wanted:
         files = [
             path
@@ -352,15 +354,18 @@ def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
         entries = [load_integration(path) for path in files]
         entries = [e for e in entries if e.integration is not None and e.integration.name == wanted][:1]
     else:
-        state = problem_cache.folder_state(folders)
+        state = problem_cache.folder_state(folders)  # before loading: see problem_cache
         entries = load_folder(folders)
-        problem_cache.remember(state, [str(problem) for entry in entries for problem in entry.problems])
     dags: dict[str, DAG] = {}
+    problems = [str(problem) for entry in entries for problem in entry.problems]
     for entry in entries:
         if entry.integration is None:
             continue
         try:
             dags[entry.integration.name] = build_dag(entry)
-        except Exception:  # one file's DAG that Airflow refuses must not take the others along
+        except Exception as exc:  # one file's DAG that Airflow refuses must not take the others along
             _log.exception("%s: cannot become a DAG; the other integrations are not affected", entry.path)
+            problems.append(str(ConfigProblem(entry.path, (), f"cannot become a DAG: {exc}")))
+    if state is not None:
+        problem_cache.remember(state, problems)  # shown by the second DAG file
     return dags
