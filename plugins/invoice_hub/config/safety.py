@@ -77,14 +77,14 @@ def layout_problems(integration: Integration, file: Path) -> Iterator[LayoutProb
             (
                 p
                 for p in protected
-                if _inside(p.path, place.path) or (p.whole_tree and _inside(place.path, p.path))
+                if is_inside(p.path, place.path) or (p.whole_tree and is_inside(place.path, p.path))
             ),
-            key=lambda p: (not _inside(place.path, p.path), -len(p.path)),
+            key=lambda p: (not is_inside(place.path, p.path), -len(p.path)),
         )
         if hits:
             label, folder = hits[0].label, hits[0].path
             where = (
-                "is" if place.path == folder else ("is inside" if _inside(place.path, folder) else "holds")
+                "is" if place.path == folder else ("is inside" if is_inside(place.path, folder) else "holds")
             )
             yield LayoutProblem(
                 place.key_path,
@@ -106,7 +106,7 @@ def _overlaps(integration: Integration, places: list[_Place]) -> Iterator[Layout
         return
     archiving = [key for key in ("on_success", "on_failure") if getattr(source, key) != "keep"]
     for place in places:
-        if not _same_server(place, listed) or not _inside(place.path, listed.path):
+        if not _same_server(place, listed) or not is_inside(place.path, listed.path):
             continue
         listed_again = place.path == listed.path or source.recursive
         if place.role == "destination" and archiving and listed_again:
@@ -178,8 +178,9 @@ def _same_server(a: _Place, b: _Place) -> bool:
     return a.kind == b.kind and a.conn_id == b.conn_id
 
 
-def _inside(path: str, folder: str) -> bool:
-    """``path`` is ``folder`` or below it (both absolute and normalised)."""
+def is_inside(path: str, folder: str) -> bool:
+    """``path`` is ``folder`` or below it (both absolute and normalised): the one test of confinement
+    the config checks and the transports share."""
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 

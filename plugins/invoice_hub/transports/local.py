@@ -11,6 +11,7 @@ import uuid
 from pathlib import Path
 from typing import BinaryIO
 
+from invoice_hub.config.safety import is_inside
 from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
 
 _CHUNK = 1024 * 1024
@@ -70,7 +71,7 @@ class LocalTransport(Transport):
         """A link in the source folder: the file it points to when that lies inside the folder, else
         None with a notice (it is left where it is)."""
         target = os.path.realpath(path)
-        if not _inside(target, real_root):
+        if not is_inside(target, real_root):
             self.notices.append(
                 f"local: {path} is a link to {target}, outside the source folder {root}: "
                 "not read (links never lead out of the source folder); it stays where it is"
@@ -119,7 +120,7 @@ class LocalTransport(Transport):
             opened = os.path.realpath(path)
         folder = self.resolve(self.root) if self.root is not None else os.path.dirname(path)
         real_folder = os.path.realpath(folder)
-        if not _inside(opened, real_folder):
+        if not is_inside(opened, real_folder):
             raise TransportError(
                 f"local: {path} leads to {opened}, outside the source folder {folder}: not read "
                 "(links never lead out of the source folder)",
@@ -184,8 +185,3 @@ class LocalTransport(Transport):
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(temporary)
-
-
-def _inside(path: str, folder: str) -> bool:
-    """``path`` is ``folder`` or below it (both absolute, normalised, links resolved)."""
-    return path == folder or path.startswith(folder.rstrip("/") + "/")

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from invoice_hub.config.models import MoveTo, SourceBase
+from invoice_hub.config.safety import is_inside
 from invoice_hub.transports.base import RemoteFile, Transport
 
 #: Names the hub itself writes at a source or destination and must never pick up as input.
@@ -49,11 +50,14 @@ def confine(files: Iterable[RemoteFile], root: str) -> tuple[list[RemoteFile], l
     delete outside the configured folder. A path must be normalised already (no ``.``, ``..`` or
     ``//`` parts) and lie below ``root``.
     """
-    prefix = root.rstrip("/") + "/"
     inside: list[RemoteFile] = []
     notices: list[str] = []
     for remote in files:
-        if posixpath.normpath(remote.path) == remote.path and remote.path.startswith(prefix):
+        if (
+            posixpath.normpath(remote.path) == remote.path
+            and remote.path != root
+            and is_inside(remote.path, root)
+        ):
             inside.append(remote)
         else:
             notices.append(
