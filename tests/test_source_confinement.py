@@ -174,3 +174,18 @@ def test_attachment_names_never_escape_the_message(
         found = find_candidates(transport, source, time.time())
     assert [f.path for f in found.candidates] == [f"/INBOX/{key}/INV-9.xml"]
     assert any(f"'/INBOX/{key}/..'" in n and "outside the source folder /INBOX" in n for n in found.notices)
+
+
+def test_a_pop3_source_keeps_its_attachments_whatever_its_path(
+    dovecot: DovecotServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """POP3 ignores ``path``: its files are named below the mailbox read, which is their root."""
+    from invoice_hub.config.models import Pop3Source
+    from invoice_hub.transports.mail import Pop3Transport
+
+    monkeypatch.setenv("AIRFLOW_CONN_PARTNER_MAIL", dovecot.connection("pop3"))
+    message_id = dovecot.deliver("Invoice", {"INV-1.xml": b"<Invoice>1</Invoice>"})
+    source = Pop3Source(type="pop3", conn_id="partner_mail", path="/not/used")
+    with Pop3Transport("partner_mail") as transport:
+        found = find_candidates(transport, source, time.time())
+    assert [f.path for f in found.candidates] == [f"/INBOX/{message_id.strip('<>')}/INV-1.xml"]

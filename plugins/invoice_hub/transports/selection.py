@@ -81,7 +81,7 @@ def find_candidates(transport: Transport, source: SourceBase, now: float) -> Sel
     """List ``source`` through ``transport`` and keep the candidates: inside the source folder (see
     :func:`confine`), matching the rules of :func:`select_candidates`."""
     listed = transport.list_files(source.path, source.recursive)
-    inside, notices = confine(listed, transport.resolve(source.path))
+    inside, notices = confine(listed, transport.source_root(source.path))
     archive = [
         transport.resolve(action.move_to)
         for action in (source.on_success, source.on_failure)
