@@ -9,7 +9,9 @@ processor's parsing children have; what is timed is Airflow's own DagBag process
     right after the DAG file's parse (it reuses what that found) and with nothing remembered (it
     validates the folder itself). The DAG processor parses the two files in separate processes;
   - the DAG file with 1,000 files at task run time (parsing context set: only that DAG is built);
-  - baseline: one static hand-written DAG file with the same five tasks.
+  - baseline: one static hand-written DAG file with the same five tasks;
+  - loading one hostile integration file (an alias bomb, a self-referencing alias, 100,000 levels of
+    nesting), each refused as a problem of that file, against loading a valid one.
 Targets: 1,000 integrations parse in under 2 s; one DAG builds at task run time in under 0.2 s.
 
     .venv/bin/python bench/parse.py [--repeat 5] [--quick]
@@ -122,6 +124,60 @@ def measure(
     return statistics.median(times), dags
 
 
+# Runs in the child: each file loaded (validated) on its own, timed; prints seconds and the first problem.
+LOAD_CHILD = """
+import json, sys, time
+from pathlib import Path
+from invoice_hub.config import load_integration
+load_integration(Path(sys.argv[1]))  # warm-up: first-use costs (pydantic, imports) are not the file's
+results = []
+for name in sys.argv[1:]:
+    start = time.perf_counter()
+    entry = load_integration(Path(name))
+    elapsed = time.perf_counter() - start
+    results.append([elapsed, str(entry.problems[0].message) if entry.problems else ""])
+print(json.dumps(results))
+"""
+
+
+def hostile_files(folder: Path) -> dict[str, Path]:
+    """Files that once stopped the loader (an alias bomb ran past the DAG processor's timeout, a
+    self-reference recursed to RecursionError, deep nesting crashed the C parser), and a valid one."""
+    valid = INTEGRATION.format(n=1, minute=1, group=1)
+    texts = {
+        "valid integration file (baseline)": valid,
+        "alias bomb, 9^9 values ('billion laughs')": valid
+        + "".join(
+            f"x{i}: &x{i} [" + (", ".join([f"*x{i - 1}"] * 9) if i else "lol, " * 8 + "lol") + "]\n"
+            for i in range(10)
+        ),
+        "self-referencing alias": valid.replace("tags: [bench, partner-1]", "tags: &t [bench, *t]"),
+        "nested 100,000 levels deep (200 KB)": valid + "extra: " + "[" * 100_000 + "]" * 100_000 + "\n",
+    }
+    paths = {}
+    for index, (label, text) in enumerate(texts.items()):
+        paths[label] = folder / f"hostile_{index}.yaml"
+        paths[label].write_text(text)
+    return paths
+
+
+def measure_loads(paths: dict[str, Path], env: dict[str, str], repeat: int) -> list[tuple[str, float, str]]:
+    """(label, median seconds to load, the problem found) per file, each run in a fresh process."""
+    runs = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-c", LOAD_CHILD, *map(str, paths.values())],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    return [
+        (label, statistics.median(run[i][0] for run in runs), runs[0][i][1]) for i, label in enumerate(paths)
+    ]
+
+
 BROKEN = "name: partner_broken\nsource: {type: local, patern: '*.xml'}\n"
 
 
@@ -189,6 +245,9 @@ def main() -> None:
         seconds, dags = measure(hub_file, task_env, repeat)
         assert dags == 1
         rows.append((f"hub, 1 DAG at task run time ({largest:,} files present)", 1, seconds))
+        hostile = root / "hostile"
+        hostile.mkdir()
+        loads = measure_loads(hostile_files(hostile), env, repeat)
 
     print(f"Parse time, median of {repeat} run(s), each in a fresh process with Airflow imported")
     print("| what | DAGs | seconds | per DAG (ms) | x baseline |")
@@ -196,6 +255,13 @@ def main() -> None:
     for label, dags, seconds in rows:
         print(
             f"| {label} | {dags} | {seconds:.3f} | {1000 * seconds / dags:.2f} | {seconds / baseline:.1f} |"
+        )
+    print("\nLoading one hostile integration file (refused as a problem of that file), same runs")
+    print("| file | ms to load | x valid file | problem reported |")
+    print("|---|---:|---:|---|")
+    for label, seconds, problem in loads:
+        print(
+            f"| {label} | {1000 * seconds:.2f} | {seconds / loads[0][1]:.1f} | {problem[:70] or '(none)'} |"
         )
     if args.quick:
         return
