@@ -10,6 +10,7 @@ processor re-parses the folder continuously, and at task run time only the DAG b
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,6 +20,7 @@ import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
 
 from invoice_hub import settings
+from invoice_hub.config import problem_cache
 from invoice_hub.config.loader import (
     INTEGRATION_SUFFIXES,
     ConfigProblem,
@@ -28,10 +30,6 @@ from invoice_hub.config.loader import (
     load_integration,
 )
 from invoice_hub.config.models import Integration
-
-#: dag_id of the placeholder that carries the problems of broken integration files into Airflow's
-#: import errors (see :class:`ConfigErrorsDag`).
-CONFIG_ERRORS_DAG_ID = "invoice_hub_config_errors"
 
 TASK_IDS = ("wait_for_files", "fetch", "validate_transform", "deliver", "archive")
 RECONCILE_TASK_IDS = ("wait_for_files", "fetch", "reconcile", "deliver", "archive")
@@ -55,24 +53,42 @@ DEFAULT_ARGS: dict[str, Any] = {
     "max_retry_delay": dt.timedelta(minutes=30),
 }
 
+_log = logging.getLogger(__name__)
+
 _NAME_LINE = re.compile(rb"^name:\s*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)
 
 
-class ConfigErrorsDag(DAG):
-    """Stands for the integration files that could not be loaded, so Airflow lists them as an import error.
+class IntegrationFileProblems(Exception):
+    """Raised by the hub's second DAG file, ``dags/invoice_hub_config_errors.py``, when integration files
+    are broken: Airflow shows it as that file's import error, listing every problem.
 
-    Airflow records an import error per Python file; raising while importing ``dags/`` would hide every
-    valid integration too. Instead this DAG fails Airflow's own DAG validation with the problems as
-    the message: the DagBag records that as the import error of the DAG file and keeps the others.
+    Airflow 3.3's DAG processor marks every DAG of a file stale when the file has an import error, so
+    the problems must never be raised by (or attached to) the file that builds the valid DAGs: there,
+    one broken integration file would stop all the others (the UI would show no DAG at all).
     """
 
-    problems: tuple[str, ...] = ()
-
-    def validate(self) -> None:
-        raise ValueError(
-            f"{len(self.problems)} problem(s) in integration files (check with `invoice-hub check-config`):\n"
-            + "\n".join(self.problems)
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            f"{len(problems)} problem(s) in integration files; the other integrations run as usual "
+            "(check with `invoice-hub check-config`):\n" + "\n".join(problems)
         )
+
+
+def raise_config_problems(paths: Iterable[Path] | None = None) -> None:
+    """Raise :class:`IntegrationFileProblems` when any integration file is broken; else nothing.
+
+    The problems the DAG file found are reused while the folder is unchanged (see
+    :mod:`invoice_hub.config.problem_cache`); otherwise the folder is validated here.
+    """
+    folders = list(paths) if paths is not None else [settings.integrations_dir()]
+    state = problem_cache.folder_state(folders)
+    problems = problem_cache.recall(state)
+    if problems is None:
+        problems = [str(problem) for entry in load_folder(folders) for problem in entry.problems]
+        problem_cache.remember(state, problems)
+    if problems:
+        raise IntegrationFileProblems(problems)
 
 
 def build_dag(entry: IntegrationFile) -> DAG:
@@ -321,13 +337,15 @@ def _file_for_dag_id(folder: Path, dag_id: str) -> list[Path]:
 
 
 def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
-    """Every integration's DAG, keyed by dag_id, plus :class:`ConfigErrorsDag` when files are broken.
+    """Every valid integration's DAG, keyed by dag_id. Broken files are left out, never raised here:
+    their problems are the import error of the second DAG file (see :class:`IntegrationFileProblems`).
 
     When Airflow runs a task it sets the parsing context's dag_id: then only that DAG is built.
     """
     folders = list(paths) if paths is not None else [settings.integrations_dir()]
     wanted = get_parsing_context().dag_id
-    if wanted and wanted != CONFIG_ERRORS_DAG_ID:
+    state: str | None = None
+    if wanted:
         files = [
             path
             for folder in folders
@@ -336,20 +354,18 @@ def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
         entries = [load_integration(path) for path in files]
         entries = [e for e in entries if e.integration is not None and e.integration.name == wanted][:1]
     else:
+        state = problem_cache.folder_state(folders)  # before loading: see problem_cache
         entries = load_folder(folders)
     dags: dict[str, DAG] = {}
-    problems: list[ConfigProblem] = []
+    problems = [str(problem) for entry in entries for problem in entry.problems]
     for entry in entries:
         if entry.integration is None:
-            problems.extend(entry.problems)
             continue
-        dags[entry.integration.name] = build_dag(entry)
-    if problems:
-        broken = ConfigErrorsDag(
-            dag_id=CONFIG_ERRORS_DAG_ID,
-            schedule=None,
-            description="Integration files that could not be loaded",
-        )
-        broken.problems = tuple(str(problem) for problem in problems)
-        dags[CONFIG_ERRORS_DAG_ID] = broken
+        try:
+            dags[entry.integration.name] = build_dag(entry)
+        except Exception as exc:  # one file's DAG that Airflow refuses must not take the others along
+            _log.exception("%s: cannot become a DAG; the other integrations are not affected", entry.path)
+            problems.append(str(ConfigProblem(entry.path, (), f"cannot become a DAG: {exc}")))
+    if state is not None:
+        problem_cache.remember(state, problems)  # shown by the second DAG file
     return dags

@@ -398,6 +398,22 @@ class AirflowScheduler:
         """``airflow dags list -o json`` (its last line: warnings are printed to stdout before it)."""
         return json.loads(self.airflow("dags", "list", "-o", "json").stdout.strip().splitlines()[-1])
 
+    def import_errors(self) -> dict[str, str]:
+        """DAG file name (without folder) -> its import error's text, as the UI lists them."""
+        return {Path(f).name: text for f, text in self._rows("SELECT filename, stacktrace FROM import_error")}
+
+    def dag_states(self) -> dict[str, bool]:
+        """dag_id -> is_stale, for every DAG the DAG processor has recorded (a stale DAG is not scheduled)."""
+        return dict(self._rows("SELECT dag_id, is_stale FROM dag"))
+
+    def last_parsed(self, dag_id: str) -> Any:
+        """When the DAG processor last parsed the file of ``dag_id`` (datetime, UTC), or None."""
+        return self._scalar("SELECT last_parsed_time FROM dag WHERE dag_id = :d", d=dag_id)
+
+    def wait_until(self, probe: Any, timeout: float, what: str) -> Any:
+        """Until ``probe()`` returns something other than None (returned); fails with the logs after ``timeout``."""
+        return self._wait(probe, timeout, what)
+
     # -- internals ----------------------------------------------------------------------------------
 
     def _admin(self) -> contextlib.AbstractContextManager[sa.Connection]:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from invoice_hub import capabilities, settings
 from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
+from invoice_hub.config.safety import layout_problems
 
 INTEGRATION_SUFFIXES = (".yaml", ".yml")
 #: Files in the integrations folder that are not integrations.
@@ -110,6 +111,74 @@ def _walk_nodes(
             _walk_nodes(item, (*path, index), lines, dupes, file)
 
 
+#: At most this many values once every alias is expanded. An integration file has a few hundred;
+#: "billion laughs" has 10^9 from a few lines, and every later step (key lines, construction,
+#: pydantic) walks the expanded tree.
+MAX_EXPANDED_NODES = 10_000
+#: At most this many levels of nesting. An integration file has about five; PyYAML's C composer recurses
+#: in C and crashes the whole process (a segmentation fault, the DAG processor's parse with it) from
+#: some 30,000 levels, which a file of that many bytes can reach ("[[[[..."): larger files are checked
+#: on the parser's events, which do not recurse, before they are composed.
+MAX_DEPTH = 100
+#: Files up to this size cannot nest deeper than the C composer copes with (measured: 20,000 levels).
+COMPOSE_WITHOUT_DEPTH_CHECK = 16 * 1024
+
+
+def alias_problem(root: yaml.Node, file: Path, limit: int = MAX_EXPANDED_NODES) -> ConfigProblem | None:
+    """Why ``root`` must not be constructed: a cycle of aliases, or more than ``limit`` values expanded.
+
+    Counted on the composed node graph, where an alias is the very node its anchor names: each node's
+    expanded size is computed once (memoised), so the check is linear in the file, never in the
+    expansion, and iterative.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > limit:
+                return ConfigProblem(
+                    file,
+                    (),
+                    f"YAML aliases expand to more than {limit:,} values (an alias bomb); "
+                    "write the values out instead of repeating aliases",
+                    node.start_mark.line + 1,
+                )
+            continue
+        if key in sizes:
+            continue
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                return _cycle(file, child)
+            if id(child) not in sizes:
+                stack.append((child, False))
+    return None
+
+
+def _cycle(file: Path, node: yaml.Node) -> ConfigProblem:
+    return ConfigProblem(
+        file,
+        (),
+        "a YAML alias refers to the value that contains it (a cycle); "
+        "an alias may only repeat a finished value written earlier",
+        node.start_mark.line + 1,
+    )
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    return []
+
+
 def read_text(path: Path) -> tuple[str, list[ConfigProblem]]:
     try:
         return path.read_text(encoding="utf-8"), []
@@ -120,14 +189,25 @@ def read_text(path: Path) -> tuple[str, list[ConfigProblem]]:
 def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[ConfigProblem]]:
     """The data of ``text`` (read from ``path``), the line of every key path, and the problems found."""
     loader = _KeyLines(text)
+    too_deep = ConfigProblem(
+        path, (), f"values nested more than {MAX_DEPTH} levels deep; an integration file needs a handful"
+    )
     try:
+        if len(text) > COMPOSE_WITHOUT_DEPTH_CHECK and _deeper_than(MAX_DEPTH, text):
+            return None, {}, [too_deep]
         node = loader.get_single_node()
         if node is None:
             return None, {}, [ConfigProblem(path, (), "the file is empty")]
+        # without an anchor there is no alias: the common case skips the count
+        bomb = alias_problem(node, path) if "&" in text else None
+        if bomb is not None:
+            return None, {}, [bomb]
         lines: dict[KeyPath, int] = {}
         problems: list[ConfigProblem] = []
         _walk_nodes(node, (), lines, problems, path)
         data = loader.construct_document(node)
+    except RecursionError:  # nested deeper than the walks below can go (alias counts are iterative)
+        return None, {}, [too_deep]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         hint = ""
@@ -142,6 +222,28 @@ def parse_yaml(text: str, path: Path) -> tuple[Any, dict[KeyPath, int], list[Con
     finally:
         loader.dispose()
     return data, lines, problems
+
+
+def _deeper_than(limit: int, text: str) -> bool:
+    """Whether ``text`` nests collections more than ``limit`` deep, read on the parser's events (which,
+    unlike composing, do not recurse). Invalid YAML is left to the composer to report."""
+    loader = _KeyLines(text)
+    depth = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > limit:
+                    return True
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+            elif isinstance(event, yaml.StreamEndEvent):
+                return False
+    except yaml.YAMLError:
+        return False
+    finally:
+        loader.dispose()
+    return False
 
 
 def _char_at(text: str, line: int, column: int) -> str:
@@ -277,7 +379,21 @@ def _nearest_line(path: KeyPath, lines: dict[KeyPath, int]) -> int | None:
 
 
 def load_integration(path: Path) -> IntegrationFile:
-    """One integration file, validated on its own (cross-file checks are :func:`load_folder`'s)."""
+    """One integration file, validated on its own (cross-file checks are :func:`load_folder`'s).
+
+    Whatever goes wrong while loading it is a problem of this one file, never an exception that would
+    stop the loading of the others (and with it every integration's DAG).
+    """
+    try:
+        return _load_integration(path)
+    except Exception as exc:  # isolating one file from the others is the point
+        return IntegrationFile(
+            path=path,
+            problems=[ConfigProblem(path, (), f"cannot be loaded: {type(exc).__name__}: {exc}")],
+        )
+
+
+def _load_integration(path: Path) -> IntegrationFile:
     text, problems = read_text(path)
     data, lines, yaml_problems = parse_yaml(text, path) if not problems else (None, {}, [])
     result = IntegrationFile(path=path, text=text, problems=[*problems, *yaml_problems])
@@ -302,7 +418,8 @@ def load_integration(path: Path) -> IntegrationFile:
 def _check_references(
     integration: Integration, path: Path, lines: dict[KeyPath, int]
 ) -> Iterator[ConfigProblem]:
-    """Checks that look outside the file: the mapping must exist, the features must be in this version."""
+    """Checks that look outside the file: the mapping must exist, the features must be in this version,
+    the folders must be safe to read, write and archive in (:mod:`invoice_hub.config.safety`)."""
 
     def problem(key_path: KeyPath, message: str) -> ConfigProblem:
         return ConfigProblem(path, key_path, message, lines.get(key_path))
@@ -344,6 +461,8 @@ def _check_references(
         )
     if transform.mapping is not None:
         yield from _mapping_problems(problem, ("transform", "mapping"), transform.mapping, transform.output)
+    for found in layout_problems(integration, path):
+        yield problem(found.key_path, found.message)
     for index, customer in enumerate(integration.customers):
         mapping = customer.mapping or transform.mapping
         if customer.mapping is not None or (customer.output and mapping):

@@ -11,7 +11,7 @@ from airflow.sdk.exceptions import AirflowSkipException
 
 from invoice_hub.manifest import Candidate, CandidateList
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
-from invoice_hub.transports.selection import select_candidates
+from invoice_hub.transports.selection import find_candidates
 
 
 class WaitForFilesOperator(IntegrationOperator):
@@ -57,15 +57,10 @@ class WaitForFilesOperator(IntegrationOperator):
         source = self.integration.source
         assert source is not None
         with self.source_transport() as transport:
-            listed = transport.list_files(source.path, source.recursive)
-            archive = [
-                transport.resolve(action.move_to)
-                for action in (source.on_success, source.on_failure)
-                if not isinstance(action, str)
-            ]
-            matching = select_candidates(listed, source, time.time(), archive)
-            for notice in transport.notices_after_selection(matching):
-                self.log.warning(notice)
+            found = find_candidates(transport, source, time.time())
+        for notice in found.notices:
+            self.log.warning(notice)
+        listed, matching = found.listed, found.candidates
         seen = self.ledger.seen_versions(self.integration.name, [(f.path, f.size, f.mtime) for f in matching])
         new = [f for f in matching if (f.path, f.size, f.mtime) not in seen]
         self.log.info(

@@ -15,7 +15,7 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
     Remote transports connect lazily, on first use, so that opening one costs nothing.
     """
     if endpoint.type == "local":
-        return LocalTransport(base_dir)
+        return LocalTransport(base_dir, root=endpoint.path)  # a source never reads outside its path
     if endpoint.type == "sftp":
         from invoice_hub.transports.sftp import SftpTransport
 

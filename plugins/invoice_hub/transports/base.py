@@ -149,6 +149,11 @@ class Transport(abc.ABC):
         return posixpath.normpath(posixpath.join("/", path))
 
     # --- as a source ------------------------------------------------------------------------
+    def source_root(self, folder: str) -> str:
+        """The folder every path :meth:`list_files` gives for ``folder`` must lie in (see
+        ``selection.confine``): ``folder`` as resolved, unless the transport names files otherwise."""
+        return self.resolve(folder)
+
     @abc.abstractmethod
     def list_files(self, folder: str, recursive: bool) -> list[RemoteFile]:
         """Every file below ``folder``, in one round trip per folder."""

@@ -113,6 +113,10 @@ class MailTransport(Transport):
             raise TransportError(f"{self.label}: {path} is no longer in the mailbox", retryable=False)
         return message, parts[-1]
 
+    def source_root(self, folder: str) -> str:
+        """Attachments are named below the mailbox read, whatever ``path`` says (POP3 ignores it)."""
+        return f"/{self.mailbox}"
+
     def list_files(self, folder: str, recursive: bool) -> list[RemoteFile]:
         files = []
         for message in self._messages().values():
