@@ -251,15 +251,15 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _receivables(args: argparse.Namespace) -> int:
-    """The reconciliation state as CSV: every receivable, or one invoice's history of changes."""
-    import csv
-
+    """The reconciliation state as CSV for people: every receivable, or one invoice's history of
+    changes (cells quoted, formula prefixes neutralised: a partner's report fills them)."""
     from invoice_hub.ledger.receivables import Receivables
     from invoice_hub.ledger.tables import as_utc
     from invoice_hub.reconciliation.outputs import amount_text
+    from invoice_hub.spreadsheet import people_csv_writer, people_row
 
     receivables = Receivables()
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    out = people_csv_writer(sys.stdout)
     if args.ref:
         history = receivables.history(args.integration, args.ref)
         if not history:
@@ -269,31 +269,30 @@ def _receivables(args: argparse.Namespace) -> int:
             ("changed_at", "change", "previous_open_amount", "open_amount", "currency", "snapshot_id")
         )
         for c in history:
-            out.writerow(
+            out.writerow(people_row(
                 (as_utc(c.changed_at).isoformat(), c.change, amount_text(c.previous_amount), amount_text(c.open_amount),
-                 c.currency or "", c.snapshot_id)
-            )  # fmt: skip
+                 c.currency, c.snapshot_id)
+            ))  # fmt: skip
         return 0
     out.writerow(
         ("invoice_ref", "status", "open_amount", "currency", "customer", "customer_name", "due_date",
          "opened_at", "paid_at", "needs_review")
     )  # fmt: skip
     for i in receivables.invoices(args.integration, None if args.status == "all" else args.status):
-        out.writerow(
-            (i.invoice_ref, i.status, amount_text(i.open_amount), i.currency or "", i.customer or "",
-             i.customer_name or "", i.due_date or "", as_utc(i.opened_at).isoformat(),
+        out.writerow(people_row(
+            (i.invoice_ref, i.status, amount_text(i.open_amount), i.currency, i.customer,
+             i.customer_name, i.due_date, as_utc(i.opened_at).isoformat(),
              as_utc(i.paid_at).isoformat() if i.paid_at else "", str(i.needs_review).lower())
-        )  # fmt: skip
+        ))  # fmt: skip
     return 0
 
 
 def _find_invoices(args: argparse.Namespace) -> int:
-    """An export's invoices as CSV, each ``not activated``, ``not exported`` or ``exported``."""
-    import csv
-
+    """An export's invoices as CSV for people, each ``not activated``, ``not exported`` or ``exported``."""
     from invoice_hub.ledger.invoices import Invoices
     from invoice_hub.ledger.tables import as_utc
     from invoice_hub.operators.export import activated, criteria_for
+    from invoice_hub.spreadsheet import people_csv_writer, people_row
 
     entry = _integration_file(args.integration, kind="export")
     if entry is None:
@@ -306,7 +305,7 @@ def _find_invoices(args: argparse.Namespace) -> int:
     ledger = Invoices()
     records = ledger.select(criteria)
     exports = ledger.exported(integration.name, [r.id for r in records])
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    out = people_csv_writer(sys.stdout)
     out.writerow(
         (
             "invoice_number",
@@ -326,12 +325,11 @@ def _find_invoices(args: argparse.Namespace) -> int:
         else:
             state = "exported" if done else "not exported"
         when = max((as_utc(d.recorded_at) for d in done), default=None)
-        out.writerow(
-            (record.number, record.type, record.issue_date or "",
-             as_utc(record.received_at).isoformat(timespec="seconds"), record.customer or "", state,
-             " ".join(sorted({d.remote_path or d.destination for d in done})),
+        out.writerow(people_row(
+            (record.number, record.type, record.issue_date, as_utc(record.received_at).isoformat(timespec="seconds"),
+             record.customer, state, " ".join(sorted({d.remote_path or d.destination for d in done})),
              when.isoformat(timespec="seconds") if when else "")
-        )  # fmt: skip
+        ))  # fmt: skip
     return 0
 
 
