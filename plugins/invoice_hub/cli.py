@@ -74,6 +74,7 @@ def _integration_file(
 
 
 def _check_connection(args: argparse.Namespace) -> int:
+    from invoice_hub.redaction import redact
     from invoice_hub.transports import TransportError, open_transport
 
     entry = _integration_file(args.integration, args.folder)
@@ -100,7 +101,7 @@ def _check_connection(args: argparse.Namespace) -> int:
             continue
         except Exception as exc:  # a connection that is not defined, a provider error: say it plainly
             failed += 1
-            print(f"{label}: FAILED: {type(exc).__name__}: {exc}")
+            print(f"{label}: FAILED: {type(exc).__name__}: {redact(str(exc))}")
             continue
         print(f"{label}: OK: {result}")
     return 1 if failed else 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from invoice_hub.redaction import register_connection
 from invoice_hub.transports.base import RemoteFile, TargetExistsError, Transport, TransportError
 from invoice_hub.transports.local import LocalTransport
 
@@ -12,8 +13,13 @@ from invoice_hub.transports.local import LocalTransport
 def open_transport(endpoint: Any, base_dir: Path) -> Transport:
     """The transport for a source or destination block; ``base_dir`` anchors relative local paths.
 
-    Remote transports connect lazily, on first use, so that opening one costs nothing.
+    Remote transports connect lazily, on first use, so that opening one costs nothing but the
+    connection's lookup: its secrets are registered for masking first (``invoice_hub.redaction``),
+    so that no message, log line or record made while using it can carry them.
     """
+    conn_id = getattr(endpoint, "conn_id", None)
+    if conn_id:
+        register_connection(conn_id)
     if endpoint.type == "local":
         return LocalTransport(base_dir)
     if endpoint.type == "sftp":
