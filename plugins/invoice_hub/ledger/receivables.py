@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Float, and_, bindparam, insert, literal, select, type_coerce, update
+from sqlalchemy import Engine, Text, and_, bindparam, cast, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -79,12 +79,15 @@ class Receivables:
             )
 
     def open_state(self, integration: str) -> pd.DataFrame:
-        """The open receivables as ``ref``, ``units`` (1/10,000 of the amount), ``currency``."""
-        from invoice_hub.reconciliation.snapshot import UNITS_PER_AMOUNT
+        """The open receivables as ``ref``, ``units`` (1/10,000 of the amount), ``currency``.
 
-        query = select(
-            ArInvoice.invoice_ref, type_coerce(ArInvoice.open_amount, Float), ArInvoice.currency
-        ).where(ArInvoice.integration == integration, ArInvoice.status == "open")
+        Amounts are read as the database's exact text of them (not as floats, which lose a cent on
+        20 digits), then turned into units at once (``amounts_to_units``)."""
+        from invoice_hub.reconciliation.snapshot import amounts_to_units
+
+        query = select(ArInvoice.invoice_ref, cast(ArInvoice.open_amount, Text), ArInvoice.currency).where(
+            ArInvoice.integration == integration, ArInvoice.status == "open"
+        )
         with self.engine.connect() as connection, _without_cyclic_gc():
             rows = connection.execute(query).all()
             refs, amounts, currencies = zip(*rows, strict=True) if rows else ((), (), ())
@@ -92,7 +95,7 @@ class Receivables:
         return pd.DataFrame(
             {
                 "ref": np.asarray(refs, dtype=object),
-                "units": np.rint(np.asarray(amounts, dtype=float) * UNITS_PER_AMOUNT),
+                "units": amounts_to_units(np.asarray(amounts, dtype=object)),
                 "currency": np.asarray(currencies, dtype=object),
             }
         )
