@@ -61,14 +61,17 @@ class ExactAmount(TypeDecorator[Decimal]):
         amount = value if isinstance(value, Decimal) else Decimal(str(value))
         if not amount.is_finite():
             raise ValueError(f"amount {value!r}: not a finite number")
-        exponent = amount.normalize().as_tuple().exponent
-        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
-        if decimals > AMOUNT_SCALE or amount.adjusted() >= AMOUNT_PRECISION - AMOUNT_SCALE:
+        text = format(amount, "f")  # plain notation: "1E+20" -> "100000000000000000000"
+        integer, _, fraction = text.lstrip("-").partition(".")
+        if (
+            len(fraction.rstrip("0")) > AMOUNT_SCALE
+            or len(integer.lstrip("0")) > AMOUNT_PRECISION - AMOUNT_SCALE
+        ):
             raise ValueError(
                 f"amount {amount}: the ledger keeps at most {AMOUNT_PRECISION - AMOUNT_SCALE} digits "
                 f"before and {AMOUNT_SCALE} after the decimal point, exactly"
             )
-        return format(amount, "f") if dialect.name == "sqlite" else amount
+        return text if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None or isinstance(value, Decimal):
