@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from invoice_hub.config.loader import IntegrationFile
+
+#: What a command needs of Airflow (``set_defaults(airflow=...)``): its connections, or also the
+#: ledger under its home. Commands without it never import Airflow (check-config stays fast).
+CONNECTIONS, LEDGER = "connections", "ledger"
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -350,7 +355,15 @@ def _invoice_status(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="invoice-hub", description="Invoice exchanges as Airflow DAGs.")
+    parser = argparse.ArgumentParser(
+        prog="invoice-hub",
+        description="Invoice exchanges as Airflow DAGs. Data goes to stdout, logs (warnings) to stderr.",
+        epilog="Without AIRFLOW_HOME, the Airflow home is the .airflow/ folder of the current folder or one "
+        "above it, else the project's, else ~/airflow if Airflow was set up there.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at INFO (on stderr), not only warnings"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     check = commands.add_parser(
@@ -374,7 +387,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     connection.add_argument("integration", help="the integration's name")
     connection.add_argument("--folder", help="integrations folder (default: the configured one)")
-    connection.set_defaults(run=_check_connection)
+    connection.set_defaults(run=_check_connection, airflow=CONNECTIONS)
 
     formats = ("ubl", "ap_agility", "open_ar_csv", "any")
     validate = commands.add_parser(
@@ -410,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     receivables.add_argument("integration", help="the open_ar_reconciliation integration's name")
     receivables.add_argument("--status", choices=("open", "paid", "all"), default="all")
     receivables.add_argument("--ref", help="one invoice reference: its changes and amounts, oldest first")
-    receivables.set_defaults(run=_receivables)
+    receivables.set_defaults(run=_receivables, airflow=LEDGER)
 
     find = commands.add_parser(
         "find-invoices",
@@ -420,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--customer", help="one customer's invoices")
     find.add_argument("--from", dest="date_from", help="from this date (YYYY-MM-DD, the select date field)")
     find.add_argument("--to", dest="date_to", help="to this date, inclusive")
-    find.set_defaults(run=_find_invoices)
+    find.set_defaults(run=_find_invoices, airflow=LEDGER)
 
     status = commands.add_parser(
         "invoice-status", help="mark received invoices open, paid or cancelled (exports select by status)"
@@ -428,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("numbers", nargs="+", help="invoice numbers")
     status.add_argument("--status", required=True, choices=("open", "paid", "cancelled"))
     status.add_argument("--source", help="only invoices received by this integration")
-    status.set_defaults(run=_invoice_status)
+    status.set_defaults(run=_invoice_status, airflow=LEDGER)
 
     demo = commands.add_parser(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
@@ -450,11 +463,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _choose_airflow_home(uses: str) -> int | None:
+    """Before Airflow is imported: the Airflow home, found and said on stderr when ``AIRFLOW_HOME``
+    is not set, never a new one made silently; the exit code when the command cannot run."""
+    import os
+
+    from invoice_hub.settings import find_airflow_home
+
+    if not os.environ.get("AIRFLOW_HOME"):
+        found = find_airflow_home()
+        if found is not None:
+            home, why = found
+            os.environ["AIRFLOW_HOME"] = str(home)
+            print(
+                f"invoice-hub: Airflow home {home} ({why}); set AIRFLOW_HOME to use another", file=sys.stderr
+            )
+        elif uses == LEDGER and not os.environ.get("AIRFLOW_CONN_INVOICE_HUB_DB"):
+            print(
+                "invoice-hub: no Airflow home, so no ledger: AIRFLOW_HOME is not set, there is no .airflow/ "
+                "folder here or above (make demo prepares one) and ~/airflow has no airflow.cfg. Set "
+                "AIRFLOW_HOME to your hub's Airflow home, or AIRFLOW_CONN_INVOICE_HUB_DB to its ledger.",
+                file=sys.stderr,
+            )
+            return 2
+        else:
+            print(
+                "invoice-hub: AIRFLOW_HOME is not set and no Airflow home was found: Airflow's default "
+                "~/airflow applies; set AIRFLOW_HOME to use another",
+                file=sys.stderr,
+            )
+    return None
+
+
+@contextlib.contextmanager
+def _as_airflow_server_process() -> Iterator[None]:
+    """Connections looked up as `airflow connections get/test` do: this process may read the
+    metadata database, so they are found in secrets backends, ``AIRFLOW_CONN_*`` variables and the
+    database alike (outside a task the Task SDK otherwise looks only at the first two)."""
+    import os
+
+    before = os.environ.get("_AIRFLOW_PROCESS_CONTEXT")
+    os.environ["_AIRFLOW_PROCESS_CONTEXT"] = "server"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("_AIRFLOW_PROCESS_CONTEXT", None)
+        else:
+            os.environ["_AIRFLOW_PROCESS_CONTEXT"] = before
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """Airflow's, Alembic's and the hub's logs on stderr (warnings only, unless ``-v``): stdout is the
+    command's data (``invoice-hub receivables ... > file.csv``)."""
+    # Importing airflow configures its logging (to stdout) once; this reconfigures it after that.
+    from airflow.sdk.log import configure_logging
+
+    configure_logging(log_level="INFO" if verbose else "WARNING", output=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # as a command: stop quietly when the reader of stdout goes (| head)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    uses = getattr(args, "airflow", None)
+    if uses is None:
+        return args.run(args)
+    if (code := _choose_airflow_home(uses)) is not None:
+        return code
+    if argv is None:  # the process is this command's own: its logging too
+        _log_to_stderr(args.verbose)
+    with _as_airflow_server_process():
+        return args.run(args)
 
 
 if __name__ == "__main__":

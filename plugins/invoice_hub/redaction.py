@@ -143,15 +143,8 @@ def _mask_in_airflow_logs(values: list[str]) -> None:
         mask_secret(value)
 
 
-def register_connection(conn_id: str) -> None:
-    """Register the secrets of the Airflow connection ``conn_id``; one that is not defined has none
-    (opening the transport then fails with a message that says so)."""
-    from airflow.sdk import BaseHook
-
-    try:
-        connection = BaseHook.get_connection(conn_id)
-    except Exception:  # not defined, or the secrets backend is down: the transport will tell
-        return
+def register_connection(connection: Any) -> None:
+    """Register the secrets of an Airflow connection (as ``BaseHook.get_connection`` returns it)."""
     register_secrets(connection_secrets(connection))
 
 

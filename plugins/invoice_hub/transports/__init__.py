@@ -19,7 +19,7 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
     """
     conn_id = getattr(endpoint, "conn_id", None)
     if conn_id:
-        register_connection(conn_id)
+        register_connection(_connection(endpoint.type, conn_id))
     if endpoint.type == "local":
         return LocalTransport(base_dir)
     if endpoint.type == "sftp":
@@ -47,6 +47,23 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
     raise TransportError(
         f"{endpoint.type}: not available in this version of the invoice hub", retryable=False
     )
+
+
+def _connection(kind: str, conn_id: str) -> Any:
+    """The Airflow connection ``conn_id``, looked up as Airflow does in this process (secrets backends,
+    ``AIRFLOW_CONN_*``, the metadata database where the process may read it); one that is not defined
+    is a permanent error that says how to define it, raised before any transport is built."""
+    from airflow.sdk import BaseHook
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(conn_id)
+    except AirflowNotFoundException:
+        raise TransportError(
+            f"{kind}:{conn_id}: no Airflow connection {conn_id!r}; define it (Admin > Connections, "
+            f"`airflow connections add {conn_id} ...`, AIRFLOW_CONN_{conn_id.upper()}, or a secrets backend)",
+            retryable=False,
+        ) from None
 
 
 __all__ = ["RemoteFile", "TargetExistsError", "Transport", "TransportError", "open_transport"]
