@@ -94,7 +94,7 @@ def test_received_invoices_are_in_the_ledger(received: Path, ledger_db: str) -> 
         ("INV-4", "2026-11-03", "C1"),
     ]
     first = rows[0]
-    assert (first.sender, first.currency, str(first.total_with_vat)) == ("99887766", "EUR", "1656.2500")
+    assert (first.sender, first.currency, str(first.total_with_vat)) == ("99887766", "EUR", "1656.25")
     assert first.source_url.endswith(".xml") and first.document_url.endswith(".json")
 
 

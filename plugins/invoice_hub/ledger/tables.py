@@ -8,7 +8,7 @@ type migration on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Context, Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +35,10 @@ ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
 #: Digits an amount may have in the ledger: 28 before the decimal point, 10 after it (invoices carry
 #: 2 in their totals, reports up to 4; 10 leaves room without rounding anything a document states).
 AMOUNT_PRECISION, AMOUNT_SCALE = 38, 10
+
+
+_WIDE = Context(prec=AMOUNT_PRECISION + 2)
+_CENT = Decimal("0.01")
 
 
 class ExactAmount(TypeDecorator[Decimal]):
@@ -74,9 +78,14 @@ class ExactAmount(TypeDecorator[Decimal]):
         return text if dialect.name == "sqlite" else amount
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None or isinstance(value, Decimal):
-            return value
-        return Decimal(str(value))  # SQLite's text
+        """The same Decimal from every backend: PostgreSQL pads to 10 decimals, SQLite keeps the text
+        as written; both come back with their trailing zeros dropped, down to cents (``12.50``)."""
+        if value is None:
+            return None
+        amount = (value if isinstance(value, Decimal) else Decimal(str(value))).normalize(_WIDE)
+        if amount.as_tuple().exponent > -2:  # type: ignore[operator]
+            amount = amount.quantize(_CENT, context=_WIDE)
+        return amount
 
 
 #: Every amount column of the ledger.
