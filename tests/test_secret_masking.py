@@ -8,6 +8,7 @@ import base64
 import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -16,6 +17,7 @@ import pytest
 from invoice_hub import redaction
 from invoice_hub.errors import HubError
 from tests.helpers import drop, files_in, load_dag, write
+from tests.servers.airflow_scheduler import AirflowScheduler
 from tests.servers.mail_http import HttpServer, SmtpServer
 
 API_KEY = "pk_live_4f9a1c7e2b8d"  # the value a partner issued; it must appear nowhere
@@ -148,3 +150,39 @@ def test_an_echoed_api_key_is_masked_everywhere(
     assert smtpd.messages, "the failure was mailed"
     leaked = [where for where, text in places.items() if API_KEY in text]
     assert leaked == []
+
+
+@pytest.mark.airflow
+def test_an_echoed_api_key_is_masked_in_a_real_task(
+    airflow_scheduler: Callable[..., AirflowScheduler], integrations_dir: Path, ledger_db: str
+) -> None:
+    """The same on a running scheduler: task processes under Airflow's supervisor, whose log masking
+    (``mask_secret``) and XCom are the real ones, not ``dag.test()``'s in-process ones."""
+    server = HttpServer(status=422, echo_headers=("X-Api-Key",))
+    server.start()
+    try:
+        write(integrations_dir / "send_secret.yaml", INTEGRATION.split("notify:")[0])
+        drop(integrations_dir / "inbox", "INV-1.xml", "<Invoice>1</Invoice>")
+        airflow = airflow_scheduler(
+            {"AIRFLOW_CONN_PARTNER_HTTP": server.connection(**{"X-Api-Key": API_KEY})}
+        )
+        airflow.wait_for_dag("send_secret")
+        airflow.unpause("send_secret")
+        airflow.airflow("dags", "trigger", "send_secret")
+        (run,) = airflow.wait_for_runs("send_secret", count=1, run_type="manual", timeout=180)
+    finally:
+        server.stop()
+    assert run.tasks["deliver"] == "success" and run.tasks["archive"] == "failed", run
+    (request,) = server.requests
+    assert request["headers"]["X-Api-Key"] == API_KEY
+    logs = "\n".join(airflow.task_log("send_secret", run.run_id, task) for task in run.tasks)
+    assert "422" in logs, "the refusal was logged"
+    xcom = "\n".join(str(v) for (v,) in airflow._rows("SELECT value FROM xcom WHERE dag_id = 'send_secret'"))
+    places = {
+        "error.json": (integrations_dir / "failed" / "INV-1.xml.error.json").read_text(),
+        "ledger": _ledger_text(ledger_db),
+        "XCom": xcom,
+        "task logs": logs,
+    }
+    assert "422" in places["error.json"] and "422" in places["XCom"]
+    assert [where for where, text in places.items() if API_KEY in text] == []
