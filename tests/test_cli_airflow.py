@@ -51,7 +51,7 @@ def test_receivables_on_a_fresh_ledger_prints_only_csv(tmp_path: Path) -> None:
     assert "Running upgrade" not in result.stderr, "warnings only, unless -v"
 
     ledger.unlink()
-    verbose = cli("-v", "receivables", "nothing_yet", env=env)
+    verbose = cli("receivables", "nothing_yet", "-v", env=env)
     assert verbose.returncode == 0, verbose.stderr
     assert list(csv.reader(io.StringIO(verbose.stdout))) == [RECEIVABLES_HEADER]
     assert "Running upgrade" in verbose.stderr and "Migrating the invoice hub ledger" in verbose.stderr
@@ -155,3 +155,12 @@ def test_find_airflow_home_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     (tmp_path / "work" / ".airflow").mkdir()
     found = settings.find_airflow_home(cwd)
     assert found == (tmp_path / "work" / ".airflow", f"found in {tmp_path / 'work'}")
+
+
+def test_verbose_before_or_after_the_command() -> None:
+    from invoice_hub.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["-v", "receivables", "x"]).verbose is True
+    assert parser.parse_args(["receivables", "x", "--verbose"]).verbose is True
+    assert parser.parse_args(["receivables", "x"]).verbose is False

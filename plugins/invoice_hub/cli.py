@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from invoice_hub.config.loader import IntegrationFile
@@ -364,25 +364,31 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log at INFO (on stderr), not only warnings"
     )
-    commands = parser.add_subparsers(dest="command", required=True)
+    # -v after the command too (invoice-hub receivables NAME -v); SUPPRESS keeps the one given before it
+    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="as above")
+    subparsers = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser(
+    def command(name: str, **options: Any) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[verbosity], **options)
+
+    check = command(
         "check-config", help="check integration files; one line per problem: FILE: KEY.PATH: message"
     )
     check.add_argument("paths", nargs="*", help="files or folders (default: the integrations folder)")
     check.set_defaults(run=_check_config)
 
-    schema = commands.add_parser("schema", help="write the JSON Schema of integration files")
+    schema = command("schema", help="write the JSON Schema of integration files")
     schema.add_argument("-o", "--output", help="where to write (default include/integrations/schema.json)")
     schema.add_argument("--check", action="store_true", help="exit 1 if the committed schema is out of date")
     schema.set_defaults(run=_schema)
 
-    rules = commands.add_parser("rules", help="write docs/validation.md: every EN 16931 rule the hub checks")
+    rules = command("rules", help="write docs/validation.md: every EN 16931 rule the hub checks")
     rules.add_argument("-o", "--output", help="where to write (default docs/validation.md)")
     rules.add_argument("--check", action="store_true", help="exit 1 if the committed list is out of date")
     rules.set_defaults(run=_rules)
 
-    connection = commands.add_parser(
+    connection = command(
         "check-connection", help="log in to every source and destination of one integration; OK or why not"
     )
     connection.add_argument("integration", help="the integration's name")
@@ -390,7 +396,7 @@ def build_parser() -> argparse.ArgumentParser:
     connection.set_defaults(run=_check_connection, airflow=CONNECTIONS)
 
     formats = ("ubl", "ap_agility", "open_ar_csv", "any")
-    validate = commands.add_parser(
+    validate = command(
         "validate", help="validate invoice files; one result per file (--json: one JSON object per line)"
     )
     validate.add_argument("inputs", nargs="+", help="files, or folders of files")
@@ -406,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help='JSON Lines: {"file", "valid", "findings"}')
     validate.set_defaults(run=_validate)
 
-    convert = commands.add_parser("convert", help="convert an invoice file to another format")
+    convert = command("convert", help="convert an invoice file to another format")
     convert.add_argument("input", help="the file; its format is detected unless --from is given")
     convert.add_argument("--to", required=True, choices=("ubl", "peppol_bis3", "ap_agility", "open_ar_csv"))
     convert.add_argument("--from", dest="input_format", choices=formats, default="any")
@@ -417,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.set_defaults(run=_convert)
 
-    receivables = commands.add_parser(
+    receivables = command(
         "receivables", help="a reconciliation's receivables as CSV (open, paid, paid at), or one's history"
     )
     receivables.add_argument("integration", help="the open_ar_reconciliation integration's name")
@@ -425,7 +431,7 @@ def build_parser() -> argparse.ArgumentParser:
     receivables.add_argument("--ref", help="one invoice reference: its changes and amounts, oldest first")
     receivables.set_defaults(run=_receivables, airflow=LEDGER)
 
-    find = commands.add_parser(
+    find = command(
         "find-invoices",
         help="an export's received invoices as CSV: not activated / not exported / exported (where, when)",
     )
@@ -435,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--to", dest="date_to", help="to this date, inclusive")
     find.set_defaults(run=_find_invoices, airflow=LEDGER)
 
-    status = commands.add_parser(
+    status = command(
         "invoice-status", help="mark received invoices open, paid or cancelled (exports select by status)"
     )
     status.add_argument("numbers", nargs="+", help="invoice numbers")
@@ -443,7 +449,7 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--source", help="only invoices received by this integration")
     status.set_defaults(run=_invoice_status, airflow=LEDGER)
 
-    demo = commands.add_parser(
+    demo = command(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
     )
     demo.add_argument("outbox", nargs="+", help="folders to drop invoices into")
@@ -454,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--state", default=".demo", help="where the SFTP host key and password are kept")
     demo.set_defaults(run=_demo_partner)
 
-    demo_conn = commands.add_parser(
+    demo_conn = command(
         "demo-sftp-connection", help="the Airflow connection (JSON) of the demo partner's SFTP server"
     )
     demo_conn.add_argument("--sftp-port", type=int, default=2222)
