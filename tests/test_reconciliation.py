@@ -3,8 +3,10 @@ bad rows, re-processing and replaying, against a real, migrated ledger on SQLite
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -267,9 +269,11 @@ def test_the_state_is_queryable_from_the_command_line(
     sequence.apply(2, "A,c1,60,EUR,2026-12-01\n")
     assert main(["receivables", NAME, "--status", "paid"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[1] == "B,paid,50.00,EUR,,c1,,2026-11-01T00:00:00+00:00,2026-11-02T00:00:00+00:00,false"
+    assert lines[1] == (
+        '"B","paid","50.00","EUR","","c1","","2026-11-01T00:00:00+00:00","2026-11-02T00:00:00+00:00","false"'
+    ), "for spreadsheets: every cell quoted"
     assert len(lines) == 2
     assert main(["receivables", NAME, "--ref", "A"]) == 0
-    rows = [line.split(",")[1:4] for line in capsys.readouterr().out.splitlines()[1:]]
+    rows = [row[1:4] for row in list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]]
     assert rows == [["opened", "", "100.00"], ["partially_paid", "100.00", "60.00"]]
     assert main(["receivables", NAME, "--ref", "Z"]) == 1

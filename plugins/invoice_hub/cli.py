@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from invoice_hub.config.loader import IntegrationFile
+
+#: What a command needs of Airflow (``set_defaults(airflow=...)``): its connections, or also the
+#: ledger under its home. Commands without it never import Airflow (check-config stays fast).
+CONNECTIONS, LEDGER = "connections", "ledger"
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -74,6 +79,7 @@ def _integration_file(
 
 
 def _check_connection(args: argparse.Namespace) -> int:
+    from invoice_hub.redaction import redact
     from invoice_hub.transports import TransportError, open_transport
 
     entry = _integration_file(args.integration, args.folder)
@@ -100,7 +106,7 @@ def _check_connection(args: argparse.Namespace) -> int:
             continue
         except Exception as exc:  # a connection that is not defined, a provider error: say it plainly
             failed += 1
-            print(f"{label}: FAILED: {type(exc).__name__}: {exc}")
+            print(f"{label}: FAILED: {type(exc).__name__}: {redact(str(exc))}")
             continue
         print(f"{label}: OK: {result}")
     return 1 if failed else 0
@@ -251,15 +257,15 @@ def _convert(args: argparse.Namespace) -> int:
 
 
 def _receivables(args: argparse.Namespace) -> int:
-    """The reconciliation state as CSV: every receivable, or one invoice's history of changes."""
-    import csv
-
+    """The reconciliation state as CSV for people: every receivable, or one invoice's history of
+    changes (cells quoted, formula prefixes neutralised: a partner's report fills them)."""
     from invoice_hub.ledger.receivables import Receivables
     from invoice_hub.ledger.tables import as_utc
     from invoice_hub.reconciliation.outputs import amount_text
+    from invoice_hub.spreadsheet import people_csv_writer, people_row
 
     receivables = Receivables()
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    out = people_csv_writer(sys.stdout)
     if args.ref:
         history = receivables.history(args.integration, args.ref)
         if not history:
@@ -269,31 +275,30 @@ def _receivables(args: argparse.Namespace) -> int:
             ("changed_at", "change", "previous_open_amount", "open_amount", "currency", "snapshot_id")
         )
         for c in history:
-            out.writerow(
+            out.writerow(people_row(
                 (as_utc(c.changed_at).isoformat(), c.change, amount_text(c.previous_amount), amount_text(c.open_amount),
-                 c.currency or "", c.snapshot_id)
-            )  # fmt: skip
+                 c.currency, c.snapshot_id)
+            ))  # fmt: skip
         return 0
     out.writerow(
         ("invoice_ref", "status", "open_amount", "currency", "customer", "customer_name", "due_date",
          "opened_at", "paid_at", "needs_review")
     )  # fmt: skip
     for i in receivables.invoices(args.integration, None if args.status == "all" else args.status):
-        out.writerow(
-            (i.invoice_ref, i.status, amount_text(i.open_amount), i.currency or "", i.customer or "",
-             i.customer_name or "", i.due_date or "", as_utc(i.opened_at).isoformat(),
+        out.writerow(people_row(
+            (i.invoice_ref, i.status, amount_text(i.open_amount), i.currency, i.customer,
+             i.customer_name, i.due_date, as_utc(i.opened_at).isoformat(),
              as_utc(i.paid_at).isoformat() if i.paid_at else "", str(i.needs_review).lower())
-        )  # fmt: skip
+        ))  # fmt: skip
     return 0
 
 
 def _find_invoices(args: argparse.Namespace) -> int:
-    """An export's invoices as CSV, each ``not activated``, ``not exported`` or ``exported``."""
-    import csv
-
+    """An export's invoices as CSV for people, each ``not activated``, ``not exported`` or ``exported``."""
     from invoice_hub.ledger.invoices import Invoices
     from invoice_hub.ledger.tables import as_utc
     from invoice_hub.operators.export import activated, criteria_for
+    from invoice_hub.spreadsheet import people_csv_writer, people_row
 
     entry = _integration_file(args.integration, kind="export")
     if entry is None:
@@ -306,7 +311,7 @@ def _find_invoices(args: argparse.Namespace) -> int:
     ledger = Invoices()
     records = ledger.select(criteria)
     exports = ledger.exported(integration.name, [r.id for r in records])
-    out = csv.writer(sys.stdout, lineterminator="\n")
+    out = people_csv_writer(sys.stdout)
     out.writerow(
         (
             "invoice_number",
@@ -326,12 +331,11 @@ def _find_invoices(args: argparse.Namespace) -> int:
         else:
             state = "exported" if done else "not exported"
         when = max((as_utc(d.recorded_at) for d in done), default=None)
-        out.writerow(
-            (record.number, record.type, record.issue_date or "",
-             as_utc(record.received_at).isoformat(timespec="seconds"), record.customer or "", state,
-             " ".join(sorted({d.remote_path or d.destination for d in done})),
+        out.writerow(people_row(
+            (record.number, record.type, record.issue_date, as_utc(record.received_at).isoformat(timespec="seconds"),
+             record.customer, state, " ".join(sorted({d.remote_path or d.destination for d in done})),
              when.isoformat(timespec="seconds") if when else "")
-        )  # fmt: skip
+        ))  # fmt: skip
     return 0
 
 
@@ -351,34 +355,48 @@ def _invoice_status(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="invoice-hub", description="Invoice exchanges as Airflow DAGs.")
-    commands = parser.add_subparsers(dest="command", required=True)
+    parser = argparse.ArgumentParser(
+        prog="invoice-hub",
+        description="Invoice exchanges as Airflow DAGs. Data goes to stdout, logs (warnings) to stderr.",
+        epilog="Without AIRFLOW_HOME, the Airflow home is the .airflow/ folder of the current folder or one "
+        "above it, else the project's, else ~/airflow if Airflow was set up there.",
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at INFO (on stderr), not only warnings"
+    )
+    # -v after the command too (invoice-hub receivables NAME -v); SUPPRESS keeps the one given before it
+    verbosity = argparse.ArgumentParser(add_help=False)
+    verbosity.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="as above")
+    subparsers = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser(
+    def command(name: str, **options: Any) -> argparse.ArgumentParser:
+        return subparsers.add_parser(name, parents=[verbosity], **options)
+
+    check = command(
         "check-config", help="check integration files; one line per problem: FILE: KEY.PATH: message"
     )
     check.add_argument("paths", nargs="*", help="files or folders (default: the integrations folder)")
     check.set_defaults(run=_check_config)
 
-    schema = commands.add_parser("schema", help="write the JSON Schema of integration files")
+    schema = command("schema", help="write the JSON Schema of integration files")
     schema.add_argument("-o", "--output", help="where to write (default include/integrations/schema.json)")
     schema.add_argument("--check", action="store_true", help="exit 1 if the committed schema is out of date")
     schema.set_defaults(run=_schema)
 
-    rules = commands.add_parser("rules", help="write docs/validation.md: every EN 16931 rule the hub checks")
+    rules = command("rules", help="write docs/validation.md: every EN 16931 rule the hub checks")
     rules.add_argument("-o", "--output", help="where to write (default docs/validation.md)")
     rules.add_argument("--check", action="store_true", help="exit 1 if the committed list is out of date")
     rules.set_defaults(run=_rules)
 
-    connection = commands.add_parser(
+    connection = command(
         "check-connection", help="log in to every source and destination of one integration; OK or why not"
     )
     connection.add_argument("integration", help="the integration's name")
     connection.add_argument("--folder", help="integrations folder (default: the configured one)")
-    connection.set_defaults(run=_check_connection)
+    connection.set_defaults(run=_check_connection, airflow=CONNECTIONS)
 
     formats = ("ubl", "ap_agility", "open_ar_csv", "any")
-    validate = commands.add_parser(
+    validate = command(
         "validate", help="validate invoice files; one result per file (--json: one JSON object per line)"
     )
     validate.add_argument("inputs", nargs="+", help="files, or folders of files")
@@ -394,7 +412,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--json", action="store_true", help='JSON Lines: {"file", "valid", "findings"}')
     validate.set_defaults(run=_validate)
 
-    convert = commands.add_parser("convert", help="convert an invoice file to another format")
+    convert = command("convert", help="convert an invoice file to another format")
     convert.add_argument("input", help="the file; its format is detected unless --from is given")
     convert.add_argument("--to", required=True, choices=("ubl", "peppol_bis3", "ap_agility", "open_ar_csv"))
     convert.add_argument("--from", dest="input_format", choices=formats, default="any")
@@ -405,15 +423,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     convert.set_defaults(run=_convert)
 
-    receivables = commands.add_parser(
+    receivables = command(
         "receivables", help="a reconciliation's receivables as CSV (open, paid, paid at), or one's history"
     )
     receivables.add_argument("integration", help="the open_ar_reconciliation integration's name")
     receivables.add_argument("--status", choices=("open", "paid", "all"), default="all")
     receivables.add_argument("--ref", help="one invoice reference: its changes and amounts, oldest first")
-    receivables.set_defaults(run=_receivables)
+    receivables.set_defaults(run=_receivables, airflow=LEDGER)
 
-    find = commands.add_parser(
+    find = command(
         "find-invoices",
         help="an export's received invoices as CSV: not activated / not exported / exported (where, when)",
     )
@@ -421,17 +439,17 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--customer", help="one customer's invoices")
     find.add_argument("--from", dest="date_from", help="from this date (YYYY-MM-DD, the select date field)")
     find.add_argument("--to", dest="date_to", help="to this date, inclusive")
-    find.set_defaults(run=_find_invoices)
+    find.set_defaults(run=_find_invoices, airflow=LEDGER)
 
-    status = commands.add_parser(
+    status = command(
         "invoice-status", help="mark received invoices open, paid or cancelled (exports select by status)"
     )
     status.add_argument("numbers", nargs="+", help="invoice numbers")
     status.add_argument("--status", required=True, choices=("open", "paid", "cancelled"))
     status.add_argument("--source", help="only invoices received by this integration")
-    status.set_defaults(run=_invoice_status)
+    status.set_defaults(run=_invoice_status, airflow=LEDGER)
 
-    demo = commands.add_parser(
+    demo = command(
         "demo-partner", help="the demo's partners: sample UBL invoices into folders, and an SFTP server"
     )
     demo.add_argument("outbox", nargs="+", help="folders to drop invoices into")
@@ -442,7 +460,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--state", default=".demo", help="where the SFTP host key and password are kept")
     demo.set_defaults(run=_demo_partner)
 
-    demo_conn = commands.add_parser(
+    demo_conn = command(
         "demo-sftp-connection", help="the Airflow connection (JSON) of the demo partner's SFTP server"
     )
     demo_conn.add_argument("--sftp-port", type=int, default=2222)
@@ -451,11 +469,78 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _choose_airflow_home(uses: str) -> int | None:
+    """Before Airflow is imported: the Airflow home, found and said on stderr when ``AIRFLOW_HOME``
+    is not set, never a new one made silently; the exit code when the command cannot run."""
+    import os
+
+    from invoice_hub.settings import find_airflow_home
+
+    if not os.environ.get("AIRFLOW_HOME"):
+        found = find_airflow_home()
+        if found is not None:
+            home, why = found
+            os.environ["AIRFLOW_HOME"] = str(home)
+            print(
+                f"invoice-hub: Airflow home {home} ({why}); set AIRFLOW_HOME to use another", file=sys.stderr
+            )
+        elif uses == LEDGER and not os.environ.get("AIRFLOW_CONN_INVOICE_HUB_DB"):
+            print(
+                "invoice-hub: no Airflow home, so no ledger: AIRFLOW_HOME is not set, there is no .airflow/ "
+                "folder here or above (make demo prepares one) and ~/airflow has no airflow.cfg. Set "
+                "AIRFLOW_HOME to your hub's Airflow home, or AIRFLOW_CONN_INVOICE_HUB_DB to its ledger.",
+                file=sys.stderr,
+            )
+            return 2
+        else:
+            print(
+                "invoice-hub: AIRFLOW_HOME is not set and no Airflow home was found: Airflow's default "
+                "~/airflow applies; set AIRFLOW_HOME to use another",
+                file=sys.stderr,
+            )
+    return None
+
+
+@contextlib.contextmanager
+def _as_airflow_server_process() -> Iterator[None]:
+    """Connections looked up as `airflow connections get/test` do: this process may read the
+    metadata database, so they are found in secrets backends, ``AIRFLOW_CONN_*`` variables and the
+    database alike (outside a task the Task SDK otherwise looks only at the first two)."""
+    import os
+
+    before = os.environ.get("_AIRFLOW_PROCESS_CONTEXT")
+    os.environ["_AIRFLOW_PROCESS_CONTEXT"] = "server"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("_AIRFLOW_PROCESS_CONTEXT", None)
+        else:
+            os.environ["_AIRFLOW_PROCESS_CONTEXT"] = before
+
+
+def _log_to_stderr(verbose: bool) -> None:
+    """Airflow's, Alembic's and the hub's logs on stderr (warnings only, unless ``-v``): stdout is the
+    command's data (``invoice-hub receivables ... > file.csv``)."""
+    # Importing airflow configures its logging (to stdout) once; this reconfigures it after that.
+    from airflow.sdk.log import configure_logging
+
+    configure_logging(log_level="INFO" if verbose else "WARNING", output=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:  # as a command: stop quietly when the reader of stdout goes (| head)
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    uses = getattr(args, "airflow", None)
+    if uses is None:
+        return args.run(args)
+    if (code := _choose_airflow_home(uses)) is not None:
+        return code
+    if argv is None:  # the process is this command's own: its logging too
+        _log_to_stderr(args.verbose)
+    with _as_airflow_server_process():
+        return args.run(args)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,30 @@ def mappings_dir() -> Path:
 
 
 def airflow_home() -> Path:
-    """Airflow's home, as Airflow itself defaults it."""
+    """Airflow's home, as Airflow itself defaults it (what the running Airflow uses)."""
     return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow")
+
+
+#: The Airflow home ``make demo`` prepares in the checkout.
+PROJECT_AIRFLOW_HOME = ".airflow"
+
+
+def find_airflow_home(start: Path | None = None) -> tuple[Path, str] | None:
+    """The Airflow home a command run in ``start`` (default: the current folder) means when
+    ``AIRFLOW_HOME`` is not set, and why: a ``.airflow/`` folder in ``start`` or a folder above it,
+    else the one of the project this package is in, else Airflow's default ``~/airflow`` if Airflow
+    was ever set up there (it holds an ``airflow.cfg``). None: there is none, and a command must not
+    make one (with an empty ledger) where nobody will look for it."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / PROJECT_AIRFLOW_HOME).is_dir():
+            return folder / PROJECT_AIRFLOW_HOME, f"found in {folder}"
+    if (PROJECT_ROOT / PROJECT_AIRFLOW_HOME).is_dir():
+        return PROJECT_ROOT / PROJECT_AIRFLOW_HOME, "the project's, beside the installed package"
+    default = Path.home() / "airflow"
+    if (default / "airflow.cfg").is_file():
+        return default, "Airflow's default"
+    return None
 
 
 def hub_home() -> Path:

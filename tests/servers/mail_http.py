@@ -62,11 +62,13 @@ class SmtpServer:
 
 @dataclass
 class HttpServer:
-    """Records every request; answers with ``status`` (a test can change it)."""
+    """Records every request; answers with ``status`` (a test can change it). An error body echoes
+    the request headers named in ``echo_headers``, as some partners' servers do."""
 
     status: int = 201
     requests: list[dict] = field(default_factory=list)
     port: int = field(default_factory=free_port)
+    echo_headers: tuple[str, ...] = ()
 
     def start(self) -> None:
         recorder = self
@@ -77,7 +79,13 @@ class HttpServer:
                 recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
                 self.send_response(recorder.status)
                 self.end_headers()
-                self.wfile.write(b'{"ok": true}' if recorder.status < 300 else b'{"error": "refused"}')
+                if recorder.status < 300:
+                    self.wfile.write(b'{"ok": true}')
+                elif recorder.echo_headers:
+                    echoed = {name: self.headers.get(name) for name in recorder.echo_headers}
+                    self.wfile.write(json.dumps({"error": "refused", **echoed}).encode())
+                else:
+                    self.wfile.write(b'{"error": "refused"}')
 
             def do_GET(self) -> None:
                 self.send_response(200)
@@ -93,7 +101,8 @@ class HttpServer:
         self.server.shutdown()
         self.server.server_close()
 
-    def connection(self) -> str:
+    def connection(self, **extra: object) -> str:
+        """The Airflow connection (JSON); ``extra`` adds to its extra (headers, for the HTTP hook)."""
         return json.dumps(
             {
                 "conn_type": "http",
@@ -102,6 +111,6 @@ class HttpServer:
                 "schema": "http",
                 "login": "hub",
                 "password": "s3cret",
-                "extra": {"X-Partner-Account": "ACME-42", "timeout": 10},
+                "extra": {"X-Partner-Account": "ACME-42", "timeout": 10, **extra},
             }
         )

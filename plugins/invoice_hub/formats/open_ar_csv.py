@@ -13,7 +13,10 @@ reader with every cell as text (amounts must become exact ``Decimal``s, never fl
 done column-wise with pandas string methods, leaving Python only the ``Decimal`` and date constructors.
 
 The writer emits one layout (UTF-8, comma, ``.`` decimals, ISO dates, the :data:`HEADERS` then the
-invoices' custom fields), which the reader reads back to equal invoices.
+invoices' custom fields), which the reader reads back to equal invoices. It is a machine format that
+people also open in spreadsheets: a text cell starting with a formula prefix (``=``, ``+``, ``-``,
+``@``, tab, CR) gets a leading ``'`` (:func:`invoice_hub.spreadsheet.neutralise_formula`); numbers
+(``-12.50``) and dates never change, so amounts round-trip exactly.
 
 Rules (each finding's ``rule``):
 
@@ -53,6 +56,7 @@ from invoice_hub.config.models import CsvOptions
 from invoice_hub.config.report_columns import COLUMNS, HEADERS, canonical_column, normalise_header
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import Contact, Identifier, Invoice, Party, Totals, as_text
+from invoice_hub.spreadsheet import neutralise_formula
 from invoice_hub.validation.findings import Finding, Severity, csv_location
 
 _AMOUNTS = ("amount", "open_amount")
@@ -866,7 +870,8 @@ def write_open_ar_csv(invoices: Iterable[Invoice], sink: BinaryIO) -> None:
         for index, header in overrides:
             if header in fields:
                 cells[index] = fields[header]
-        writer.writerow([*cells, *(fields.get(name, "") for name in extra)])
+        row = [*cells, *(fields.get(name, "") for name in extra)]
+        writer.writerow([neutralise_formula(cell) for cell in row])
         if count % _WRITE_BATCH == 0:
             sink.write(buffer.getvalue().encode("utf-8"))
             buffer.seek(0)

@@ -19,6 +19,7 @@ from sqlalchemy.engine import URL, make_url
 
 from invoice_hub import settings
 from invoice_hub.errors import HubError
+from invoice_hub.redaction import connection_secrets, register_secrets
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,12 @@ def _connection_uri() -> str | None:
         connection = BaseHook.get_connection(LEDGER_CONN_ID)
     except AirflowNotFoundException:
         return None
+    # Its password (or a password inside an explicit URL) never appears in the hub's messages.
+    register_secrets(connection_secrets(connection))
     explicit = connection.extra_dejson.get("sqlalchemy_url")
     if explicit:
+        if (password := make_url(explicit).password) is not None:
+            register_secrets([str(password)])
         return explicit
     dialect = _DIALECTS.get(connection.conn_type or "")
     if dialect is None:

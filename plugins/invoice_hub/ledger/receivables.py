@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, Float, and_, bindparam, insert, literal, select, type_coerce, update
+from sqlalchemy import Engine, Float, Text, and_, bindparam, cast, insert, literal, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -79,23 +79,36 @@ class Receivables:
             )
 
     def open_state(self, integration: str) -> pd.DataFrame:
-        """The open receivables as ``ref``, ``units`` (1/10,000 of the amount), ``currency``."""
-        from invoice_hub.reconciliation.snapshot import UNITS_PER_AMOUNT
+        """The open receivables as ``ref``, ``units`` (1/10,000 of the amount), ``currency``.
 
-        query = select(
-            ArInvoice.invoice_ref, type_coerce(ArInvoice.open_amount, Float), ArInvoice.currency
-        ).where(ArInvoice.integration == integration, ArInvoice.status == "open")
-        with self.engine.connect() as connection, _without_cyclic_gc():
-            rows = connection.execute(query).all()
-            refs, amounts, currencies = zip(*rows, strict=True) if rows else ((), (), ())
-            del rows
+        Amounts come as floats (the database converts them: fast), exact below
+        ``FLOAT_EXACT_BELOW``; when any is that wide, they are read again as the database's exact
+        text of them, so that a cent on 20 digits is still a cent (``amounts_to_units``)."""
+        from invoice_hub.reconciliation.snapshot import FLOAT_EXACT_BELOW, UNITS_PER_AMOUNT, amounts_to_units
+
+        refs, amounts, currencies = self._open_rows(integration, cast(ArInvoice.open_amount, Float))
+        floats = np.asarray(amounts, dtype=float)
+        if (np.abs(floats[~np.isnan(floats)]) >= FLOAT_EXACT_BELOW).any():
+            refs, amounts, currencies = self._open_rows(integration, cast(ArInvoice.open_amount, Text))
+            units = amounts_to_units(np.asarray(amounts, dtype=object))
+        else:
+            units = np.rint(floats * UNITS_PER_AMOUNT)
         return pd.DataFrame(
             {
                 "ref": np.asarray(refs, dtype=object),
-                "units": np.rint(np.asarray(amounts, dtype=float) * UNITS_PER_AMOUNT),
+                "units": units,
                 "currency": np.asarray(currencies, dtype=object),
             }
         )
+
+    def _open_rows(self, integration: str, amount: Any) -> tuple[tuple[Any, ...], ...]:
+        """(refs, amounts as ``amount`` selects them, currencies) of the open receivables."""
+        query = select(ArInvoice.invoice_ref, amount, ArInvoice.currency).where(
+            ArInvoice.integration == integration, ArInvoice.status == "open"
+        )
+        with self.engine.connect() as connection, _without_cyclic_gc():
+            rows = connection.execute(query).all()
+            return tuple(zip(*rows, strict=True)) if rows else ((), (), ())
 
     def paid_among(self, integration: str, refs: Iterable[str]) -> set[str]:
         wanted = list(refs)

@@ -8,7 +8,8 @@ type migration on PostgreSQL.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+from decimal import Context, Decimal
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -22,14 +23,73 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeEngine
 
 #: 64-bit ids; SQLite only auto-increments a column declared INTEGER PRIMARY KEY.
 ID_TYPE = BigInteger().with_variant(Integer, "sqlite")
-#: Receivable amounts: exact on PostgreSQL; compared to 1/10,000 (see ``reconciliation.compare``).
-AMOUNT_TYPE = Numeric(20, 4)
+#: Digits an amount may have in the ledger: 28 before the decimal point, 10 after it (invoices carry
+#: 2 in their totals, reports up to 4; 10 leaves room without rounding anything a document states).
+AMOUNT_PRECISION, AMOUNT_SCALE = 38, 10
+
+
+_WIDE = Context(prec=AMOUNT_PRECISION + 2)
+_CENT = Decimal("0.01")
+
+
+class ExactAmount(TypeDecorator[Decimal]):
+    """An amount, exact in every backend: ``NUMERIC(38, 10)`` where the database has exact decimals
+    (PostgreSQL, MySQL), the Decimal's plain text (``12345678901234567890.01``) in a TEXT column on
+    SQLite, whose NUMERIC affinity would store a REAL (``1e+20``: a one-cent change lost).
+
+    Amounts are never compared, summed or ordered in SQL (text would not order as numbers): the
+    reconciliation compares them in Python (``reconciliation.snapshot.amounts_to_units``). One that
+    does not fit is refused, never rounded.
+    """
+
+    impl = Numeric(AMOUNT_PRECISION, AMOUNT_SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(Text())
+        return dialect.type_descriptor(Numeric(AMOUNT_PRECISION, AMOUNT_SCALE, asdecimal=True))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None or (isinstance(value, float) and value != value):  # NaN: pandas' "missing"
+            return None
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        if not amount.is_finite():
+            raise ValueError(f"amount {value!r}: not a finite number")
+        text = format(amount, "f")  # plain notation: "1E+20" -> "100000000000000000000"
+        integer, _, fraction = text.lstrip("-").partition(".")
+        if (
+            len(fraction.rstrip("0")) > AMOUNT_SCALE
+            or len(integer.lstrip("0")) > AMOUNT_PRECISION - AMOUNT_SCALE
+        ):
+            raise ValueError(
+                f"amount {amount}: the ledger keeps at most {AMOUNT_PRECISION - AMOUNT_SCALE} digits "
+                f"before and {AMOUNT_SCALE} after the decimal point, exactly"
+            )
+        return text if dialect.name == "sqlite" else amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        """The same Decimal from every backend: PostgreSQL pads to 10 decimals, SQLite keeps the text
+        as written; both come back with their trailing zeros dropped, down to cents (``12.50``)."""
+        if value is None:
+            return None
+        amount = (value if isinstance(value, Decimal) else Decimal(str(value))).normalize(_WIDE)
+        if amount.as_tuple().exponent > -2:  # type: ignore[operator]
+            amount = amount.quantize(_CENT, context=_WIDE)
+        return amount
+
+
+#: Every amount column of the ledger.
+AMOUNT_TYPE = ExactAmount()
 
 
 def utcnow() -> dt.datetime:

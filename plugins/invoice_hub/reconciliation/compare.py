@@ -74,8 +74,9 @@ def compare(
     old_currency = _take(codes[: len(before_currency)], found, -1)
     currency = codes[len(before_currency) :]
     change = np.full(len(usable), None, dtype=object)
-    change[known & (units < previous)] = "partially_paid"
-    moved = known & ((units > previous) | ((units == previous) & _differs(currency, old_currency)))
+    with np.errstate(invalid="ignore"):  # NaN (unknown) compares False; wide amounts are exact ints
+        change[known & (units < previous)] = "partially_paid"
+        moved = known & ((units > previous) | ((units == previous) & _differs(currency, old_currency)))
     change[moved] = "amount_changed"
     new = ~known
     if new.any():

@@ -1,6 +1,6 @@
 """The status changes of an applied snapshot, as the files the integration's destinations receive:
-CSV for people and spreadsheets, JSON for systems (with the counts, the rows not applied and the
-report's findings)."""
+CSV for people and spreadsheets (formula cells neutralised, see ``invoice_hub.spreadsheet``), JSON
+for systems (with the counts, the rows not applied and the report's findings; values as reported)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pandas as pd
 
 from invoice_hub.reconciliation.apply import Outcome
 from invoice_hub.reconciliation.snapshot import units_to_amount
+from invoice_hub.spreadsheet import people_csv_text
 
 CHANGE_COLUMNS = (
     "invoice_ref",
@@ -77,7 +78,8 @@ def _change_table(outcome: Outcome) -> pd.DataFrame:
 
 
 def write_changes_csv(outcome: Outcome, sink: BinaryIO) -> None:
-    sink.write(change_table(outcome).to_csv(index=False, lineterminator="\n").encode())
+    """The changes for people: a partner's ``=HYPERLINK(...)`` customer name arrives inert."""
+    sink.write(people_csv_text(change_table(outcome)).encode())
 
 
 def changes_document(outcome: Outcome, integration: str) -> dict[str, Any]:

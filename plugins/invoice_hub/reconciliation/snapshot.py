@@ -7,7 +7,7 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +19,9 @@ from invoice_hub.validation.findings import Finding
 
 #: Amounts are compared in these units (1/10,000), exact as float64 integers below 9 * 10**11.
 UNITS_PER_AMOUNT = 10_000
+#: Amounts from this size on are compared as exact integers (Python ints), not float64s.
+FLOAT_EXACT_BELOW = 9 * 10**11
+_WIDE = Context(prec=80)
 
 #: A date (and maybe a time) in a file name: 2026-11-20, 20261120T0600, 2026-11-20_06-00-00, ...
 _STAMP = re.compile(
@@ -29,8 +32,28 @@ _CURRENCY_CODE = re.compile("[A-Z]{3}")
 
 
 def units_to_amount(units: float) -> Decimal | None:
-    """An amount back from :data:`UNITS_PER_AMOUNT` (NaN: unknown)."""
-    return None if units != units else Decimal(int(units)) / UNITS_PER_AMOUNT
+    """An amount back from :data:`UNITS_PER_AMOUNT` (NaN: unknown), exact for any width."""
+    return None if units != units else Decimal(int(units)).scaleb(-4, _WIDE)
+
+
+def amounts_to_units(amounts: np.ndarray) -> np.ndarray:
+    """Amounts (Decimals or their text; None or NaN: unknown) in :data:`UNITS_PER_AMOUNT`, NaN where
+    unknown: float64 integers, vectorised, when every amount is below :data:`FLOAT_EXACT_BELOW`; else
+    exact Python ints in an object array, so that a cent on 20 digits is still a cent (comparisons
+    work alike on both)."""
+    values = np.asarray(amounts, dtype=object)
+    present = pd.notna(values)
+    floats = np.full(len(values), np.nan)
+    if present.any():
+        floats[present] = values[present].astype(float)
+    if not (np.abs(floats[present]) >= FLOAT_EXACT_BELOW).any():
+        return np.rint(floats * UNITS_PER_AMOUNT)
+    exact = np.full(len(values), np.nan, dtype=object)
+    exact[present] = [
+        int(Decimal(str(v)).scaleb(4, _WIDE).to_integral_value(ROUND_HALF_EVEN, _WIDE))
+        for v in values[present]
+    ]
+    return exact
 
 
 def produced_at(name: str, mtime: float) -> dt.datetime:
@@ -122,10 +145,7 @@ def read_snapshot(path: Path, source: str, produced: dt.datetime, options: Recon
     frame["row"] = np.asarray(report.rows, dtype=np.int64)
     amounts = frame["open_amount"].to_numpy(dtype=object)
     present = pd.notna(amounts)
-    units = np.full(len(frame), np.nan)
-    if present.any():
-        units[present] = np.rint(amounts[present].astype(float) * UNITS_PER_AMOUNT)
-    frame["units"] = units
+    frame["units"] = amounts_to_units(amounts)
     # A handful of distinct codes: each checked once, not once per row. Missing ones (code -1, the
     # last entry) are good: reports often omit the currency.
     codes, distinct = pd.factorize(frame["currency"].astype(object))
