@@ -173,12 +173,18 @@ def _start_date(date: dt.date | None) -> pendulum.DateTime | None:
 
 def _params(integration: Integration) -> dict[str, Param]:
     """The Trigger form's fields: a reconciliation's held snapshots are approved there, and a person
-    exports chosen invoices, a customer's or a date range's."""
+    exports chosen invoices, a customer's or a date range's.
+
+    Every field is optional, and Airflow's form marks a Param as required unless its type admits
+    ``null``: each has a null type and a null default. A run's configuration may name only these
+    (the operators refuse other keys: Airflow itself merges any key into the params).
+    """
+    text = {"type": ["null", "string"]}
+    names = {"type": ["null", "array"], "items": {"type": "string"}}
     if integration.kind == "export":
-        text = {"type": ["null", "string"]}
         return {
             "invoice_numbers": Param(
-                [], type="array", items={"type": "string"}, title="Invoice numbers",
+                None, **names, title="Invoice numbers",
                 description="Export these invoices (instead of the run's interval).",
             ),
             "customer": Param(None, **text, title="Customer", description="Export this customer's invoices."),
@@ -192,9 +198,8 @@ def _params(integration: Integration) -> dict[str, Param]:
         return {}
     return {
         "approve": Param(
-            [],
-            type="array",
-            items={"type": "string"},
+            None,
+            **names,
             title="Approve held snapshots",
             description="File names (or source paths) of held snapshots to apply although they were held, "
             "e.g. open_ar_2026-11-20.csv; the reasons are in the failed run's archive log.",
