@@ -1,5 +1,6 @@
 """``make demo`` end to end, in a temporary copy of the checkout with a home of its own: the first
-invoices arrive, read and validated, and SIGTERM to make's process group leaves no process behind.
+invoices arrive, read and validated, and SIGTERM or SIGINT (Ctrl-C) to make's process group leaves
+no process behind.
 
 Every process the demo starts inherits a marker in its environment; after the stop none may be left
 with it, whatever process group or session it moved to (Airflow's task processes change group).
@@ -69,8 +70,9 @@ def checkout(tmp_path: Path) -> Path:
     return copy
 
 
-def test_make_demo_delivers_validated_invoices_and_sigterm_stops_every_process(
-    checkout: Path, tmp_path: Path
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+def test_make_demo_delivers_validated_invoices_and_stopping_it_ends_every_process(
+    checkout: Path, tmp_path: Path, stop: signal.Signals
 ) -> None:
     marker = uuid.uuid4().hex
     home = tmp_path / "home"
@@ -114,13 +116,13 @@ def test_make_demo_delivers_validated_invoices_and_sigterm_stops_every_process(
         assert not list((checkout / ".demo" / "supplier" / "rejected").iterdir()), "demo invoices are valid"
         assert len(marked(marker)) > 5, "the demo's processes carry the marker"
 
-        os.killpg(make.pid, signal.SIGTERM)
+        os.killpg(make.pid, stop)  # what a terminal's Ctrl-C does too: SIGINT to the foreground group
         make.wait(timeout=90)
         deadline = time.monotonic() + 30  # processes being reaped by now-gone parents
         while marked(marker) and time.monotonic() < deadline:
             time.sleep(0.5)
         left = marked(marker)
-        assert not left, f"processes left after SIGTERM to make's process group: {left}"
+        assert not left, f"processes left after {stop.name} to make's process group: {left}"
     finally:
         for pid in marked(marker):  # only what this test started
             with contextlib.suppress(ProcessLookupError):
