@@ -316,9 +316,7 @@ def test_unknown_params_name_the_allowed_ones() -> None:
     from invoice_hub.errors import HubError
     from invoice_hub.operators.export import EXPORT_PARAMS, check_params
 
-    integration = Integration.model_validate(
-        {"name": "semine_send", **MINIMAL_EXPORT}
-    )
+    integration = Integration.model_validate({"name": "semine_send", **MINIMAL_EXPORT})
     check_params(integration, {"customer": "C1", "date_from": None}, EXPORT_PARAMS)
     check_params(integration, None, EXPORT_PARAMS)
     with pytest.raises(HubError) as caught:
@@ -333,10 +331,8 @@ def test_a_manual_only_export_without_a_selection_says_what_to_choose() -> None:
     from invoice_hub.errors import HubError
     from invoice_hub.operators.export import run_interval
 
-    manual = Integration.model_validate(
-        {"name": "by_hand", **MINIMAL_EXPORT}
-    )
-    with pytest.raises(HubError, match="no schedule.*invoice_numbers, customer or date_from/date_to"):
+    manual = Integration.model_validate({"name": "by_hand", **MINIMAL_EXPORT})
+    with pytest.raises(HubError, match=r"no schedule.*invoice_numbers, customer or date_from/date_to"):
         run_interval(manual, None, None, dt.datetime(2026, 11, 3, 1, tzinfo=dt.UTC))
     daily = manual.model_copy(update={"schedule": "@daily"})
     assert run_interval(daily, None, None, dt.datetime(2026, 11, 3, 1, tzinfo=dt.UTC)) == (
