@@ -48,7 +48,7 @@ class HubMailNotifier(SmtpNotifier):
             self.log.error(
                 "invoice hub: could not mail the %s notification of %s to %s through the Airflow SMTP "
                 "connection %r (%s: %s). Add or fix that connection, e.g. `airflow connections add %s "
-                "--conn-uri 'smtp://USER:PASSWORD@mail.example.com:587'` with from_email in its extra, "
+                "--conn-uri 'smtp://USER:PASSWORD@mail.example.com:587?from_email=hub%%40example.com'`, "
                 "or point [email] email_conn_id at the connection to use.",
                 self.event,
                 self.integration,
