@@ -16,10 +16,10 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCHMARKS = sorted((PROJECT / "bench").glob("*.py"))
-#: Benchmarks whose --quick mode is being added on other branches of issue 12 (removed at merge).
+#: Benchmarks whose --quick mode another branch of issue 12 adds: the lead removes these at merge.
 AWAITING_QUICK = {
-    "transfer.py": "bench/transfer.py gets its --quick on the branch that fixes its deliver operator",
-    "parse.py": "bench/parse.py gets its --quick on the branch that isolates broken integration files",
+    "transfer.py": "bench/transfer.py gets --quick (and its crash fixed) on another branch of issue 12",
+    "parse.py": "bench/parse.py gets --quick on another branch of issue 12",
 }
 #: A quick run takes seconds; this only stops a hung benchmark from hanging the suite.
 TIMEOUT = 300
