@@ -45,6 +45,8 @@ airflow connections add demo_partner_sftp \
   --conn-json "$(invoice-hub demo-sftp-connection --sftp-port "$SFTP_PORT" --state .demo)" >/dev/null
 echo "   connection demo_partner_sftp -> sftp://127.0.0.1:$SFTP_PORT (host key pinned)"
 airflow dags reserialize >/dev/null 2>&1
+# Paused until the API server answers (below), also when an earlier demo left them unpaused.
+airflow dags pause --treat-dag-id-as-regex --yes '^demo_' >/dev/null 2>&1 || true
 
 # Every background service runs in a session of its own (setsid), and stopping the demo (Ctrl-C, or
 # SIGTERM to make's process group) ends every process of those sessions: Airflow's task processes
