@@ -17,15 +17,6 @@ from typing import Any
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 
-def notification_conn_id() -> str:
-    """The Airflow connection the hub's mails go through: Airflow's ``[email] email_conn_id``, whose
-    default is ``smtp_default`` (what ``SmtpNotifier`` uses when it is given none)."""
-    from airflow.providers.common.compat.sdk import conf
-    from airflow.providers.smtp.hooks.smtp import SmtpHook
-
-    return conf.get("email", "email_conn_id", fallback=SmtpHook.default_conn_name)
-
-
 class HubMailNotifier(SmtpNotifier):
     """``SmtpNotifier`` as a task callback: ``last_task_only`` sends from the DAG's last task only (one
     mail per run, not one per task), and a mail that cannot be sent is an error in the task log that
