@@ -33,12 +33,9 @@ lint: install
 schema: install
 	$(BIN)/invoice-hub schema
 
+# Every bench/*.py at full size (minutes); `make test` runs each with --quick (tests/test_benchmarks.py).
 bench: install
-	$(BIN)/python bench/parse.py
-	$(BIN)/python bench/transfer.py
-	$(BIN)/python bench/formats.py
-	$(BIN)/python bench/validate.py
-	$(BIN)/python bench/reconcile.py
+	@set -e; for benchmark in bench/*.py; do echo "== $$benchmark"; $(BIN)/python "$$benchmark"; done
 
 # Re-freeze constraints.txt after changing requirements*.txt (needs a fresh venv to be exact).
 lock:

@@ -14,7 +14,10 @@ Two generated open-AR reports (Kolleno-like columns, ISO dates, 2-decimal amount
 Each verifies its counts; the hub's change file is checked invoice by invoice against what was
 generated. Targets: the hub within 3x the baseline's time, and under 2 GB peak resident memory.
 
-    .venv/bin/python bench/reconcile.py [--rows 1000000] [--repeat 3]
+    .venv/bin/python bench/reconcile.py [--rows 1000000] [--repeat 3] [--quick]
+
+--quick (what `make test` runs, through tests/test_benchmarks.py): 2,000 rows, one run; every
+result is still checked, the times are too small to compare with the targets.
 """
 
 from __future__ import annotations
@@ -261,8 +264,12 @@ def main() -> None:
     )
     parser.add_argument("--rows", type=int, default=1_000_000, help="invoices in previous.csv")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each, alternating; medians shown")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds: does it run?")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.quick:  # the quick sizes replace the defaults only: options given still count
+        parser.set_defaults(rows=2_000, repeat=1)
+        args = parser.parse_args()
     if args.child:
         mode, folder, *rest = args.child
         if mode == "baseline":

@@ -45,35 +45,75 @@ airflow connections add demo_partner_sftp \
   --conn-json "$(invoice-hub demo-sftp-connection --sftp-port "$SFTP_PORT" --state .demo)" >/dev/null
 echo "   connection demo_partner_sftp -> sftp://127.0.0.1:$SFTP_PORT (host key pinned)"
 airflow dags reserialize >/dev/null 2>&1
-for dag_id in $(airflow dags list --output plain 2>/dev/null | awk '$1 ~ /^demo_/ {print $1}'); do
-  airflow dags unpause "$dag_id" >/dev/null && echo "   unpaused $dag_id"
-done
+# Paused until the API server answers (below), also when an earlier demo left them unpaused.
+airflow dags pause --treat-dag-id-as-regex --yes '^demo_' >/dev/null 2>&1 || true
 
-pids=()
-# Each background service runs in a process group of its own (setsid), so stopping the demo stops
-# everything it started, Airflow's scheduler, DAG processor, triggerer and API server included.
+# Every background service runs in a session of its own (setsid), and stopping the demo (Ctrl-C, or
+# SIGTERM to make's process group) ends every process of those sessions: Airflow's task processes
+# move to process groups of their own (setpgid), so a signal to the service's process group misses
+# them, but they never leave its session. Nothing the demo started outlives it.
+STOP_SECONDS=${INVOICE_HUB_DEMO_STOP_SECONDS:-20}
+sessions=()
+alive() {
+  local sid
+  for sid in "${sessions[@]}"; do pgrep -s "$sid" >/dev/null && return 0; done
+  return 1
+}
 cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
-  sleep 5
-  for pid in "${pids[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  trap '' INT TERM  # a second Ctrl-C must not cut the clean-up short
+  [ ${#sessions[@]} -gt 0 ] || return 0
+  echo "== Stopping the demo (up to ${STOP_SECONDS} s)" >&2
+  local sid deadline=$((SECONDS + STOP_SECONDS))
+  for sid in "${sessions[@]}"; do pkill -TERM -s "$sid" 2>/dev/null || true; done
+  while alive && [ $SECONDS -lt $deadline ]; do sleep 0.5; done
+  for sid in "${sessions[@]}"; do pkill -KILL -s "$sid" 2>/dev/null || true; done
+  deadline=$((SECONDS + 5))
+  while alive && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+  if alive; then echo "Some demo processes did not stop: pgrep -s ${sessions[*]}" >&2; fi
+}
+# $! of `setsid cmd &` is the new session's id: a background job of a script is no process-group
+# leader, so setsid does not fork. Never the script's own session (the terminal's), whatever happens.
+own_session=$(ps -o sid= -p $$ | tr -d ' ')
+add_session() {
+  if [ "$1" != "$own_session" ]; then sessions+=("$1"); fi
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 echo "== Starting the demo partners: a supplier's folder and an SFTP server on 127.0.0.1:$SFTP_PORT"
 echo "   (a new invoice in each every 20 s; log in .demo/partners.log)"
 setsid invoice-hub demo-partner .demo/supplier/outbox .demo/sftp-partner/outbox --every 20 \
   --sftp-root .demo/sftp-partner --sftp-port "$SFTP_PORT" --state .demo > .demo/partners.log 2>&1 &
-pids+=($!)
+add_session $!
 
 echo "== Starting Airflow (scheduler, DAG processor, triggerer, API server); log in .demo/airflow.log"
 setsid airflow standalone > .demo/airflow.log 2>&1 &
-pids+=($!)
+airflow_pid=$!
+add_session "$airflow_pid"
 
-for _ in $(seq 1 120); do
-  curl -fs "http://127.0.0.1:$PORT/api/v2/monitor/health" >/dev/null 2>&1 && break
+# Tasks talk to the API server (the Task Execution API): started before it answers, their first tries
+# time out and retry with back-off, and the first invoices came after minutes. The demo DAGs are
+# unpaused only once both the UI's and the Execution API's health endpoints answer.
+API_WAIT=${INVOICE_HUB_DEMO_API_WAIT:-180}
+started=$SECONDS
+until curl -fs "http://127.0.0.1:$PORT/api/v2/monitor/health" >/dev/null 2>&1 \
+  && curl -fs "http://127.0.0.1:$PORT/execution/health" >/dev/null 2>&1; do
+  if ! kill -0 "$airflow_pid" 2>/dev/null; then
+    echo "airflow standalone exited; its log: .demo/airflow.log" >&2
+    tail -20 .demo/airflow.log >&2
+    exit 1
+  fi
+  if [ $((SECONDS - started)) -ge "$API_WAIT" ]; then
+    echo "The API server did not answer on 127.0.0.1:$PORT within $API_WAIT s; see .demo/airflow.log" >&2
+    exit 1
+  fi
   sleep 1
 done
+echo "   the API server answers after $((SECONDS - started)) s"
+airflow dags unpause --treat-dag-id-as-regex --yes '^demo_' --output plain 2>/dev/null \
+  | awk '$1 ~ /^demo_/ {print "   unpaused " $1}'
+
 password=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("admin",""))' \
   "$AIRFLOW_HOME/simple_auth_manager_passwords.json.generated" 2>/dev/null || true)
 cat <<MSG
@@ -81,10 +121,11 @@ cat <<MSG
   The invoice hub is running.
     Airflow UI:  http://127.0.0.1:$PORT
     Login:       admin / ${password:-see $AIRFLOW_HOME/simple_auth_manager_passwords.json.generated}
-  Watch the DAGs demo_supplier_inbound and demo_sftp_partner_inbound: every minute they move new
+  Watch the DAGs demo_supplier_inbound and demo_sftp_partner_inbound: every minute they read new
   invoices from the supplier's folder (.demo/supplier/outbox) and from the partner's SFTP server
-  (/outbox, on disk in .demo/sftp-partner) to .demo/erp/inbox; the originals go to "processed".
+  (/outbox, on disk in .demo/sftp-partner), check them by EN 16931 and move them to .demo/erp/inbox;
+  the originals go to "processed" (an invalid one to "rejected", with its reasons).
   Press Ctrl-C to stop.
 
 MSG
-wait "${pids[1]}"
+wait "$airflow_pid"

@@ -16,9 +16,29 @@ missing=()
 for command in "${!NEEDED[@]}"; do
   command -v "$command" >/dev/null || [ -x "/usr/sbin/$command" ] || missing+=(${NEEDED[$command]})
 done
+# Another apt-get (unattended upgrades, a colleague's install) may hold apt's locks: wait for it, up to
+# LOCK_WAIT seconds, instead of failing at once. DPkg::Lock::Timeout makes `install` wait for dpkg's
+# lock, but `update` takes /var/lib/apt/lists/lock without honouring it, so a run that failed on a
+# lock is tried again until the deadline; any other failure ends the script at once.
+LOCK_WAIT=${INVOICE_HUB_APT_LOCK_WAIT:-600}
+apt_get() {
+  local deadline=$((SECONDS + LOCK_WAIT)) log status
+  log=$(mktemp)
+  while true; do
+    status=0
+    apt-get -o DPkg::Lock::Timeout="$LOCK_WAIT" "$@" 2>"$log" || status=$?
+    if [ $status -eq 0 ] || ! grep -q "Could not get lock" "$log" || [ $SECONDS -ge $deadline ]; then
+      cat "$log" >&2
+      rm -f "$log"
+      return $status
+    fi
+    echo "apt-get $1: another apt-get holds apt's lock; waiting (up to ${LOCK_WAIT} s in all)" >&2
+    sleep 5
+  done
+}
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  apt_get update -qq
+  apt_get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi

@@ -68,7 +68,8 @@ def test_dag_settings_come_from_the_file(integrations_dir: Path) -> None:
     assert set(dag.tags) == {"acme", "invoice-hub", "transfer"}
     assert dag.timetable.expression == "0 * * * *"
     assert "```yaml" in dag.doc_md and 'pattern: "*.xml"' in dag.doc_md
-    assert dag.on_failure_callback, "notify.on_failure wires an SMTP notifier"
+    assert not dag.on_failure_callback, "DAG callbacks run in the DAG processor, unseen"
+    assert all(t.on_failure_callback for t in dag.tasks), "each task mails notify.on_failure itself"
     for task in dag.tasks:
         assert task.owner == "finance-data"
         assert task.execution_timeout is not None

@@ -277,3 +277,101 @@ def test_paid_invoices_leave_a_report_of_open_ones(
     assert state == "success", tasks
     report = read_open_ar_report(received / "report" / "open.csv")
     assert report.frame["invoice_number"].tolist() == ["INV-1", "INV-3", "INV-5"]
+
+
+def test_a_run_without_logical_date_exports_the_interval_a_triggered_run_gets(
+    received: Path, integrations_dir: Path
+) -> None:
+    """``airflow dags trigger`` (no logical date, no data interval) exports what the Trigger form's
+    default run exports: the last complete day before it, not every invoice ever received."""
+    yesterday = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).date().isoformat()
+    drop(received / "in", "INV-Y.xml", invoice("INV-Y", yesterday, "C1"))
+    state, tasks = run_dag(load_dag("supplier_in"))
+    assert state == "success", tasks
+    export(integrations_dir, received)
+
+    state, tasks = run_dag(load_dag("semine_send"), logical_date=None)
+    assert state == "success", tasks
+    assert files_in(received / "out") == ["INV-Y.xml"], "only yesterday's invoice, as the UI's default run"
+
+    state, tasks = run_dag(load_dag("semine_send"), logical_date=dt.datetime.now(dt.UTC))
+    assert state == "success", tasks
+    assert files_in(received / "out") == ["INV-Y.xml"], "the UI's default run selects the same (skip)"
+
+
+def test_misspelt_params_are_refused(received: Path, integrations_dir: Path) -> None:
+    export(integrations_dir, received)
+    state, tasks = run_dag(load_dag("semine_send"), run_conf={"customers": "C1"})
+    assert state == "failed" and tasks["select"] == "failed", tasks
+    assert files_in(received / "out") == []
+
+
+MINIMAL_EXPORT = {
+    "kind": "export",
+    "transform": {"output": "ubl"},
+    "destinations": [{"type": "local", "path": "/tmp/x"}],
+}
+
+
+def test_unknown_params_name_the_allowed_ones() -> None:
+    from invoice_hub.config.models import Integration
+    from invoice_hub.errors import HubError
+    from invoice_hub.operators.export import EXPORT_PARAMS, check_params
+
+    integration = Integration.model_validate({"name": "semine_send", **MINIMAL_EXPORT})
+    check_params(integration, {"customer": "C1", "date_from": None}, EXPORT_PARAMS)
+    check_params(integration, None, EXPORT_PARAMS)
+    with pytest.raises(HubError) as caught:
+        check_params(integration, {"customers": "C1", "customer": "C1"}, EXPORT_PARAMS)
+    message = str(caught.value)
+    assert "'customers'" in message and "invoice_numbers, customer, date_from, date_to" in message
+    assert not caught.value.retryable
+
+
+def test_a_manual_only_export_without_a_selection_says_what_to_choose() -> None:
+    from invoice_hub.config.models import Integration
+    from invoice_hub.errors import HubError
+    from invoice_hub.operators.export import run_interval
+
+    manual = Integration.model_validate({"name": "by_hand", **MINIMAL_EXPORT})
+    with pytest.raises(HubError, match=r"no schedule.*invoice_numbers, customer or date_from/date_to"):
+        run_interval(manual, None, None, dt.datetime(2026, 11, 3, 1, tzinfo=dt.UTC))
+    daily = manual.model_copy(update={"schedule": "@daily"})
+    assert run_interval(daily, None, None, dt.datetime(2026, 11, 3, 1, tzinfo=dt.UTC)) == (
+        day("2026-11-02"),
+        day("2026-11-03"),
+    )
+    given = (day("2026-10-01"), day("2026-10-02"))
+    assert run_interval(daily, *given, dt.datetime(2026, 11, 3, tzinfo=dt.UTC)) == given
+
+
+def test_the_trigger_form_has_no_required_field(
+    received: Path, integrations_dir: Path, tmp_path: Path
+) -> None:
+    """Airflow's form requires every Param whose type does not admit null: none of the hub's is."""
+    from airflow.sdk.definitions.param import ParamsDict
+
+    export(integrations_dir, received)
+    write(
+        integrations_dir / "kolleno_open_ar.yaml",
+        f"""
+        name: kolleno_open_ar
+        kind: open_ar_reconciliation
+        source: {{type: local, path: {tmp_path}/ar}}
+        destinations: [{{type: local, path: {tmp_path}/changes}}]
+        """,
+    )
+    for dag_id, names in (
+        ("semine_send", ["invoice_numbers", "customer", "date_from", "date_to"]),
+        ("kolleno_open_ar", ["approve"]),
+    ):
+        params = load_dag(dag_id).params
+        assert sorted(params) == sorted(names)
+        for name in names:
+            schema = params.get_param(name).schema
+            assert "null" in schema["type"], (dag_id, name, schema)
+        # the form sends null for every field left empty: valid, and the defaults are null too
+        assert ParamsDict({k: params.get_param(k) for k in names}).validate() == dict.fromkeys(names)
+        empty = ParamsDict({k: params.get_param(k) for k in names})
+        empty.update(dict.fromkeys(names))
+        assert empty.validate() == dict.fromkeys(names)

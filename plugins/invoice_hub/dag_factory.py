@@ -143,10 +143,9 @@ def build_dag(entry: IntegrationFile) -> DAG:
         catchup=integration.catchup,
         tags=sorted({*integration.tags, "invoice-hub", integration.kind}),
         max_active_runs=1,
-        default_args={**DEFAULT_ARGS, "owner": integration.owner},
+        default_args={**DEFAULT_ARGS, "owner": integration.owner, **_notifications(integration)},
         dagrun_timeout=dt.timedelta(hours=6),
         params=_params(integration),
-        **_notifications(integration),
     ) as dag:
         previous = None
         for task_id, operator in operators.items():
@@ -189,12 +188,18 @@ def _start_date(date: dt.date | None) -> pendulum.DateTime | None:
 
 def _params(integration: Integration) -> dict[str, Param]:
     """The Trigger form's fields: a reconciliation's held snapshots are approved there, and a person
-    exports chosen invoices, a customer's or a date range's."""
+    exports chosen invoices, a customer's or a date range's.
+
+    Every field is optional, and Airflow's form marks a Param as required unless its type admits
+    ``null``: each has a null type and a null default. A run's configuration may name only these
+    (the operators refuse other keys: Airflow itself merges any key into the params).
+    """
+    text = {"type": ["null", "string"]}
+    names = {"type": ["null", "array"], "items": {"type": "string"}}
     if integration.kind == "export":
-        text = {"type": ["null", "string"]}
         return {
             "invoice_numbers": Param(
-                [], type="array", items={"type": "string"}, title="Invoice numbers",
+                None, **names, title="Invoice numbers",
                 description="Export these invoices (instead of the run's interval).",
             ),
             "customer": Param(None, **text, title="Customer", description="Export this customer's invoices."),
@@ -208,9 +213,8 @@ def _params(integration: Integration) -> dict[str, Param]:
         return {}
     return {
         "approve": Param(
-            [],
-            type="array",
-            items={"type": "string"},
+            None,
+            **names,
             title="Approve held snapshots",
             description="File names (or source paths) of held snapshots to apply although they were held, "
             "e.g. open_ar_2026-11-20.csv; the reasons are in the failed run's archive log.",
@@ -219,21 +223,32 @@ def _params(integration: Integration) -> dict[str, Param]:
 
 
 def _notifications(integration: Integration) -> dict[str, Any]:
-    """SmtpNotifier callbacks on the DAG, through Airflow's e-mail connection ([email] email_conn_id)."""
+    """Task-level callbacks (for the DAG's ``default_args``) mailing ``notify:`` through Airflow's
+    e-mail connection (``[email] email_conn_id``, default ``smtp_default``).
+
+    Task-level, not the DAG's own callbacks: Airflow 3 runs those in the DAG processor, so a mail
+    that could not be sent showed only in its log. A task's callbacks run in the worker and log
+    into the task log of the run (see :mod:`invoice_hub.notifications`).
+    """
     callbacks: dict[str, Any] = {}
     if not (integration.notify.on_failure or integration.notify.on_success):
         return callbacks
-    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    from invoice_hub.notifications import HubMailNotifier
 
     if integration.notify.on_failure:
-        callbacks["on_failure_callback"] = SmtpNotifier(
+        callbacks["on_failure_callback"] = HubMailNotifier(
+            integration=integration.name,
+            event="failure",
             to=integration.notify.on_failure,
             subject=f"[invoice hub] {integration.name} failed: run {{{{ run_id }}}}",
-            html_content=f"<p>The integration <b>{integration.name}</b> failed in run {{{{ run_id }}}}.</p>"
-            "<p>{{ reason }}</p><p>See the task logs in the Airflow UI.</p>",
+            html_content=f"<p>The integration <b>{integration.name}</b> failed in run {{{{ run_id }}}}: "
+            "task <b>{{ ti.task_id }}</b>.</p><p>{{ exception | e }}</p><p>See the task logs in the Airflow UI.</p>",
         )
     if integration.notify.on_success:
-        callbacks["on_success_callback"] = SmtpNotifier(
+        callbacks["on_success_callback"] = HubMailNotifier(
+            integration=integration.name,
+            event="success",
+            last_task_only=True,
             to=integration.notify.on_success,
             subject=f"[invoice hub] {integration.name} succeeded: run {{{{ run_id }}}}",
             html_content=f"<p>The integration <b>{integration.name}</b> completed run {{{{ run_id }}}}.</p>",

@@ -14,11 +14,14 @@ from decimal import Decimal
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+#: (name, VAT number, street, city, postcode, country, standard VAT rate): made-up sellers.
 SUPPLIERS = [
-    ("Nordic Paper AB", "SE556677889901"),
-    ("Acme Office Supplies BV", "NL123456789B01"),
-    ("Fjord Logistics AS", "NO987654321MVA"),
+    ("Nordic Paper AB", "SE556677889901", "Pappersgatan 4", "Göteborg", "41101", "SE", "25"),
+    ("Acme Office Supplies BV", "NL123456789B01", "Kantoorweg 12", "Utrecht", "3511 AB", "NL", "21"),
+    ("Fjord Logistics AS", "NO987654321MVA", "Bryggen 7", "Bergen", "5003", "NO", "25"),
 ]
+#: The one buyer of the demo: the company whose ERP inbox receives the invoices.
+BUYER = ("Demo Buyer Ltd", "DK12345678", "Havnegade 1", "København", "1058", "DK")
 ITEMS = [
     ("A4 paper, 500 sheets", "4.95"),
     ("Toner cartridge", "89.00"),
@@ -28,9 +31,27 @@ ITEMS = [
 ]
 
 
+def _party(name: str, vat_id: str, street: str, city: str, postcode: str, country: str) -> str:
+    """A UBL party with what EN 16931 asks of a seller or buyer (BG-4/BG-7): name, postal address
+    with its country (BT-40/BT-55), VAT identifier, in the order of the UBL 2.1 schema."""
+    return f"""<cac:Party>
+    <cac:PartyName><cbc:Name>{escape(name)}</cbc:Name></cac:PartyName>
+    <cac:PostalAddress>
+      <cbc:StreetName>{escape(street)}</cbc:StreetName>
+      <cbc:CityName>{escape(city)}</cbc:CityName>
+      <cbc:PostalZone>{escape(postcode)}</cbc:PostalZone>
+      <cac:Country><cbc:IdentificationCode>{country}</cbc:IdentificationCode></cac:Country>
+    </cac:PostalAddress>
+    <cac:PartyTaxScheme><cbc:CompanyID>{escape(vat_id)}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
+    <cac:PartyLegalEntity><cbc:RegistrationName>{escape(name)}</cbc:RegistrationName></cac:PartyLegalEntity>
+  </cac:Party>"""
+
+
 def sample_invoice(number: str, issue_date: dt.date, rng: random.Random) -> bytes:
-    """A small, valid UBL 2.1 invoice (PEPPOL BIS 3 style) with one to four lines."""
-    seller, vat_id = rng.choice(SUPPLIERS)
+    """A small UBL 2.1 invoice (PEPPOL BIS 3 style) with one to four lines, valid by EN 16931
+    (``invoice-hub validate --level en16931``), so the demo's integrations can read and check it."""
+    *seller, rate = rng.choice(SUPPLIERS)
+    percent = Decimal(rate)
     lines = []
     net_total = Decimal(0)
     for line_no in range(1, rng.randint(1, 4) + 1):
@@ -44,12 +65,12 @@ def sample_invoice(number: str, issue_date: dt.date, rng: random.Random) -> byte
     <cbc:LineExtensionAmount currencyID="EUR">{amount}</cbc:LineExtensionAmount>
     <cac:Item>
       <cbc:Name>{escape(item)}</cbc:Name>
-      <cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent>
+      <cac:ClassifiedTaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>{percent}</cbc:Percent>
         <cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:ClassifiedTaxCategory>
     </cac:Item>
     <cac:Price><cbc:PriceAmount currencyID="EUR">{price}</cbc:PriceAmount></cac:Price>
   </cac:InvoiceLine>""")
-    tax = (net_total * Decimal("0.25")).quantize(Decimal("0.01"))
+    tax = (net_total * percent / 100).quantize(Decimal("0.01"))
     due = issue_date + dt.timedelta(days=30)
     return f"""<?xml version="1.0" encoding="UTF-8"?>
 <Invoice xmlns="urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
@@ -63,19 +84,14 @@ def sample_invoice(number: str, issue_date: dt.date, rng: random.Random) -> byte
   <cbc:InvoiceTypeCode>380</cbc:InvoiceTypeCode>
   <cbc:DocumentCurrencyCode>EUR</cbc:DocumentCurrencyCode>
   <cbc:BuyerReference>DEMO-PO-{rng.randint(1000, 9999)}</cbc:BuyerReference>
-  <cac:AccountingSupplierParty><cac:Party>
-    <cac:PartyLegalEntity><cbc:RegistrationName>{escape(seller)}</cbc:RegistrationName></cac:PartyLegalEntity>
-    <cac:PartyTaxScheme><cbc:CompanyID>{vat_id}</cbc:CompanyID><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:PartyTaxScheme>
-  </cac:Party></cac:AccountingSupplierParty>
-  <cac:AccountingCustomerParty><cac:Party>
-    <cac:PartyLegalEntity><cbc:RegistrationName>Demo Buyer Ltd</cbc:RegistrationName></cac:PartyLegalEntity>
-  </cac:Party></cac:AccountingCustomerParty>
+  <cac:AccountingSupplierParty>{_party(*seller)}</cac:AccountingSupplierParty>
+  <cac:AccountingCustomerParty>{_party(*BUYER)}</cac:AccountingCustomerParty>
   <cac:TaxTotal>
     <cbc:TaxAmount currencyID="EUR">{tax}</cbc:TaxAmount>
     <cac:TaxSubtotal>
       <cbc:TaxableAmount currencyID="EUR">{net_total}</cbc:TaxableAmount>
       <cbc:TaxAmount currencyID="EUR">{tax}</cbc:TaxAmount>
-      <cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>25</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>
+      <cac:TaxCategory><cbc:ID>S</cbc:ID><cbc:Percent>{percent}</cbc:Percent><cac:TaxScheme><cbc:ID>VAT</cbc:ID></cac:TaxScheme></cac:TaxCategory>
     </cac:TaxSubtotal>
   </cac:TaxTotal>
   <cac:LegalMonetaryTotal>

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from invoice_hub.errors import HubError
 from invoice_hub.manifest import FileEntry, Manifest, Output
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
@@ -34,6 +36,60 @@ if TYPE_CHECKING:
 
 #: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
 EXPORT_PARAMS = ("invoice_numbers", "customer", "date_from", "date_to")
+
+
+def check_params(integration: Integration, conf: Mapping[str, Any] | None, allowed: Iterable[str]) -> None:
+    """Refuse a run whose configuration names a param the DAG does not have.
+
+    Airflow merges ``dag_run.conf`` into the params without checking its keys, so a misspelt
+    ``{"customers": "C1"}`` would be ignored and the run export its whole interval instead.
+    """
+    allowed = tuple(allowed)
+    unknown = sorted(set(conf or {}) - set(allowed))
+    if unknown:
+        raise HubError(
+            f"{integration.name}: unknown param(s) {', '.join(map(repr, unknown))} in the run's "
+            f"configuration; the allowed params are {', '.join(allowed)}: trigger the DAG again with those",
+            retryable=False,
+        )
+
+
+def run_interval(
+    integration: Integration,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    run_after: dt.datetime | None,
+) -> tuple[dt.datetime, dt.datetime]:
+    """The data interval a run without a person's selection exports.
+
+    A scheduled run, a backfill and a run triggered with a logical date (the UI's default form)
+    have one. A run triggered without a logical date (``airflow dags trigger``, the REST API) has
+    none: it gets the interval Airflow would have given it with one, the last complete interval of
+    the schedule before it was triggered (a daily export: the previous day), not every invoice ever.
+    """
+    if not integration.schedule:
+        raise HubError(
+            f"{integration.name} has no schedule, so a run has no interval to export: choose "
+            "invoice_numbers, customer or date_from/date_to in the Trigger form (or in --conf)",
+            retryable=False,
+        )
+    if start is not None and end is not None:
+        return start, end
+    import pendulum
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    # Airflow's own rule for manual runs (what the Trigger form's logical date gets); the DAG's
+    # timetable is a CronDataIntervalTimetable of this schedule in UTC (dag_factory._timetable).
+    moment = pendulum.instance(run_after or dt.datetime.now(dt.UTC))
+    interval = CronDataIntervalTimetable(integration.schedule, "UTC").infer_manual_data_interval(
+        run_after=moment
+    )
+    return interval.start, interval.end
+
+
+def manual_selection(params: Mapping[str, Any]) -> dict[str, Any]:
+    """What a person chose in the Trigger form: the export params that are set (empty: none)."""
+    return {key: params[key] for key in EXPORT_PARAMS if params.get(key)}
 
 
 def activated(integration: Integration, customer: str | None) -> bool:
@@ -88,13 +144,13 @@ class SelectInvoicesOperator(IntegrationOperator):
     def execute(self, context: Context) -> dict:
         from invoice_hub.ledger.invoices import Invoices
 
-        params = context["params"]
-        criteria = criteria_for(
-            self.integration,
-            context.get("data_interval_start"),
-            context.get("data_interval_end"),
-            **{key: params.get(key) for key in EXPORT_PARAMS},
-        )
+        dag_run = context["dag_run"]
+        check_params(self.integration, dag_run.conf, EXPORT_PARAMS)
+        chosen_by_hand = manual_selection(context["params"])
+        start, end = context.get("data_interval_start"), context.get("data_interval_end")
+        if not chosen_by_hand and self.integration.select.period == "interval":
+            start, end = run_interval(self.integration, start, end, getattr(dag_run, "run_after", None))
+        criteria = criteria_for(self.integration, start, end, **chosen_by_hand)
         found = Invoices(self.ledger.engine).select(criteria)
         chosen = [r for r in found if activated(self.integration, r.customer)]
         self.log.info(
