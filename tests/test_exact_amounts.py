@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from invoice_hub.config.models import Reconcile
 from invoice_hub.ledger import database
@@ -78,6 +80,23 @@ def test_units_are_exact_for_any_width() -> None:
     assert wide[0] == 123456789012345678901200 and wide[0] != 123456789012345678901100
     assert units_to_amount(wide[0]) == Decimal(WIDE)
     assert units_to_amount(wide[1]) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(st.integers(-(10**16), 10**16), st.integers(-(10**24), 10**24)))
+def test_units_are_exact_for_every_amount_of_four_decimals(units: int) -> None:
+    """Every width, not only 20 digits: between 2**37 and 9e11 a float64 round trip used to land
+    one unit off (e.g. 785413857210.0987)."""
+    amount = Decimal(units).scaleb(-4)
+    for values in ([amount], [str(amount)], [amount, None, Decimal("1")]):
+        converted = amounts_to_units(np.array(values, dtype=object))
+        assert int(converted[0]) == units
+        assert units_to_amount(converted[0]) == amount
+
+
+def test_units_are_exact_just_below_the_float_path_bound() -> None:
+    for text in ("785413857210.0987", "441926921258.9083", "99999999999.9999", "137438953471.1235"):
+        assert int(amounts_to_units(np.array([text], dtype=object))[0]) == int(Decimal(text) * 10_000)
 
 
 def test_amounts_that_do_not_fit_are_refused_not_rounded(ledger_url: str) -> None:

@@ -17,10 +17,13 @@ from invoice_hub.config.models import Reconcile
 from invoice_hub.formats.open_ar_csv import read_open_ar_report
 from invoice_hub.validation.findings import Finding
 
-#: Amounts are compared in these units (1/10,000), exact as float64 integers below 9 * 10**11.
+#: Amounts are compared in these units (1/10,000).
 UNITS_PER_AMOUNT = 10_000
-#: Amounts from this size on are compared as exact integers (Python ints), not float64s.
-FLOAT_EXACT_BELOW = 9 * 10**11
+#: Below this size an amount goes through a float64 to its units exactly: its rounding error (half
+#: an ulp, under 1.6e-5 below 2**37) times 10,000 stays well under half a unit, so ``rint`` finds the
+#: right one. From 2**37 (about 1.4e11) on it does not (a 9e11 amount can land one unit off), so
+#: amounts from 10**11 on are converted and compared as exact integers (Python ints).
+FLOAT_EXACT_BELOW = 10**11
 _WIDE = Context(prec=80)
 
 #: A date (and maybe a time) in a file name: 2026-11-20, 20261120T0600, 2026-11-20_06-00-00, ...
