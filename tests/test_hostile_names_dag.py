@@ -13,6 +13,7 @@ import os
 import re
 import unicodedata
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from sqlalchemy import create_engine, select
@@ -35,8 +36,9 @@ FILES = {
     "crlf.xml": "INV&#13;&#10;2",
     "long.xml": LONG_NUMBER,
     LONG_FILE: "INV-4",
+    "euro.xml": "RE-2026-€-Ωμ",  # beyond Latin-1: an HTTP header carries it only as filename*
 }
-NUMBERS = {"INV-1", "INV\r\n2", LONG_NUMBER, "INV-4"}
+NUMBERS = {"INV-1", "INV\r\n2", LONG_NUMBER, "INV-4", "RE-2026-€-Ωμ"}
 
 INTEGRATION = """
 name: hostile_names
@@ -132,8 +134,11 @@ def test_over_http(integrations_dir: Path, ledger_db: str, httpd: HttpServer) ->
     names = []
     for request in httpd.requests:
         headers = {k.lower(): v for k, v in request["headers"].items()}
-        (name,) = re.findall(r'filename="([^"]*)"', headers["content-disposition"])
-        names.append(name)
+        disposition = headers["content-disposition"]
+        encoded = re.findall(r"filename\*=UTF-8''(\S+)", disposition)
+        names.append(
+            unquote(encoded[0]) if encoded else re.findall(r'filename="([^"]*)"', disposition)[0]
+        )
     assert_delivered(integrations_dir, ledger_db, names)
 
 

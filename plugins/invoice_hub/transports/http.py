@@ -13,6 +13,7 @@ import mimetypes
 import posixpath
 from pathlib import Path
 
+from invoice_hub.naming import content_disposition
 from invoice_hub.transports.base import ConnectError, SendOnlyTransport, TransportError
 
 #: Statuses worth another try: timeouts, rate limits and server errors.
@@ -56,7 +57,7 @@ class HttpTransport(SendOnlyTransport):
             delivery_id = hashlib.sha256(f"{endpoint}|{digest}".encode()).hexdigest()
         headers = {
             "Content-Type": mimetypes.guess_type(name)[0] or "application/octet-stream",
-            "Content-Disposition": f'attachment; filename="{name}"',
+            "Content-Disposition": content_disposition(name),  # a name beyond Latin-1 needs filename*
             "Idempotency-Key": delivery_id,
         }
         hook = HttpHook(method="POST", http_conn_id=self.conn_id)
