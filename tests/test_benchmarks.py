@@ -16,26 +16,15 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[1]
 BENCHMARKS = sorted((PROJECT / "bench").glob("*.py"))
-#: Benchmarks whose --quick mode another branch of issue 12 adds: the lead removes these at merge.
-AWAITING_QUICK = {
-    "transfer.py": "bench/transfer.py gets --quick (and its crash fixed) on another branch of issue 12",
-    "parse.py": "bench/parse.py gets --quick on another branch of issue 12",
-}
 #: A quick run takes seconds; this only stops a hung benchmark from hanging the suite.
 TIMEOUT = 300
-
-
-def _case(path: Path) -> object:
-    reason = AWAITING_QUICK.get(path.name)
-    marks = [pytest.mark.xfail(reason=reason, strict=False)] if reason else []
-    return pytest.param(path, id=path.name, marks=marks)
 
 
 def test_benchmarks_are_found() -> None:
     assert len(BENCHMARKS) >= 5, f"expected the benchmarks in {PROJECT / 'bench'}, found {BENCHMARKS}"
 
 
-@pytest.mark.parametrize("benchmark", [_case(p) for p in BENCHMARKS])
+@pytest.mark.parametrize("benchmark", BENCHMARKS, ids=[p.name for p in BENCHMARKS])
 def test_benchmark_runs_in_quick_mode(benchmark: Path, tmp_path: Path) -> None:
     env = {
         **os.environ,

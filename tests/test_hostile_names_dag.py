@@ -136,9 +136,7 @@ def test_over_http(integrations_dir: Path, ledger_db: str, httpd: HttpServer) ->
         headers = {k.lower(): v for k, v in request["headers"].items()}
         disposition = headers["content-disposition"]
         encoded = re.findall(r"filename\*=UTF-8''(\S+)", disposition)
-        names.append(
-            unquote(encoded[0]) if encoded else re.findall(r'filename="([^"]*)"', disposition)[0]
-        )
+        names.append(unquote(encoded[0]) if encoded else re.findall(r'filename="([^"]*)"', disposition)[0])
     assert_delivered(integrations_dir, ledger_db, names)
 
 

@@ -16,6 +16,8 @@ import pytest
 
 from invoice_hub import redaction
 from invoice_hub.errors import HubError
+from invoice_hub.manifest import FileEntry
+from invoice_hub.reasons import Reason
 from tests.helpers import drop, files_in, load_dag, write
 from tests.servers.airflow_scheduler import AirflowScheduler
 from tests.servers.mail_http import HttpServer, SmtpServer
@@ -68,6 +70,16 @@ def test_hub_errors_are_redacted_at_construction() -> None:
     redaction.register_secrets(["s3cr3t/with space"])
     error = HubError('POST refused: {"key": "s3cr3t/with space"} s3cr3t%2Fwith%20space s3cr3t%2Fwith+space')
     assert str(error) == 'POST refused: {"key": "***"} *** ***'
+
+
+def test_any_failure_reason_is_redacted_not_only_hub_errors() -> None:
+    """``transform.error`` quotes whatever exception a file raised; it goes to XCom, the ledger,
+    error.json and mails like every other reason."""
+    redaction.register_secrets(["tok-9f8e7d6c"])
+    entry = FileEntry(source_path="/in/a.xml", size=1, mtime=0.0, status="fetched")
+    entry.fail(Reason.TRANSFORM_ERROR, f"ValueError: {ValueError('header was Bearer tok-9f8e7d6c')}")
+    assert entry.reason == "ValueError: header was Bearer ***"
+    assert "tok-9f8e7d6c" not in entry.model_dump_json()
 
 
 INTEGRATION = """

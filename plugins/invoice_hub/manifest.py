@@ -79,8 +79,13 @@ class FileEntry(ManifestModel):
         self.mark("failed", code, reason)
 
     def mark(self, status: EntryStatus, code: Reason, reason: str) -> None:
-        """Set the outcome with its code (a code string not in :class:`Reason` raises ValueError)."""
-        self.status, self.reason_code, self.reason = status, Reason(code), reason
+        """Set the outcome with its code (a code string not in :class:`Reason` raises ValueError).
+
+        The reason is redacted here too: HubErrors are clean already, but a reason may quote any
+        exception (``transform.error``), and it goes to XCom, the ledger, error.json and mails."""
+        from invoice_hub.redaction import redact
+
+        self.status, self.reason_code, self.reason = status, Reason(code), redact(reason)
 
 
 class CandidateList(ManifestModel):

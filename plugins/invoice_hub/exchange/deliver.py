@@ -34,6 +34,7 @@ from invoice_hub.config.models import Destination, Integration
 from invoice_hub.ledger.status import DeliveryStatus
 from invoice_hub.ledger.store import Ledger, Planned
 from invoice_hub.manifest import FileEntry, Output
+from invoice_hub.reasons import Reason
 from invoice_hub.staging import local_file
 from invoice_hub.transports.base import (
     ConnectError,
@@ -120,9 +121,9 @@ def deliver_files(
                     retryable.append(f"{output.name} -> {key}: {outcome}")
                 else:
                     code = (
-                        "deliver.target_exists"
+                        Reason.DELIVER_TARGET_EXISTS
                         if isinstance(outcome, TargetExistsError)
-                        else "deliver.refused"
+                        else Reason.DELIVER_REFUSED
                     )
                     entry.fail(code, str(outcome))
                 continue

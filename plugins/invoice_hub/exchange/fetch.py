@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 
 from invoice_hub.ledger.store import Ledger
 from invoice_hub.manifest import Candidate, FileEntry
+from invoice_hub.reasons import Reason
 from invoice_hub.staging import Staging
 from invoice_hub.transports.base import Transport
 
@@ -57,7 +58,7 @@ def fetch_files(
                 if error.retryable:
                     raise error
                 log.error("Cannot fetch %s: %s", candidate.path, error)
-                entry.fail("fetch.unreadable", str(error))
+                entry.fail(Reason.FETCH_UNREADABLE, str(error))
                 entries.append(entry)
                 continue
             size = target.stat().st_size
@@ -85,8 +86,11 @@ def fetch_files(
     for entry, claim in zip(fetched, claims, strict=True):
         entry.file_id = claim.file_id
         if claim.duplicate_of and deduplicate_content:
-            entry.status, entry.reason_code = "duplicate", "duplicate"
-            entry.reason = f"same content as {claim.duplicate_of}, which was processed already"
+            entry.mark(
+                "duplicate",
+                Reason.DUPLICATE,
+                f"same content as {claim.duplicate_of}, which was processed already",
+            )
             log.info("%s: %s", entry.source_path, entry.reason)
     log.info(
         "Fetched %d new file(s), %d duplicate(s), %d unreadable",
