@@ -316,7 +316,8 @@ MINIMAL_EXPORT = {
 def test_unknown_params_name_the_allowed_ones() -> None:
     from invoice_hub.config.models import Integration
     from invoice_hub.errors import HubError
-    from invoice_hub.operators.export import EXPORT_PARAMS, check_params
+    from invoice_hub.operators.base import check_params
+    from invoice_hub.operators.export import EXPORT_PARAMS
 
     integration = Integration.model_validate({"name": "semine_send", **MINIMAL_EXPORT})
     check_params(integration, {"customer": "C1", "date_from": None}, EXPORT_PARAMS)

@@ -226,3 +226,15 @@ def test_waiting_for_files_defers_between_looks(folder: Path) -> None:
     states = {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
     assert str(run.state) == "success", states
     assert files_in(folder / "outbox") == ["INV-1.xml"]
+
+
+def test_a_run_configured_with_an_unknown_param_fails_before_touching_a_file(folder: Path) -> None:
+    """A transfer has no params: a key in the run's conf is a mistake (for a reconciliation's
+    misspelt ``aprove``, the held snapshot would silently stay held), refused in the first task."""
+    integration(folder)
+    drop(folder / "inbox", "INV-1.xml", "<Invoice>1</Invoice>")
+
+    state, tasks = run_dag(load_dag("folder_to_folder"), run_conf={"aprove": ["INV-1.xml"]})
+
+    assert state == "failed" and tasks["wait_for_files"] == "failed", tasks
+    assert files_in(folder / "inbox") == ["INV-1.xml"] and files_in(folder / "outbox") == []

@@ -144,3 +144,15 @@ def test_a_file_that_is_not_a_report_fails_with_its_findings(
     )
     assert reason["reason_code"] == "reconcile.rejected"
     assert any(f["rule"] == "CSV-HEADER" for f in reason["findings"])
+
+
+def test_a_misspelt_approve_is_refused_not_ignored(kolleno: Path, ledger_db: str) -> None:
+    """Without the check a misspelt ``aprove`` left the held snapshot held and the run said nothing."""
+    from invoice_hub.errors import HubError
+    from invoice_hub.operators.base import check_params
+
+    dag = load_dag("kolleno_open_ar")
+    integration = dag.get_task("reconcile").integration
+    check_params(integration, {"approve": []}, dag.params.keys())
+    with pytest.raises(HubError, match=r"unknown param\(s\) 'aprove'.*allowed params are approve"):
+        check_params(integration, {"aprove": ["open_ar.csv"]}, dag.params.keys())

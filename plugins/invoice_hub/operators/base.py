@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -36,6 +36,25 @@ def fail_fast(method: F) -> F:
             raise AirflowFailException(str(exc)) from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def check_params(integration: Integration, conf: Mapping[str, Any] | None, allowed: Iterable[str]) -> None:
+    """Refuse a run whose configuration names a param the DAG does not have.
+
+    Airflow merges ``dag_run.conf`` into the params without checking its keys, so a misspelt
+    ``{"customers": "C1"}`` would be ignored and an export run its whole interval instead, a misspelt
+    ``{"aprove": [...]}`` would leave a held snapshot held, and any key is silently dropped by a
+    transfer, which has no params.
+    """
+    allowed = tuple(allowed)
+    unknown = sorted(set(conf or {}) - set(allowed))
+    if unknown:
+        raise HubError(
+            f"{integration.name}: unknown param(s) {', '.join(map(repr, unknown))} in the run's "
+            f"configuration; the allowed params are {', '.join(allowed) or '(none)'}: trigger the DAG again "
+            "with those",
+            retryable=False,
+        )
 
 
 class IntegrationOperator(BaseOperator):
@@ -72,6 +91,10 @@ class IntegrationOperator(BaseOperator):
         from invoice_hub.staging import Staging
 
         return Staging(self.integration.name, context["run_id"])
+
+    def check_run_conf(self, context: Context) -> None:
+        """The first task of every run refuses keys of ``dag_run.conf`` that are not the DAG's params."""
+        check_params(self.integration, context["dag_run"].conf, self.dag.params.keys())
 
     @staticmethod
     def pull_manifest(context: Context, task_id: str) -> Manifest:

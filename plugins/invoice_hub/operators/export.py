@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,22 +36,6 @@ if TYPE_CHECKING:
 
 #: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
 EXPORT_PARAMS = ("invoice_numbers", "customer", "date_from", "date_to")
-
-
-def check_params(integration: Integration, conf: Mapping[str, Any] | None, allowed: Iterable[str]) -> None:
-    """Refuse a run whose configuration names a param the DAG does not have.
-
-    Airflow merges ``dag_run.conf`` into the params without checking its keys, so a misspelt
-    ``{"customers": "C1"}`` would be ignored and the run export its whole interval instead.
-    """
-    allowed = tuple(allowed)
-    unknown = sorted(set(conf or {}) - set(allowed))
-    if unknown:
-        raise HubError(
-            f"{integration.name}: unknown param(s) {', '.join(map(repr, unknown))} in the run's "
-            f"configuration; the allowed params are {', '.join(allowed)}: trigger the DAG again with those",
-            retryable=False,
-        )
 
 
 def run_interval(
@@ -145,7 +129,7 @@ class SelectInvoicesOperator(IntegrationOperator):
         from invoice_hub.ledger.invoices import Invoices
 
         dag_run = context["dag_run"]
-        check_params(self.integration, dag_run.conf, EXPORT_PARAMS)
+        self.check_run_conf(context)
         chosen_by_hand = manual_selection(context["params"])
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if not chosen_by_hand and self.integration.select.period == "interval":

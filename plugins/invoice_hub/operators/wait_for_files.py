@@ -28,6 +28,8 @@ class WaitForFilesOperator(IntegrationOperator):
 
     @fail_fast
     def execute(self, context: Context, event: Any = None, started: float | None = None) -> dict:
+        if started is None:  # the first look, not a resumption after deferral
+            self.check_run_conf(context)
         started = started or time.time()
         found = self._look()
         if found is not None:
