@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import write
 from tests.servers.ftpd import FtpServer
+from tests.servers.mail_http import SmtpServer
 from tests.servers.sshd import SshServer, free_port
 
 INTEGRATION = """
@@ -76,3 +77,32 @@ def test_every_endpoint_is_checked(
 def test_unknown_integration(integrations_dir: Path) -> None:
     result = check(integrations_dir, {})
     assert result.returncode == 2 and "no valid integration named 'checked'" in result.stderr
+
+
+NOTIFYING = """
+name: checked
+source:
+  type: local
+  path: inbox
+destinations:
+  - type: local
+    path: out
+notify:
+  on_failure: [ap-team@example.com]
+"""
+
+
+def test_the_smtp_connection_of_notifications_is_checked(integrations_dir: Path, smtpd: SmtpServer) -> None:
+    """A failure mail that cannot go out is found by check-connection, not on the first bad day."""
+    write(integrations_dir / "checked.yaml", NOTIFYING)
+    (integrations_dir / "inbox").mkdir()
+    result = check(integrations_dir, {})
+    notify = [line for line in result.stdout.splitlines() if line.startswith("notify ")]
+    assert notify == [
+        "notify (email:smtp_default): OK: logged in to the SMTP server; would send to ap-team@example.com"
+    ], result.stdout + result.stderr
+    assert result.returncode == 0
+
+    result = check(integrations_dir, {"AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{free_port()}"})
+    notify = [line for line in result.stdout.splitlines() if line.startswith("notify ")]
+    assert result.returncode == 1 and len(notify) == 1 and "FAILED" in notify[0], result.stdout

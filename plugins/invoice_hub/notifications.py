@@ -17,6 +17,12 @@ from typing import Any
 from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
 
+def notification_conn_id() -> str:
+    """The SMTP connection ``notify:`` mails go through: the notifier's own default, ``[email]
+    email_conn_id`` (``smtp_default`` unless set), which ``invoice-hub check-connection`` logs in to."""
+    return SmtpNotifier(to="nobody@example.com").smtp_conn_id
+
+
 class HubMailNotifier(SmtpNotifier):
     """``SmtpNotifier`` as a task callback: ``last_task_only`` sends from the DAG's last task only (one
     mail per run, not one per task), and a mail that cannot be sent is an error in the task log that
