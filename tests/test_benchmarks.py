@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -26,10 +27,18 @@ def test_benchmarks_are_found() -> None:
 
 @pytest.mark.parametrize("benchmark", BENCHMARKS, ids=[p.name for p in BENCHMARKS])
 def test_benchmark_runs_in_quick_mode(benchmark: Path, tmp_path: Path) -> None:
+    # Whatever a benchmark leaves behind goes with the test's folder. It must be traversable by
+    # others (pytest's own folders are root's alone): bench/transfer.py's sshd reads its
+    # authorized_keys there as the SFTP test user.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    for folder in (scratch, *scratch.parents):
+        if str(folder).startswith(tempfile.gettempdir() + os.sep):
+            folder.chmod(folder.stat().st_mode | 0o011)
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT / "plugins"), os.environ.get("PYTHONPATH")])),
-        "TMPDIR": str(tmp_path),  # whatever a benchmark leaves behind goes with the test's folder
+        "TMPDIR": str(scratch),
     }
     result = subprocess.run(
         [sys.executable, str(benchmark), "--quick"],

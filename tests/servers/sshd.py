@@ -2,6 +2,10 @@
 
 The server runs as root (it must, to switch to the user) in its own process group, so a test can
 kill it, sessions included, in the middle of a transfer.
+
+Several servers may run at once on one machine (a benchmark started by a test, two test sessions):
+they share the one system user, whose password is made once per machine and never changed, and a
+server that stops ends only its own sessions, never another server's.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from pathlib import Path
 
 USER = "invoicehub-test"
 SSHD = "/usr/sbin/sshd"
+#: The test user's password, made once per machine (readable by root only).
+PASSWORD_FILE = Path("/var/lib/invoice-hub-test/sftp-password")
 
 
 def free_port() -> int:
@@ -41,8 +47,20 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
+def user_password() -> str:
+    """The test user's password: the same for every server, so that one starting never locks out the
+    sessions of another (as resetting it each time did)."""
+    PASSWORD_FILE.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        descriptor = os.open(PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(12))
+    return PASSWORD_FILE.read_text().strip()
+
+
 def ensure_user(password: str) -> pwd.struct_passwd:
-    """The throwaway system user the SFTP sessions run as (created once, password reset each session)."""
+    """The throwaway system user the SFTP sessions run as (created once; ``password`` is always the
+    same one, see :func:`user_password`)."""
     try:
         entry = pwd.getpwnam(USER)
     except KeyError:
@@ -64,7 +82,7 @@ def keygen(path: Path, passphrase: str = "") -> str:
 class SshServer:
     folder: Path
     port: int = field(default_factory=free_port)
-    password: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    password: str = field(default_factory=user_password)
     process: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
@@ -114,14 +132,24 @@ LogLevel INFO
         wait_for_port(self.port)
 
     def stop(self) -> None:
-        """Kill the server and every session it forked: transfers in flight break off."""
+        """Kill the server and every session it forked: transfers in flight break off.
+
+        Sessions fork into process groups (and sessions) of their own, but stay descendants of this
+        server: those are killed, not every process of the shared user (another server's)."""
+        import psutil
+
         if self.process is not None:
+            try:
+                sessions = psutil.Process(self.process.pid).children(recursive=True)
+            except psutil.NoSuchProcess:
+                sessions = []
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+            for session in sessions:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    session.kill()
             self.process.wait()
             self.process = None
-        # sessions fork into new process groups of their own; end them too
-        subprocess.run(["pkill", "-9", "-u", USER], check=False)
 
     def make_folder(self, name: str) -> Path:
         """A folder the SFTP user owns, as a test's remote root."""
