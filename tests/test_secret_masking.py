@@ -135,13 +135,8 @@ def test_an_echoed_api_key_is_masked_everywhere(
         for task in dag.tasks:
             task.retries = 0
         caplog.set_level(logging.INFO)
-        run = dag.test()
-        (notifier,) = (
-            dag.on_failure_callback
-            if isinstance(dag.on_failure_callback, list)
-            else [dag.on_failure_callback]
-        )
-        notifier({"dag": dag, "run_id": run.run_id, "reason": "task_failure", "dag_run": run})
+        run = dag.test()  # the failing task mails on_failure itself (a task-level callback)
+        assert str(run.state) == "failed"
     finally:
         server.stop()
 

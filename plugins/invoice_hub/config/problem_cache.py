@@ -22,17 +22,12 @@ from pathlib import Path
 
 from invoice_hub import settings
 from invoice_hub.config.loader import integration_files
+from invoice_hub.config.safety import ENVIRONMENT
 
 CACHE_NAME = "integration-problems.json"
 _CONFIG_CODE = Path(__file__).resolve().parent
-_SETTINGS = (
-    "AIRFLOW_HOME",
-    "AIRFLOW__CORE__DAGS_FOLDER",
-    "INVOICE_HUB_INTEGRATIONS_DIR",
-    "INVOICE_HUB_MAPPINGS_DIR",
-    "INVOICE_HUB_STAGING_URL",
-    "INVOICE_HUB_STORE_URL",
-)
+#: A change of any of these changes which folders are refused (config/safety.py).
+_SETTINGS = ENVIRONMENT
 
 
 def cache_path() -> Path:

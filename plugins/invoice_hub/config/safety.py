@@ -217,8 +217,9 @@ class Protected:
     whole_tree: bool = True
 
 
-#: The environment the protected folders come from (settings.py and Airflow's own defaults).
-_ENVIRONMENT = (
+#: The environment the protected folders come from (settings.py and Airflow's own defaults); what
+#: the problems cache (problem_cache.py) is keyed on too.
+ENVIRONMENT = (
     "AIRFLOW_HOME",
     "AIRFLOW__CORE__DAGS_FOLDER",
     "INVOICE_HUB_INTEGRATIONS_DIR",
@@ -236,7 +237,7 @@ def protected_folders() -> tuple[Protected, ...]:
     configuration and resolving links is most of the cost of checking a file.
     """
     return _protected(
-        tuple(os.environ.get(key) for key in _ENVIRONMENT), "airflow.configuration" in sys.modules
+        tuple(os.environ.get(key) for key in ENVIRONMENT), "airflow.configuration" in sys.modules
     )
 
 
