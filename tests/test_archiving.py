@@ -1,4 +1,4 @@
-"""archiving.archive_files without Airflow, on a real folder: one file that cannot be archived never
+"""exchange.archive.archive_files without Airflow, on a real folder: one file that cannot be archived never
 fails the others, and each problem is recorded with its reason."""
 
 from __future__ import annotations
@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from invoice_hub.archiving import archive_files
 from invoice_hub.config.models import LocalSource
+from invoice_hub.exchange.archive import archive_files
 from invoice_hub.manifest import FileEntry
 from invoice_hub.naming import NAME_MAX_BYTES
 from invoice_hub.reasons import Reason

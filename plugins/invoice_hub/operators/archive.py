@@ -8,7 +8,7 @@ import json
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from invoice_hub.archiving import archive_files
+from invoice_hub.exchange.archive import archive_files
 from invoice_hub.ledger.status import FileStatus
 from invoice_hub.manifest import FileEntry
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
@@ -17,7 +17,7 @@ from invoice_hub.transports import TransportError
 
 class ArchiveOperator(IntegrationOperator):
     """Keeps, deletes or moves each source file by its outcome; a moved failed file gets its reason beside it
-    (see :func:`invoice_hub.archiving.archive_files`: one file that cannot be archived never stops the
+    (see :func:`invoice_hub.exchange.archive.archive_files`: one file that cannot be archived never stops the
     others).
 
     When any file failed, or the source refused to archive one, the task fails at the end (after
