@@ -331,23 +331,21 @@ def test_worker_killed_mid_delivery_to_sftp(
 def test_worker_killed_mid_send_over_http_repeats_at_most_one_request_with_its_key(
     ledger_db: str, httpd, staging: Staging, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    """Killed (by a watcher of the server's requests) once the third POST arrived: the retry sends
-    at most that one again, with the same Idempotency-Key, so a receiver honouring it books each
+    """Killed by the server when the third POST arrived, before it is answered: the retry sends at
+    most that one again, with the same Idempotency-Key, so a receiver honouring it books each
     invoice once."""
     hub = integration({"type": "http", "conn_id": "partner_http", "path": "/api/invoices"})
-    process = start_worker(tmp_path, hub, staged_entries(staging, INVOICES))
+    worker: dict = {}
 
-    def kill_at_the_third() -> None:
-        while process.poll() is None:
-            if len(httpd.requests) >= 3:
-                process.kill()
-                return
-            time.sleep(0.001)
+    def kill_at_the_third(request: dict) -> None:
+        if len(httpd.requests) == 3:
+            worker["process"].kill()  # received, not yet acknowledged
 
-    watcher = threading.Thread(target=kill_at_the_third)
-    watcher.start()
+    httpd.on_request = kill_at_the_third
+    worker["process"] = process = start_worker(tmp_path, hub, staged_entries(staging, INVOICES))
     assert process.wait(timeout=120) == -signal.SIGKILL, worker_log(tmp_path)
-    watcher.join()
+    httpd.on_request = None
+    assert len(httpd.requests) == 3
     retry = start_worker(tmp_path, hub, staged_entries(staging, INVOICES))
     assert retry.wait(timeout=120) == 0, worker_log(tmp_path)
 

@@ -6,6 +6,7 @@ import email
 import email.policy
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -63,12 +64,15 @@ class SmtpServer:
 @dataclass
 class HttpServer:
     """Records every request; answers with ``status`` (a test can change it). An error body echoes
-    the request headers named in ``echo_headers``, as some partners' servers do."""
+    the request headers named in ``echo_headers``, as some partners' servers do. ``on_request`` is
+    called with each request once it is recorded, before it is answered (a fault test kills the
+    sender there: received, not yet acknowledged)."""
 
     status: int = 201
     requests: list[dict] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     echo_headers: tuple[str, ...] = ()
+    on_request: Callable[[dict], None] | None = None
 
     def start(self) -> None:
         recorder = self
@@ -76,7 +80,10 @@ class HttpServer:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                recorder.requests.append({"path": self.path, "headers": dict(self.headers), "body": body})
+                request = {"path": self.path, "headers": dict(self.headers), "body": body}
+                recorder.requests.append(request)
+                if recorder.on_request is not None:
+                    recorder.on_request(request)
                 self.send_response(recorder.status)
                 self.end_headers()
                 if recorder.status < 300:
