@@ -15,13 +15,14 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from invoice_hub.amounts import amounts_to_units, units_to_amount
 from invoice_hub.config.models import Reconcile
 from invoice_hub.ledger import database
 from invoice_hub.ledger.database import get_engine
 from invoice_hub.ledger.receivables import Receivables
 from invoice_hub.ledger.tables import AMOUNT_TYPE, ArInvoice
 from invoice_hub.reconciliation.apply import Outcome, reconcile_file
-from invoice_hub.reconciliation.snapshot import amounts_to_units, produced_at, units_to_amount
+from invoice_hub.reconciliation.snapshot import produced_at
 
 WIDE = "12345678901234567890.12"  # 20 digits and cents: a float has 15 to 17
 NAME = "ar_wide"

@@ -316,8 +316,8 @@ MINIMAL_EXPORT = {
 def test_unknown_params_name_the_allowed_ones() -> None:
     from invoice_hub.config.models import Integration
     from invoice_hub.errors import HubError
+    from invoice_hub.exchange.select import EXPORT_PARAMS
     from invoice_hub.operators.base import check_params
-    from invoice_hub.operators.export import EXPORT_PARAMS
 
     integration = Integration.model_validate({"name": "semine_send", **MINIMAL_EXPORT})
     check_params(integration, {"customer": "C1", "date_from": None}, EXPORT_PARAMS)
@@ -332,7 +332,7 @@ def test_unknown_params_name_the_allowed_ones() -> None:
 def test_a_manual_only_export_without_a_selection_says_what_to_choose() -> None:
     from invoice_hub.config.models import Integration
     from invoice_hub.errors import HubError
-    from invoice_hub.operators.export import run_interval
+    from invoice_hub.exchange.select import run_interval
 
     manual = Integration.model_validate({"name": "by_hand", **MINIMAL_EXPORT})
     with pytest.raises(HubError, match=r"no schedule.*invoice_numbers, customer or date_from/date_to"):
@@ -376,3 +376,17 @@ def test_the_trigger_form_has_no_required_field(
         empty = ParamsDict({k: params.get_param(k) for k in names})
         empty.update(dict.fromkeys(names))
         assert empty.validate() == dict.fromkeys(names)
+
+
+def test_a_date_that_is_not_a_date_says_how_to_write_it() -> None:
+    from invoice_hub.config.models import Integration
+    from invoice_hub.errors import HubError
+    from invoice_hub.exchange.select import criteria_for
+
+    integration = Integration.model_validate({"name": "by_hand", **MINIMAL_EXPORT})
+    with pytest.raises(HubError, match=r"'03.11.2026' is not a date: write YYYY-MM-DD") as caught:
+        criteria_for(integration, None, None, date_from="03.11.2026")
+    assert not caught.value.retryable
+    assert criteria_for(integration, None, None, date_from="2026-11-03").start == dt.datetime(
+        2026, 11, 3, tzinfo=dt.UTC
+    )

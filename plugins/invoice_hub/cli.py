@@ -302,9 +302,9 @@ def _receivables(args: argparse.Namespace) -> int:
 
 def _find_invoices(args: argparse.Namespace) -> int:
     """An export's invoices as CSV for people, each ``not activated``, ``not exported`` or ``exported``."""
+    from invoice_hub.exchange.select import activated, criteria_for
     from invoice_hub.ledger.invoices import Invoices
     from invoice_hub.ledger.tables import as_utc
-    from invoice_hub.operators.export import activated, criteria_for
     from invoice_hub.spreadsheet import people_csv_writer, people_row
 
     entry = _integration_file(args.integration, kind="export")

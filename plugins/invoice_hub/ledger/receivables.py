@@ -19,6 +19,7 @@ from sqlalchemy import Engine, Float, Text, and_, bindparam, cast, insert, liter
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from invoice_hub.amounts import FLOAT_EXACT_BELOW, UNITS_PER_AMOUNT, amounts_to_units, units_to_amount
 from invoice_hub.ledger.database import get_engine
 from invoice_hub.ledger.status import SnapshotStatus
 from invoice_hub.ledger.tables import ArInvoice, ArSnapshot, ArStatusChange, utcnow
@@ -84,8 +85,6 @@ class Receivables:
         Amounts come as floats (the database converts them: fast), exact below
         ``FLOAT_EXACT_BELOW``; when any is that wide, they are read again as the database's exact
         text of them, so that a cent on 20 digits is still a cent (``amounts_to_units``)."""
-        from invoice_hub.reconciliation.snapshot import FLOAT_EXACT_BELOW, UNITS_PER_AMOUNT, amounts_to_units
-
         refs, amounts, currencies = self._open_rows(integration, cast(ArInvoice.open_amount, Float))
         floats = np.asarray(amounts, dtype=float)
         if (np.abs(floats[~np.isnan(floats)]) >= FLOAT_EXACT_BELOW).any():
@@ -209,8 +208,6 @@ def _apply_rows(
     extra_columns: list[str],
 ) -> None:
     """Changes that have a snapshot row: invoices opened, reopened, and with another amount."""
-    from invoice_hub.reconciliation.snapshot import units_to_amount
-
     integration, snapshot_id, at = done["integration"], done["snapshot_id"], done["changed_at"]
     current = rows.iloc[chunk["position"].to_numpy()]
     kinds = chunk["change"].to_numpy(dtype=object)

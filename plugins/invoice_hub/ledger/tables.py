@@ -47,7 +47,7 @@ class ExactAmount(TypeDecorator[Decimal]):
     SQLite, whose NUMERIC affinity would store a REAL (``1e+20``: a one-cent change lost).
 
     Amounts are never compared, summed or ordered in SQL (text would not order as numbers): the
-    reconciliation compares them in Python (``reconciliation.snapshot.amounts_to_units``). One that
+    reconciliation compares them in Python (``invoice_hub.amounts.amounts_to_units``). One that
     does not fit is refused, never rounded.
     """
 

@@ -11,12 +11,12 @@ import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from invoice_hub.errors import HubError
+from invoice_hub.exchange.select import activated, criteria_for, manual_selection, run_interval
 from invoice_hub.manifest import FileEntry, Manifest, Output
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
@@ -26,96 +26,12 @@ if TYPE_CHECKING:
     from typing import TypeAlias
 
     from invoice_hub.config.mappings import Mapping
-    from invoice_hub.config.models import CustomerSettings, Integration
-    from invoice_hub.ledger.invoices import Criteria
+    from invoice_hub.config.models import CustomerSettings
     from invoice_hub.ledger.tables import InvoiceRecord
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
 
     LoadedMapping: TypeAlias = tuple[Mapping, Path] | None  # a mapping and its file, as loaded
-
-#: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
-EXPORT_PARAMS = ("invoice_numbers", "customer", "date_from", "date_to")
-
-
-def run_interval(
-    integration: Integration,
-    start: dt.datetime | None,
-    end: dt.datetime | None,
-    run_after: dt.datetime | None,
-) -> tuple[dt.datetime, dt.datetime]:
-    """The data interval a run without a person's selection exports.
-
-    A scheduled run, a backfill and a run triggered with a logical date (the UI's default form)
-    have one. A run triggered without a logical date (``airflow dags trigger``, the REST API) has
-    none: it gets the interval Airflow would have given it with one, the last complete interval of
-    the schedule before it was triggered (a daily export: the previous day), not every invoice ever.
-    """
-    if not integration.schedule:
-        raise HubError(
-            f"{integration.name} has no schedule, so a run has no interval to export: choose "
-            "invoice_numbers, customer or date_from/date_to in the Trigger form (or in --conf)",
-            retryable=False,
-        )
-    if start is not None and end is not None:
-        return start, end
-    import pendulum
-    from airflow.timetables.interval import CronDataIntervalTimetable
-
-    # Airflow's own rule for manual runs (what the Trigger form's logical date gets); the DAG's
-    # timetable is a CronDataIntervalTimetable of this schedule in UTC (dag_factory._timetable).
-    moment = pendulum.instance(run_after or dt.datetime.now(dt.UTC))
-    interval = CronDataIntervalTimetable(integration.schedule, "UTC").infer_manual_data_interval(
-        run_after=moment
-    )
-    return interval.start, interval.end
-
-
-def manual_selection(params: Mapping[str, Any]) -> dict[str, Any]:
-    """What a person chose in the Trigger form: the export params that are set (empty: none)."""
-    return {key: params[key] for key in EXPORT_PARAMS if params.get(key)}
-
-
-def activated(integration: Integration, customer: str | None) -> bool:
-    """Whether an export exports this customer's invoices (``select.customers`` and ``active``)."""
-    chosen = integration.select.customers
-    if chosen != "all" and customer not in chosen:
-        return False
-    return all(c.active for c in integration.customers if c.id == customer)
-
-
-def criteria_for(
-    integration: Integration, start: dt.datetime | None, end: dt.datetime | None, **manual: Any
-) -> Criteria:
-    """What a run selects: its interval, or what a person asked for (numbers, customer, dates)."""
-    from invoice_hub.ledger.invoices import Criteria
-
-    select = integration.select
-    numbers = tuple(n for n in manual.get("invoice_numbers") or () if n)
-    customer = manual.get("customer") or None
-    date_from, date_to = manual.get("date_from") or None, manual.get("date_to") or None
-    if numbers or customer or date_from or date_to:  # a manual export: the interval does not apply
-        start = _day(date_from) if date_from else None
-        end = _day(date_to) + dt.timedelta(days=1) if date_to else None
-    elif select.period == "all":
-        start = end = None
-    return Criteria(
-        date_field=select.date_field,
-        start=start,
-        end=end,
-        customers=[customer] if customer else (None if select.customers == "all" else list(select.customers)),
-        types=tuple(select.types),
-        statuses=tuple(select.statuses),
-        sources=tuple(select.sources),
-        numbers=numbers,
-    )
-
-
-def _day(text: str) -> dt.datetime:
-    try:
-        return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
-    except ValueError:
-        raise AirflowFailException(f"{text!r} is not a date: write YYYY-MM-DD") from None
 
 
 class SelectInvoicesOperator(IntegrationOperator):

@@ -11,8 +11,8 @@ from typing import Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from invoice_hub.amounts import units_to_amount
 from invoice_hub.reconciliation.apply import Outcome
-from invoice_hub.reconciliation.snapshot import units_to_amount
 from invoice_hub.spreadsheet import people_csv_text
 
 CHANGE_COLUMNS = (

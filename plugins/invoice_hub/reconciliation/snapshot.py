@@ -7,24 +7,15 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Context, Decimal
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from invoice_hub.amounts import amounts_to_units
 from invoice_hub.config.models import Reconcile
 from invoice_hub.formats.open_ar_csv import read_open_ar_report
 from invoice_hub.validation.findings import Finding
-
-#: Amounts are compared in these units (1/10,000).
-UNITS_PER_AMOUNT = 10_000
-#: Below this size an amount goes through a float64 to its units exactly: its rounding error (half
-#: an ulp, under 1.6e-5 below 2**37) times 10,000 stays well under half a unit, so ``rint`` finds the
-#: right one. From 2**37 (about 1.4e11) on it does not (a 9e11 amount can land one unit off), so
-#: amounts from 10**11 on are converted and compared as exact integers (Python ints).
-FLOAT_EXACT_BELOW = 10**11
-_WIDE = Context(prec=80)
 
 #: A date (and maybe a time) in a file name: 2026-11-20, 20261120T0600, 2026-11-20_06-00-00, ...
 _STAMP = re.compile(
@@ -32,31 +23,6 @@ _STAMP = re.compile(
 )
 _TAIL_BYTES = 64 * 1024
 _CURRENCY_CODE = re.compile("[A-Z]{3}")
-
-
-def units_to_amount(units: float) -> Decimal | None:
-    """An amount back from :data:`UNITS_PER_AMOUNT` (NaN: unknown), exact for any width."""
-    return None if units != units else Decimal(int(units)).scaleb(-4, _WIDE)
-
-
-def amounts_to_units(amounts: np.ndarray) -> np.ndarray:
-    """Amounts (Decimals or their text; None or NaN: unknown) in :data:`UNITS_PER_AMOUNT`, NaN where
-    unknown: float64 integers, vectorised, when every amount is below :data:`FLOAT_EXACT_BELOW`; else
-    exact Python ints in an object array, so that a cent on 20 digits is still a cent (comparisons
-    work alike on both)."""
-    values = np.asarray(amounts, dtype=object)
-    present = pd.notna(values)
-    floats = np.full(len(values), np.nan)
-    if present.any():
-        floats[present] = values[present].astype(float)
-    if not (np.abs(floats[present]) >= FLOAT_EXACT_BELOW).any():
-        return np.rint(floats * UNITS_PER_AMOUNT)
-    exact = np.full(len(values), np.nan, dtype=object)
-    exact[present] = [
-        int(Decimal(str(v)).scaleb(4, _WIDE).to_integral_value(ROUND_HALF_EVEN, _WIDE))
-        for v in values[present]
-    ]
-    return exact
 
 
 def produced_at(name: str, mtime: float) -> dt.datetime:
