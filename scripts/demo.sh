@@ -77,9 +77,12 @@ own_session=$(ps -o sid= -p $$ | tr -d ' ')
 add_session() {
   if [ "$1" != "$own_session" ]; then sessions+=("$1"); fi
 }
+# make passes a SIGTERM on to its recipe once more: the first thing a signal does is ignore the next
+# ones, or a second TERM arriving before cleanup's own `trap ''` ran `exit` again inside the EXIT
+# trap and cut the clean-up short (every service left running).
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap "trap '' INT TERM; exit 130" INT
+trap "trap '' INT TERM; exit 143" TERM
 
 echo "== Starting the demo partners: a supplier's folder and an SFTP server on 127.0.0.1:$SFTP_PORT"
 echo "   (a new invoice in each every 20 s; log in .demo/partners.log)"
