@@ -204,7 +204,7 @@ def test_validate_prints_one_json_object_per_file(tmp_path: Path) -> None:
             {
                 "rule": "XML-DATE",
                 "severity": "fatal",
-                "message": "IssueDate is not a date as YYYY-MM-DD: '13.11.2017'",
+                "message": "IssueDate is not a date as YYYY-MM-DD (a time zone may follow: 2016-04-04+01:00): '13.11.2017'",
                 "location": "/Invoice/cbc:IssueDate",
             }
         ],

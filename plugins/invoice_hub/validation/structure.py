@@ -11,7 +11,7 @@ XML-SYNTAX                not well-formed XML, or refused by the hardened parser
 XML-ROOT                  the root element is not the declared format's
 XML-REQUIRED              a required element is missing or empty
 XML-LINES                 no invoice lines (a warning for AP Agility, whose header-only exports exist)
-XML-DATE                  not a date (UBL: YYYY-MM-DD; AP Agility: M/D/YYYY h:mm:ss AM or ISO)
+XML-DATE                  not a date (UBL: xs:date, YYYY-MM-DD with an optional time zone; AP Agility: M/D/YYYY h:mm:ss AM or ISO)
 XML-AMOUNT                an amount is not a decimal number, or has no ISO 4217 ``currencyID``
 XML-NUMBER                a quantity or percentage is not a decimal number
 XML-CURRENCY              a currency code is not an ISO 4217 code
@@ -31,7 +31,6 @@ CSV-*                     open-AR CSV (see ``formats.open_ar_csv``)
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
@@ -42,13 +41,13 @@ from lxml import etree
 from invoice_hub.formats.ap_agility import parse_date as parse_ap_agility_date
 from invoice_hub.formats.ubl import CREDIT_NOTE_NS, INVOICE_NS, NS
 from invoice_hub.validation.findings import Finding
+from invoice_hub.xsdtypes import xs_date
 
 CAC, CBC = NS["cac"], NS["cbc"]
 _UNIT = re.compile(r"^[A-Z0-9]{1,3}$")
 _QUANTITIES = frozenset({"InvoicedQuantity", "CreditedQuantity", "BaseQuantity"})
 _NUMBERS = frozenset({"Percent", "MultiplierFactorNumeric", *_QUANTITIES})
 _CURRENCY_CODES = frozenset({"DocumentCurrencyCode", "TaxCurrencyCode"})
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PREFIXES = {CAC: "cac", CBC: "cbc"}
 _TRUE = ("true", "1")  # xsd:boolean
 
@@ -188,8 +187,12 @@ def _ubl_types(c: _Checks, root: etree._Element) -> None:
             elif not is_currency(currency):
                 c.add("XML-CURRENCY", f"currencyID {currency!r} is not an ISO 4217 code", xpath(element))
         elif name.endswith("Date") and text:
-            if not _ISO_DATE.match(text) or not _iso_date(text):
-                c.add("XML-DATE", f"{name} is not a date as YYYY-MM-DD: {text!r}", xpath(element))
+            if xs_date(text) is None:
+                c.add(
+                    "XML-DATE",
+                    f"{name} is not a date as YYYY-MM-DD (a time zone may follow: 2016-04-04+01:00): {text!r}",
+                    xpath(element),
+                )
         elif name in _NUMBERS and text:
             if _decimal(text) is None:
                 c.add("XML-NUMBER", f"{name} is not a decimal number: {text!r}", xpath(element))
@@ -204,14 +207,6 @@ def _ubl_types(c: _Checks, root: etree._Element) -> None:
                     f"got {unit!r}",
                     xpath(element),
                 )
-
-
-def _iso_date(text: str) -> bool:
-    try:
-        dt.date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
 
 
 def _sum(elements: Iterable[etree._Element]) -> Decimal:

@@ -665,17 +665,15 @@ def check_lines(doc: Doc) -> None:
 
 
 def _check_period(doc: Doc, period, rule_id: str) -> None:
-    """End date >= start date when both are given (dates compared as xs:date; unreadable ones fail)."""
-    import datetime as dt
+    """End date >= start date when both are given (dates compared as xs:date, time zones included;
+    unreadable ones fail)."""
+    from invoice_hub.xsdtypes import xs_date_start
 
     start, end = text(period, "cbc:StartDate"), text(period, "cbc:EndDate")
     if start is None or end is None:
         return
-    try:
-        ok = dt.date.fromisoformat(end.strip()) >= dt.date.fromisoformat(start.strip())
-    except ValueError:
-        ok = False
-    doc.fail_unless(ok, rule_id, period)
+    begins, ends = xs_date_start(start), xs_date_start(end)
+    doc.fail_unless(begins is not None and ends is not None and ends >= begins, rule_id, period)
 
 
 @checks("BR-29", "BR-CO-19")
