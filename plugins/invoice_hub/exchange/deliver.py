@@ -60,6 +60,22 @@ def delivery_id(integration: str, destination_key: str, output_key: str) -> str:
     return hashlib.sha256(f"{integration}\x1f{destination_key}\x1f{output_key}".encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class _Destination:
+    """One destination folder of one open transport, as the steps of a delivery share it."""
+
+    ledger: Ledger
+    transport: Transport
+    integration: str
+    key: str  # the ledger's destination key
+    folder: str
+    if_exists: str
+    run_id: str
+
+    def delivery_id(self, output_key: str) -> str:
+        return delivery_id(self.integration, self.key, output_key)
+
+
 @dataclass
 class _Upload:
     entry: FileEntry
@@ -174,32 +190,20 @@ def deliver_to(
             todo.append((entry, output))
     noted = {k: d.remote_path for k, d in known.items() if d.status == DeliveryStatus.PENDING}
     deliver = _send_each if isinstance(transport, SendOnlyTransport) else _store_all
-    outcomes.update(
-        deliver(
-            ledger, transport, integration=integration, key=key, folder=folder, if_exists=if_exists,
-            todo=todo, noted=noted, run_id=run_id,
-        )
-    )  # fmt: skip
+    here = _Destination(ledger, transport, integration, key, folder, if_exists, run_id)
+    outcomes.update(deliver(here, todo, noted))
     return outcomes
 
 
 def _send_each(
-    ledger: Ledger,
-    transport: Transport,
-    *,
-    integration: str,
-    key: str,
-    folder: str,
-    if_exists: str,
-    todo: list[tuple[FileEntry, Output]],
-    noted: dict[str, str | None],
-    run_id: str,
+    here: _Destination, todo: list[tuple[FileEntry, Output]], noted: dict[str, str | None]
 ) -> dict[str, Outcome]:
     """E-mail and HTTP: what was sent cannot be read back, so each message is noted, sent and
     recorded on its own: a crash repeats at most the one in flight, with the same id."""
+    ledger, transport, key = here.ledger, here.transport, here.key
     outcomes: dict[str, Outcome] = {}
     for entry, output in todo:
-        did = delivery_id(integration, key, output.key)
+        did = here.delivery_id(output.key)
         if output.key in noted:
             log.warning(
                 "%s: an earlier attempt to send it to %s did not record its end; sending it again with "
@@ -209,43 +213,37 @@ def _send_each(
                 did,
             )
         try:
-            target = transport.target_path(folder, output.name, "replace")
+            target = transport.target_path(here.folder, output.name, "replace")
         except Exception as exc:
             outcomes[output.key] = file_error(exc, transport.label, output.name)
             continue
-        ledger.start_delivery(integration, key, output.key, output.name, target, run_id, entry.file_id, did)
+        ledger.start_delivery(
+            here.integration, key, output.key, output.name, target, here.run_id, entry.file_id, did
+        )
         try:
             with local_file(output.url) as local:
                 transport.upload(local, target, replace=False, delivery_id=did)  # type: ignore[call-arg]
         except Exception as exc:
             outcomes[output.key] = file_error(exc, transport.label, target)
             continue
-        ledger.finish_delivery(integration, key, output.key, target)
+        ledger.finish_delivery(here.integration, key, output.key, target)
         log.info("Sent %s to %s (id %s)", output.name, key, did)
         outcomes[output.key] = target
     return outcomes
 
 
 def _store_all(
-    ledger: Ledger,
-    transport: Transport,
-    *,
-    integration: str,
-    key: str,
-    folder: str,
-    if_exists: str,
-    todo: list[tuple[FileEntry, Output]],
-    noted: dict[str, str | None],
-    run_id: str,
+    here: _Destination, todo: list[tuple[FileEntry, Output]], noted: dict[str, str | None]
 ) -> dict[str, Outcome]:
     """Local, SFTP, FTP: pending deliveries confirmed by content, the rest uploaded in batches."""
+    transport, folder = here.transport, here.folder
     outcomes: dict[str, Outcome] = {}
     uploads: list[_Upload] = []
     proven: list[tuple[str, str]] = []
     leftovers: dict[str, set[str]] = {}
     taken = {path for path in noted.values() if path}
     for entry, output in todo:
-        policy = output.if_exists or if_exists
+        policy = output.if_exists or here.if_exists
         earlier = noted.get(output.key)
         if earlier:
             remote_folder, name = posixpath.split(transport.resolve(earlier))
@@ -273,44 +271,28 @@ def _store_all(
             continue
         taken.add(target)
         uploads.append(_Upload(entry, output, target, policy))
-    ledger.finish_deliveries(integration, key, proven)
+    here.ledger.finish_deliveries(here.integration, here.key, proven)
     for remote_folder, names in leftovers.items():
         transport.discard_partials(remote_folder, names)
     for start in range(0, len(uploads), BATCH):
-        outcomes.update(
-            _upload_batch(ledger, transport, uploads[start : start + BATCH], integration, key, folder, run_id)
-        )
+        outcomes.update(_upload_batch(here, uploads[start : start + BATCH]))
     return outcomes
 
 
-def _upload_batch(
-    ledger: Ledger,
-    transport: Transport,
-    batch: list[_Upload],
-    integration: str,
-    key: str,
-    folder: str,
-    run_id: str,
-) -> dict[str, Outcome]:
+def _upload_batch(here: _Destination, batch: list[_Upload]) -> dict[str, Outcome]:
     """Note, upload (as many in flight as the transport keeps) and record one batch."""
-    ledger.start_deliveries(
-        integration,
-        key,
-        run_id,
+    here.ledger.start_deliveries(
+        here.integration,
+        here.key,
+        here.run_id,
         [
-            Planned(
-                u.output.key,
-                u.output.name,
-                u.target,
-                u.entry.file_id,
-                delivery_id(integration, key, u.output.key),
-            )
+            Planned(u.output.key, u.output.name, u.target, u.entry.file_id, here.delivery_id(u.output.key))
             for u in batch
         ],
     )
     with contextlib.ExitStack() as files:
         locals_ = [files.enter_context(local_file(u.output.url)) for u in batch]
-        errors = transport.upload_many(
+        errors = here.transport.upload_many(
             [(local, u.target, u.policy == "replace") for local, u in zip(locals_, batch, strict=True)]
         )
     outcomes: dict[str, Outcome] = {}
@@ -318,30 +300,27 @@ def _upload_batch(
     for item, error in zip(batch, errors, strict=True):
         if isinstance(error, TargetExistsError) and item.policy == "unique":
             # the name picked was taken by someone else before our rename: pick another
-            outcomes[item.output.key] = _upload_under_new_name(
-                ledger, transport, item, integration, key, folder, run_id
-            )
+            outcomes[item.output.key] = _upload_under_new_name(here, item)
         elif error is not None:
             outcomes[item.output.key] = error
         else:
             outcomes[item.output.key] = item.target
             done.append((item.output.key, item.target))
-    ledger.finish_deliveries(integration, key, done)
+    here.ledger.finish_deliveries(here.integration, here.key, done)
     return outcomes
 
 
-def _upload_under_new_name(
-    ledger: Ledger, transport: Transport, item: _Upload, integration: str, key: str, folder: str, run_id: str
-) -> Outcome:
+def _upload_under_new_name(here: _Destination, item: _Upload) -> Outcome:
     """Upload one output under a new unique name, after another writer took the one noted."""
-    did = delivery_id(integration, key, item.output.key)
+    ledger, transport, integration, key = here.ledger, here.transport, here.integration, here.key
+    did = here.delivery_id(item.output.key)
     for _attempt in range(3):
         try:
-            target = transport.target_path(folder, item.output.name, "unique")
+            target = transport.target_path(here.folder, item.output.name, "unique")
         except Exception as exc:
             return file_error(exc, transport.label, item.output.name)
         ledger.start_delivery(
-            integration, key, item.output.key, item.output.name, target, run_id, item.entry.file_id, did
+            integration, key, item.output.key, item.output.name, target, here.run_id, item.entry.file_id, did
         )
         try:
             with local_file(item.output.url) as local:
