@@ -1,8 +1,9 @@
-"""The EN 16931 rule registry: every rule the hub checks, with its official id, flag and message.
+"""The rule registry: every rule the hub checks, with its official id, flag and message.
 
-A rule is declared once (:func:`define`) with the text CEN publishes in its UBL validation artefacts,
-and bound to the function that evaluates it (:func:`checks`). ``docs/validation.md`` is generated from
-this registry, so the documented list and the checked list cannot drift apart.
+A rule is declared once (:func:`define`) with the text CEN (EN 16931) or OpenPEPPOL (BIS Billing 3.0)
+publishes in its UBL validation artefacts, and bound to the function that evaluates it
+(:func:`checks`). Which rule set a rule belongs to follows from its id's family. ``docs/validation.md``
+is generated from this registry, so the documented list and the checked list cannot drift apart.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ if TYPE_CHECKING:
     from invoice_hub.validation.en16931.document import Doc
 
 Flag = Literal["fatal", "warning"]
+RuleSet = Literal["en16931", "peppol"]
 Check = Callable[["Doc"], None]
 
-#: Families in the order docs/validation.md lists them: (id prefix, heading).
+#: EN 16931 families in the order docs/validation.md lists them: (id prefix, heading).
 FAMILIES: tuple[tuple[str, str], ...] = (
     ("BR-CO-", "Calculation and consistency rules (BR-CO)"),
     ("BR-DEC-", "Decimal rules (BR-DEC)"),
@@ -38,6 +40,24 @@ FAMILIES: tuple[tuple[str, str], ...] = (
     ("UBL-DT-", "UBL data type rules (UBL-DT)"),
 )
 
+#: OpenPEPPOL BIS Billing 3.0 families (``PEPPOL-EN16931-UBL.sch``), in the order the docs list them.
+PEPPOL_FAMILIES: tuple[tuple[str, str], ...] = (
+    ("PEPPOL-EN16931-R", "PEPPOL: EN 16931 restrictions (PEPPOL-EN16931-R)"),
+    ("PEPPOL-EN16931-P", "PEPPOL: profile and transaction (PEPPOL-EN16931-P)"),
+    ("PEPPOL-EN16931-F", "PEPPOL: decimal formats (PEPPOL-EN16931-F)"),
+    ("PEPPOL-EN16931-CL", "PEPPOL: code lists (PEPPOL-EN16931-CL)"),
+    ("PEPPOL-COMMON-R", "PEPPOL: common rules (PEPPOL-COMMON-R)"),
+    ("DE-R-", "PEPPOL national rules: Germany (DE-R)"),
+    ("DK-R-", "PEPPOL national rules: Denmark (DK-R)"),
+    ("GR-R-", "PEPPOL national rules: Greece (GR-R)"),
+    ("GR-S-", "PEPPOL national rules: Greece, warnings (GR-S)"),
+    ("IS-R-", "PEPPOL national rules: Iceland (IS-R)"),
+    ("IT-R-", "PEPPOL national rules: Italy (IT-R)"),
+    ("NL-R-", "PEPPOL national rules: the Netherlands (NL-R)"),
+    ("NO-R-", "PEPPOL national rules: Norway (NO-R)"),
+    ("SE-R-", "PEPPOL national rules: Sweden (SE-R)"),
+)
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -50,17 +70,32 @@ class Rule:
 
     @property
     def family(self) -> str:
-        return next(prefix for prefix, _ in FAMILIES if self.id.startswith(prefix))
+        return family_of(self.id)
+
+    @property
+    def ruleset(self) -> RuleSet:
+        return ruleset_of(self.id)
+
+
+def family_of(rule_id: str) -> str:
+    """The id prefix of the family ``rule_id`` belongs to (PEPPOL's first: ``BR-`` would match none of them)."""
+    return next(prefix for prefix, _ in (*PEPPOL_FAMILIES, *FAMILIES) if rule_id.startswith(prefix))
+
+
+def ruleset_of(rule_id: str) -> RuleSet:
+    return "peppol" if any(rule_id.startswith(prefix) for prefix, _ in PEPPOL_FAMILIES) else "en16931"
 
 
 RULES: dict[str, Rule] = {}
-CHECKS: list[Check] = []
+#: The check functions of each rule set, in the order they were bound.
+CHECKS: dict[RuleSet, list[Check]] = {"en16931": [], "peppol": []}
 
 
 def define(rule_id: str, flag: Flag, message: str) -> None:
     """Declare a rule with its official id, flag and message (whitespace as the standard has it, trimmed)."""
     if rule_id in RULES:
         raise ValueError(f"rule {rule_id} is declared twice")
+    family_of(rule_id)  # an id of no known family is a typo: StopIteration here, at import
     RULES[rule_id] = Rule(rule_id, flag, " ".join(message.split()))
 
 
@@ -68,12 +103,13 @@ def checks(*rule_ids: str) -> Callable[[Check], Check]:
     """Bind a check function to the rules it evaluates; each function runs once per document."""
 
     def bind(function: Check) -> Check:
+        (ruleset,) = {ruleset_of(rule_id) for rule_id in rule_ids}  # one check serves one rule set
         for rule_id in rule_ids:
             rule = RULES[rule_id]
             if rule.check is not None:
                 raise ValueError(f"rule {rule_id} has two checks")
             RULES[rule_id] = replace(rule, check=function)
-        CHECKS.append(function)
+        CHECKS[ruleset].append(function)
         return function
 
     return bind
