@@ -15,7 +15,7 @@ from invoice_hub.validation.en16931 import check_en16931
 from invoice_hub.validation.en16931.document import Doc
 from invoice_hub.validation.en16931.registry import CHECKS
 from invoice_hub.validation.findings import Finding
-from invoice_hub.validation.peppol.national import denmark, germany, iceland  # noqa: F401  (they register the rules)
+from invoice_hub.validation.peppol.national import denmark, germany, iceland, italy  # noqa: F401  (they register the rules)
 
 __all__ = ["check_peppol"]
 
