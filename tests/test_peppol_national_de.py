@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.en16931.registry import RULES
 from invoice_hub.validation.peppol import check_peppol
+from invoice_hub.validation.peppol.national.germany import _iban_ok, _skonto_ok
 from tests.peppol_helpers import ensure, find, fired, load, q, remove, set_text
 
 Mutation = Callable[[etree._Element], object]
@@ -244,3 +247,61 @@ def test_finding_has_official_flag_and_points_at_the_payment_means() -> None:
     assert finding.message.startswith(
         'The element "Payment account identifier" (BT-84) should contain a valid IBAN'
     )
+
+
+# -- properties: the IBAN and cash discount tests, on generated values --------------------------------
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _with_check_digits(country: str, bban: str) -> str:
+    """An IBAN made as ISO 13616 makes it: 98 minus the remainder of BBAN + country + 00."""
+    digits = "".join(str(int(c, 36)) for c in bban + country + "00")
+    return f"{country}{98 - int(digits) % 97:02d}{bban}"
+
+
+_COUNTRIES = st.text(_UPPER, min_size=2, max_size=2)
+_BBANS = st.text("0123456789" + _UPPER, min_size=1, max_size=30)
+
+
+@given(_COUNTRIES, _BBANS)
+def test_every_iban_with_right_check_digits_passes(country: str, bban: str) -> None:
+    iban = _with_check_digits(country, bban)
+    assert _iban_ok(iban)
+    assert _iban_ok(" ".join(iban[i : i + 4] for i in range(0, len(iban), 4)))  # printed in groups
+
+
+@given(_COUNTRIES, _BBANS, st.data())
+def test_a_changed_character_fails_the_iban_check(country: str, bban: str, data: st.DataObject) -> None:
+    """Mod 97 catches every single substitution of a digit by another digit."""
+    iban = _with_check_digits(country, bban)
+    positions = [i for i, c in enumerate(iban) if c.isdigit()]
+    position = data.draw(st.sampled_from(positions))
+    other = data.draw(st.sampled_from([d for d in "0123456789" if d != iban[position]]))
+    assert not _iban_ok(iban[:position] + other + iban[position + 1 :])
+
+
+_ROWS = st.lists(
+    st.builds(
+        lambda days, percent, base: (
+            f"#SKONTO#TAGE={days}#PROZENT={percent}#" + (f"BASISBETRAG={base}#" if base else "")
+        ),
+        st.integers(0, 999),
+        st.decimals(0, 100, places=2).map(str),
+        st.one_of(st.none(), st.decimals(-(10**6), 10**6, places=2).map(str)),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@given(_ROWS, st.sampled_from(["", "Zahlbar innerhalb 30 Tagen\n"]))
+def test_well_formed_cash_discount_rows_pass_and_need_their_last_line_break(
+    rows: list[str], lead: str
+) -> None:
+    root = german()
+    note = find(root, "cac:PaymentTerms/cbc:Note")
+    note.text = lead + "\n".join(rows) + "\n"
+    assert _skonto_ok(root)
+    note.text = note.text.rstrip("\n")
+    assert not _skonto_ok(root)

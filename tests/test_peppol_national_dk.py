@@ -12,10 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.en16931.registry import RULES
 from invoice_hub.validation.peppol import check_peppol
+from invoice_hub.validation.peppol.national.denmark import _tax_reason_ok
 from tests.peppol_helpers import find, fired, load, q, remove, set_text
 
 Mutation = Callable[[etree._Element], object]
@@ -188,3 +191,36 @@ def test_tax_reason_is_checked_on_line_allowances_too() -> None:
     etree.SubElement(charge, q("cbc:AllowanceChargeReason")).text = "#50"
     finding = next(f for f in check_peppol(root) if f.rule == "DK-R-004")
     assert finding.location == "/Invoice/cac:InvoiceLine[1]/cac:AllowanceCharge"
+
+
+# -- properties: DK-R-004's reason texts, on generated values -------------------------------------
+
+
+def _zzz(reason: str) -> etree._Element:
+    charge = etree.Element(q("cac:AllowanceCharge"))
+    etree.SubElement(charge, q("cbc:AllowanceChargeReasonCode")).text = "ZZZ"
+    etree.SubElement(charge, q("cbc:AllowanceChargeReason")).text = reason
+    return charge
+
+
+@given(st.integers(0, 9999))
+def test_a_four_character_tax_category_number_passes(number: int) -> None:
+    assert _tax_reason_ok(_zzz(f"{number:04d}"))
+    assert _tax_reason_ok(_zzz(f" {number:04d} "))  # its length is counted trimmed
+
+
+@given(st.integers(0, 999))
+def test_a_shorter_number_fails(number: int) -> None:
+    assert not _tax_reason_ok(_zzz(str(number)))
+
+
+_TEXT = st.text(
+    st.characters(min_codepoint=32, max_codepoint=0xD7FF, blacklist_characters="#"), min_size=1
+)  # XML text
+
+
+@given(_TEXT, _TEXT)
+def test_an_inner_hash_passes_an_outer_one_fails(before: str, after: str) -> None:
+    assert _tax_reason_ok(_zzz(f"{before}#{after}"))
+    assert not _tax_reason_ok(_zzz(f"#{before}{after}"))
+    assert not _tax_reason_ok(_zzz(f"{before}{after}#"))
