@@ -15,7 +15,7 @@ from invoice_hub.validation.en16931 import check_en16931
 from invoice_hub.validation.en16931.document import Doc
 from invoice_hub.validation.en16931.registry import CHECKS
 from invoice_hub.validation.findings import Finding
-from invoice_hub.validation.peppol.national import netherlands, norway, sweden  # noqa: F401
+from invoice_hub.validation.peppol.national import greece, netherlands, norway, sweden  # noqa: F401
 
 __all__ = ["check_peppol"]
 

@@ -12,15 +12,23 @@ from lxml import etree
 from invoice_hub.validation.en16931.document import Doc, every, first, norm, text
 
 
-def vat_prefix(party: etree._Element | None) -> str:
-    """``party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/substring(cbc:CompanyID, 1, 2)``.
+def vat_schemes(party: etree._Element | None) -> list[etree._Element]:
+    """``party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']``: the party's VAT registrations.
 
-    '' where the party has no VAT registration; the comparison with 'VAT' is exact, as it is there
-    (no trimming: the schematron's country variables do not trim it either)."""
-    for scheme in every(party, "cac:PartyTaxScheme"):
-        if any(scheme_id.text == "VAT" for scheme_id in every(scheme, "cac:TaxScheme/cbc:ID")):
-            return (text(scheme, "cbc:CompanyID") or "")[:2]
-    return ""
+    The comparison with 'VAT' is exact (no trimming), as it is in the country variables and in the
+    rules that use this form (others trim it: they say ``normalize-space``, and do it themselves)."""
+    return [
+        scheme
+        for scheme in every(party, "cac:PartyTaxScheme")
+        if any(scheme_id.text == "VAT" for scheme_id in every(scheme, "cac:TaxScheme/cbc:ID"))
+    ]
+
+
+def vat_prefix(party: etree._Element | None) -> str:
+    """``party/cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']/substring(cbc:CompanyID, 1, 2)``: ''
+    where the party has no VAT registration (or one without a number)."""
+    schemes = vat_schemes(party)
+    return (text(schemes[0], "cbc:CompanyID") or "")[:2] if schemes else ""
 
 
 def _country(parties: tuple[etree._Element | None, ...], address_of: etree._Element | None) -> str:

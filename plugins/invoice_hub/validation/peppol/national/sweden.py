@@ -15,6 +15,7 @@ from lxml import etree
 from invoice_hub.validation.en16931.document import Doc, every, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.identifiers import check_seorgnr, xs_number
+from invoice_hub.validation.peppol.national import vat_schemes
 
 define("SE-R-001", "fatal", "For Swedish suppliers, Swedish VAT-numbers must consist of 14 characters.")
 define(
@@ -70,24 +71,15 @@ def _in_sweden(party: etree._Element) -> bool:
     )
 
 
-def _vat_schemes(party: etree._Element) -> list[etree._Element]:
-    """``cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']`` (exact, as the Swedish contexts compare it)."""
-    return [
-        scheme
-        for scheme in every(party, "cac:PartyTaxScheme")
-        if any(scheme_id.text == "VAT" for scheme_id in every(scheme, "cac:TaxScheme/cbc:ID"))
-    ]
-
-
 def _swedish_vat(party: etree._Element) -> bool:
     """A seller in Sweden with a Swedish VAT number: the context of SE-R-001/002 and SE-R-006."""
     return _in_sweden(party) and any(
-        (text(scheme, "cbc:CompanyID") or "")[:2] == "SE" for scheme in _vat_schemes(party)
+        (text(scheme, "cbc:CompanyID") or "")[:2] == "SE" for scheme in vat_schemes(party)
     )
 
 
 def _check_vat_number(doc: Doc, party: etree._Element) -> None:
-    vat = text(_vat_schemes(party)[0], "cbc:CompanyID") or ""
+    vat = text(vat_schemes(party)[0], "cbc:CompanyID") or ""
     doc.fail_unless(len(norm(vat)) == 14, "SE-R-001", party)
     doc.fail_unless(_is_numeric(vat[2:14]), "SE-R-002", party)
 
