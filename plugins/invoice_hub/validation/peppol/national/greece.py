@@ -24,6 +24,7 @@ from invoice_hub.validation.peppol.identifiers import tin_verification, xs_numbe
 from invoice_hub.validation.peppol.national import (
     accounting_supplier_country,
     customer_country,
+    parties,
     supplier_country,
     vat_schemes,
 )
@@ -187,10 +188,6 @@ def _described(reference: etree._Element, description: str) -> bool:
     return any(d.text == description for d in every(reference, "cbc:DocumentDescription"))
 
 
-def _parties(doc: Doc, role: str) -> list[etree._Element]:
-    return [party for element in doc.all(role) for party in every(element, "cac:Party")]
-
-
 def _check_references(doc: Doc, address_in_greece: bool) -> None:
     """The MARK number and the invoice URL (document references with a reserved description)."""
     if address_in_greece:
@@ -216,14 +213,14 @@ def _check_references(doc: Doc, address_in_greece: bool) -> None:
 )
 def greece(doc: Doc) -> None:
     if accounting_supplier_country(doc) in _GREEK:
-        for party in _parties(doc, "cac:AccountingSupplierParty"):
+        for party in parties(doc, "cac:AccountingSupplierParty"):
             for endpoint in every(party, "cbc:EndpointID"):
                 doc.fail_unless(_tin_endpoint(endpoint), "GR-R-009", endpoint)
     if supplier_country(doc) not in _GREEK:
         return
     for number in every(doc.root, "cbc:ID"):
         _check_invoice_number(doc, number)
-    for party in _parties(doc, "cac:AccountingSupplierParty"):
+    for party in parties(doc, "cac:AccountingSupplierParty"):
         doc.fail_unless(_has_name(party), "GR-R-002", party)
         doc.fail_unless(_one_greek_vat(party), "GR-S-011", party)
         for company_id in _vat_ids(party):
@@ -231,7 +228,7 @@ def greece(doc: Doc) -> None:
     address = "cac:AccountingSupplierParty/cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode"
     _check_references(doc, any(code.text == "GR" for code in every(doc.root, address)))
     greek_buyer = customer_country(doc) in _GREEK
-    for party in _parties(doc, "cac:AccountingCustomerParty"):
+    for party in parties(doc, "cac:AccountingCustomerParty"):
         doc.fail_unless(_has_name(party), "GR-R-005", party)
         if greek_buyer:
             doc.fail_unless(_one_greek_vat(party), "GR-R-006", party)

@@ -12,6 +12,7 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, clark, dec, every, exists, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
+from invoice_hub.validation.peppol.national import address_country, parties, party, top
 
 define(
     "NL-R-001",
@@ -64,26 +65,22 @@ _SUPPLIER, _CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerPar
 _ORDER_LINE_REFERENCE = clark("cac:OrderLineReference")
 
 
-def _is_nl(doc: Doc, party: str) -> bool:
-    """``upper-case(normalize-space(/*/party/cac:PostalAddress/cac:Country/cbc:IdentificationCode)) = 'NL'``
-    (``party`` is a path below the root: ``cac:AccountingSupplierParty/cac:Party``, ...)."""
-    return (
-        norm(text(doc.root, f"{party}/cac:PostalAddress/cac:Country/cbc:IdentificationCode")).upper() == "NL"
-    )
+def _is_nl(element: etree._Element | None) -> bool:
+    """``upper-case(normalize-space(element/cac:PostalAddress/cac:Country/cbc:IdentificationCode)) = 'NL'``."""
+    code = address_country(element)
+    return code is not None and norm(code.text).upper() == "NL"
 
 
-def _addresses(doc: Doc, party: str) -> list[etree._Element]:
-    """``party/cac:Party/cac:PostalAddress`` wherever ``party`` is (the rule contexts are relative)."""
-    return [
-        address for element in doc.all(party) for address in every(element, "cac:Party/cac:PostalAddress")
-    ]
+def _addresses(doc: Doc, role: str) -> list[etree._Element]:
+    """``role/cac:Party/cac:PostalAddress`` wherever ``role`` is (the rule contexts are relative)."""
+    return [address for found in parties(doc, role) for address in every(found, "cac:PostalAddress")]
 
 
-def _legal_ids(doc: Doc, party: str) -> list[etree._Element]:
+def _legal_ids(doc: Doc, role: str) -> list[etree._Element]:
     return [
         company
-        for element in doc.all(party)
-        for company in every(element, "cac:Party/cac:PartyLegalEntity/cbc:CompanyID")
+        for found in parties(doc, role)
+        for company in every(found, "cac:PartyLegalEntity/cbc:CompanyID")
     ]
 
 
@@ -108,9 +105,9 @@ def _pays_supplier(doc: Doc, totals: etree._Element) -> bool:
 
 @checks(*(f"NL-R-00{n}" for n in range(1, 10)))
 def netherlands(doc: Doc) -> None:
-    if not _is_nl(doc, f"{_SUPPLIER}/cac:Party"):
+    if not _is_nl(party(doc, _SUPPLIER)):
         return
-    customer_nl = _is_nl(doc, f"{_CUSTOMER}/cac:Party")
+    customer_nl = _is_nl(party(doc, _CUSTOMER))
     if doc.all("cbc:CreditNoteTypeCode") and not exists(
         doc.root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
     ):
@@ -125,7 +122,7 @@ def netherlands(doc: Doc) -> None:
             doc.fail_unless(_has_street_city_zone(address), "NL-R-004", address)
         for company_id in _legal_ids(doc, _CUSTOMER):
             doc.fail_unless(_kvk_or_oin(company_id), "NL-R-005", company_id)
-    if _is_nl(doc, "cac:TaxRepresentativeParty"):
+    if _is_nl(top(doc, "cac:TaxRepresentativeParty")):
         for representative in doc.all("cac:TaxRepresentativeParty"):
             for address in every(representative, "cac:PostalAddress"):
                 doc.fail_unless(_has_street_city_zone(address), "NL-R-006", address)
