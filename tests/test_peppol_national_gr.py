@@ -10,9 +10,12 @@ test checks before any mutation relies on it.
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.peppol import check_peppol
@@ -164,3 +167,32 @@ def test_the_endpoint_rule_follows_the_sellers_own_country() -> None:
     remove(root, f"{SUP}/cac:PartyTaxScheme")
     set_text(root, f"{SUP}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", "GR")
     assert "GR-R-009" in fired(root)
+
+
+_SEGMENT_TEXT = st.text(alphabet="ABCXYZ0123456789-. ", min_size=1, max_size=8)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    issued=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
+    branch=st.integers(0, 10**6),
+    kind=st.sampled_from(["1.1", "1.6", "2.1", "2.4", "5.1", "5.2"]),
+    series=_SEGMENT_TEXT,
+    sequence=_SEGMENT_TEXT,
+)
+def test_every_well_formed_invoice_number_passes(
+    issued: dt.date, branch: int, kind: str, series: str, sequence: str
+) -> None:
+    """TIN | the issue date as dd/mm/yyyy | a branch | a document type | series | number: GR-R-001-* hold."""
+    root = greek()
+    set_text(root, "cbc:IssueDate", issued.isoformat())
+    set_text(root, "cbc:ID", f"061828591|{issued:%d/%m/%Y}|{branch}|{kind}|{series}|{sequence}")
+    assert not {rule for rule in _gr(root) if rule.startswith("GR-R-001")}
+
+
+@settings(max_examples=40, deadline=None)
+@given(segments=st.lists(_SEGMENT_TEXT, min_size=0, max_size=9).filter(lambda s: len(s) != 6))
+def test_an_invoice_number_of_other_than_six_segments_fires(segments: list[str]) -> None:
+    root = greek()
+    set_text(root, "cbc:ID", "|".join(segments))
+    assert "GR-R-001-1" in fired(root)

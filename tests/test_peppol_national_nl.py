@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from tests.peppol_helpers import PREFIX, ensure, find, fired, load, q, remove, set_text
@@ -139,3 +141,30 @@ def test_oin_is_a_dutch_legal_identifier_too() -> None:
     assert "NL-R-003" not in fired(root)
     find(root, f"{SUP}/cac:PartyLegalEntity/cbc:CompanyID").attrib.pop("schemeID")
     assert "NL-R-003" in fired(root)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    code=st.sampled_from(["NL", "nl", "Nl", "nL"]),
+    before=st.sampled_from(["", " ", "\n\t"]),
+    after=st.sampled_from(["", "  ", "\n"]),
+)
+def test_the_dutch_country_code_is_compared_trimmed_and_in_any_case(
+    code: str, before: str, after: str
+) -> None:
+    root = dutch()
+    remove(root, "cac:OrderReference")
+    set_text(root, f"{SUP}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", f"{before}{code}{after}")
+    assert "NL-R-009" in fired(root)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    code=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ", min_size=2, max_size=2).filter(lambda c: c != "NL")
+)
+def test_no_rule_applies_to_any_other_seller_country(code: str) -> None:
+    root = dutch()
+    remove(root, "cac:OrderReference")
+    remove(root, "cac:PaymentMeans")
+    set_text(root, f"{SUP}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", code)
+    assert _nl(root) == set()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.peppol import check_peppol
@@ -91,3 +93,20 @@ def test_a_norwegian_tax_representative_makes_the_seller_norwegian() -> None:
     ensure(representative, "cac:PartyTaxScheme/cbc:CompanyID").text = "NO123456785MVA"
     ensure(representative, "cac:PartyTaxScheme/cac:TaxScheme/cbc:ID").text = "VAT"
     assert "NO-R-002" in _no(root)
+
+
+@settings(max_examples=6, deadline=None)
+@given(body=st.text(alphabet="0123456789", min_size=8, max_size=8))
+@example(body="00000000")
+@example(body="12345678")  # 123456785: the example's own number
+def test_at_most_one_check_digit_makes_a_norwegian_vat_number(body: str) -> None:
+    """Modulus 11: one check digit fits ``body``, or none (remainder 10, or an all-zero number)."""
+    passing = []
+    for digit in "0123456789":
+        root = load(NORWEGIAN)
+        set_text(root, VAT, f"NO{body}{digit}MVA")
+        if "NO-R-001" not in fired(root):
+            passing.append(digit)
+    assert len(passing) <= 1
+    if body == "00000000":
+        assert passing == []  # u:mod11 requires number($val) > 0

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.peppol import check_peppol
@@ -148,3 +150,16 @@ def test_the_domestic_warning_needs_a_swedish_buyer() -> None:
     set_text(root, f"{BUY}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", "DK")
     set_text(root, f"{MEANS}/cbc:PaymentMeansCode", "31")
     assert "SE-R-012" not in fired(root)
+
+
+@settings(max_examples=10, deadline=None)
+@given(body=st.text(alphabet="0123456789", min_size=9, max_size=9))
+def test_exactly_one_check_digit_makes_an_organisation_number(body: str) -> None:
+    """Luhn: of the ten numbers ``body + d``, SE-R-013 passes for exactly one."""
+    passing = []
+    for digit in "0123456789":
+        root = swedish()
+        set_text(root, ORGANISATION, body + digit)
+        if "SE-R-013" not in fired(root):
+            passing.append(digit)
+    assert len(passing) == 1
