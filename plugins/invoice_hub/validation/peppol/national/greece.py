@@ -191,9 +191,9 @@ def _described(reference: etree._Element, description: str) -> bool:
 def _check_references(doc: Doc, address_in_greece: bool) -> None:
     """The MARK number and the invoice URL (document references with a reserved description)."""
     if address_in_greece:
-        top = every(doc.root, "cac:AdditionalDocumentReference")
-        marks = sum(_described(reference, _MARK) for reference in top)
-        urls = sum(_described(reference, _INVOICE_URL) for reference in top)
+        own = every(doc.root, "cac:AdditionalDocumentReference")  # the document's, not its lines'
+        marks = sum(_described(reference, _MARK) for reference in own)
+        urls = sum(_described(reference, _INVOICE_URL) for reference in own)
         doc.fail_unless(marks == 1, "GR-R-004-1", doc.root)
         doc.fail_unless(urls == 1, "GR-S-008-1", doc.root)
         doc.fail_unless(urls <= 1, "GR-R-008-2", doc.root)

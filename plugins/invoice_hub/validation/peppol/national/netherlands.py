@@ -94,7 +94,7 @@ def _kvk_or_oin(company_id: etree._Element) -> bool:
     return (" 0106 " in scheme or " 0190 " in scheme) and norm(company_id.text) != ""
 
 
-def _pays_supplier(doc: Doc, totals: etree._Element) -> bool:
+def _means_given_if_due(doc: Doc, totals: etree._Element) -> bool:
     """NL-R-007's test: nothing is due to the supplier (an invoice's payable amount ≤ 0, a credit
     note's ≥ 0), or a payment means is given. A missing or unreadable amount compares false, as in XPath."""
     payable = dec(text(totals, "cbc:PayableAmount"))
@@ -127,7 +127,7 @@ def netherlands(doc: Doc) -> None:
             for address in every(representative, "cac:PostalAddress"):
                 doc.fail_unless(_has_street_city_zone(address), "NL-R-006", address)
     for totals in doc.all("cac:LegalMonetaryTotal"):
-        doc.fail_unless(_pays_supplier(doc, totals), "NL-R-007", totals)
+        doc.fail_unless(_means_given_if_due(doc, totals), "NL-R-007", totals)
     if customer_nl:
         for means in doc.all("cac:PaymentMeans"):
             code = norm(text(means, "cbc:PaymentMeansCode"))
