@@ -13,7 +13,7 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, first, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.national.context import CUSTOMER, SUPPLIER, postal_country
+from invoice_hub.validation.peppol.national import written_country
 from invoice_hub.xsdtypes import xs_date
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
@@ -32,6 +32,7 @@ _RULES = (
 for _id, _flag, _message in _RULES:
     define(_id, _flag, _message)
 
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 _KENNITALA = "0196"  # ICD of the Icelandic national registry number
 
 
@@ -90,10 +91,10 @@ def _seller(doc: Doc) -> None:
 @checks(*(rule_id for rule_id, _, _ in _RULES))
 def _iceland(doc: Doc) -> None:
     """Every IS-R rule: the seller's when the seller is Icelandic, the buyer's when both are."""
-    if postal_country(doc, SUPPLIER) != "IS":
+    if written_country(doc, SUPPLIER) != "IS":
         return
     _seller(doc)
-    if postal_country(doc, CUSTOMER) == "IS":
+    if written_country(doc, CUSTOMER) == "IS":
         for buyer in every(doc.root, CUSTOMER):
             party = first(buyer, "cac:Party")
             doc.fail_unless(_has_kennitala(party), "IS-R-004", buyer)
