@@ -18,6 +18,8 @@ from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.identifiers import xs_number
 from invoice_hub.validation.peppol.national import written_country
 
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
+
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
     ("DK-R-002", "fatal", "Danish suppliers MUST provide legal entity (CVR-number)"),
@@ -38,7 +40,6 @@ for _id, _flag, _message in _RULES:
     define(_id, _flag, _message)
 
 #: ``contains(' 1 10 31 ... 97 ', concat(' ', cbc:PaymentMeansCode, ' '))``
-SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 _ALLOWED_MEANS = " 1 10 31 42 48 49 50 58 59 93 97 "
 _GIRO_ACCOUNT = re.compile(r"[0-9]{7,8}")  # ``matches(., '^[0-9]{7,8}$')``: XPath's ``$`` is the very end
 _UNSPSC_VERSIONS = {"19.05.01", "19.0501", "26.08.01", "26.0801"}

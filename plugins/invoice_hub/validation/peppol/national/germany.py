@@ -18,6 +18,8 @@ from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.core import both_german
 from invoice_hub.validation.peppol.identifiers import xs_number
 
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
+
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
     ("DE-R-001", "fatal", 'An invoice shall contain information on "PAYMENT INSTRUCTIONS" (BG-16).'),
@@ -69,7 +71,6 @@ _XPATH_SPACE = re.compile(r"[ \t\r\n]")
 
 _VAT_CODES = {"S", "Z", "E", "AE", "K", "G", "L", "M"}
 _TYPE_CODES = {"326", "380", "384", "389", "381", "875", "876", "877"}
-SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 _CREDIT_TRANSFER = {30, 58}
 _PAYMENT_CARD = {48, 54, 55}
 

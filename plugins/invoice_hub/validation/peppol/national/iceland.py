@@ -16,6 +16,8 @@ from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.national import written_country
 from invoice_hub.xsdtypes import xs_date
 
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
+
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
     ("IS-R-001", "warning", "If seller is icelandic then invoice type should be 380 or 381 — Ef seljandi er íslenskur þá ætti gerð reiknings (BT-3) að vera sölureikningur (380) eða kreditreikningur (381)."),
@@ -32,7 +34,6 @@ _RULES = (
 for _id, _flag, _message in _RULES:
     define(_id, _flag, _message)
 
-SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 _KENNITALA = "0196"  # ICD of the Icelandic national registry number
 
 
