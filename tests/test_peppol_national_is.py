@@ -8,9 +8,12 @@ that makes its rule apply and hold (a bank claim, an EINDAGI, ...), checks that,
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.en16931.registry import RULES
@@ -133,3 +136,18 @@ def test_finding_names_the_rule_without_its_prefix() -> None:
     finding = next(f for f in check_peppol(root) if f.rule == "IS-R-001")
     assert finding.severity == "warning"
     assert finding.message.startswith("If seller is icelandic then invoice type should be 380 or 381 —")
+
+
+# -- property: the EINDAGI against the due date, on generated dates --------------------------------
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.dates(dt.date(1000, 1, 1), dt.date(9999, 12, 31)), st.dates(dt.date(1000, 1, 1), dt.date(9999, 12, 31))
+)
+def test_the_eindagi_is_a_date_not_before_the_due_date(due: dt.date, eindagi: dt.date) -> None:
+    root = _eindagi(eindagi.isoformat())()
+    set_text(root, "cbc:DueDate", due.isoformat())
+    fired_rules = _is(root)
+    assert "IS-R-008" not in fired_rules
+    assert ("IS-R-010" in fired_rules) == (eindagi < due)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
 from invoice_hub.validation.en16931.registry import RULES
@@ -132,3 +134,16 @@ def test_empty_address_elements_are_provided() -> None:
     root = italian()
     set_text(root, f"{SUP}/cac:PostalAddress/cbc:PostalZone", "")
     assert "IT-R-004" not in _it(root)
+
+
+# -- property: BT-32's length and alphabet, on generated tax codes ---------------------------------
+
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.text(_ALPHABET, min_size=1, max_size=24))
+def test_bt_32_passes_exactly_when_it_has_11_to_16_capitals_or_digits(tax_code: str) -> None:
+    root = italian()
+    set_text(root, TAX_CODE, f" {tax_code} ")  # normalize-space first
+    assert ("IT-R-001" in _it(root)) == (not 11 <= len(tax_code) <= 16)
