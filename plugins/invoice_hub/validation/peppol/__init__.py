@@ -17,6 +17,16 @@ from invoice_hub.validation.en16931.document import Doc
 from invoice_hub.validation.en16931.registry import CHECKS
 from invoice_hub.validation.findings import Finding
 from invoice_hub.validation.peppol import code_lists, core  # noqa: F401  (their rules register on import)
+from invoice_hub.validation.peppol.national import (  # noqa: F401
+    denmark,
+    germany,
+    greece,
+    iceland,
+    italy,
+    netherlands,
+    norway,
+    sweden,
+)
 
 __all__ = ["check_peppol"]
 
