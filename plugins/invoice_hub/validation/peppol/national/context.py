@@ -66,30 +66,6 @@ def customer_country(doc: Doc) -> str:
     return "XX" if country is None else norm(country).upper()
 
 
-def accounting_supplier_country(doc: Doc) -> str:
-    """``$accountingSupplierCountry`` (GR): as ``$supplierCountry`` without the tax representative."""
-    prefix = _vat_prefix(first(doc.root, f"{SUPPLIER}/cac:Party"))
-    if prefix is not None:
-        return prefix
-    country = postal_country(doc, SUPPLIER)
-    return "XX" if country is None else norm(country).upper()
-
-
-def parties(doc: Doc, role: str) -> list[etree._Element]:
-    """``{role}/cac:Party`` wherever ``role`` is: what a relative rule context such as
-    ``cac:AccountingSupplierParty/cac:Party`` matches (in UBL, the one below the root)."""
-    return [party for element in doc.all(role) for party in every(element, "cac:Party")]
-
-
-def vat_schemes(party: etree._Element | None) -> list[etree._Element]:
-    """``cac:PartyTaxScheme[cac:TaxScheme/cbc:ID = 'VAT']``, 'VAT' compared exactly (GR, SE contexts)."""
-    return [
-        scheme
-        for scheme in every(party, "cac:PartyTaxScheme")
-        if any(e.text == "VAT" for e in every(scheme, "cac:TaxScheme/cbc:ID"))
-    ]
-
-
 def country_is(doc: Doc, party: str, code: str) -> bool:
     """``upper-case(normalize-space(/*/{party}/.../cbc:IdentificationCode)) = code`` (DE's form)."""
     return norm(postal_country(doc, party)).upper() == code

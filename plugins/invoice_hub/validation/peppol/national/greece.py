@@ -21,7 +21,7 @@ from lxml import etree
 from invoice_hub.validation.en16931.document import Doc, every, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.identifiers import tin_verification, xs_number
-from invoice_hub.validation.peppol.national.context import (
+from invoice_hub.validation.peppol.national import (
     accounting_supplier_country,
     customer_country,
     parties,

@@ -12,7 +12,7 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, clark, dec, every, exists, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.national.context import CUSTOMER, SUPPLIER, country_is, parties
+from invoice_hub.validation.peppol.national import address_country, parties, party, top
 
 define(
     "NL-R-001",
@@ -61,8 +61,14 @@ define(
 )
 
 _DUTCH_PAYMENT_MEANS = frozenset({"30", "48", "49", "57", "58", "59"})
-_REPRESENTATIVE_COUNTRY = "cac:TaxRepresentativeParty/cac:PostalAddress/cac:Country/cbc:IdentificationCode"
+_SUPPLIER, _CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 _ORDER_LINE_REFERENCE = clark("cac:OrderLineReference")
+
+
+def _is_nl(element: etree._Element | None) -> bool:
+    """``upper-case(normalize-space(element/cac:PostalAddress/cac:Country/cbc:IdentificationCode)) = 'NL'``."""
+    code = address_country(element)
+    return code is not None and norm(code.text).upper() == "NL"
 
 
 def _addresses(doc: Doc, role: str) -> list[etree._Element]:
@@ -99,24 +105,24 @@ def _means_given_if_due(doc: Doc, totals: etree._Element) -> bool:
 
 @checks(*(f"NL-R-00{n}" for n in range(1, 10)))
 def netherlands(doc: Doc) -> None:
-    if not country_is(doc, SUPPLIER, "NL"):  # $supplierCountryIsNL: the address, trimmed, any case
+    if not _is_nl(party(doc, _SUPPLIER)):
         return
-    customer_nl = country_is(doc, CUSTOMER, "NL")
+    customer_nl = _is_nl(party(doc, _CUSTOMER))
     if doc.all("cbc:CreditNoteTypeCode") and not exists(
         doc.root, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID"
     ):
         for type_code in doc.all("cbc:CreditNoteTypeCode"):
             doc.fail("NL-R-001", type_code)
-    for address in _addresses(doc, SUPPLIER):
+    for address in _addresses(doc, _SUPPLIER):
         doc.fail_unless(_has_street_city_zone(address), "NL-R-002", address)
-    for company_id in _legal_ids(doc, SUPPLIER):
+    for company_id in _legal_ids(doc, _SUPPLIER):
         doc.fail_unless(_kvk_or_oin(company_id), "NL-R-003", company_id)
     if customer_nl:
-        for address in _addresses(doc, CUSTOMER):
+        for address in _addresses(doc, _CUSTOMER):
             doc.fail_unless(_has_street_city_zone(address), "NL-R-004", address)
-        for company_id in _legal_ids(doc, CUSTOMER):
+        for company_id in _legal_ids(doc, _CUSTOMER):
             doc.fail_unless(_kvk_or_oin(company_id), "NL-R-005", company_id)
-    if norm(text(doc.root, _REPRESENTATIVE_COUNTRY)).upper() == "NL":  # $taxRepresentativeCountryIsNL
+    if _is_nl(top(doc, "cac:TaxRepresentativeParty")):
         for representative in doc.all("cac:TaxRepresentativeParty"):
             for address in every(representative, "cac:PostalAddress"):
                 doc.fail_unless(_has_street_city_zone(address), "NL-R-006", address)

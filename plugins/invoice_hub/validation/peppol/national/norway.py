@@ -13,7 +13,7 @@ from lxml import etree
 from invoice_hub.validation.en16931.document import Doc, every, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.identifiers import mod11
-from invoice_hub.validation.peppol.national.context import SUPPLIER, parties, supplier_country
+from invoice_hub.validation.peppol.national import parties, supplier_country
 
 define(
     "NO-R-001",
@@ -50,7 +50,7 @@ def _valid_vat(vat: str | None) -> bool:
 def norway(doc: Doc) -> None:
     if supplier_country(doc) != "NO":
         return
-    for party in parties(doc, SUPPLIER):
+    for party in parties(doc, "cac:AccountingSupplierParty"):
         register = _company_id(party, "TAX")
         doc.fail_unless(norm(register) == "Foretaksregisteret", "NO-R-002", party)
         doc.fail_unless(_valid_vat(_company_id(party, "VAT")), "NO-R-001", party)

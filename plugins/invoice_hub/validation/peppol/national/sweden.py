@@ -15,7 +15,7 @@ from lxml import etree
 from invoice_hub.validation.en16931.document import Doc, every, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
 from invoice_hub.validation.peppol.identifiers import check_seorgnr, xs_number
-from invoice_hub.validation.peppol.national.context import CUSTOMER, SUPPLIER, parties, vat_schemes
+from invoice_hub.validation.peppol.national import address_country, parties, vat_schemes
 
 define("SE-R-001", "fatal", "For Swedish suppliers, Swedish VAT-numbers must consist of 14 characters.")
 define(
@@ -65,10 +65,9 @@ def _is_numeric(value: str | None) -> bool:
 
 
 def _in_sweden(party: etree._Element) -> bool:
-    """``cac:PostalAddress/cac:Country/cbc:IdentificationCode = 'SE'``: exact, untrimmed."""
-    return any(
-        code.text == "SE" for code in every(party, "cac:PostalAddress/cac:Country/cbc:IdentificationCode")
-    )
+    """``cac:PostalAddress/cac:Country/cbc:IdentificationCode = 'SE'`` (UBL allows one of each)."""
+    code = address_country(party)
+    return code is not None and code.text == "SE"
 
 
 def _swedish_vat(party: etree._Element) -> bool:
@@ -129,7 +128,7 @@ def _check_payment_means(doc: Doc, domestic: bool) -> None:
 
 @checks(*(f"SE-R-{n:03}" for n in range(1, 14)))
 def sweden(doc: Doc) -> None:
-    swedish = [party for party in parties(doc, SUPPLIER) if _in_sweden(party)]
+    swedish = [party for party in parties(doc, "cac:AccountingSupplierParty") if _in_sweden(party)]
     if not swedish:
         return  # every Swedish rule needs a seller with a Swedish address
     for party in swedish:
@@ -138,5 +137,5 @@ def sweden(doc: Doc) -> None:
         _check_organisation_number(doc, party)
     if any(_swedish_vat(party) for party in swedish):
         _check_rates(doc)
-    customers = parties(doc, CUSTOMER)
+    customers = parties(doc, "cac:AccountingCustomerParty")
     _check_payment_means(doc, domestic=any(_in_sweden(party) for party in customers))
