@@ -91,3 +91,10 @@ def customer_country(doc: Doc) -> str:
     """``$customerCountry``: the buyer's VAT prefix, else its address country, else 'XX'."""
     customer = party(doc, "cac:AccountingCustomerParty")
     return _country((customer,), customer)
+
+
+def written_country(doc: Doc, role: str) -> str:
+    """``concat(/*/role/cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode)``: the code as
+    written, neither trimmed nor upper-cased, '' when absent (Denmark's and Iceland's country variables)."""
+    code = address_country(party(doc, role))
+    return (code.text or "") if code is not None else ""

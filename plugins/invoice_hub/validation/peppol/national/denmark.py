@@ -15,7 +15,10 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.national.context import CUSTOMER, SUPPLIER, postal_country, xs_double
+from invoice_hub.validation.peppol.identifiers import xs_number
+from invoice_hub.validation.peppol.national import written_country
+
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
@@ -58,9 +61,9 @@ def _seller(doc: Doc) -> None:
     doc.fail_unless(_filled(root, legal_id), "DK-R-002", root)
     ids = every(root, legal_id)
     doc.fail_unless(not ids or norm(ids[0].get("schemeID")) == "0184", "DK-R-014", root)
-    payable = xs_double(text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount"))
-    danish_credit_note = doc.credit_note and postal_country(doc, CUSTOMER) == "DK"
-    doc.fail_unless(not (danish_credit_note and payable is not None and payable < 0), "DK-R-016", root)
+    payable = xs_number(text(root, "cac:LegalMonetaryTotal/cbc:PayableAmount") or "")
+    danish_credit_note = doc.credit_note and written_country(doc, CUSTOMER) == "DK"
+    doc.fail_unless(not (danish_credit_note and payable < 0), "DK-R-016", root)
 
 
 def _payment_means(doc: Doc, means: etree._Element) -> None:
@@ -93,8 +96,7 @@ def _tax_reason_ok(charge: etree._Element) -> bool:
     if not any(e.text == "ZZZ" for e in every(charge, "cbc:AllowanceChargeReasonCode")):
         return True
     reason = text(charge, "cbc:AllowanceChargeReason")
-    value = xs_double(reason)
-    category = len(norm(reason)) == 4 and value is not None and 0 <= value <= 9999
+    category = len(norm(reason)) == 4 and 0 <= xs_number(reason or "") <= 9999  # NaN: false
     marked = reason is not None and "#" in reason and not reason.startswith("#") and not reason.endswith("#")
     return category or marked
 
@@ -120,8 +122,8 @@ def _both_danish(doc: Doc) -> None:
 @checks(*(rule_id for rule_id, _, _ in _RULES))
 def _denmark(doc: Doc) -> None:
     """Every DK-R rule: the seller's when the seller is Danish, the rest when the buyer is too."""
-    if postal_country(doc, SUPPLIER) != "DK":
+    if written_country(doc, SUPPLIER) != "DK":
         return
     _seller(doc)
-    if postal_country(doc, CUSTOMER) == "DK":
+    if written_country(doc, CUSTOMER) == "DK":
         _both_danish(doc)

@@ -15,7 +15,10 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, first, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.national.context import CUSTOMER, SUPPLIER, country_is, xs_double
+from invoice_hub.validation.peppol.core import both_german
+from invoice_hub.validation.peppol.identifiers import xs_number
+
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
@@ -149,7 +152,7 @@ def _document(doc: Doc) -> None:
         if names & filenames:  # equal, as XPath compares strings, to one of a preceding reference
             doc.fail("DE-R-022", reference, once=True)
         filenames |= names
-    corrected = any(xs_double(e.text) == 384 for e in type_codes)  # ``= 384``: a numeric comparison
+    corrected = any(xs_number(e.text or "") == 384 for e in type_codes)  # ``= 384``: a numeric comparison
     doc.fail_unless(
         not corrected or exists(root, "cac:BillingReference/cac:InvoiceDocumentReference"), "DE-R-026", root
     )
@@ -191,7 +194,7 @@ def _payment_means(doc: Doc) -> None:
     """The three payment means rules: the first whose code matches (as a number) is the one applied."""
     for means in every(doc.root, "cac:PaymentMeans"):
         codes = every(means, "cbc:PaymentMeansCode")
-        numbers = {xs_double(e.text) for e in codes}
+        numbers = {xs_number(e.text or "") for e in codes}  # a code that is no number: NaN, in no set
         named = {e.text for e in codes}  # ``cbc:PaymentMeansCode = '58'``: a string comparison
         card, mandate, transfer = (
             exists(means, "cac:CardAccount"),
@@ -216,7 +219,7 @@ def _payment_means(doc: Doc) -> None:
 @checks(*(rule_id for rule_id, _, _ in _RULES))
 def _germany(doc: Doc) -> None:
     """Every DE-R rule, on a document whose seller and buyer are both in Germany."""
-    if not (country_is(doc, SUPPLIER, "DE") and country_is(doc, CUSTOMER, "DE")):
+    if not both_german(doc):
         return
     _document(doc)
     _parties(doc)

@@ -13,8 +13,10 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, first, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.national.context import CUSTOMER, SUPPLIER, postal_country
+from invoice_hub.validation.peppol.national import written_country
 from invoice_hub.xsdtypes import xs_date
+
+SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
@@ -90,10 +92,10 @@ def _seller(doc: Doc) -> None:
 @checks(*(rule_id for rule_id, _, _ in _RULES))
 def _iceland(doc: Doc) -> None:
     """Every IS-R rule: the seller's when the seller is Icelandic, the buyer's when both are."""
-    if postal_country(doc, SUPPLIER) != "IS":
+    if written_country(doc, SUPPLIER) != "IS":
         return
     _seller(doc)
-    if postal_country(doc, CUSTOMER) == "IS":
+    if written_country(doc, CUSTOMER) == "IS":
         for buyer in every(doc.root, CUSTOMER):
             party = first(buyer, "cac:Party")
             doc.fail_unless(_has_kennitala(party), "IS-R-004", buyer)

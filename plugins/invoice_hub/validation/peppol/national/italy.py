@@ -14,7 +14,7 @@ import re
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.national.context import SUPPLIER, supplier_country
+from invoice_hub.validation.peppol.national import parties, supplier_country
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
 _RULES = (
@@ -34,7 +34,7 @@ def _italy(doc: Doc) -> None:
     """Every IT-R rule, on a document whose seller is Italian by ``$supplierCountry``."""
     if supplier_country(doc) != "IT":
         return
-    for seller in every(doc.root, f"{SUPPLIER}/cac:Party"):
+    for seller in parties(doc, "cac:AccountingSupplierParty"):
         for scheme in every(seller, "cac:PartyTaxScheme"):
             if norm(text(scheme, "cac:TaxScheme/cbc:ID")) != "VAT":  # no tax scheme id is not VAT either
                 tax_code = norm(text(scheme, "cbc:CompanyID"))
