@@ -11,6 +11,7 @@ import copy
 import math
 from collections.abc import Callable
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,7 +21,7 @@ from lxml import etree
 from invoice_hub.validation.en16931.registry import RULES
 from invoice_hub.validation.peppol import check_peppol
 from invoice_hub.validation.peppol import identifiers as ids
-from tests.peppol_helpers import PREFIX, ensure, find, fired, load, q, remove, set_text
+from tests.peppol_helpers import EXAMPLES, PREFIX, ensure, find, fired, load, q, remove, set_text
 
 Mutation = Callable[[etree._Element], object]
 BASE = "examples_base-example.xml"
@@ -443,3 +444,24 @@ def test_any_edit_of_an_example_gets_registered_findings_and_no_exception(exampl
             element.text = value
     for finding in check_peppol(root):
         assert finding.rule in RULES and finding.severity == RULES[finding.rule].flag
+
+
+# -- check_peppol: EN 16931 and PEPPOL on one index -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "example", [BASE, ALLOW, CN, EXAMPLES / "en16931" / "ubl-tc434-example2.xml"], ids=str
+)
+def test_peppol_findings_are_en16931_s_then_peppol_s(example: str | Path) -> None:
+    from invoice_hub.validation.en16931 import check_en16931
+
+    root = load(example)
+    findings = check_peppol(root)
+    en16931 = [f for f in findings if RULES[f.rule].ruleset == "en16931"]
+    assert en16931 == check_en16931(root)
+    assert findings[: len(en16931)] == en16931  # EN 16931's first, as the levels nest
+
+
+def test_a_document_that_is_not_ubl_gets_the_one_root_finding() -> None:
+    root = etree.fromstring(b"<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>")
+    assert [f.rule for f in check_peppol(root)] == ["XML-ROOT"]
