@@ -11,6 +11,7 @@ import copy
 import math
 from collections.abc import Callable
 from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -465,3 +466,69 @@ def test_peppol_findings_are_en16931_s_then_peppol_s(example: str | Path) -> Non
 def test_a_document_that_is_not_ubl_gets_the_one_root_finding() -> None:
     root = etree.fromstring(b"<Order xmlns='urn:oasis:names:specification:ubl:schema:xsd:Order-2'/>")
     assert [f.rule for f in check_peppol(root)] == ["XML-ROOT"]
+
+
+# -- R120 and R040 arithmetic, as properties ---------------------------------------------------------
+
+
+def _round_half_up(value: Fraction) -> Fraction:
+    """XPath ``round(x * 100) div 100``: to cents, halves towards positive infinity."""
+    return Fraction(math.floor(value * 100 + Fraction(1, 2)), 100)
+
+
+_MONEY = st.decimals(min_value=-1000, max_value=1000, places=3, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    quantity=st.decimals(min_value=-50, max_value=50, places=2),
+    price=st.decimals(min_value=0, max_value=500, places=2),
+    base=st.sampled_from([None, "0", "1", "2", "4", "0.5", "10"]),
+    charges=st.lists(_MONEY, max_size=2),
+    allowances=st.lists(_MONEY, max_size=2),
+    offset=st.sampled_from(["0", "0.01", "0.02", "-0.02", "0.021", "-0.03", "1"]),
+)
+def test_r120_fires_exactly_when_the_net_amount_is_off_by_more_than_two_cents(
+    quantity, price, base, charges, allowances, offset
+) -> None:
+    root = load()
+    line = find(root, L1)
+    set_text(line, "cbc:InvoicedQuantity", str(quantity))
+    set_text(line, "cac:Price/cbc:PriceAmount", str(price))
+    if base is not None:
+        insert_after(line, "cac:Price/cbc:PriceAmount", "cbc:BaseQuantity", base)
+    anchor = find(line, "cbc:AccountingCost")
+    for charge, amounts in ((True, charges), (False, allowances)):
+        for amount in amounts:
+            ac = etree.Element(q("cac:AllowanceCharge"))
+            anchor.addnext(ac)
+            ensure(ac, "cbc:ChargeIndicator").text = "true" if charge else "false"
+            ensure(ac, "cbc:Amount").text = str(amount)
+    divisor = Fraction(base) if base not in (None, "0") else Fraction(1)
+    expected = (
+        Fraction(quantity) * Fraction(price) / divisor
+        + (_round_half_up(sum(map(Fraction, charges), Fraction(0))) if charges else 0)
+        - (_round_half_up(sum(map(Fraction, allowances), Fraction(0))) if allowances else 0)
+    )
+    net = expected + Fraction(offset)
+    set_text(line, "cbc:LineExtensionAmount", str(Decimal(net.numerator) / Decimal(net.denominator)))
+    within = abs(Fraction(offset)) <= Fraction(2, 100)
+    assert (
+        "PEPPOL-EN16931-R120" in {f.rule for f in check_peppol(root) if f.location.endswith("[1]")}
+    ) != within
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.decimals(min_value=0, max_value=100000, places=2),
+    percent=st.decimals(min_value=0, max_value=100, places=2),
+    offset=st.sampled_from(["0", "0.02", "-0.02", "0.03", "-0.021", "5"]),
+)
+def test_r040_fires_exactly_when_the_amount_is_not_base_times_percent(base, percent, offset) -> None:
+    root = load(ALLOW)
+    amount = Fraction(base) * Fraction(percent) / 100 + Fraction(offset)
+    set_text(root, f"{DOC_CHARGE}/cbc:BaseAmount", str(base))
+    set_text(root, f"{DOC_CHARGE}/cbc:MultiplierFactorNumeric", str(percent))
+    set_text(root, f"{DOC_CHARGE}/cbc:Amount", str(Decimal(amount.numerator) / Decimal(amount.denominator)))
+    within = abs(Fraction(offset)) <= Fraction(2, 100)
+    assert ("PEPPOL-EN16931-R040" in fired(root)) != within
