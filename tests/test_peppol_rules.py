@@ -532,3 +532,12 @@ def test_r040_fires_exactly_when_the_amount_is_not_base_times_percent(base, perc
     set_text(root, f"{DOC_CHARGE}/cbc:Amount", str(Decimal(amount.numerator) / Decimal(amount.denominator)))
     within = abs(Fraction(offset)) <= Fraction(2, 100)
     assert ("PEPPOL-EN16931-R040" in fired(root)) != within
+
+
+def test_reason_code_lists_follow_the_charge_indicator_as_written() -> None:
+    """CL002/CL003's contexts compare ``cbc:ChargeIndicator = 'false'`` without normalize-space."""
+    root = load(ALLOW)
+    set_text(root, f"{DOC_ALLOWANCE}/cbc:AllowanceChargeReasonCode", "ZZZ")  # a 7161 code, not 5189
+    assert "PEPPOL-EN16931-CL002" in fired(root)
+    set_text(root, f"{DOC_ALLOWANCE}/cbc:ChargeIndicator", " false ")
+    assert not {"PEPPOL-EN16931-CL002", "PEPPOL-EN16931-CL003"} & fired(root)
