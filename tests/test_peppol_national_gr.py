@@ -196,3 +196,14 @@ def test_an_invoice_number_of_other_than_six_segments_fires(segments: list[str])
     root = greek()
     set_text(root, "cbc:ID", "|".join(segments))
     assert "GR-R-001-1" in fired(root)
+
+
+def test_findings_point_at_the_mark_and_the_invoice_number() -> None:
+    root = greek()
+    set_text(root, f"{MARK}/cbc:ID", "0")
+    invoice_number(4, "9.9")(root)
+    locations = {f.rule: f.location for f in check_peppol(root) if f.rule.startswith("GR-")}
+    assert locations == {
+        "GR-R-004-2": "/Invoice/cac:AdditionalDocumentReference[1]/cbc:ID",
+        "GR-R-001-5": "/Invoice/cbc:ID",
+    }

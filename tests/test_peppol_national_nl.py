@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
+from invoice_hub.validation.peppol import check_peppol
 from tests.peppol_helpers import PREFIX, ensure, find, fired, load, q, remove, set_text
 
 Mutation = Callable[[etree._Element], object]
@@ -168,3 +169,13 @@ def test_no_rule_applies_to_any_other_seller_country(code: str) -> None:
     remove(root, "cac:PaymentMeans")
     set_text(root, f"{SUP}/cac:PostalAddress/cac:Country/cbc:IdentificationCode", code)
     assert _nl(root) == set()
+
+
+def test_each_order_line_reference_is_reported_where_it_is() -> None:
+    root = dutch()
+    remove(root, "cac:OrderReference")
+    findings = [f for f in check_peppol(root) if f.rule == "NL-R-009"]
+    assert [f.location for f in findings] == [
+        f"/Invoice/cac:InvoiceLine[{n}]/cac:OrderLineReference/cbc:LineID" for n in (1, 2)
+    ]
+    assert {f.severity for f in findings} == {"fatal"}
