@@ -408,3 +408,38 @@ def test_slack_accepts_decimals() -> None:
 
 def test_the_rules_are_registered_in_the_peppol_set() -> None:
     assert all(RULES[rule].ruleset == "peppol" for rule in COVERED_RULES)
+
+
+# -- robustness: any edit of an official example gets verdicts, never an exception -----------------
+
+_EXAMPLE_ROOTS = {name: etree.tostring(load(name)) for name in (BASE, ALLOW, CN)}
+_AWKWARD_TEXT = st.one_of(
+    st.sampled_from(
+        ["", " ", "-0", "0", "1e3", "abc", "2017-02-30", "2017-11-13Z", "NaN", "INF", "+.5", "٣"]
+    ),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    example=st.sampled_from(sorted(_EXAMPLE_ROOTS)),
+    picks=st.lists(
+        st.tuples(st.integers(min_value=0), st.sampled_from(["text", "remove", "attr"]), _AWKWARD_TEXT),
+        max_size=4,
+    ),
+)
+def test_any_edit_of_an_example_gets_registered_findings_and_no_exception(example, picks) -> None:
+    root = etree.fromstring(_EXAMPLE_ROOTS[example])
+    for index, action, text in picks:
+        value = "".join(c for c in text if c.isprintable())  # what XML can hold
+        elements = list(root.iter(etree.Element))[1:]
+        element = elements[index % len(elements)]
+        if action == "remove":
+            element.getparent().remove(element)
+        elif action == "attr":
+            element.set(("schemeID", "currencyID", "unitCode", "mimeCode")[index % 4], value)
+        else:
+            element.text = value
+    for finding in check_peppol(root):
+        assert finding.rule in RULES and finding.severity == RULES[finding.rule].flag

@@ -52,12 +52,13 @@ github.com/OpenPEPPOL/peppol-bis-invoice-3): the restrictions of the standard (P
 profile and transaction rules (-P), the date format (-F), PEPPOL's code lists (-CL), the identifier
 checks shared by all PEPPOL documents (PEPPOL-COMMON-R: GLN, Norwegian, Danish, Belgian, Swedish and
 Australian organisation numbers with their check digits, Italian codes) and the national rules a
-seller's or buyer's country brings in. Natively in Python, with the schematron's contexts and tests:
-within one pattern a node is checked by the first rule whose context it matches, and a value the
-XSLT could not cast (a decimal or date that is none) fails the rule that computes with it.
+seller's or buyer's country brings in. Natively in Python, with the schematron's contexts and tests
+(within one pattern a node is checked by the first rule whose context it matches, as Schematron does).
 
-Where the hub departs from the schematron, on purpose:
+Where the hub differs from running the schematron:
 
+- A value the XSLT cannot cast (an amount `12,50`, a date `13.11.2017`) stops OpenPEPPOL's validator
+  with an error; the hub reports the rule that computes with it as failed, at that element.
 - PEPPOL-COMMON-R048 (Partita IVA as endpoint scheme 9906) is commented out in release 3.0.19: it is
   not listed and never checked.
 

@@ -168,12 +168,10 @@ _PROFILE = re.compile(r"urn:fdc:peppol.eu:2017:poacc:billing:([0-9]{2}):1.0")
 _SPECIFICATION = "urn:cen.eu:en16931:2017#compliant#urn:fdc:peppol.eu:2017:poacc:billing:3.0"
 _TWO_CENTS = Decimal("0.02")
 _HUNDRED = Decimal(100)
-_ALLOWANCE_CHARGE = clark("cac:AllowanceCharge")
 _PRICE = clark("cac:Price")
 _PARTY_IDENTIFICATION = clark("cac:PartyIdentification")
 _TAX_TOTAL = clark("cac:TaxTotal")
 _TAX_SUBTOTAL = clark("cac:TaxSubtotal")
-_INVOICE_PERIOD = clark("cac:InvoicePeriod")
 
 
 def profile(doc: Doc) -> str:
