@@ -99,3 +99,28 @@ def test_a_family_is_registered_whole_or_not_at_all() -> None:
 def test_the_core_families_have_the_release_s_56_rules() -> None:
     core = [rule_id for rule_id in PEPPOL_RULES if family_of(rule_id) in CORE_FAMILIES]
     assert len(core) == 56  # 57 ids in 3.0.19, PEPPOL-COMMON-R048 among them but commented out
+
+
+def test_the_rules_doc_lists_every_peppol_rule_in_natural_id_order() -> None:
+    from invoice_hub.validation.en16931.docs import _order, rules_doc_text
+
+    listed = [line.split(" | ")[0][2:] for line in rules_doc_text().splitlines() if line.startswith("| ")]
+    assert set(PEPPOL_RULES) <= set(listed)
+    ids = [
+        "DE-R-024",
+        "DE-R-023-1",
+        "PEPPOL-EN16931-P0112",
+        "DE-R-023",
+        "PEPPOL-EN16931-P0100",
+        "BR-10",
+        "BR-9",
+    ]
+    assert sorted(ids, key=_order) == [
+        "BR-9",
+        "BR-10",
+        "DE-R-023",
+        "DE-R-023-1",
+        "DE-R-024",
+        "PEPPOL-EN16931-P0100",
+        "PEPPOL-EN16931-P0112",
+    ]
