@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from fractions import Fraction
@@ -541,3 +542,35 @@ def test_reason_code_lists_follow_the_charge_indicator_as_written() -> None:
     assert "PEPPOL-EN16931-CL002" in fired(root)
     set_text(root, f"{DOC_ALLOWANCE}/cbc:ChargeIndicator", " false ")
     assert not {"PEPPOL-EN16931-CL002", "PEPPOL-EN16931-CL003"} & fired(root)
+
+
+# -- the code lists are the schematron's ------------------------------------------------------------
+
+SCHEMATRON = EXAMPLES.parents[0] / "peppol-bis3-rules" / "PEPPOL-EN16931-UBL.sch"
+
+
+def _tokenized(expression: str) -> frozenset[str]:
+    """The codes of the first ``tokenize('A B C', '\\s')`` in an XPath expression."""
+    match = re.search(r"tokenize\('([^']*)'", expression)
+    assert match, expression
+    return frozenset(match.group(1).split())
+
+
+def test_the_code_lists_are_the_schematrons() -> None:
+    from invoice_hub.validation.peppol import code_lists
+
+    sch = etree.parse(str(SCHEMATRON))
+    ns = {"s": "http://purl.oclc.org/dsdl/schematron"}
+    lets = {let.get("name"): let.get("value") for let in sch.iterfind(".//s:let", ns)}
+    for variable, codes in (
+        ("MIMECODE", code_lists.MIME_CODES),
+        ("UNCL2005", code_lists.UNCL2005),
+        ("UNCL5189", code_lists.UNCL5189),
+        ("UNCL7161", code_lists.UNCL7161),
+        ("ISO4217", code_lists.ISO4217),
+        ("eaid", code_lists.EAS),
+    ):
+        assert codes == _tokenized(lets[variable]), variable
+    tests = {a.get("id"): a.get("test") for a in sch.iterfind(".//s:assert", ns)}
+    assert _tokenized(tests["PEPPOL-EN16931-P0100"]) == code_lists.PROFILE_01_INVOICE_TYPES
+    assert _tokenized(tests["PEPPOL-EN16931-P0101"]) == code_lists.PROFILE_01_CREDIT_NOTE_TYPES
