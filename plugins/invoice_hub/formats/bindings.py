@@ -954,7 +954,7 @@ BINDINGS: tuple[Binding, ...] = (
         "Invoice line object identifier",
         "0..1",
         "lines[].object_id",
-        f"{L}/cac:DocumentReference[cbc:DocumentTypeCode='130']/cbc:ID",
+        f"{L}/cac:DocumentReference/cbc:ID",
         None,
         _NOT_IN_AP,
     ),
