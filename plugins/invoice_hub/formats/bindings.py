@@ -1224,17 +1224,21 @@ _CREDIT_NOTE_PATHS = {
 }
 
 
+def renamed_for_credit_note(path: str) -> str:
+    """An Invoice path with the CreditNote's element names (the mechanical part of the difference)."""
+    for invoice_name, credit_name in _CREDIT_NOTE_RENAMES:
+        path = path.replace(invoice_name, credit_name)
+    return path
+
+
 def credit_note_path(binding: Binding) -> str | None:
     """The binding's UBL path in a CreditNote."""
     if binding.id in _CREDIT_NOTE_PATHS:
         return _CREDIT_NOTE_PATHS[binding.id]
-    path = binding.ubl
-    if path is None:
+    if binding.ubl is None:
         return None
-    for invoice_name, credit_name in _CREDIT_NOTE_RENAMES:
-        path = path.replace(invoice_name, credit_name)
     # DocumentTypeCode 50 is the project reference (BT-11) in a CreditNote, not an attachment.
-    return path.replace(_ATTACHMENT, _CREDIT_NOTE_ATTACHMENT)
+    return renamed_for_credit_note(binding.ubl).replace(_ATTACHMENT, _CREDIT_NOTE_ATTACHMENT)
 
 
 # Walking the model by a field path.
