@@ -184,7 +184,7 @@ class ItemAttribute(ModelBase):
 
 
 class Line(ModelBase):
-    """BG-25 Invoice line."""
+    """BG-25 Invoice line, with its BG-29 Price details and BG-31 Item information as fields of the line."""
 
     id: str
     """BT-126 Invoice line identifier."""
