@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -30,8 +31,19 @@ ROOTS = {f"{{{INVOICE_NS}}}Invoice": "invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote
 Values = dict[str, Any]
 Handler = Callable[[etree._Element, Values, str], None]
 """What to do with one child element: put what it holds into the values of its parent."""
-Shape = dict[str, Handler]
-"""An aggregate's children, by Clark tag, and what each of them becomes."""
+
+
+class _TextKey(str):
+    """The key of a plain text child (``text("key")``): the commonest case, read inline by :func:`_read`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """An aggregate's children, by Clark tag: the plain texts (the key each goes to), and the
+    handlers of the others (what each of them becomes)."""
+
+    texts: dict[str, str]
+    handlers: dict[str, Handler]
 
 
 def read_ubl(document: bytes | Path, source: str = "<document>") -> Invoice:
@@ -91,16 +103,28 @@ def _take_tax_totals(values: Values) -> None:
 
 def _read(element: etree._Element, shape: Shape, source: str, values: Values | None = None) -> Values:
     values = {} if values is None else values
+    texts, handlers = shape.texts, shape.handlers
     for child in element:
-        handler = shape.get(child.tag)
-        if handler is not None:
-            handler(child, values, source)
+        tag = child.tag
+        key = texts.get(tag)
+        if key is not None:  # a plain text, inline: a call per element was a good part of reading
+            if key not in values:
+                text_ = child.text
+                values[key] = (text_.strip() or None) if text_ else None
+        else:
+            handler = handlers.get(tag)
+            if handler is not None:
+                handler(child, values, source)
     return values
 
 
 def _shape(handlers: dict[str, Handler]) -> Shape:
     """``{"cbc:ID": ...}`` keyed by the Clark names lxml reports as tags."""
-    return {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
+    clark = {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
+    return Shape(
+        texts={tag: str(key) for tag, key in clark.items() if isinstance(key, _TextKey)},
+        handlers={tag: handler for tag, handler in clark.items() if not isinstance(handler, _TextKey)},
+    )
 
 
 def _text_of(element: etree._Element) -> str | None:
@@ -125,11 +149,7 @@ def _typed(element: etree._Element, source: str, convert: Callable[[str], Any], 
 
 
 def text(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _text_of(element)
-
-    return take
+    return _TextKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def decimal(key: str) -> Handler:
@@ -247,7 +267,7 @@ def _tax_total(element: etree._Element, values: Values, source: str) -> None:
 
 def _tax_scheme(element: etree._Element, values: Values, source: str) -> None:
     """``cac:TaxScheme/cbc:ID`` of a tax category: kept only when it is not VAT (the model's default)."""
-    scheme = _read(element, _shape({"cbc:ID": text("id")}), source).get("id")
+    scheme = _read(element, _ID, source).get("id")
     if scheme is not None and scheme != "VAT":
         values["scheme"] = scheme
 
@@ -294,7 +314,7 @@ def _additional_document(element: etree._Element, values: Values, source: str) -
 
 def _billing_reference(element: etree._Element, values: Values, source: str) -> None:
     for reference in element.iterfind("cac:InvoiceDocumentReference", NS):
-        read = _read(reference, _shape({"cbc:ID": text("id"), "cbc:IssueDate": date("issue_date")}), source)
+        read = _read(reference, _PRECEDING, source)
         if read.get("id") is not None:
             values.setdefault("preceding_invoices", []).append(read["id"])
             if read.get("issue_date") is not None:
@@ -314,7 +334,7 @@ def _invoice_period(element: etree._Element, values: Values, source: str) -> Non
 
 
 def _item_attribute(element: etree._Element, values: Values, source: str) -> None:
-    read = _read(element, _shape({"cbc:Name": text("name"), "cbc:Value": text("value")}), source)
+    read = _read(element, _ITEM_PROPERTY, source)
     values.setdefault("attributes", []).append(
         {"name": read.get("name") or "", "value": read.get("value") or ""}
     )
@@ -323,9 +343,7 @@ def _item_attribute(element: etree._Element, values: Values, source: str) -> Non
 def _price_allowance(element: etree._Element, values: Values, source: str) -> None:
     """The price's ``cac:AllowanceCharge``: the item price discount (BT-147) off the gross price (BT-148)."""
     if "price_discount" not in values and "gross_price" not in values:
-        read = _read(
-            element, _shape({"cbc:Amount": decimal("amount"), "cbc:BaseAmount": decimal("base")}), source
-        )
+        read = _read(element, _PRICE_ALLOWANCE, source)
         values["price_discount"] = read.get("amount")
         values["gross_price"] = read.get("base")
 
@@ -343,6 +361,10 @@ def _line(values: Values) -> Values:
     return values
 
 
+_ID = _shape({"cbc:ID": text("id")})
+_PRECEDING = _shape({"cbc:ID": text("id"), "cbc:IssueDate": date("issue_date")})
+_ITEM_PROPERTY = _shape({"cbc:Name": text("name"), "cbc:Value": text("value")})
+_PRICE_ALLOWANCE = _shape({"cbc:Amount": decimal("amount"), "cbc:BaseAmount": decimal("base")})
 TAX_CATEGORY = _shape(
     {
         "cbc:ID": text("code"),
