@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from invoice_hub.formats.ubl_writer import (
     as_peppol_bis3,
     write_peppol_bis3,
     write_ubl,
+    write_ubl_to,
 )
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import (
@@ -405,3 +407,28 @@ def test_writing_does_not_change_the_invoice() -> None:
     before = copy.deepcopy(invoice)
     write_peppol_bis3(invoice)
     assert invoice == before
+
+
+def test_markup_in_values_is_escaped_and_read_back_unchanged() -> None:
+    invoice = full_invoice()
+    tricky = 'Smith & <Sons> "quoted"\r\nsecond line\ttab'
+    invoice = invoice.model_copy(
+        update={
+            "notes": [tricky],
+            "lines": [invoice.lines[0].model_copy(update={"unit_code": 'C"62&<'})],
+        }
+    )
+    assert read_ubl(write_ubl(invoice)) == invoice
+
+
+def test_a_character_xml_cannot_hold_is_refused_naming_the_element() -> None:
+    invoice = full_invoice().model_copy(update={"payment_terms": "net\x0030"})
+    with pytest.raises(FormatError, match="cbc:Note holds a character XML cannot hold"):
+        write_ubl(invoice)
+
+
+def test_write_ubl_to_streams_the_same_document() -> None:
+    invoice = full_invoice()
+    sink = io.BytesIO()
+    write_ubl_to(invoice, sink)
+    assert sink.getvalue() == write_ubl(invoice)
