@@ -37,12 +37,17 @@ class _TextKey(str):
     """The key of a plain text child (``text("key")``): the commonest case, read inline by :func:`_read`."""
 
 
+class _DecimalKey(str):
+    """The key of a number child (``decimal("key")``, amounts and quantities), read inline by :func:`_read`."""
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
     """An aggregate's children, by Clark tag: the plain texts (the key each goes to), and the
     handlers of the others (what each of them becomes)."""
 
     texts: dict[str, str]
+    decimals: dict[str, str]
     handlers: dict[str, Handler]
 
 
@@ -103,18 +108,23 @@ def _take_tax_totals(values: Values) -> None:
 
 def _read(element: etree._Element, shape: Shape, source: str, values: Values | None = None) -> Values:
     values = {} if values is None else values
-    texts, handlers = shape.texts, shape.handlers
+    texts, decimals, handlers = shape.texts, shape.decimals, shape.handlers
     for child in element:
         tag = child.tag
         key = texts.get(tag)
-        if key is not None:  # a plain text, inline: a call per element was a good part of reading
+        if key is not None:  # plain texts and numbers inline: a call per element was much of reading
             if key not in values:
                 text_ = child.text
                 values[key] = (text_.strip() or None) if text_ else None
-        else:
-            handler = handlers.get(tag)
-            if handler is not None:
-                handler(child, values, source)
+            continue
+        key = decimals.get(tag)
+        if key is not None:
+            if key not in values:
+                values[key] = _typed(child, source, Decimal, "a number")
+            continue
+        handler = handlers.get(tag)
+        if handler is not None:
+            handler(child, values, source)
     return values
 
 
@@ -123,7 +133,8 @@ def _shape(handlers: dict[str, Handler]) -> Shape:
     clark = {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
     return Shape(
         texts={tag: str(key) for tag, key in clark.items() if isinstance(key, _TextKey)},
-        handlers={tag: handler for tag, handler in clark.items() if not isinstance(handler, _TextKey)},
+        decimals={tag: str(key) for tag, key in clark.items() if isinstance(key, _DecimalKey)},
+        handlers={tag: handler for tag, handler in clark.items() if not isinstance(handler, str)},
     )
 
 
@@ -153,11 +164,7 @@ def text(key: str) -> Handler:
 
 
 def decimal(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _typed(element, source, Decimal, "a number")
-
-    return take
+    return _DecimalKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def _iso_date(value: str) -> dt.date:
