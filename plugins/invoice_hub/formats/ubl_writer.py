@@ -279,6 +279,12 @@ def _document(b: _Writer, invoice: Invoice, credit: bool) -> None:
             b.close()
         b.close()
     if totals.tax_in_tax_currency is not None:  # BT-111: the second TaxTotal, in the VAT accounting currency
+        if not invoice.tax_currency or invoice.tax_currency == invoice.currency:
+            raise FormatError(
+                f"invoice {invoice.number}: the total VAT in accounting currency (BT-111, "
+                "totals.tax_in_tax_currency) needs its own currency, the VAT accounting currency (BT-6, "
+                "tax_currency), different from the invoice currency; set tax_currency or leave BT-111 empty"
+            )
         b.open("cac:TaxTotal")
         b.amount("cbc:TaxAmount", totals.tax_in_tax_currency, invoice.tax_currency)
         b.close()
