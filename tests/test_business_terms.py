@@ -30,6 +30,7 @@ from invoice_hub.formats.ubl import NS, read_ubl
 from invoice_hub.formats.ubl_writer import as_peppol_bis3, write_peppol_bis3, write_ubl
 from invoice_hub.model import Identifier, Invoice
 from invoice_hub.validation.en16931 import check_en16931
+from invoice_hub.validation.peppol import check_peppol
 from tests.conftest import SHARED
 from tests.reference_xslt import Reference, en16931_xslt  # noqa: F401
 from tests.ubl_schema import insert_child
@@ -290,3 +291,14 @@ def test_outputs_of_every_official_example_have_no_fatal_finding_the_input_had_n
         assert en16931_xslt.fatal(written) - official_in == set(), f"{output}: CEN's XSLT"
         if not official_in:
             assert en16931_xslt.valid(written), f"{output}: CEN's XSLT rejects what it accepted"
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_peppol_output_of_every_official_example_adds_no_peppol_fatal_finding(path: Path) -> None:
+    document = path.read_bytes()
+    written = write_peppol_bis3(_peppol_ready(_read(path)))
+
+    def fatal(xml: bytes) -> set[str]:
+        return {f.rule for f in check_peppol(etree.fromstring(xml)) if f.severity == "fatal"}
+
+    assert fatal(written) - fatal(document) == set()
