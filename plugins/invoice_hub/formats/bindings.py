@@ -782,7 +782,7 @@ BINDINGS: tuple[Binding, ...] = (
         "totals.tax_exclusive",
         "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount",
         None,
-        "not carried as such: it is SubTotal + Freight - Discount (the seed's InvoiceAmount less the TaxAmount{n})",
+        "not carried as such: it is SubTotal + Freight + AmtMiscellaneous - Discount (InvoiceAmount less the TaxAmount{n})",
     ),
     Binding(
         "BT-110",
@@ -854,8 +854,8 @@ BINDINGS: tuple[Binding, ...] = (
         "tax_subtotals[].taxable_amount",
         "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount",
         "NetAmount{n}",
-        "the lines' net amount at that VAT rate: the seed's NetAmount{n} add up to SubTotal, and document "
-        "level charges and allowances are Freight and Discount beside them (not in NetAmount{n})",
+        "the lines' net amount at that VAT rate: the seed's NetAmount{n} add up to SubTotal; the document "
+        "level charges and allowances (Freight, AmtMiscellaneous, Discount) stand beside them",
     ),
     Binding(
         "BT-117",
