@@ -13,6 +13,7 @@ import pytest
 from lxml import etree
 from pydantic import BaseModel
 
+from invoice_hub.cli import main
 from invoice_hub.formats.bindings import (
     BEYOND,
     BINDINGS,
@@ -26,6 +27,7 @@ from invoice_hub.formats.bindings import (
     terms_in,
     values_at,
 )
+from invoice_hub.formats.terms_doc import BEGIN, terms_doc_path, terms_doc_text
 from invoice_hub.formats.ubl import NS, read_ubl
 from invoice_hub.formats.ubl_writer import as_peppol_bis3, write_peppol_bis3, write_ubl
 from invoice_hub.model import Identifier, Invoice
@@ -302,3 +304,17 @@ def test_peppol_output_of_every_official_example_adds_no_peppol_fatal_finding(pa
         return {f.rule for f in check_peppol(etree.fromstring(xml)) if f.severity == "fatal"}
 
     assert fatal(written) - fatal(document) == set()
+
+
+def test_the_committed_term_table_is_current_and_keeps_the_hand_written_part(tmp_path: Path) -> None:
+    committed = terms_doc_path().read_text(encoding="utf-8")
+    assert terms_doc_text(committed) == committed, "docs/formats.md is out of date: run invoice-hub terms"
+    assert committed.startswith("# Formats, validation and mappings")  # the hand-written part stays
+    assert all(f"| {binding.id} |" in committed for binding in BINDINGS)
+    # A file without the table gets it appended; the CLI's --check fails on a stale one.
+    stale = tmp_path / "formats.md"
+    stale.write_text("# Formats\n\nhand-written\n", encoding="utf-8")
+    assert terms_doc_text(stale.read_text()).startswith("# Formats\n\nhand-written\n\n" + BEGIN)
+    assert main(["terms", "--check", "-o", str(stale)]) == 1
+    assert main(["terms", "-o", str(stale)]) == 0
+    assert main(["terms", "--check", "-o", str(stale)]) == 0
