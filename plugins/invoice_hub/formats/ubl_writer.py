@@ -69,6 +69,7 @@ class _Writer:
         self.where = where
         self.parts: list[str] = []
         self.stack: list[tuple[str, str, bool]] = []  # (tag, start tag text, written)
+        self.currency_attribute = self._attributes({"currencyID": currency}, "currencyID")
 
     def _started(self) -> None:
         """Write the start tags of the aggregates opened but not written yet."""
@@ -128,16 +129,30 @@ class _Writer:
         else:
             self.parts.append(f"{_INDENT[len(stack)]}<{tag}>{text}</{tag}>")
 
-    def wrapped(self, wrapper: str, tag: str, value: object, **attributes: str | None) -> None:
+    def wrapped(self, wrapper: str, tag: str, value: object) -> None:
         """``<wrapper><tag>value</tag></wrapper>``, only when there is a value."""
-        if value is not None and value != "":
-            self.open(wrapper)
-            self.leaf(tag, value, **attributes)
-            self.close()
+        if value is None or value == "":
+            return
+        text = value if type(value) is str else _text(value)
+        if _SPECIAL.search(text):
+            text = self._special(text, tag)
+        if not self.stack[-1][2]:
+            self._started()
+        depth = len(self.stack)
+        self.parts.append(
+            f"{_INDENT[depth]}<{wrapper}>{_INDENT[depth + 1]}<{tag}>{text}</{tag}>{_INDENT[depth]}</{wrapper}>"
+        )
 
     def amount(self, tag: str, value: Decimal | None, currency: str | None = None) -> None:
-        if value is not None:
-            self.leaf(tag, value, currencyID=currency or self.currency)
+        """An amount in the document currency (or ``currency``): a number needs no escaping."""
+        if value is None:
+            return
+        attribute = (
+            self.currency_attribute if currency is None else self._attributes({"currencyID": currency}, tag)
+        )
+        if not self.stack[-1][2]:
+            self._started()
+        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{attribute}>{format(value, 'f')}</{tag}>")
 
     def identifier(self, tag: str, value: Identifier | None) -> None:
         if value is not None:
