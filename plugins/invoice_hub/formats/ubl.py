@@ -3,7 +3,10 @@ canonical model.
 
 The reader is a table per UBL aggregate: for each child element it knows (by tag) what to do with it,
 and it walks each element's children once. Asking a hundred paths of each document instead, most of
-them absent, made reading several times slower than parsing.
+them absent, made reading several times slower than parsing. Plain texts and numbers, most of a
+document's elements, are read inline by the walk rather than by a handler call each. Every business
+term of ``formats/bindings.py`` is read (a test checks each binding's path); the model is validated
+once, from the values the walk collected.
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ def ubl_from_root(root: etree._Element, source: str) -> Invoice:
     if values.get("due_date") is None:
         values["due_date"] = payment_due
     _take_tax_totals(values)
+    _take_project_reference(values)
     return Invoice.model_validate(values)
 
 
@@ -80,15 +84,11 @@ def _take_tax_totals(values: Values) -> None:
     """
     totals: list[Values] = values.pop("tax_totals", [])
     currency, tax_currency = values.get("currency"), values.get("tax_currency")
-    in_currency = [total for total in totals if total.get("currency") == currency]
+    # In the document currency if one is (else any), the one with the breakdown first.
+    candidates = [total for total in totals if total.get("currency") == currency] or totals
     main = next(
-        (total for total in in_currency if total.get("tax_subtotals")),
-        in_currency[0]
-        if in_currency
-        else next((total for total in totals if total.get("tax_subtotals")), None),
+        (total for total in candidates if total.get("tax_subtotals")), candidates[0] if candidates else None
     )
-    if main is None and totals:
-        main = totals[0]
     summary = values.setdefault("totals", {})
     summary["tax"] = main.get("tax") if main else None
     values["tax_subtotals"] = main.get("tax_subtotals", []) if main else []
@@ -96,8 +96,11 @@ def _take_tax_totals(values: Values) -> None:
         accounting = next((total for total in totals if total.get("currency") == tax_currency), None)
         if accounting is not None and accounting is not main:
             summary["tax_in_tax_currency"] = accounting.get("tax")
+
+
+def _take_project_reference(values: Values) -> None:
+    """A CreditNote has no ProjectReference: BT-11 is its document reference of type 50."""
     if values.get("type") == "credit_note" and "project_reference" not in values:
-        # CreditNote has no ProjectReference: BT-11 is the document reference of type 50.
         for position, reference in enumerate(values.get("attachments", [])):
             if reference.pop("type_code", None) == "50":
                 values["project_reference"] = values["attachments"].pop(position)["id"]
