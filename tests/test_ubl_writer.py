@@ -507,3 +507,14 @@ def _dumped(value: object) -> object:
     if isinstance(value, list):
         return [_dumped(item) for item in value]
     return value
+
+
+def test_a_payment_card_without_its_number_still_reads() -> None:
+    # EN 16931 requires BT-87 in BG-18, but deciding that is validation's job, not the reader's.
+    root = _example("examples_base-example.xml")
+    card = etree.SubElement(root.find("cac:PaymentMeans", NS), f"{{{NS['cac']}}}CardAccount")
+    etree.SubElement(card, f"{{{NS['cbc']}}}HolderName").text = "Ann"
+    payment_id = root.find("cac:PaymentMeans/cbc:PaymentID", NS)
+    payment_id.addnext(card)
+    invoice = read_ubl(etree.tostring(root))
+    assert invoice.payment_means[0].card == PaymentCard(holder_name="Ann")

@@ -298,7 +298,7 @@ class Attachment(ModelBase):
 class PaymentCard(ModelBase):
     """BG-18 Payment card information."""
 
-    primary_account: str
+    primary_account: str | None = None
     """BT-87 Payment card primary account number (PCI DSS: at most the last 4-6 digits)."""
     holder_name: str | None = None
     """BT-88 Payment card holder name."""

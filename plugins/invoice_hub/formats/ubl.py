@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from pydantic import ValidationError
 
 from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
 from invoice_hub.model import Invoice
@@ -72,7 +73,10 @@ def ubl_from_root(root: etree._Element, source: str) -> Invoice:
         values["due_date"] = payment_due
     _take_tax_totals(values)
     _take_project_reference(values)
-    return Invoice.model_validate(values)
+    try:
+        return Invoice.model_validate(values)
+    except ValidationError as exc:  # the walk types every value; this is a safety net naming the file
+        raise FormatError(f"{source}: not a readable UBL invoice: {exc}") from None
 
 
 def _take_tax_totals(values: Values) -> None:
