@@ -325,12 +325,14 @@ class _Amounts:
         self.any_acs = [
             _taxed(ac, "cac:TaxCategory", "cbc:Amount", None) for ac in doc.all("cac:AllowanceCharge")
         ]
-        self.any_lines = {
-            tag: [
+        self.any_lines = {  # //cac:InvoiceLine: the root's lines unless some are nested elsewhere
+            tag: lines
+            if len(doc.all(tag)) == len(lines)
+            else [
                 _taxed(line, "cac:Item/cac:ClassifiedTaxCategory", "cbc:LineExtensionAmount", None)
                 for line in doc.all(tag)
             ]
-            for tag in self.lines
+            for tag, lines in self.lines.items()
         }
 
     def basis(self, line_tag: str, code: str, rate: Decimal | None = None) -> Decimal:
