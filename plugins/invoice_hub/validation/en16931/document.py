@@ -55,7 +55,7 @@ def dec(text: str | None) -> Decimal | None:
     if text is None:
         return None
     text = text.strip()
-    if not text or not set(text) <= set("0123456789+-."):
+    if not text or text.strip("0123456789+-."):  # something left: a character no decimal has
         return None
     try:
         return Decimal(text)
