@@ -224,8 +224,9 @@ class _Facts:
         ]
         self.classified = doc.all("cac:ClassifiedTaxCategory")
         all_acs = doc.all("cac:AllowanceCharge")
-        self.document_acs = every(root, "cac:AllowanceCharge")
-        self.ac_categories = [c for ac in all_acs for c in every(ac, "cac:TaxCategory")]
+        # each allowance or charge read once: is it one (xs:boolean), its categories, is it the document's
+        acs = [(charge_indicator(ac), every(ac, "cac:TaxCategory"), ac.getparent() is root) for ac in all_acs]
+        self.ac_categories = [c for _, categories, _ in acs for c in categories]
         known: dict[etree._Element, tuple[str, bool]] = {}
         self.by_breakdown = _group(self.breakdown, known)
         self.by_classified = _group(self.classified, known)
@@ -235,10 +236,13 @@ class _Facts:
         # level too: BR-O-03/04 look at the document's own allowances and charges only)
         self.by_kind: dict[tuple[bool, bool], list[etree._Element]] = {}
         self.by_kind_group: dict[tuple[bool, bool], dict[tuple[str, bool], list[etree._Element]]] = {}
-        for document_level, acs in ((False, all_acs), (True, self.document_acs)):
+        for document_level in (False, True):
             for charge in (False, True):
                 categories = [
-                    c for ac in acs if charge_indicator(ac) is charge for c in every(ac, "cac:TaxCategory")
+                    c
+                    for kind, ac_categories, own in acs
+                    if kind is charge and (own or not document_level)
+                    for c in ac_categories
                 ]
                 self.by_kind[document_level, charge] = categories
                 self.by_kind_group[document_level, charge] = _group(categories, known)
