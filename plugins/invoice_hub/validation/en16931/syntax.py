@@ -113,6 +113,48 @@ def _amount_in_price_allowance(element: etree._Element) -> bool:
     return any(a.tag == price and a.find(allowance) is not None for a in element.iterancestors())
 
 
+class _Plan:
+    """What :func:`check_elements` does at one path of tags, worked out the first time the path is seen.
+
+    The plans form a tree (a path's children by tag), shared by every document the process validates:
+    the rule tables are looked up once per distinct path, not once per element.
+    """
+
+    __slots__ = ("amount", "binary", "children", "hits", "in_price", "path")
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        self.path = path
+        self.children: dict[str, _Plan] = {}
+        table = _cr_table()
+        hits = list(table.anchored.get(path, ()))
+        for length in sorted(table.anywhere):
+            if len(path) >= length:
+                hits.extend(table.anywhere[length].get(path[-length:], ()))
+        self.hits = tuple(hits)
+        local = path[-1].rpartition("}")[2] if path else ""
+        self.amount = local.endswith("Amount") and not local.endswith("PriceAmount")
+        self.in_price = _PRICE in path[:-1]  # only then can an ancestor be a cac:Price
+        self.binary = local.endswith("BinaryObject")
+
+    def child(self, tag: str) -> _Plan:
+        global _PLANS
+        plan = self.children.get(tag)
+        if plan is None:
+            _PLANS += 1
+            if _PLANS > _MAX_PLANS:  # documents of ever new tags: start over rather than grow forever
+                _ROOT_PLAN.children.clear()
+                _PLANS = 0
+            plan = self.children[tag] = _Plan((*self.path, tag))
+        return plan
+
+
+_PRICE = clark("cac:Price")
+_PAYMENT_MEANS_CODE = clark("cbc:PaymentMeansCode")
+_MAX_PLANS = 20_000
+_PLANS = 0
+_ROOT_PLAN = _Plan(())
+
+
 @checks(
     *(r[0] for r in _CR_ROWS if r[0] not in _SPECIAL_CR),
     "UBL-DT-01",
@@ -122,36 +164,34 @@ def _amount_in_price_allowance(element: etree._Element) -> bool:
 )
 def check_elements(doc: Doc) -> None:
     """One walk over every element: UBL-CR paths, UBL-DT amounts, binary objects and attributes."""
-    table = _cr_table()
-    lengths = sorted(table.anywhere)
-    payment_means_code = clark("cbc:PaymentMeansCode")
-    for element, path in doc.walk:
-        hits = list(table.anchored.get(path, ()))
-        for length in lengths:
-            if len(path) >= length:
-                hits.extend(table.anywhere[length].get(path[-length:], ()))
-        for rule_id, attribute in hits:
-            if attribute is None:
-                doc.fail(rule_id, element, once=True)
-            elif element.get(attribute) is not None:
-                doc.fail(rule_id, f"{_location(element)}/@{attribute}", once=True)
-        if element.attrib:
-            for attribute in element.attrib:
-                if attribute in table.attributes:
-                    doc.fail(table.attributes[attribute], f"{_location(element)}/@{attribute}", once=True)
-                dt = _DT_ATTRIBUTES.get(attribute)
-                if dt and not (attribute == "name" and element.tag == payment_means_code):
-                    doc.fail(dt[0], f"{_location(element)}/@{attribute}", once=True)
-        local = element.tag.rpartition("}")[2]
-        if (
-            local.endswith("Amount")
-            and not local.endswith("PriceAmount")
-            and not _amount_in_price_allowance(element)
-        ):
-            doc.fail_unless(decimals_ok(element), "UBL-DT-01", element)
-        elif local.endswith("BinaryObject"):
-            doc.fail_unless(element.get("mimeCode") is not None, "UBL-DT-06", element)
-            doc.fail_unless(element.get("filename") is not None, "UBL-DT-07", element)
+    attributes = _cr_table().attributes
+
+    def visit(element: etree._Element, plan: _Plan) -> None:
+        for child in element.iterchildren(etree.Element):
+            tag = child.tag
+            here = plan.children.get(tag) or plan.child(tag)
+            for rule_id, attribute in here.hits:
+                if attribute is None:
+                    doc.fail(rule_id, child, once=True)
+                elif child.get(attribute) is not None:
+                    doc.fail(rule_id, f"{_location(child)}/@{attribute}", once=True)
+            if child.attrib:
+                for attribute in child.attrib:
+                    if attribute in attributes:
+                        doc.fail(attributes[attribute], f"{_location(child)}/@{attribute}", once=True)
+                    dt = _DT_ATTRIBUTES.get(attribute)
+                    if dt and not (attribute == "name" and tag == _PAYMENT_MEANS_CODE):
+                        doc.fail(dt[0], f"{_location(child)}/@{attribute}", once=True)
+            if here.amount:
+                if not (here.in_price and _amount_in_price_allowance(child)):
+                    doc.fail_unless(decimals_ok(child), "UBL-DT-01", child)
+            elif here.binary:
+                doc.fail_unless(child.get("mimeCode") is not None, "UBL-DT-06", child)
+                doc.fail_unless(child.get("filename") is not None, "UBL-DT-07", child)
+            if len(child):
+                visit(child, here)
+
+    visit(doc.root, _ROOT_PLAN)
 
 
 def _location(element: etree._Element) -> str:
@@ -235,6 +275,9 @@ _SR = {
     "UBL-SR-51": "An address can only have one third line.",
     "UBL-SR-52": "Document reference shall occur maximum once",
     "UBL-SR-53": "CompanyID (VAT Identifier) must be stated when providing the PartyTaxScheme/TaxScheme/ID.",
+    "UBL-SR-54": "An Invoice shall contain maximum one Payment Card account (BG-18).",
+    "UBL-SR-55": "An Invoice shall contain maximum one Payment Mandate (BG-19).",
+    "UBL-SR-56": "An Invoice shall contain maximum one Originator document reference identifier (BT-17).",
 }
 for _id, _message in _SR.items():
     define(_id, "fatal", _message)
@@ -257,11 +300,15 @@ _AT_MOST_ONCE_IN_INVOICE = {
     "UBL-SR-40": "cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name",
     "UBL-SR-45": "cac:PaymentMeans/cbc:PaymentDueDate",
     "UBL-SR-49": "cac:InvoicePeriod/cbc:DescriptionCode",
+    "UBL-SR-54": "cac:PaymentMeans/cac:CardAccount",  # BR-66 before the 2026 artefacts
+    "UBL-SR-55": "cac:PaymentMeans/cac:PaymentMandate",  # BR-67 before the 2026 artefacts
+    "UBL-SR-56": "cac:OriginatorDocumentReference/cbc:ID",
 }
 
 
-def _upper_scheme(scheme: etree._Element) -> str:
-    return (text(scheme, "cac:TaxScheme/cbc:ID") or "").upper()
+def _scheme_ids(scheme: etree._Element) -> list[str]:
+    """``cac:TaxScheme/upper-case(cbc:ID)``: one value per TaxScheme, "" for one without an ID (not trimmed)."""
+    return [(text(s, "cbc:ID") or "").upper() for s in every(scheme, "cac:TaxScheme")]
 
 
 @checks(*_SR)
@@ -281,9 +328,9 @@ def check_occurrences(doc: Doc) -> None:
         ("UBL-SR-18", "cac:AccountingCustomerParty", True),
     ):
         schemes = every(root, f"{party}/cac:Party/cac:PartyTaxScheme")
-        chosen = [
-            s for s in schemes if (_upper_scheme(s) == "VAT") == vat and exists(s, "cac:TaxScheme/cbc:ID")
-        ]
+        # [cac:TaxScheme/upper-case(cbc:ID) = 'VAT'] (UBL-SR-12/18) and [... != 'VAT'] (UBL-SR-13) are
+        # general comparisons: some TaxScheme equals (differs from) VAT; neither holds without a TaxScheme
+        chosen = [s for s in schemes if any((value == "VAT") == vat for value in _scheme_ids(s))]
         doc.fail_unless(sum(len(every(s, "cbc:CompanyID")) for s in chosen) <= 1, rule_id, root)
     sepa = [
         i
@@ -327,7 +374,7 @@ def check_occurrences(doc: Doc) -> None:
             len(every(representative, "cac:PartyName/cbc:Name")) <= 1, "UBL-SR-22", representative
         )
         doc.fail_unless(
-            len(every(representative, "cac:Party/cac:PartyTaxScheme/cbc:CompanyID")) <= 1,
+            len(every(representative, "cac:PartyTaxScheme/cbc:CompanyID")) <= 1,  # the party is the context
             "UBL-SR-23",
             representative,
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from lxml import etree
 
@@ -161,7 +161,7 @@ _MESSAGES: dict[str, str] = {
     "BR-AG-09": 'The VAT category tax amount (BT-117) in a VAT breakdown (BG-23) where VAT category code (BT-118) is "IPSI" shall equal the VAT category taxable amount (BT-116) multiplied by the VAT category rate (BT-119).',
     "BR-AG-10": 'A VAT breakdown (BG-23) with VAT Category code (BT-118) "IPSI" shall not have a VAT exemption reason code (BT-121) or VAT exemption reason text (BT-120).',
     "BR-B-01": "An Invoice where the VAT category code (BT-151, BT-95 or BT-102) is “Split payment” shall be a domestic Italian invoice.",
-    "BR-B-02": 'An Invoice that contains an Invoice line (BG-25), a Document level allowance (BG-20) or a Document level charge (BG-21) where the VAT category code (BT-151, BT-95 or BT-102) is “Split payment" shall not contain an invoice line (BG-25), a Document level allowance (BG-20) or a Document level charge (BG-21) where the VAT category code (BT-151, BT-95 or BT-102) is “Standard rated”.',
+    "BR-B-02": 'An Invoice that contains an Invoice line (BG-25), a Document level allowance (BG-20) or a Document level charge (BG-21) where the VAT category code (BT-151, BT-95, BT-118 or BT-102) is “Split payment" shall not contain an invoice line (BG-25), a Document level allowance (BG-20) or  a Document level charge (BG-21) where the VAT category code (BT-151, BT-95, BT-118 or BT-102) is “Standard rated”.',
 }
 for _id, _message in _MESSAGES.items():
     define(_id, "fatal", _message)
@@ -172,8 +172,43 @@ def _vat_ids(party: etree._Element | None) -> bool:
     return any(is_vat(s) and exists(s, "cbc:CompanyID") for s in every(party, "cac:PartyTaxScheme"))
 
 
+#: Where the binding's XX-02/03/04 test is not "no trigger, or the trigger and the parties": it reads
+#: ``(exists(A) and parties) or not(exists(B))`` and A differs from B. Fires when B exists and A or the
+#: parties do not. Default: A = B = the category's code (normalize-space) with the VAT scheme.
+#: (rule) -> (B needs the VAT scheme, B's code normalised, A needs the VAT scheme)
+_TRIGGERS: dict[str, tuple[bool, bool, bool]] = {
+    # not(exists(//cac:ClassifiedTaxCategory[normalize-space(cbc:ID) = 'S'])): any tax scheme
+    "BR-S-02": (False, True, True),
+    # exists(//cac:AllowanceCharge[...]/cac:TaxCategory[normalize-space(cbc:ID)='G']): any tax scheme
+    "BR-G-03": (True, True, False),
+    "BR-G-04": (True, True, False),
+    # not(exists(//cac:AllowanceCharge[cbc:ChargeIndicator=true()]/cac:TaxCategory[cbc:ID='L'][...])): as written
+    "BR-AF-04": (True, False, True),
+}
+_DEFAULT_TRIGGER = (True, True, True)
+
+
+def _group(
+    categories: list[etree._Element], known: dict[etree._Element, tuple[str, bool]]
+) -> dict[tuple[str, bool], list[etree._Element]]:
+    """(code, VAT only) -> the categories of that normalised cbc:ID (and the VAT scheme): ``_of`` once.
+
+    ``known`` remembers each category's (code, is VAT) across the groups of one document: the same
+    cac:TaxCategory is in several of them."""
+    groups: dict[tuple[str, bool], list[etree._Element]] = {}
+    for category in categories:
+        facts = known.get(category)
+        if facts is None:
+            facts = known[category] = (category_id(category), is_vat(category))
+        code, vat = facts
+        groups.setdefault((code, False), []).append(category)
+        if vat:
+            groups.setdefault((code, True), []).append(category)
+    return groups
+
+
 class _Facts:
-    """What the VAT rules ask of the whole document, computed once."""
+    """What the VAT rules ask of the whole document, computed once (each category then looks it up)."""
 
     def __init__(self, doc: Doc) -> None:
         root = doc.root
@@ -188,10 +223,29 @@ class _Facts:
             c for s in every(root, "cac:TaxTotal/cac:TaxSubtotal") for c in every(s, "cac:TaxCategory")
         ]
         self.classified = doc.all("cac:ClassifiedTaxCategory")
-        self.ac_categories = [
-            c for ac in doc.all("cac:AllowanceCharge") for c in every(ac, "cac:TaxCategory")
-        ]
-        self.document_acs = every(root, "cac:AllowanceCharge")
+        all_acs = doc.all("cac:AllowanceCharge")
+        # each allowance or charge read once: is it one (xs:boolean), its categories, is it the document's
+        acs = [(charge_indicator(ac), every(ac, "cac:TaxCategory"), ac.getparent() is root) for ac in all_acs]
+        self.ac_categories = [c for _, categories, _ in acs for c in categories]
+        known: dict[etree._Element, tuple[str, bool]] = {}
+        self.by_breakdown = _group(self.breakdown, known)
+        self.by_classified = _group(self.classified, known)
+        self.by_ac = _group(self.ac_categories, known)
+        self.by_tax_category = _group(doc.all("cac:TaxCategory"), known)
+        # the TaxCategory of each allowance (False) or charge (True), of //AllowanceCharge (document
+        # level too: BR-O-03/04 look at the document's own allowances and charges only)
+        self.by_kind: dict[tuple[bool, bool], list[etree._Element]] = {}
+        self.by_kind_group: dict[tuple[bool, bool], dict[tuple[str, bool], list[etree._Element]]] = {}
+        for document_level in (False, True):
+            for charge in (False, True):
+                categories = [
+                    c
+                    for kind, ac_categories, own in acs
+                    if kind is charge and (own or not document_level)
+                    for c in ac_categories
+                ]
+                self.by_kind[document_level, charge] = categories
+                self.by_kind_group[document_level, charge] = _group(categories, known)
 
     def party_requirement(self, parties: Party) -> bool:
         seller_any = self.seller_any or self.representative_vat
@@ -203,6 +257,17 @@ class _Facts:
             "seller-vat+buyer-vat": seller_vat and self.buyer_vat,
             "none": not (self.seller_vat or self.representative_vat or self.buyer_vat),
         }[parties]
+
+    def uses(self, number_: int, code: str, document_level: bool, vat: bool, normalised: bool = True) -> bool:
+        """XX-02 (lines), XX-03 (allowances), XX-04 (charges): a category ``code`` is used there."""
+        if number_ == 2:
+            categories, groups = self.classified, self.by_classified
+        else:
+            key = (document_level, number_ == 4)
+            categories, groups = self.by_kind[key], self.by_kind_group[key]
+        if normalised:
+            return bool(groups.get((code, vat)))
+        return any((text(c, "cbc:ID") or "") == code and (not vat or is_vat(c)) for c in categories)
 
 
 def _of(categories: list[etree._Element], code: str, vat_only: bool = True) -> list[etree._Element]:
@@ -220,55 +285,93 @@ def _rate_ok(category: etree._Element, rate: Rate) -> bool:
     return any(p is not None and p >= 0 for p in percents)
 
 
-def _line_has(line: etree._Element, code: str, rate: Decimal | None = None) -> bool:
-    categories = every(line, "cac:Item/cac:ClassifiedTaxCategory")
-    if not any(category_id(c) == code for c in categories):
-        return False
-    return rate is None or any(number(c, "cbc:Percent") == rate for c in categories)
+class _Taxed(NamedTuple):
+    """What XX-08 reads of a line, allowance or charge: its categories' codes and rates, its amount."""
+
+    codes: frozenset[str]  # normalize-space(cbc:ID) of each category
+    rates: tuple[Decimal | None, ...]  # xs:decimal(cbc:Percent) of each category
+    amount: Decimal | None  # the line's cbc:LineExtensionAmount, the allowance's or charge's cbc:Amount
+    charge: bool | None  # allowance (False) or charge (True); None for a line
+
+    def has(self, code: str, rate: Decimal | None = None) -> bool:
+        """``[.../normalize-space(cbc:ID) = code][.../xs:decimal(cbc:Percent) = $rate]``: two predicates,
+        each satisfied by any of the categories."""
+        return code in self.codes and (rate is None or rate in self.rates)
 
 
-def _ac_has(ac: etree._Element, code: str, rate: Decimal | None = None) -> bool:
-    categories = every(ac, "cac:TaxCategory")
-    if not any(category_id(c) == code for c in categories):
-        return False
-    return rate is None or any(number(c, "cbc:Percent") == rate for c in categories)
-
-
-def _basis(doc: Doc, line_tag: str, code: str, rate: Decimal | None = None) -> Decimal:
-    """Σ line net amounts + Σ document charges - Σ document allowances of that category (and rate)."""
-    lines = total(
-        number(line, "cbc:LineExtensionAmount")
-        for line in every(doc.root, line_tag)
-        if _line_has(line, code, rate)
+def _taxed(element: etree._Element, categories: str, amount: str, charge: bool | None) -> _Taxed:
+    found = every(element, categories)
+    return _Taxed(
+        frozenset(category_id(c) for c in found),
+        tuple(number(c, "cbc:Percent") for c in found),
+        number(element, amount),
+        charge,
     )
-    acs = [ac for ac in every(doc.root, "cac:AllowanceCharge") if _ac_has(ac, code, rate)]
-    charges = total(number(ac, "cbc:Amount") for ac in acs if charge_indicator(ac) is True)
-    allowances = total(number(ac, "cbc:Amount") for ac in acs if charge_indicator(ac) is False)
-    return lines + charges - allowances
 
 
-def _taxable_ok(doc: Doc, category: Category, breakdown: etree._Element) -> bool:
+class _Amounts:
+    """The lines (per line tag) and the document's allowances and charges, read once for XX-08."""
+
+    def __init__(self, doc: Doc) -> None:
+        root = doc.root
+        self.lines = {
+            tag: [
+                _taxed(line, "cac:Item/cac:ClassifiedTaxCategory", "cbc:LineExtensionAmount", None)
+                for line in every(root, tag)
+            ]
+            for tag in ("cac:InvoiceLine", "cac:CreditNoteLine")
+        }
+        self.present = {tag: bool(doc.all(tag)) for tag in self.lines}  # exists(//cac:InvoiceLine)
+        self.document_acs = [
+            _taxed(ac, "cac:TaxCategory", "cbc:Amount", charge_indicator(ac))
+            for ac in every(root, "cac:AllowanceCharge")
+        ]
+        self.any_acs = [
+            _taxed(ac, "cac:TaxCategory", "cbc:Amount", None) for ac in doc.all("cac:AllowanceCharge")
+        ]
+        self.any_lines = {  # //cac:InvoiceLine: the root's lines unless some are nested elsewhere
+            tag: lines
+            if len(doc.all(tag)) == len(lines)
+            else [
+                _taxed(line, "cac:Item/cac:ClassifiedTaxCategory", "cbc:LineExtensionAmount", None)
+                for line in doc.all(tag)
+            ]
+            for tag, lines in self.lines.items()
+        }
+
+    def basis(self, line_tag: str, code: str, rate: Decimal | None = None) -> Decimal:
+        """Σ line net amounts + Σ document charges - Σ document allowances of that category (and rate)."""
+        lines = total(line.amount for line in self.lines[line_tag] if line.has(code, rate))
+        acs = [ac for ac in self.document_acs if ac.has(code, rate)]
+        charges = total(ac.amount for ac in acs if ac.charge is True)
+        allowances = total(ac.amount for ac in acs if ac.charge is False)
+        return lines + charges - allowances
+
+
+def _taxable_ok(amounts: _Amounts, category: Category, breakdown: etree._Element) -> bool:
     """XX-08: the breakdown's taxable amount against the lines, allowances and charges of its category."""
     subtotal = breakdown.getparent()
     taxable = number(subtotal, "cbc:TaxableAmount")
-    line_tags = [t for t in ("cac:InvoiceLine", "cac:CreditNoteLine") if doc.all(t)]
+    line_tags = [t for t, present in amounts.present.items() if present]
     if not category.per_rate:
-        return any(taxable is not None and taxable == _basis(doc, t, category.code) for t in line_tags)
+        return any(taxable is not None and taxable == amounts.basis(t, category.code) for t in line_tags)
     if not exists(breakdown, "cbc:Percent"):
         return True  # every $rate in () satisfies ...
     rate = number(breakdown, "cbc:Percent")
     if rate is None:
         return False
-    for tag in line_tags:
-        if category.code == "S":
-            used = any(_line_has(line, "S", rate) for line in doc.all(tag)) or any(
-                _ac_has(ac, "S", rate) for ac in doc.all("cac:AllowanceCharge")
-            )
-            if not used:
-                continue
-        if within(taxable, _basis(doc, tag, category.code, rate)):
-            return True
-    return False
+    if category.code == "S":
+        # BR-S-08 guards each branch (invoice lines, credit note lines) with exists(//cac:InvoiceLine[S at
+        # $rate]) or exists(//cac:AllowanceCharge[S at $rate]), not with exists(//cac:InvoiceLine): an
+        # allowance or charge at the rate opens the credit note branch of an invoice too, where the
+        # lines sum to nothing
+        at_rate = any(ac.has("S", rate) for ac in amounts.any_acs)
+        line_tags = [
+            t
+            for t, lines in amounts.any_lines.items()
+            if at_rate or any(line.has("S", rate) for line in lines)
+        ]
+    return any(within(taxable, amounts.basis(tag, category.code, rate)) for tag in line_tags)
 
 
 def _tax_ok(category: Category, breakdown: etree._Element) -> bool:
@@ -286,46 +389,45 @@ def _tax_ok(category: Category, breakdown: etree._Element) -> bool:
 @checks(*(f"{c.prefix}-{n:02d}" for c in CATEGORIES for n in range(1, 11)))
 def check_categories(doc: Doc) -> None:
     facts = _Facts(doc)
+    amounts: _Amounts | None = None  # read when a breakdown needs it
     root = doc.root
     for category in CATEGORIES:
         code, p = category.code, category.prefix
         # XX-01: the category in lines, allowances or charges <=> (exactly) one breakdown of it
         if category.breakdown == "exactly-one":
-            used = bool(_of(doc.all("cac:TaxCategory"), code) or _of(facts.classified, code))
-            doc.fail_unless(not used or len(_of(facts.breakdown, code)) == 1, f"{p}-01", root)
+            used = bool(facts.by_tax_category.get((code, True)) or facts.by_classified.get((code, True)))
+            breakdowns = facts.by_breakdown.get((code, True), [])
+            doc.fail_unless(not used or len(breakdowns) == 1, f"{p}-01", root)
         else:
             vat_only = code != "S"
-            used = (
-                len(_of(facts.ac_categories, code, vat_only)) + len(_of(facts.classified, code, vat_only)) > 0
-            )
-            listed = len(_of(facts.breakdown, code, vat_only)) > 0
+            used = bool(facts.by_ac.get((code, vat_only)) or facts.by_classified.get((code, vat_only)))
+            listed = bool(facts.by_breakdown.get((code, vat_only)))
             doc.fail_unless(used == listed, f"{p}-01", root)
         # XX-02/03/04: the parties' identifiers a line, allowance or charge of the category needs
         requirement = facts.party_requirement(category.parties)
-        doc_level = category.code == "O"  # BR-O-03/04 look at document level allowances and charges only
-        acs = facts.document_acs if doc_level else doc.all("cac:AllowanceCharge")
-        for number_, trigger in (
-            (2, bool(_of(facts.classified, code))),
-            (3, any(_of(every(ac, "cac:TaxCategory"), code) for ac in acs if charge_indicator(ac) is False)),
-            (4, any(_of(every(ac, "cac:TaxCategory"), code) for ac in acs if charge_indicator(ac) is True)),
-        ):
-            doc.fail_unless(not trigger or requirement, f"{p}-{number_:02d}", root)
+        document_level = category.code == "O"  # BR-O-03/04 look at document level allowances and charges only
+        for number_ in (2, 3, 4):
+            rule_id = f"{p}-{number_:02d}"
+            trigger_vat, trigger_normalised, present_vat = _TRIGGERS.get(rule_id, _DEFAULT_TRIGGER)
+            if facts.uses(number_, code, document_level, trigger_vat, trigger_normalised):
+                present = facts.uses(number_, code, document_level, present_vat)
+                doc.fail_unless(present and requirement, rule_id, root)
         # XX-05/06/07: the rate on lines, allowances and charges of the category
-        for line_category in _of(facts.classified, code):
+        for line_category in facts.by_classified.get((code, True), ()):
             parent = line_category.getparent()
             if parent is not None and parent.getparent() is not None and parent.getparent().tag in _LINES:
                 doc.fail_unless(_rate_ok(line_category, category.rate), f"{p}-05", line_category)
-        for ac in doc.all("cac:AllowanceCharge"):
-            charge = charge_indicator(ac)
-            if charge is None:
-                continue
-            for ac_category in _of(every(ac, "cac:TaxCategory"), code):
+        for charge in (False, True):
+            for ac_category in facts.by_kind_group[False, charge].get((code, True), ()):
                 doc.fail_unless(
                     _rate_ok(ac_category, category.rate), f"{p}-{7 if charge else 6:02d}", ac_category
                 )
         # XX-08/09/10: each breakdown of the category
-        for breakdown in _of(facts.breakdown, code):
-            doc.fail_unless(_taxable_ok(doc, category, breakdown), f"{p}-08", breakdown)
+        breakdowns = facts.by_breakdown.get((code, True), ())
+        if breakdowns and amounts is None:
+            amounts = _Amounts(doc)
+        for breakdown in breakdowns:
+            doc.fail_unless(_taxable_ok(amounts, category, breakdown), f"{p}-08", breakdown)
             doc.fail_unless(_tax_ok(category, breakdown), f"{p}-09", breakdown)
             reason = exists(breakdown, "cbc:TaxExemptionReason") or exists(
                 breakdown, "cbc:TaxExemptionReasonCode"
@@ -380,9 +482,10 @@ def check_split_payment(doc: Doc) -> None:
     document_ac = ids(c for ac in every(root, "cac:AllowanceCharge") for c in every(ac, "cac:TaxCategory"))
     breakdown = ids(every(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory"))
     classified = ids(doc.all("cac:ClassifiedTaxCategory"))
-    if "B" in breakdown | document_ac | classified:
-        # the binding tests cac:TaxSubtotal/cbc:ID = 'S' (an element UBL does not have) for the breakdown
-        doc.fail_unless("S" not in document_ac | classified, "BR-B-02", root)
+    used = breakdown | document_ac | classified
+    if "B" in used:
+        # the same three places for B and for S: the VAT breakdown (BT-118) counts, since the 2026 artefacts
+        doc.fail_unless("S" not in used, "BR-B-02", root)
 
 
 _LINES = frozenset(
