@@ -16,6 +16,7 @@ from invoice_hub.formats import read_invoices
 from invoice_hub.formats.ap_agility import HEADER_FIELDS, LINE_FIELDS, read_ap_agility, write_ap_agility
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import Attachment, GlSegment, Invoice, Line, TaxCategory
+from invoice_hub.validation.structure import check_ap_agility
 from tests.conftest import SHARED
 
 EXAMPLES = sorted((SHARED / "einvoice-examples").rglob("*.xml"))
@@ -95,10 +96,13 @@ def test_every_official_example_converts_and_reads_back(path: Path) -> None:
         (ln.id, ln.quantity, ln.unit_code, ln.net_amount, ln.price) for ln in invoice.lines
     ]
     root = etree.fromstring(document)
-    # The seed's identity: InvoiceAmount = SubTotal - Discount + Freight + taxes.
+    # The seed's identity: InvoiceAmount = SubTotal - Discount + Freight + AmtMiscellaneous + taxes.
     amount = lambda name: Decimal(root.findtext(name) or "0")  # noqa: E731
     taxes = sum(Decimal(e.text) for e in root if re.fullmatch(r"TaxAmount\d+", e.tag))
-    assert amount("InvoiceAmount") == amount("SubTotal") - amount("Discount") + amount("Freight") + taxes
+    assert amount("InvoiceAmount") == (
+        amount("SubTotal") - amount("Discount") + amount("Freight") + amount("AmtMiscellaneous") + taxes
+    )
+    assert not [f for f in check_ap_agility(root) if f.severity == "fatal"], "the hub accepts its own output"
     assert written(back) == document, "AP Agility -> model -> AP Agility gives the same document"
 
 
