@@ -38,6 +38,12 @@ class OutputFormat:
     extension: str
     per_invoice: bool
     write: Callable[[Sequence[Invoice], BinaryIO], None]
+    #: The input format that reads this output back (None: a report or rendition, not the invoice):
+    #: what the conversion reads its output with to prove nothing was lost.
+    reads_as: str | None = None
+    #: Model fields the format states itself whatever the invoice said (PEPPOL's specification and
+    #: business process identifiers): what differs there is the conversion's point, not a loss.
+    sets: frozenset[str] = frozenset()
 
     def documents(self, invoices: Sequence[Invoice]) -> list[list[Invoice]]:
         """The invoices of each file to write: one each, or all of them in one."""
@@ -121,9 +127,16 @@ def _write_pdf(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
-        OutputFormat("ubl", ".xml", True, _write_ubl),
-        OutputFormat("peppol_bis3", ".xml", True, _write_peppol),
-        OutputFormat("ap_agility", ".xml", True, _write_ap_agility),
+        OutputFormat("ubl", ".xml", True, _write_ubl, reads_as="ubl"),
+        OutputFormat(
+            "peppol_bis3",
+            ".xml",
+            True,
+            _write_peppol,
+            reads_as="ubl",
+            sets=frozenset({"customization_id", "profile_id"}),
+        ),
+        OutputFormat("ap_agility", ".xml", True, _write_ap_agility, reads_as="ap_agility"),
         OutputFormat("open_ar_csv", ".csv", False, _write_open_ar_csv),
         OutputFormat("pdf", ".pdf", True, _write_pdf),
     )

@@ -40,6 +40,7 @@ EXTENSION_RULE = "LOSS-EXTENSION"
 #: The term id at the start of a field's docstring: BT-31, BG-13, BT-29-1 (a scheme identifier).
 _TERM = re.compile(r"^\s*((?:BT|BG)-\d+(?:-\d+)?)\b[\s.:,-]*(.*)")
 _QUOTED = 120  # characters of a text value a message quotes
+_SEARCHED = 32  # lists up to this long are matched item by item, longer ones by position
 
 
 @dataclass(frozen=True)
@@ -79,17 +80,46 @@ def _same(source: object, target: object) -> bool:
 
 
 def _walk(
-    source: BaseModel, target: BaseModel | None, prefix: str, inherited: tuple[str | None, str] | None
+    source: BaseModel,
+    target: BaseModel | None,
+    prefix: str,
+    inherited: tuple[str | None, str] | None,
+    ignored: frozenset[str] = frozenset(),
 ) -> Iterator[Loss]:
     for field in type(source).model_fields:
         value = getattr(source, field)
-        if _empty(value):
-            continue  # nothing to lose
+        if _empty(value) or f"{prefix}{field}" in ignored:
+            continue  # nothing to lose, or the target format states it itself
         back = getattr(target, field, None) if target is not None else None
         term, name = term_of(type(source), field)
         if term is None and inherited is not None and not isinstance(value, BaseModel | list | dict):
             term, name = inherited  # a term's parts (an identifier's value) count as the term
         yield from _compare(value, back, f"{prefix}{field}", (term, name) if term else None)
+
+
+def _likeness(a: object, b: object) -> int:
+    """How many fields two models share (the same value): what pairs a source item with its output."""
+    if not isinstance(a, BaseModel) or not isinstance(b, BaseModel):
+        return int(a == b)
+    return sum(getattr(a, name) == getattr(b, name, None) for name in type(a).model_fields)
+
+
+def _pairs(source: list, target: list) -> list[object]:
+    """What the output gives back for each source item: the same place when it is equal there or the
+    lists are long (lines: pairing them is quadratic), else the most alike unpaired item (a format
+    may order charges or identifiers its own way)."""
+    if len(source) > _SEARCHED or len(target) > _SEARCHED or source == target[: len(source)]:
+        return [target[i] if i < len(target) else None for i in range(len(source))]
+    free = list(range(len(target)))
+    paired: list[object] = []
+    for item in source:
+        if not free:
+            paired.append(None)
+            continue
+        best = max(free, key=lambda i: (_likeness(item, target[i]), -i))
+        free.remove(best)
+        paired.append(target[best])
+    return paired
 
 
 def _compare(value: object, back: object, path: str, term: tuple[str | None, str] | None) -> Iterator[Loss]:
@@ -104,8 +134,8 @@ def _compare(value: object, back: object, path: str, term: tuple[str | None, str
         if not items and term is not None and value and not isinstance(value[0], BaseModel):
             yield Loss(path, term[0], term[1], value, None)
             return
-        for index, item in enumerate(value):
-            yield from _compare(item, items[index] if index < len(items) else None, f"{path}[{index}]", term)
+        for index, (item, back_item) in enumerate(zip(value, _pairs(value, items), strict=True)):
+            yield from _compare(item, back_item, f"{path}[{index}]", term)
         return
     if isinstance(value, dict):
         mapping = back if isinstance(back, dict) else {}
@@ -117,9 +147,10 @@ def _compare(value: object, back: object, path: str, term: tuple[str | None, str
         yield Loss(path, term[0] if term else None, term[1] if term else path, value, back)
 
 
-def losses(source: BaseModel, target: BaseModel | None) -> list[Loss]:
-    """Every value ``source`` has that ``target`` (the output read back) does not give back."""
-    return list(_walk(source, target, "", None))
+def losses(source: BaseModel, target: BaseModel | None, ignored: frozenset[str] = frozenset()) -> list[Loss]:
+    """Every value ``source`` has that ``target`` (the output read back) does not give back; the
+    model paths in ``ignored`` are those the target format states itself."""
+    return list(_walk(source, target, "", None, ignored))
 
 
 def describe(value: object) -> str:
@@ -153,10 +184,14 @@ def finding(loss: Loss, target_format: str, severity: Severity) -> Finding:
 
 
 def loss_findings(
-    source: BaseModel, target: BaseModel | None, target_format: str, severity: Severity
+    source: BaseModel,
+    target: BaseModel | None,
+    target_format: str,
+    severity: Severity,
+    ignored: frozenset[str] = frozenset(),
 ) -> list[Finding]:
     """The findings of every loss between ``source`` and its ``target_format`` output read back."""
-    return [finding(loss, target_format, severity) for loss in losses(source, target)]
+    return [finding(loss, target_format, severity) for loss in losses(source, target, ignored)]
 
 
 def is_loss(finding_: Finding) -> bool:
