@@ -47,8 +47,9 @@ TWICE: dict[str, tuple[str, str]] = {
     "UBL-SR-17": (f"{BUY}/cac:PartyLegalEntity/cbc:CompanyID", ""),
     "UBL-SR-19": ("cac:PayeeParty/cac:PartyName/cbc:Name", ""),
     "UBL-SR-22": ("cac:TaxRepresentativeParty/cac:PartyName/cbc:Name", ""),
-    # as the binding reads it: cac:Party/cac:PartyTaxScheme/cbc:CompanyID below the tax representative
-    "UBL-SR-23": ("cac:TaxRepresentativeParty/cac:Party/cac:PartyTaxScheme/cbc:CompanyID", ""),
+    # the tax representative is the party itself: its cac:PartyTaxScheme/cbc:CompanyID (the artefacts
+    # before 2026 read cac:Party/cac:PartyTaxScheme below it, an element UBL does not have there)
+    "UBL-SR-23": ("cac:TaxRepresentativeParty/cac:PartyTaxScheme/cbc:CompanyID", ""),
     "UBL-SR-25": ("cac:Delivery/cac:DeliveryParty/cac:PartyName/cbc:Name", ""),
     "UBL-SR-26": ("cac:PaymentMeans/cbc:PaymentID", ""),
     "UBL-SR-27": ("cac:PaymentMeans/cbc:PaymentMeansCode", ""),
@@ -64,6 +65,10 @@ TWICE: dict[str, tuple[str, str]] = {
     "UBL-SR-49": ("cac:InvoicePeriod/cbc:DescriptionCode", ""),
     "UBL-SR-50": (f"{L1}/cac:Item/cbc:Description", ""),
     "UBL-SR-52": (f"{L1}/cac:DocumentReference", "cbc:ID"),
+    # BR-66 and BR-67 before the 2026 artefacts
+    "UBL-SR-54": ("cac:PaymentMeans/cac:CardAccount", "cbc:PrimaryAccountNumberID"),
+    "UBL-SR-55": ("cac:PaymentMeans/cac:PaymentMandate", "cbc:ID"),
+    "UBL-SR-56": ("cac:OriginatorDocumentReference/cbc:ID", ""),
 }
 
 

@@ -41,3 +41,11 @@ def currencies() -> frozenset[str]:
 @cache
 def vat_prefixes() -> frozenset[str]:
     return countries() | EXTRA_VAT_PREFIXES
+
+
+@cache
+def vat_prefix_list() -> str:
+    """The prefixes as BR-CO-09's test spells them, ``' 1A AD AE ... ZW '``: the rule is
+    ``contains(list, substring(cbc:CompanyID, 1, 2))``, a substring test, so a one-character
+    identifier passes when some code contains that character ('A') and fails otherwise ('x')."""
+    return f" {' '.join(sorted(vat_prefixes()))} "

@@ -17,8 +17,9 @@ _INTRO = """\
 `validate: en16931` (and `invoice-hub validate --level en16931`, `convert --validate en16931`) checks a
 UBL 2.1 Invoice or CreditNote against the rules CEN/TC 434 publishes for EN 16931 in its UBL validation
 artefacts (github.com/ConnectingEurope/eInvoicing-EN16931: `ubl/schematron/UBL/EN16931-UBL-model.sch`,
-`EN16931-UBL-syntax.sch`, `codelist/EN16931-UBL-codes.sch`, newest stored versions), natively in
-Python: no Java, nothing downloaded. The structural checks (`validate: structure`) run first. Each
+`EN16931-UBL-syntax.sch`, `codelist/EN16931-UBL-codes.sch`, as released on 2026-04-14, commit b6c9e06),
+natively in Python: no Java, nothing downloaded. `tests/test_en16931_differential.py` holds the hub's
+verdict to that release's compiled XSLT, on the official examples and on mutations of them. The structural checks (`validate: structure`) run first. Each
 finding has the rule's id, its flag (`fatal` rejects the file, `warning` does not), the official message
 and the XPath of the element concerned. Input that is not UBL (AP Agility, open-AR CSV) is checked
 structurally and gets one `EN16931-NOT-UBL` warning saying that EN 16931 was not applied.

@@ -14,6 +14,7 @@ scan, whichever rule asks.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -34,6 +35,7 @@ _PREFIXES = {
 _HUNDRED = Decimal(100)
 
 
+@functools.cache
 def clark(name: str) -> str:
     """``cac:TaxCategory`` -> ``{urn:...CommonAggregateComponents-2}TaxCategory``."""
     prefix, _, local = name.partition(":")
@@ -76,12 +78,52 @@ def decimals_ok(element: etree._Element | None) -> bool:
     return text is None or "." not in text or len(text.split(".", 1)[1]) <= 2
 
 
+@functools.cache
+def _steps(path: str) -> tuple[str, ...] | None:
+    """``cac:A/cbc:B`` as Clark tags, once per path; None for a path that is more than child steps."""
+    steps = path.split("/")
+    if not all(step.count(":") == 1 and not set(step) & _XPATH_SYNTAX for step in steps):
+        return None
+    return tuple(clark(step) for step in steps)
+
+
+_XPATH_SYNTAX = frozenset("[]()@*.= ")
+
+
 def first(parent: etree._Element | None, path: str) -> etree._Element | None:
-    return parent.find(path, NS) if parent is not None else None
+    """``path[1]`` below ``parent``: the first match of a path of child steps, in document order."""
+    if parent is None:
+        return None
+    steps = _steps(path)
+    if steps is None:
+        return parent.find(path, NS)
+    if len(steps) == 1:  # the common case: straight to lxml's C child iterator, no ElementPath
+        return next(parent.iterchildren(steps[0]), None)
+    for found in _walk(parent, steps, 0):
+        return found
+    return None
+
+
+def _walk(parent: etree._Element, steps: tuple[str, ...], depth: int) -> Iterator[etree._Element]:
+    """The elements at ``steps[depth:]`` below ``parent``, in document order (depth first, lazily)."""
+    if depth == len(steps) - 1:
+        yield from parent.iterchildren(steps[depth])
+        return
+    for child in parent.iterchildren(steps[depth]):
+        yield from _walk(child, steps, depth + 1)
 
 
 def every(parent: etree._Element | None, path: str) -> list[etree._Element]:
-    return parent.findall(path, NS) if parent is not None else []
+    """Every match of ``path`` below ``parent``, in document order (``findall``, faster for child steps)."""
+    if parent is None:
+        return []
+    steps = _steps(path)
+    if steps is None:
+        return parent.findall(path, NS)
+    found = list(parent.iterchildren(steps[0]))
+    for step in steps[1:]:
+        found = [child for element in found for child in element.iterchildren(step)]
+    return found
 
 
 def text(parent: etree._Element | None, path: str) -> str | None:

@@ -235,6 +235,9 @@ _SR = {
     "UBL-SR-51": "An address can only have one third line.",
     "UBL-SR-52": "Document reference shall occur maximum once",
     "UBL-SR-53": "CompanyID (VAT Identifier) must be stated when providing the PartyTaxScheme/TaxScheme/ID.",
+    "UBL-SR-54": "An Invoice shall contain maximum one Payment Card account (BG-18).",
+    "UBL-SR-55": "An Invoice shall contain maximum one Payment Mandate (BG-19).",
+    "UBL-SR-56": "An Invoice shall contain maximum one Originator document reference identifier (BT-17).",
 }
 for _id, _message in _SR.items():
     define(_id, "fatal", _message)
@@ -257,11 +260,15 @@ _AT_MOST_ONCE_IN_INVOICE = {
     "UBL-SR-40": "cac:AccountingCustomerParty/cac:Party/cac:PartyName/cbc:Name",
     "UBL-SR-45": "cac:PaymentMeans/cbc:PaymentDueDate",
     "UBL-SR-49": "cac:InvoicePeriod/cbc:DescriptionCode",
+    "UBL-SR-54": "cac:PaymentMeans/cac:CardAccount",  # BR-66 before the 2026 artefacts
+    "UBL-SR-55": "cac:PaymentMeans/cac:PaymentMandate",  # BR-67 before the 2026 artefacts
+    "UBL-SR-56": "cac:OriginatorDocumentReference/cbc:ID",
 }
 
 
-def _upper_scheme(scheme: etree._Element) -> str:
-    return (text(scheme, "cac:TaxScheme/cbc:ID") or "").upper()
+def _scheme_ids(scheme: etree._Element) -> list[str]:
+    """``cac:TaxScheme/upper-case(cbc:ID)``: one value per TaxScheme, "" for one without an ID (not trimmed)."""
+    return [(text(s, "cbc:ID") or "").upper() for s in every(scheme, "cac:TaxScheme")]
 
 
 @checks(*_SR)
@@ -281,9 +288,9 @@ def check_occurrences(doc: Doc) -> None:
         ("UBL-SR-18", "cac:AccountingCustomerParty", True),
     ):
         schemes = every(root, f"{party}/cac:Party/cac:PartyTaxScheme")
-        chosen = [
-            s for s in schemes if (_upper_scheme(s) == "VAT") == vat and exists(s, "cac:TaxScheme/cbc:ID")
-        ]
+        # [cac:TaxScheme/upper-case(cbc:ID) = 'VAT'] (UBL-SR-12/18) and [... != 'VAT'] (UBL-SR-13) are
+        # general comparisons: some TaxScheme equals (differs from) VAT; neither holds without a TaxScheme
+        chosen = [s for s in schemes if any((value == "VAT") == vat for value in _scheme_ids(s))]
         doc.fail_unless(sum(len(every(s, "cbc:CompanyID")) for s in chosen) <= 1, rule_id, root)
     sepa = [
         i
@@ -327,7 +334,7 @@ def check_occurrences(doc: Doc) -> None:
             len(every(representative, "cac:PartyName/cbc:Name")) <= 1, "UBL-SR-22", representative
         )
         doc.fail_unless(
-            len(every(representative, "cac:Party/cac:PartyTaxScheme/cbc:CompanyID")) <= 1,
+            len(every(representative, "cac:PartyTaxScheme/cbc:CompanyID")) <= 1,  # the party is the context
             "UBL-SR-23",
             representative,
         )

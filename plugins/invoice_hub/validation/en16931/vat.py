@@ -161,7 +161,7 @@ _MESSAGES: dict[str, str] = {
     "BR-AG-09": 'The VAT category tax amount (BT-117) in a VAT breakdown (BG-23) where VAT category code (BT-118) is "IPSI" shall equal the VAT category taxable amount (BT-116) multiplied by the VAT category rate (BT-119).',
     "BR-AG-10": 'A VAT breakdown (BG-23) with VAT Category code (BT-118) "IPSI" shall not have a VAT exemption reason code (BT-121) or VAT exemption reason text (BT-120).',
     "BR-B-01": "An Invoice where the VAT category code (BT-151, BT-95 or BT-102) is “Split payment” shall be a domestic Italian invoice.",
-    "BR-B-02": 'An Invoice that contains an Invoice line (BG-25), a Document level allowance (BG-20) or a Document level charge (BG-21) where the VAT category code (BT-151, BT-95 or BT-102) is “Split payment" shall not contain an invoice line (BG-25), a Document level allowance (BG-20) or a Document level charge (BG-21) where the VAT category code (BT-151, BT-95 or BT-102) is “Standard rated”.',
+    "BR-B-02": 'An Invoice that contains an Invoice line (BG-25), a Document level allowance (BG-20) or a Document level charge (BG-21) where the VAT category code (BT-151, BT-95, BT-118 or BT-102) is “Split payment" shall not contain an invoice line (BG-25), a Document level allowance (BG-20) or  a Document level charge (BG-21) where the VAT category code (BT-151, BT-95, BT-118 or BT-102) is “Standard rated”.',
 }
 for _id, _message in _MESSAGES.items():
     define(_id, "fatal", _message)
@@ -172,8 +172,35 @@ def _vat_ids(party: etree._Element | None) -> bool:
     return any(is_vat(s) and exists(s, "cbc:CompanyID") for s in every(party, "cac:PartyTaxScheme"))
 
 
+#: Where the binding's XX-02/03/04 test is not "no trigger, or the trigger and the parties": it reads
+#: ``(exists(A) and parties) or not(exists(B))`` and A differs from B. Fires when B exists and A or the
+#: parties do not. Default: A = B = the category's code (normalize-space) with the VAT scheme.
+#: (rule) -> (B needs the VAT scheme, B's code normalised, A needs the VAT scheme)
+_TRIGGERS: dict[str, tuple[bool, bool, bool]] = {
+    # not(exists(//cac:ClassifiedTaxCategory[normalize-space(cbc:ID) = 'S'])): any tax scheme
+    "BR-S-02": (False, True, True),
+    # exists(//cac:AllowanceCharge[...]/cac:TaxCategory[normalize-space(cbc:ID)='G']): any tax scheme
+    "BR-G-03": (True, True, False),
+    "BR-G-04": (True, True, False),
+    # not(exists(//cac:AllowanceCharge[cbc:ChargeIndicator=true()]/cac:TaxCategory[cbc:ID='L'][...])): as written
+    "BR-AF-04": (True, False, True),
+}
+_DEFAULT_TRIGGER = (True, True, True)
+
+
+def _group(categories: list[etree._Element]) -> dict[tuple[str, bool], list[etree._Element]]:
+    """(code, VAT only) -> the categories of that normalised cbc:ID (and the VAT scheme): ``_of`` once."""
+    groups: dict[tuple[str, bool], list[etree._Element]] = {}
+    for category in categories:
+        code = category_id(category)
+        groups.setdefault((code, False), []).append(category)
+        if is_vat(category):
+            groups.setdefault((code, True), []).append(category)
+    return groups
+
+
 class _Facts:
-    """What the VAT rules ask of the whole document, computed once."""
+    """What the VAT rules ask of the whole document, computed once (each category then looks it up)."""
 
     def __init__(self, doc: Doc) -> None:
         root = doc.root
@@ -188,10 +215,24 @@ class _Facts:
             c for s in every(root, "cac:TaxTotal/cac:TaxSubtotal") for c in every(s, "cac:TaxCategory")
         ]
         self.classified = doc.all("cac:ClassifiedTaxCategory")
-        self.ac_categories = [
-            c for ac in doc.all("cac:AllowanceCharge") for c in every(ac, "cac:TaxCategory")
-        ]
+        all_acs = doc.all("cac:AllowanceCharge")
         self.document_acs = every(root, "cac:AllowanceCharge")
+        self.ac_categories = [c for ac in all_acs for c in every(ac, "cac:TaxCategory")]
+        self.by_breakdown = _group(self.breakdown)
+        self.by_classified = _group(self.classified)
+        self.by_ac = _group(self.ac_categories)
+        self.by_tax_category = _group(doc.all("cac:TaxCategory"))
+        # the TaxCategory of each allowance (False) or charge (True), of //AllowanceCharge (document
+        # level too: BR-O-03/04 look at the document's own allowances and charges only)
+        self.by_kind: dict[tuple[bool, bool], list[etree._Element]] = {}
+        self.by_kind_group: dict[tuple[bool, bool], dict[tuple[str, bool], list[etree._Element]]] = {}
+        for document_level, acs in ((False, all_acs), (True, self.document_acs)):
+            for charge in (False, True):
+                categories = [
+                    c for ac in acs if charge_indicator(ac) is charge for c in every(ac, "cac:TaxCategory")
+                ]
+                self.by_kind[document_level, charge] = categories
+                self.by_kind_group[document_level, charge] = _group(categories)
 
     def party_requirement(self, parties: Party) -> bool:
         seller_any = self.seller_any or self.representative_vat
@@ -203,6 +244,17 @@ class _Facts:
             "seller-vat+buyer-vat": seller_vat and self.buyer_vat,
             "none": not (self.seller_vat or self.representative_vat or self.buyer_vat),
         }[parties]
+
+    def uses(self, number_: int, code: str, document_level: bool, vat: bool, normalised: bool = True) -> bool:
+        """XX-02 (lines), XX-03 (allowances), XX-04 (charges): a category ``code`` is used there."""
+        if number_ == 2:
+            categories, groups = self.classified, self.by_classified
+        else:
+            key = (document_level, number_ == 4)
+            categories, groups = self.by_kind[key], self.by_kind_group[key]
+        if normalised:
+            return bool(groups.get((code, vat)))
+        return any((text(c, "cbc:ID") or "") == code and (not vat or is_vat(c)) for c in categories)
 
 
 def _of(categories: list[etree._Element], code: str, vat_only: bool = True) -> list[etree._Element]:
@@ -259,16 +311,18 @@ def _taxable_ok(doc: Doc, category: Category, breakdown: etree._Element) -> bool
     rate = number(breakdown, "cbc:Percent")
     if rate is None:
         return False
-    for tag in line_tags:
-        if category.code == "S":
-            used = any(_line_has(line, "S", rate) for line in doc.all(tag)) or any(
-                _ac_has(ac, "S", rate) for ac in doc.all("cac:AllowanceCharge")
-            )
-            if not used:
-                continue
-        if within(taxable, _basis(doc, tag, category.code, rate)):
-            return True
-    return False
+    if category.code == "S":
+        # BR-S-08 guards each branch (invoice lines, credit note lines) with exists(//cac:InvoiceLine[S at
+        # $rate]) or exists(//cac:AllowanceCharge[S at $rate]), not with exists(//cac:InvoiceLine): an
+        # allowance or charge at the rate opens the credit note branch of an invoice too, where the
+        # lines sum to nothing
+        at_rate = any(_ac_has(ac, "S", rate) for ac in doc.all("cac:AllowanceCharge"))
+        line_tags = [
+            t
+            for t in ("cac:InvoiceLine", "cac:CreditNoteLine")
+            if at_rate or any(_line_has(line, "S", rate) for line in doc.all(t))
+        ]
+    return any(within(taxable, _basis(doc, tag, category.code, rate)) for tag in line_tags)
 
 
 def _tax_ok(category: Category, breakdown: etree._Element) -> bool:
@@ -291,40 +345,35 @@ def check_categories(doc: Doc) -> None:
         code, p = category.code, category.prefix
         # XX-01: the category in lines, allowances or charges <=> (exactly) one breakdown of it
         if category.breakdown == "exactly-one":
-            used = bool(_of(doc.all("cac:TaxCategory"), code) or _of(facts.classified, code))
-            doc.fail_unless(not used or len(_of(facts.breakdown, code)) == 1, f"{p}-01", root)
+            used = bool(facts.by_tax_category.get((code, True)) or facts.by_classified.get((code, True)))
+            breakdowns = facts.by_breakdown.get((code, True), [])
+            doc.fail_unless(not used or len(breakdowns) == 1, f"{p}-01", root)
         else:
             vat_only = code != "S"
-            used = (
-                len(_of(facts.ac_categories, code, vat_only)) + len(_of(facts.classified, code, vat_only)) > 0
-            )
-            listed = len(_of(facts.breakdown, code, vat_only)) > 0
+            used = bool(facts.by_ac.get((code, vat_only)) or facts.by_classified.get((code, vat_only)))
+            listed = bool(facts.by_breakdown.get((code, vat_only)))
             doc.fail_unless(used == listed, f"{p}-01", root)
         # XX-02/03/04: the parties' identifiers a line, allowance or charge of the category needs
         requirement = facts.party_requirement(category.parties)
-        doc_level = category.code == "O"  # BR-O-03/04 look at document level allowances and charges only
-        acs = facts.document_acs if doc_level else doc.all("cac:AllowanceCharge")
-        for number_, trigger in (
-            (2, bool(_of(facts.classified, code))),
-            (3, any(_of(every(ac, "cac:TaxCategory"), code) for ac in acs if charge_indicator(ac) is False)),
-            (4, any(_of(every(ac, "cac:TaxCategory"), code) for ac in acs if charge_indicator(ac) is True)),
-        ):
-            doc.fail_unless(not trigger or requirement, f"{p}-{number_:02d}", root)
+        document_level = category.code == "O"  # BR-O-03/04 look at document level allowances and charges only
+        for number_ in (2, 3, 4):
+            rule_id = f"{p}-{number_:02d}"
+            trigger_vat, trigger_normalised, present_vat = _TRIGGERS.get(rule_id, _DEFAULT_TRIGGER)
+            if facts.uses(number_, code, document_level, trigger_vat, trigger_normalised):
+                present = facts.uses(number_, code, document_level, present_vat)
+                doc.fail_unless(present and requirement, rule_id, root)
         # XX-05/06/07: the rate on lines, allowances and charges of the category
-        for line_category in _of(facts.classified, code):
+        for line_category in facts.by_classified.get((code, True), ()):
             parent = line_category.getparent()
             if parent is not None and parent.getparent() is not None and parent.getparent().tag in _LINES:
                 doc.fail_unless(_rate_ok(line_category, category.rate), f"{p}-05", line_category)
-        for ac in doc.all("cac:AllowanceCharge"):
-            charge = charge_indicator(ac)
-            if charge is None:
-                continue
-            for ac_category in _of(every(ac, "cac:TaxCategory"), code):
+        for charge in (False, True):
+            for ac_category in facts.by_kind_group[False, charge].get((code, True), ()):
                 doc.fail_unless(
                     _rate_ok(ac_category, category.rate), f"{p}-{7 if charge else 6:02d}", ac_category
                 )
         # XX-08/09/10: each breakdown of the category
-        for breakdown in _of(facts.breakdown, code):
+        for breakdown in facts.by_breakdown.get((code, True), ()):
             doc.fail_unless(_taxable_ok(doc, category, breakdown), f"{p}-08", breakdown)
             doc.fail_unless(_tax_ok(category, breakdown), f"{p}-09", breakdown)
             reason = exists(breakdown, "cbc:TaxExemptionReason") or exists(
@@ -380,9 +429,10 @@ def check_split_payment(doc: Doc) -> None:
     document_ac = ids(c for ac in every(root, "cac:AllowanceCharge") for c in every(ac, "cac:TaxCategory"))
     breakdown = ids(every(root, "cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory"))
     classified = ids(doc.all("cac:ClassifiedTaxCategory"))
-    if "B" in breakdown | document_ac | classified:
-        # the binding tests cac:TaxSubtotal/cbc:ID = 'S' (an element UBL does not have) for the breakdown
-        doc.fail_unless("S" not in document_ac | classified, "BR-B-02", root)
+    used = breakdown | document_ac | classified
+    if "B" in used:
+        # the same three places for B and for S: the VAT breakdown (BT-118) counts, since the 2026 artefacts
+        doc.fail_unless("S" not in used, "BR-B-02", root)
 
 
 _LINES = frozenset(
