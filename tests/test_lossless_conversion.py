@@ -160,6 +160,8 @@ def test_a_peppol_output_of_an_invoice_the_rules_reject_fails_even_when_the_inpu
 
 def test_the_peppol_examples_convert_to_peppol_bis3_valid_and_without_a_loss(staging: Staging) -> None:
     for path in sorted((EXAMPLES / "peppol-bis3").glob("*.xml")):
+        if path.name in KNOWN_BREAKS:
+            continue  # its input breaks BR-06: rejected as input, which test_en16931_rules covers
         outcome = convert(path, staging, validate="peppol", output="peppol_bis3")
         assert not outcome.failed, (path.name, outcome.message)
 

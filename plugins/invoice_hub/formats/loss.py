@@ -9,12 +9,12 @@ the source had not (a total the reader derives) is no loss.
 Rule ids (``Finding.rule``):
 
 ``LOSS-BT-31``, ``LOSS-BG-13``, ...
-    the business term (or group) of EN 16931 the value belongs to, taken from the model field's
-    docstring (``\"\"\"BT-31 Seller VAT identifier.\"\"\"``); a group is named once when the output has
-    none of it (the whole delivery, a payee), a term where the group is there but a value differs.
+    the business term (or group) of EN 16931 the value belongs to, as the bindings table
+    (``formats.bindings``) maps the model path to it; a group is named once when the output has
+    none of it (the whole buyer, a delivery), a term where a value of the group differs.
 ``LOSS-EXTENSION``
-    a value beyond EN 16931: the hub's own fields (AP Agility custom fields, GL segments), a UBL
-    extension or a national element the reader keeps.
+    a value beyond EN 16931: the hub's own fields (AP Agility custom fields, GL segments, the tax
+    scheme), or extra columns and elements a reader keeps as custom fields.
 
 The location is the model path of the value (``seller.vat_id``, ``lines[2].tax.rate``), the
 message names the term, the source value (invoice data, never a secret; binary content by size
@@ -24,21 +24,24 @@ only) and the target format. The severity follows ``transform.on_loss``: ``fatal
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
 from invoice_hub.model import as_text
 from invoice_hub.validation.findings import Finding, Severity
 
+if TYPE_CHECKING:
+    from invoice_hub.formats.bindings import Binding
+
 #: Every loss rule starts so (one prefix to match in scripts and in ``is_loss``).
 LOSS_PREFIX = "LOSS-"
 EXTENSION_RULE = "LOSS-EXTENSION"
-#: The term id at the start of a field's docstring: BT-31, BG-13, BT-29-1 (a scheme identifier).
-_TERM = re.compile(r"^\s*((?:BT|BG)-\d+(?:-\d+)?)\b[\s.:,-]*(.*)")
 _QUOTED = 120  # characters of a text value a message quotes
 _SEARCHED = 32  # lists up to this long are matched item by item, longer ones by position
 
@@ -54,13 +57,99 @@ class Loss:
     target: object  # what the output gave back (None: nothing)
 
 
-def term_of(model: type[BaseModel], field: str) -> tuple[str | None, str]:
-    """The business term of ``model.field`` and its name, from the field's docstring (description)."""
-    info = model.model_fields.get(field)
-    match = _TERM.match(info.description or "") if info is not None else None
-    if match is None:
-        return None, field
-    return match.group(1), match.group(2).strip().rstrip(".") or match.group(1)
+# -- which business term a model path holds: the bindings table ------------------------------------
+
+_STEP = re.compile(r"^(\w+)(?:\[([^\]]*)\])?$")
+_INDEX = re.compile(r"\[(\d+)\]")
+
+
+def _pattern(field: str) -> tuple[tuple[str, str | None], ...]:
+    """A binding's field path as steps: (name, selection); selection None (no list), '' (every item)
+    or ``key=value`` / ``key!=value``."""
+    steps = []
+    for part in field.split("."):
+        match = _STEP.match(part)
+        assert match is not None, field
+        steps.append((match.group(1), match.group(2)))
+    return tuple(steps)
+
+
+@functools.cache
+def _bindings_by_names() -> dict[tuple[str, ...], list[tuple[Binding, tuple[tuple[str, str | None], ...]]]]:
+    """The bindings by the field names of their path (selections left out), exact selections first."""
+    from invoice_hub.formats.bindings import BINDINGS
+
+    table: dict[tuple[str, ...], list[tuple[Binding, tuple[tuple[str, str | None], ...]]]] = {}
+    for binding in BINDINGS:
+        if binding.field is not None:
+            steps = _pattern(binding.field)
+            table.setdefault(tuple(name for name, _ in steps), []).append((binding, steps))
+    for candidates in table.values():  # a selection (is_charge=true) before [] before a bare list
+        candidates.sort(key=lambda item: -sum(bool(select) for _, select in item[1]))
+    return table
+
+
+def _selected(item: object, select: str) -> bool:
+    negate = "!=" in select
+    key, value = select.split("!=" if negate else "=", 1)
+    actual = getattr(item, key, None)
+    text = ("true" if actual else "false") if isinstance(actual, bool) else actual
+    return (text != value) if negate else (text == value)
+
+
+def _matches(
+    root: BaseModel, steps: tuple[tuple[str, str | None], ...], path: list[tuple[str, int | None]]
+) -> bool:
+    """Whether the concrete ``path`` (names and list indexes) is an instance of a binding's ``steps``:
+    a binding without ``[]`` (BG-25 ``lines``) stands for every item too, ``[key=value]`` for those
+    items whose field has that value."""
+    node: object = root
+    for (name, select), (_, index) in zip(steps, path, strict=True):
+        node = getattr(node, name, None)
+        if index is not None:
+            if not isinstance(node, list) or index >= len(node):
+                return False
+            node = node[index]
+            if select and not _selected(node, select):
+                return False
+        elif select is not None:
+            return False
+    return True
+
+
+def _is_beyond(root: BaseModel, path: list[tuple[str, int | None]]) -> bool:
+    """Whether a field on the path is the hub's own (its docstring starts "Beyond EN 16931")."""
+    from invoice_hub.formats.bindings import BEYOND
+
+    node: object = root
+    for name, index in path:
+        if not isinstance(node, BaseModel) or name not in type(node).model_fields:
+            return False
+        if (type(node).model_fields[name].description or "").startswith(BEYOND):
+            return True
+        node = getattr(node, name)
+        if index is not None:
+            node = node[index] if isinstance(node, list) and index < len(node) else None
+    return False
+
+
+def term_at(root: BaseModel, path: str) -> Binding | None:
+    """The business term (or group) the value at model ``path`` of ``root`` belongs to: the binding of
+    the path, else of its nearest ancestor (an identifier's scheme belongs to the identifier); None
+    for the hub's own fields (custom fields, GL segments) and anything the table does not name."""
+    steps: list[tuple[str, int | None]] = []
+    for part in path.split("."):
+        match = _INDEX.search(part)
+        steps.append((_INDEX.sub("", part), int(match.group(1)) if match else None))
+    if _is_beyond(root, steps):
+        return None
+    table = _bindings_by_names()
+    for length in range(len(steps), 0, -1):
+        prefix = steps[:length]
+        for binding, pattern in table.get(tuple(name for name, _ in prefix), []):
+            if _matches(root, pattern, prefix):
+                return binding
+    return None
 
 
 def _empty(value: object) -> bool:
@@ -79,22 +168,26 @@ def _same(source: object, target: object) -> bool:
     return source == target
 
 
-def _walk(
-    source: BaseModel,
-    target: BaseModel | None,
-    prefix: str,
-    inherited: tuple[str | None, str] | None,
-    ignored: frozenset[str] = frozenset(),
-) -> Iterator[Loss]:
+def _walk(source: BaseModel, target: BaseModel | None, prefix: str, context: _Context) -> Iterator[Loss]:
     for field in type(source).model_fields:
         value = getattr(source, field)
-        if _empty(value) or f"{prefix}{field}" in ignored:
+        path = f"{prefix}{field}"
+        if _empty(value) or path in context.ignored:
             continue  # nothing to lose, or the target format states it itself
         back = getattr(target, field, None) if target is not None else None
-        term, name = term_of(type(source), field)
-        if term is None and inherited is not None and not isinstance(value, BaseModel | list | dict):
-            term, name = inherited  # a term's parts (an identifier's value) count as the term
-        yield from _compare(value, back, f"{prefix}{field}", (term, name) if term else None)
+        yield from _compare(value, back, path, context)
+
+
+@dataclass(frozen=True)
+class _Context:
+    root: BaseModel  # the source invoice: what term_at resolves paths in
+    ignored: frozenset[str]
+
+    def loss(self, path: str, source: object, target: object) -> Loss:
+        binding = term_at(self.root, path)
+        if binding is None:
+            return Loss(path, None, path, source, target)
+        return Loss(path, binding.id, binding.name, source, target)
 
 
 def _likeness(a: object, b: object) -> int:
@@ -122,20 +215,19 @@ def _pairs(source: list, target: list) -> list[object]:
     return paired
 
 
-def _compare(value: object, back: object, path: str, term: tuple[str | None, str] | None) -> Iterator[Loss]:
+def _compare(value: object, back: object, path: str, context: _Context) -> Iterator[Loss]:
     if isinstance(value, BaseModel):
-        if _empty(back) and term is not None and term[0] is not None and term[0].startswith("BG-"):
-            yield Loss(path, term[0], term[1], value, None)  # the whole group is missing: say it once
-            return
-        yield from _walk(value, back if isinstance(back, BaseModel) else None, f"{path}.", term)
+        if _empty(back):
+            binding = term_at(context.root, path)
+            if binding is not None and binding.is_group:  # none of the group is there: say it once
+                yield Loss(path, binding.id, binding.name, value, None)
+                return
+        yield from _walk(value, back if isinstance(back, BaseModel) else None, f"{path}.", context)
         return
     if isinstance(value, list):
         items = back if isinstance(back, list) else []
-        if not items and term is not None and value and not isinstance(value[0], BaseModel):
-            yield Loss(path, term[0], term[1], value, None)
-            return
         for index, (item, back_item) in enumerate(zip(value, _pairs(value, items), strict=True)):
-            yield from _compare(item, back_item, f"{path}[{index}]", term)
+            yield from _compare(item, back_item, f"{path}[{index}]", context)
         return
     if isinstance(value, dict):
         mapping = back if isinstance(back, dict) else {}
@@ -144,13 +236,13 @@ def _compare(value: object, back: object, path: str, term: tuple[str | None, str
                 yield Loss(f"{path}.{key}", None, f"{path}.{key}", item, mapping.get(key))
         return
     if not _same(value, back):
-        yield Loss(path, term[0] if term else None, term[1] if term else path, value, back)
+        yield context.loss(path, value, back)
 
 
 def losses(source: BaseModel, target: BaseModel | None, ignored: frozenset[str] = frozenset()) -> list[Loss]:
     """Every value ``source`` has that ``target`` (the output read back) does not give back; the
     model paths in ``ignored`` are those the target format states itself."""
-    return list(_walk(source, target, "", None, ignored))
+    return list(_walk(source, target, "", _Context(source, ignored)))
 
 
 def describe(value: object) -> str:
