@@ -133,10 +133,11 @@ def _is_beyond(root: BaseModel, path: list[tuple[str, int | None]]) -> bool:
     return False
 
 
-def term_at(root: BaseModel, path: str) -> Binding | None:
+def term_at(root: BaseModel, path: str, *, exact: bool = False) -> Binding | None:
     """The business term (or group) the value at model ``path`` of ``root`` belongs to: the binding of
     the path, else of its nearest ancestor (an identifier's scheme belongs to the identifier); None
-    for the hub's own fields (custom fields, GL segments) and anything the table does not name."""
+    for the hub's own fields (custom fields, GL segments) and anything the table does not name.
+    ``exact``: the binding of the path itself only."""
     steps: list[tuple[str, int | None]] = []
     for part in path.split("."):
         match = _INDEX.search(part)
@@ -144,7 +145,7 @@ def term_at(root: BaseModel, path: str) -> Binding | None:
     if _is_beyond(root, steps):
         return None
     table = _bindings_by_names()
-    for length in range(len(steps), 0, -1):
+    for length in range(len(steps), len(steps) - 1 if exact else 0, -1):
         prefix = steps[:length]
         for binding, pattern in table.get(tuple(name for name, _ in prefix), []):
             if _matches(root, pattern, prefix):
@@ -218,7 +219,7 @@ def _pairs(source: list, target: list) -> list[object]:
 def _compare(value: object, back: object, path: str, context: _Context) -> Iterator[Loss]:
     if isinstance(value, BaseModel):
         if _empty(back):
-            binding = term_at(context.root, path)
+            binding = term_at(context.root, path, exact=True)
             if binding is not None and binding.is_group:  # none of the group is there: say it once
                 yield Loss(path, binding.id, binding.name, value, None)
                 return
@@ -245,12 +246,28 @@ def losses(source: BaseModel, target: BaseModel | None, ignored: frozenset[str] 
     return list(_walk(source, target, "", _Context(source, ignored)))
 
 
+def _leaves(value: object) -> Iterator[object]:
+    """The non-empty scalar values inside a model, depth first (what a group's finding quotes)."""
+    if isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _leaves(getattr(value, name))
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _leaves(item)
+    elif isinstance(value, dict):
+        yield from (item for item in value.values() if not _empty(item))
+    elif not _empty(value) and not isinstance(value, bool):
+        yield value
+
+
 def describe(value: object) -> str:
     """A value as a message quotes it: text shortened, binary content by size, a group by its count."""
     if isinstance(value, bytes):
         return f"{len(value):,} bytes"
     if isinstance(value, BaseModel):
-        return f"a {type(value).__name__.lower()}"
+        leaves = list(_leaves(value))
+        shown = ", ".join(describe(leaf) for leaf in leaves[:3])
+        return shown + (f" and {len(leaves) - 3} more value(s)" if len(leaves) > 3 else "")
     if isinstance(value, list):
         return ", ".join(describe(v) for v in value[:3]) + (
             f" (+{len(value) - 3} more)" if len(value) > 3 else ""
