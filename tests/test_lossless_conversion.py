@@ -191,3 +191,58 @@ def test_a_loss_quotes_binary_content_by_size_and_names_the_target_format() -> N
     assert all("ap_agility" in f.message for f in findings)
     assert not any("base64" in f.message or len(f.message) > 400 for f in findings)
     assert loss_findings(source, source, "ubl", "fatal") == []
+
+
+# -- elements beyond EN 16931: reported, not carried ----------------------------------------------------
+
+EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
+
+
+def with_extension(root: etree._Element) -> None:
+    """A UBL extension, first child as the schema wants it (a signature or national data lives there)."""
+    extensions = etree.Element(f"{{{EXT}}}UBLExtensions")
+    extension = etree.SubElement(extensions, f"{{{EXT}}}UBLExtension")
+    etree.SubElement(
+        etree.SubElement(extension, f"{{{EXT}}}ExtensionContent"), "{urn:example:national}Data"
+    ).text = "x"
+    root.insert(0, extensions)
+
+
+def test_a_ubl_extension_is_not_carried_so_a_ubl_output_fails_by_default(
+    staging: Staging, tmp_path: Path
+) -> None:
+    path = mutated(tmp_path, EXAMPLE1, with_extension)
+    assert read_document(path, "ubl", validate="en16931").valid
+    outcome = convert(path, staging, validate="en16931", output="ubl")
+    assert outcome.reason == Reason.TRANSFORM_LOSS and outcome.outputs == []
+    (extension,) = [f for f in outcome.findings if f.rule == "LOSS-EXTENSION"]
+    assert extension.location == "/Invoice/ext:UBLExtensions" and extension.severity == "fatal"
+    assert "UBL extension" in extension.message and "EXTENSION" in (outcome.message or "")
+
+
+def test_with_on_loss_warn_the_invoice_goes_out_without_the_extension_and_says_so(
+    staging: Staging, tmp_path: Path
+) -> None:
+    path = mutated(tmp_path, EXAMPLE1, with_extension)
+    for output in ("ubl", "ap_agility"):
+        outcome = convert(path, staging, validate="en16931", output=output, on_loss="warn")
+        assert not outcome.failed and len(outcome.outputs) == 1, outcome.message
+        (extension,) = [
+            f for f in outcome.findings if f.rule == "LOSS-EXTENSION" and f.location.startswith("/")
+        ]
+        assert (extension.location, extension.severity) == ("/Invoice/ext:UBLExtensions", "warning")
+        assert b"UBLExtensions" not in staged(outcome)[0]
+
+
+def test_a_national_element_the_model_does_not_know_is_named_by_its_path(
+    staging: Staging, tmp_path: Path
+) -> None:
+    def add(root: etree._Element) -> None:
+        note = root.find("cac:AccountingSupplierParty/cac:Party", PREFIX)
+        etree.SubElement(note, "{urn:example:national}RegisterCourt").text = "Amtsgericht Köln"
+
+    outcome = convert(
+        mutated(tmp_path, EXAMPLE1, add), staging, validate="structure", output="ubl", on_loss="warn"
+    )
+    (element,) = [f for f in outcome.findings if f.rule == "LOSS-EXTENSION"]
+    assert element.location.endswith("cac:Party/{urn:example:national}RegisterCourt")

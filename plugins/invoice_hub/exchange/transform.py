@@ -30,13 +30,13 @@ from lxml import etree
 
 from invoice_hub.errors import HubError
 from invoice_hub.formats import OUTPUT_FORMATS, RULE_LEVELS, OutputFormat, check_rules, read_document
-from invoice_hub.formats.loss import is_loss, loss_findings
+from invoice_hub.formats.loss import element_findings, element_paths, is_loss, loss_findings
 from invoice_hub.formats.xml import FormatError, parse_xml
 from invoice_hub.manifest import Output
 from invoice_hub.naming import output_name
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import HashingSink, local_file
-from invoice_hub.validation.findings import Finding
+from invoice_hub.validation.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
@@ -141,6 +141,11 @@ def transform_file(
         filename=transform.filename,
         on_loss=transform.loss_policy(output),
         validate=held_to(level, document.format, output),
+        source_elements=(
+            element_paths(document.root)
+            if document.format == "ubl" and document.root is not None and len(invoices) == 1
+            else None
+        ),
     )
     outcome.findings += rendered.findings
     if rendered.failed:
@@ -179,8 +184,13 @@ def render(
     filename: str | None,
     on_loss: LossPolicy,
     validate: str,
+    source_elements: frozenset[str] | None = None,
 ) -> Outcome:
     """``invoices`` written as files of ``output`` into staging, each checked as the module says.
+
+    ``source_elements``: the element paths of the UBL document the one invoice was read from; each
+    that a UBL document written from the model does not have (a UBL extension, a national element)
+    is a loss too.
 
     ``validate`` is the level the output is held to (:func:`held_to`: what the input passed);
     ``on_loss`` says whether a loss fails the invoices or is a warning. A document the output format
@@ -194,7 +204,12 @@ def render(
             written = _write(group, output_format, target, index, filename)
             outcome.outputs.append(written)
             outcome.findings += check_output(
-                written, group, output_format, validate=validate, on_loss=on_loss
+                written,
+                group,
+                output_format,
+                validate=validate,
+                on_loss=on_loss,
+                source_elements=source_elements,
             )
     except FormatError as exc:
         return outcome.fail(Reason.TRANSFORM_OUTPUT, str(exc))
@@ -250,9 +265,11 @@ def check_output(
     *,
     validate: str,
     on_loss: LossPolicy,
+    source_elements: frozenset[str] | None = None,
 ) -> list[Finding]:
     """The findings of one written document: the rules it is held to, then every loss against the
-    invoice it was written from. Reports and renditions (``reads_as`` None) have none."""
+    invoice it was written from (and against ``source_elements``, the element paths of its UBL
+    source). Reports and renditions (``reads_as`` None) have none."""
     if output_format.reads_as is None:
         return []
     with local_file(written.url) as local:
@@ -261,6 +278,11 @@ def check_output(
     findings = [
         f.model_copy(update={"message": f"in the {output_format.name} output: {f.message}"}) for f in findings
     ]
+    (source,) = group
+    severity: Severity = "fatal" if on_loss == "fail" else "warning"
+    if source_elements is not None:
+        carried = element_paths(root) if output_format.reads_as == "ubl" else _model_elements(source)
+        findings += element_findings(source_elements, carried, output_format.name, severity)
     if output_format.reads_as == "ubl":
         from invoice_hub.formats.ubl import ubl_from_root
 
@@ -269,9 +291,27 @@ def check_output(
         from invoice_hub.formats.ap_agility import ap_agility_from_root
 
         back = ap_agility_from_root(root, written.name)
-    (source,) = group
-    severity = "fatal" if on_loss == "fail" else "warning"
     return findings + loss_findings(source, back, output_format.name, severity, output_format.sets)
+
+
+def _model_elements(invoice: Invoice) -> frozenset[str]:
+    """The element paths of a UBL document written from ``invoice``: what of a UBL source the model
+    carries, for an output in another syntax. Attachments are written as one byte each: the paths
+    are the same, and a 200 MB attachment is not encoded a second time."""
+    from invoice_hub.formats.ubl_writer import write_ubl
+
+    light = invoice.model_copy(
+        update={
+            "attachments": [
+                a.model_copy(update={"content": b"x"}) if a.content else a for a in invoice.attachments
+            ]
+        }
+    )
+    try:
+        return element_paths(etree.fromstring(write_ubl(light)))
+    except FormatError:  # a model UBL cannot express: the value-by-value comparison still names losses
+        log.warning("invoice %s: no UBL to compare its source's elements with", invoice.number)
+        return frozenset()
 
 
 def _output_rules(root: etree._Element, output: str, validate: str) -> list[Finding]:

@@ -168,6 +168,8 @@ class Document:
     format: str | None
     invoices: list[Invoice] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: The parsed XML (its attachments' text taken out), for a conversion to compare its output with.
+    root: etree._Element | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> bool:
@@ -256,7 +258,7 @@ def read_document(
             )
             return _unreadable(source, "XML-SYNTAX", FormatError(message), None)
         input_format = detected
-    document = Document(source, input_format)
+    document = Document(source, input_format, root=root)
     if validate != "none":
         from invoice_hub.validation.structure import check_ap_agility, check_ubl
 

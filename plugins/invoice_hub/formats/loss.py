@@ -14,7 +14,10 @@ Rule ids (``Finding.rule``):
     none of it (the whole buyer, a delivery), a term where a value of the group differs.
 ``LOSS-EXTENSION``
     a value beyond EN 16931: the hub's own fields (AP Agility custom fields, GL segments, the tax
-    scheme), or extra columns and elements a reader keeps as custom fields.
+    scheme), extra columns a reader keeps as custom fields, or an element of a UBL source that the
+    model has no place for (``ext:UBLExtensions``, a national addition): those are found by
+    comparing the source's element paths with those of a UBL document written from its model
+    (:func:`element_findings`), and located by their path in the source.
 
 The location is the model path of the value (``seller.vat_id``, ``lines[2].tax.rate``), the
 message names the term, the source value (invoice data, never a secret; binary content by size
@@ -31,6 +34,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from lxml import etree
 from pydantic import BaseModel
 
 from invoice_hub.model import as_text
@@ -305,3 +309,64 @@ def loss_findings(
 
 def is_loss(finding_: Finding) -> bool:
     return finding_.rule.startswith(LOSS_PREFIX)
+
+
+# -- elements the model has no place for (UBL extensions, national additions) -----------------------
+
+_PREFIXES = {
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2": "cac",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2": "cbc",
+    "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2": "ext",
+    # the document's own namespace: its root and elements are written bare, as XPaths here are
+    "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2": "",
+    "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2": "",
+}
+#: What a reader of the model would call an element of the extension namespace.
+_EXTENSION_PREFIX = "ext"
+
+
+def _name(tag: str) -> str:
+    qname = etree.QName(tag)
+    prefix = _PREFIXES.get(qname.namespace or "")
+    if prefix is not None:
+        return f"{prefix}:{qname.localname}" if prefix else qname.localname
+    return qname.localname if qname.namespace is None else f"{{{qname.namespace}}}{qname.localname}"
+
+
+def element_paths(root: etree._Element) -> frozenset[str]:
+    """Every element path of a document without positions (``/Invoice/cac:InvoiceLine/cbc:Note``):
+    what a UBL document holds, to compare with what a document written from its model holds."""
+    paths: set[str] = set()
+    stack: list[tuple[etree._Element, str]] = [(root, "/" + _name(root.tag))]
+    while stack:
+        element, path = stack.pop()
+        paths.add(path)
+        stack.extend((child, f"{path}/{_name(child.tag)}") for child in element if isinstance(child.tag, str))
+    return frozenset(paths)
+
+
+def element_findings(
+    source: frozenset[str], carried: frozenset[str], target_format: str, severity: Severity
+) -> list[Finding]:
+    """A ``LOSS-EXTENSION`` finding for each element of the source the model does not carry (the
+    topmost of each missing branch): a UBL extension, a national element, anything beyond EN 16931
+    that a document written from the model does not have (``carried``: its element paths)."""
+    findings = []
+    for path in sorted(source - carried):
+        parent = path.rsplit("/", 1)[0]
+        if parent in source and parent not in carried:
+            continue  # its ancestor is named already
+        element = path.rsplit("/", 1)[1]
+        what = (
+            "a UBL extension" if element.startswith(f"{_EXTENSION_PREFIX}:") else "an element beyond EN 16931"
+        )
+        findings.append(
+            Finding(
+                rule=EXTENSION_RULE,
+                severity=severity,
+                message=f"{element} ({what}) is not carried: the hub's model has no place for it, so the "
+                f"{target_format} output does not have it",
+                location=path,
+            )
+        )
+    return findings
