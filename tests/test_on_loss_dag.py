@@ -1,0 +1,116 @@
+"""End to end, dag.test() of local-folder transfers: what a conversion cannot carry is said, and an
+output the rules reject is never delivered.
+
+- UBL -> AP Agility (``on_loss`` default ``warn``): delivered, the seller VAT id's loss logged;
+- UBL with a UBL extension -> UBL (default ``fail``): the file fails with ``transform.loss``, its
+  findings in ``NAME.error.json``, nothing delivered;
+- UBL -> PEPPOL BIS 3 of an invoice the rules reject: the file fails with ``transform.invalid_output``,
+  nothing delivered, while the good file of the same run is.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from lxml import etree
+
+from invoice_hub.formats.ubl import NS
+from tests.conftest import SHARED
+from tests.helpers import drop, files_in, load_dag, run_dag, write
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+EXAMPLES = SHARED / "einvoice-examples"
+EXAMPLE1 = EXAMPLES / "en16931/ubl-tc434-example1.xml"
+PEPPOL_BASE = EXAMPLES / "peppol-bis3/examples_base-example.xml"
+EXT = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
+PREFIX = {"cac": NS["cac"], "cbc": NS["cbc"]}
+
+
+def integration(integrations_dir: Path, name: str, transform: str) -> None:
+    write(
+        integrations_dir / f"{name}.yaml",
+        f"""
+        name: {name}
+        source: {{type: local, path: inbox, on_success: {{move_to: done}}, on_failure: {{move_to: failed}}}}
+        transform: {transform}
+        destinations: [{{type: local, path: out}}]
+        """,
+    )
+
+
+def mutated(source: Path, change) -> bytes:  # type: ignore[no-untyped-def]
+    root = etree.parse(str(source)).getroot()
+    change(root)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+
+
+def test_ap_agility_output_is_delivered_and_the_seller_vat_id_it_cannot_hold_is_reported(
+    integrations_dir: Path, ledger_db: str, staging_url: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    integration(integrations_dir, "ubl_to_ap", "{input: ubl, validate: en16931, output: ap_agility}")
+    drop(integrations_dir / "inbox", EXAMPLE1.name, EXAMPLE1.read_bytes())
+
+    state, tasks = run_dag(load_dag("ubl_to_ap"))
+
+    assert state == "success", tasks
+    (delivered,) = files_in(integrations_dir / "out")
+    assert (
+        etree.parse(str(integrations_dir / "out" / delivered)).getroot().findtext("InvoiceNumber")
+        == "12115118"
+    )
+    assert files_in(integrations_dir / "done") == [EXAMPLE1.name]
+    # the task's log (Airflow's, printed by dag.test) says what the partner does not get
+    log = capfd.readouterr()
+    lost = [line for line in (log.out + log.err).splitlines() if "[LOSS-BT-31] warning" in line]
+    assert lost and "NL8200.98.395.B.01" in lost[0] and "ap_agility" in lost[0]
+
+
+def test_a_ubl_extension_fails_a_ubl_to_ubl_conversion_by_default_with_its_findings_beside_the_file(
+    integrations_dir: Path, ledger_db: str, staging_url: str
+) -> None:
+    def add_extension(root: etree._Element) -> None:
+        extensions = etree.Element(f"{{{EXT}}}UBLExtensions")
+        content = etree.SubElement(
+            etree.SubElement(extensions, f"{{{EXT}}}UBLExtension"), f"{{{EXT}}}ExtensionContent"
+        )
+        etree.SubElement(content, "{urn:example:signature}Signature").text = "signed"
+        root.insert(0, extensions)
+
+    integration(integrations_dir, "ubl_to_ubl", "{input: ubl, validate: en16931, output: ubl}")
+    drop(integrations_dir / "inbox", "signed.xml", mutated(EXAMPLE1, add_extension))
+    drop(integrations_dir / "inbox", "plain.xml", EXAMPLE1.read_bytes())
+
+    state, tasks = run_dag(load_dag("ubl_to_ubl"))
+
+    assert state == "failed" and tasks["deliver"] == "success", tasks
+    assert files_in(integrations_dir / "out") == ["12115118.xml"]  # the plain one only
+    reason = json.loads((integrations_dir / "failed/signed.xml.error.json").read_text())
+    assert reason["reason_code"] == "transform.loss"
+    assert "EXTENSION" in reason["reason"] and "transform.on_loss" in reason["reason"]
+    (extension,) = [f for f in reason["findings"] if f["rule"] == "LOSS-EXTENSION"]
+    assert (extension["location"], extension["severity"]) == ("/Invoice/ext:UBLExtensions", "fatal")
+
+
+def test_a_peppol_output_the_rules_reject_fails_that_file_and_nothing_of_it_is_delivered(
+    integrations_dir: Path, ledger_db: str, staging_url: str
+) -> None:
+    def break_total(root: etree._Element) -> None:  # BR-CO-15: total with VAT ≠ without VAT + VAT
+        root.find("cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", PREFIX).text = "1.00"
+        root.find("cac:LegalMonetaryTotal/cbc:PayableAmount", PREFIX).text = "1.00"
+
+    integration(integrations_dir, "ubl_to_peppol", "{input: ubl, validate: none, output: peppol_bis3}")
+    drop(integrations_dir / "inbox", "broken.xml", mutated(PEPPOL_BASE, break_total))
+    drop(integrations_dir / "inbox", "good.xml", PEPPOL_BASE.read_bytes())
+
+    state, tasks = run_dag(load_dag("ubl_to_peppol"))
+
+    assert state == "failed" and tasks["deliver"] == "success", tasks
+    assert files_in(integrations_dir / "out") == ["Snippet1.xml"]  # the good one
+    assert files_in(integrations_dir / "done") == ["good.xml"]
+    reason = json.loads((integrations_dir / "failed/broken.xml.error.json").read_text())
+    assert reason["reason_code"] == "transform.invalid_output"
+    assert "BR-CO-15" in reason["reason"]
+    assert any(f["rule"] == "BR-CO-15" and f["severity"] == "fatal" for f in reason["findings"])
