@@ -447,9 +447,10 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
     numbers = sorted({int(m.group(2)) for k in raw if (m := _NET.match(k))})
     groups = [(h.decimal(f"NetAmount{n}"), h.decimal(f"TaxAmount{n}")) for n in numbers]
     categories = _group_categories(lines, [net for net, _ in groups])
-    # one VAT rate: the document-level amounts are of its category (the seed has no category for them)
-    shared = categories[0] if len(categories) == 1 else None
-    document_level = _document_level(h, shared)
+    document_level = _document_level(h, None)
+    shared = _document_level_category(groups, categories, document_level)
+    for item in document_level:
+        item.tax = shared.model_copy() if shared is not None else None
     subtotals = [
         TaxSubtotal(
             taxable_amount=_taxable(net, category, document_level),
@@ -549,6 +550,40 @@ def _group_categories(lines: list[Line], nets: list[Decimal | None]) -> list[Tax
         del free[key]
         categories.append(TaxCategory(code=key[0], rate=key[1]))
     return categories
+
+
+def _fits(net: Decimal | None, tax: Decimal | None, rate: Decimal | None, extra: Decimal) -> bool:
+    """Whether ``tax`` is ``rate`` percent of ``net`` plus ``extra``, rounded to the cent."""
+    if net is None or tax is None or rate is None:
+        return False
+    return ((net + extra) * rate / 100).quantize(_CENT, ROUND_HALF_UP) == tax
+
+
+def _document_level_category(
+    groups: list[tuple[Decimal | None, Decimal | None]],
+    categories: list[TaxCategory | None],
+    document_level: list[AllowanceCharge],
+) -> TaxCategory | None:
+    """The VAT category of the document-level charges and allowances, which the seed does not state.
+
+    With one VAT breakdown, its category. With several (each of a known category), the one whose
+    ``TaxAmountN`` is its rate of ``NetAmountN`` *plus* them while every other one's is its rate of
+    ``NetAmountN`` alone; when every breakdown is its rate of its lines, the only zero-rated one.
+    Otherwise (they are spread over several rates) it cannot be known, and the loss says so.
+    """
+    if len(categories) == 1:
+        return categories[0]
+    extra = sum((a.amount if a.is_charge else -a.amount for a in document_level), Decimal(0))
+    if not extra or any(c is None for c in categories):
+        return None
+    known = [c for c in categories if c is not None]
+    plain = [_fits(net, tax, c.rate, Decimal(0)) for (net, tax), c in zip(groups, known, strict=True)]
+    needing = [i for i, fits in enumerate(plain) if not fits]
+    if len(needing) == 1:
+        (i,) = needing
+        return known[i] if _fits(groups[i][0], groups[i][1], known[i].rate, extra) else None
+    zero = [c for c in known if c.rate == 0]
+    return zero[0] if not needing and len(zero) == 1 else None
 
 
 def _document_level(h: _Values, category: TaxCategory | None) -> list[AllowanceCharge]:

@@ -816,8 +816,8 @@ BINDINGS: tuple[Binding, ...] = (
         "0..1",
         "totals.prepaid",
         "cac:LegalMonetaryTotal/cbc:PrepaidAmount",
-        None,
-        _NOT_IN_AP,
+        "PrepaidAmount",
+        "an extra header element after the image (as AP Agility writes custom fields), when there is one",
     ),
     Binding(
         "BT-114",
@@ -825,8 +825,8 @@ BINDINGS: tuple[Binding, ...] = (
         "0..1",
         "totals.rounding",
         "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount",
-        None,
-        _NOT_IN_AP,
+        "PayableRoundingAmount",
+        "an extra header element after the image (as AP Agility writes custom fields), when there is one",
     ),
     Binding(
         "BT-115",
@@ -835,7 +835,7 @@ BINDINGS: tuple[Binding, ...] = (
         "totals.payable",
         "cac:LegalMonetaryTotal/cbc:PayableAmount",
         None,
-        "not carried: AP Agility's InvoiceAmount is the total with VAT (BT-112), before any paid amount",
+        "not carried as such: InvoiceAmount is the total with VAT (BT-112); read back as it less PrepaidAmount plus PayableRoundingAmount",
     ),
     # BG-23 VAT breakdown.
     Binding(

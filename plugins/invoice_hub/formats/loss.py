@@ -234,11 +234,14 @@ def _compare(value: object, back: object, path: str, context: _Context) -> Itera
         for index, (item, back_item) in enumerate(zip(value, _pairs(value, items), strict=True)):
             yield from _compare(item, back_item, f"{path}[{index}]", context)
         return
-    if isinstance(value, dict):
+    if isinstance(value, dict):  # custom fields (beyond EN 16931), preceding invoice dates (BT-26)
         mapping = back if isinstance(back, dict) else {}
+        binding = term_at(context.root, path)
         for key, item in value.items():
             if not _empty(item) and not _same(item, mapping.get(key)):
-                yield Loss(f"{path}.{key}", None, f"{path}.{key}", item, mapping.get(key))
+                where = f"{path}.{key}"
+                term, name = (binding.id, binding.name) if binding is not None else (None, where)
+                yield Loss(where, term, name, item, mapping.get(key))
         return
     if not _same(value, back):
         yield context.loss(path, value, back)
