@@ -118,7 +118,10 @@ def _allowances(
     terms.append((f"{kind} reason code", "reason_code", "cbc:AllowanceChargeReasonCode", "0..1"))
     groups_ap = {
         ("BG-20", "amount"): ("Discount", "the sum of the document level allowances (BT-107)"),
-        ("BG-21", "amount"): ("Freight", "the sum of the document level charges (BT-108)"),
+        ("BG-21", "amount"): (
+            "Freight",
+            "the sum of the freight charges (reason code FC); every other charge is summed in AmtMiscellaneous",
+        ),
         ("BG-27", "amount"): ("LineItem/Discount", "the sum of the line's allowances"),
     }
     out = [Binding(group, f"{level} {kind}s", "0..n", select, xpath, None, _NOT_IN_AP)]
@@ -774,6 +777,7 @@ BINDINGS: tuple[Binding, ...] = (
         "totals.charges",
         "cac:LegalMonetaryTotal/cbc:ChargeTotalAmount",
         "Freight",
+        "Freight + AmtMiscellaneous (freight charges, and every other charge)",
     ),
     Binding(
         "BT-109",
