@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -246,3 +247,24 @@ def test_a_national_element_the_model_does_not_know_is_named_by_its_path(
     )
     (element,) = [f for f in outcome.findings if f.rule == "LOSS-EXTENSION"]
     assert element.location.endswith("cac:Party/{urn:example:national}RegisterCourt")
+
+
+def test_render_holds_an_exports_invoices_to_the_same_rules(staging: Staging) -> None:
+    """An export renders stored invoices through the same function: a loss with on_loss: fail, and
+    a PEPPOL output the rules reject, fail the invoice; nothing of it is left to deliver."""
+    from invoice_hub.exchange.transform import render
+
+    (invoice,) = read_invoices(EXAMPLES / "peppol-bis3" / "examples_base-example.xml")
+    target = Target(staging, "invoice7", "stored.json", "", dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    lost = render([invoice], "ap_agility", target, filename=None, on_loss="fail", validate="none")
+    assert lost.reason == Reason.TRANSFORM_LOSS and lost.outputs == []
+    assert "BT-31" in (lost.message or "")
+    warned = render([invoice], "ap_agility", target, filename=None, on_loss="warn", validate="none")
+    assert not warned.failed and len(warned.outputs) == 1
+    assert {f.severity for f in warned.findings} == {"warning"}
+    broken = invoice.model_copy(deep=True)
+    broken.totals.payable = Decimal("1.00")  # BR-CO-16: amount due ≠ total with VAT - paid + rounding
+    invalid = render([broken], "peppol_bis3", target, filename=None, on_loss="fail", validate="none")
+    assert invalid.reason == Reason.TRANSFORM_INVALID_OUTPUT and "BR-CO-16" in (invalid.message or "")
+    fine = render([invoice], "peppol_bis3", target, filename=None, on_loss="fail", validate="none")
+    assert not fine.failed and fine.findings == [], fine.message

@@ -28,9 +28,13 @@ class ValidateTransformOperator(IntegrationOperator):
     """Reads each file as ``transform.input``, validates it to ``transform.validate``, applies the
     mapping, and writes it as ``transform.output`` into the run's staging area.
 
-    A file that is not valid (or cannot be read) fails with reason ``validate.<level>`` or
-    ``format.unreadable`` and its findings as JSON in staging, which archive writes beside the file
-    it moves to the failure folder. ``passthrough`` without validation never opens the files.
+    The conversion is :func:`invoice_hub.exchange.transform.transform_file`; this operator only
+    adapts Airflow's context, the manifest and the ledger to it. A file that is not valid (or cannot
+    be read) fails with reason ``validate.<level>`` or ``format.unreadable``, one whose output would
+    lose values (``on_loss: fail``) with ``transform.loss``, one whose output breaks the rules its
+    input passed with ``transform.invalid_output``; its findings go as JSON to staging, which archive
+    writes beside the file it moves to the failure folder (losses delivered with ``on_loss: warn``
+    are logged and written there too). ``passthrough`` without validation never opens the files.
 
     Only a file that passed validation *and* was written as every output is kept in the document
     store and recorded as received in the ledger's invoices (what exports and open-AR reports read):
