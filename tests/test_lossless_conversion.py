@@ -30,6 +30,7 @@ from tests.helpers import write
 
 EXAMPLES = SHARED / "einvoice-examples"
 EXAMPLE1 = EXAMPLES / "en16931" / "ubl-tc434-example1.xml"
+PEPPOL_BASE = EXAMPLES / "peppol-bis3" / "examples_base-example.xml"
 ALL = sorted(EXAMPLES.rglob("*.xml"))
 #: The one official example that breaks a fatal EN 16931 rule (its seller has no registration name).
 KNOWN_BREAKS = {"national-examples_GR_GR-base-example-TaxRepresentative.xml"}
@@ -159,6 +160,21 @@ def test_a_peppol_output_of_an_invoice_the_rules_reject_fails_even_when_the_inpu
     assert "BR-CO-15" in {f.rule for f in outcome.findings}
 
 
+def test_an_invoice_valid_by_en16931_that_peppol_rejects_is_not_delivered_as_peppol(
+    staging: Staging, tmp_path: Path
+) -> None:
+    """PEPPOL-EN16931-R003: a buyer reference or an order reference; EN 16931 needs neither."""
+
+    def drop_buyer_reference(root: etree._Element) -> None:
+        root.remove(root.find("cbc:BuyerReference", PREFIX))
+
+    path = mutated(tmp_path, PEPPOL_BASE, drop_buyer_reference)
+    assert read_document(path, "ubl", validate="en16931").valid
+    outcome = convert(path, staging, validate="en16931", output="peppol_bis3")
+    assert outcome.reason == Reason.TRANSFORM_INVALID_OUTPUT and outcome.outputs == []
+    assert "PEPPOL-EN16931-R003" in (outcome.message or "")
+
+
 def test_the_peppol_examples_convert_to_peppol_bis3_valid_and_without_a_loss(staging: Staging) -> None:
     for path in sorted((EXAMPLES / "peppol-bis3").glob("*.xml")):
         if path.name in KNOWN_BREAKS:
@@ -168,7 +184,7 @@ def test_the_peppol_examples_convert_to_peppol_bis3_valid_and_without_a_loss(sta
 
 
 def test_validate_peppol_reads_ubl_with_the_peppol_rules_and_warns_for_other_formats(tmp_path: Path) -> None:
-    document = read_document(EXAMPLE1, "ubl", validate="peppol")
+    document = read_document(PEPPOL_BASE, "ubl", validate="peppol")
     assert document.invoices and document.format == "ubl"
     sink = io.BytesIO()
     write_ap_agility(document.invoices[0], sink)
