@@ -29,7 +29,14 @@ from typing import TYPE_CHECKING
 from lxml import etree
 
 from invoice_hub.errors import HubError
-from invoice_hub.formats import OUTPUT_FORMATS, RULE_LEVELS, OutputFormat, check_rules, read_document
+from invoice_hub.formats import (
+    OUTPUT_FORMATS,
+    RULE_LEVELS,
+    Document,
+    OutputFormat,
+    check_rules,
+    read_document,
+)
 from invoice_hub.formats.loss import element_findings, element_paths, is_loss, loss_findings
 from invoice_hub.formats.xml import FormatError, parse_xml
 from invoice_hub.manifest import Output
@@ -141,11 +148,7 @@ def transform_file(
         filename=transform.filename,
         on_loss=transform.loss_policy(output),
         validate=held_to(level, document.format, output),
-        source_elements=(
-            element_paths(document.root)
-            if document.format == "ubl" and document.root is not None and len(invoices) == 1
-            else None
-        ),
+        elements=_elements(document, output, mapped_=mapping is not None),
     )
     outcome.findings += rendered.findings
     if rendered.failed:
@@ -154,6 +157,24 @@ def transform_file(
     outcome.outputs = rendered.outputs
     log.info("%s: %d invoice(s) -> %d %s file(s)", source, len(invoices), len(outcome.outputs), output)
     return outcome
+
+
+@dataclass(frozen=True)
+class Elements:
+    """The element paths of a UBL source, and those a UBL written from its (unmapped) model has:
+    what the source holds that the model does not carry. ``carried`` None: the output's own paths
+    are those (a UBL output without a mapping), so they need not be written twice."""
+
+    source: frozenset[str]
+    carried: frozenset[str] | None
+
+
+def _elements(document: Document, output: str, *, mapped_: bool) -> Elements | None:
+    if document.format != "ubl" or document.root is None or len(document.invoices) != 1:
+        return None
+    same_syntax = OUTPUT_FORMATS[output].reads_as == "ubl" and not mapped_
+    carried = None if same_syntax else model_elements(document.invoices[0])
+    return Elements(element_paths(document.root), carried)
 
 
 def held_to(level: str, input_format: str | None, output: str) -> str:
@@ -184,13 +205,12 @@ def render(
     filename: str | None,
     on_loss: LossPolicy,
     validate: str,
-    source_elements: frozenset[str] | None = None,
+    elements: Elements | None = None,
 ) -> Outcome:
     """``invoices`` written as files of ``output`` into staging, each checked as the module says.
 
-    ``source_elements``: the element paths of the UBL document the one invoice was read from; each
-    that a UBL document written from the model does not have (a UBL extension, a national element)
-    is a loss too.
+    ``elements``: those of the UBL document the one invoice was read from; each that the model does
+    not carry (a UBL extension, a national element) is a loss too.
 
     ``validate`` is the level the output is held to (:func:`held_to`: what the input passed);
     ``on_loss`` says whether a loss fails the invoices or is a warning. A document the output format
@@ -209,7 +229,7 @@ def render(
                 output_format,
                 validate=validate,
                 on_loss=on_loss,
-                source_elements=source_elements,
+                elements=elements,
             )
     except FormatError as exc:
         return outcome.fail(Reason.TRANSFORM_OUTPUT, str(exc))
@@ -265,11 +285,11 @@ def check_output(
     *,
     validate: str,
     on_loss: LossPolicy,
-    source_elements: frozenset[str] | None = None,
+    elements: Elements | None = None,
 ) -> list[Finding]:
     """The findings of one written document: the rules it is held to, then every loss against the
-    invoice it was written from (and against ``source_elements``, the element paths of its UBL
-    source). Reports and renditions (``reads_as`` None) have none."""
+    invoice it was written from (and the ``elements`` of its UBL source the model does not carry).
+    Reports and renditions (``reads_as`` None) have none."""
     if output_format.reads_as is None:
         return []
     with local_file(written.url) as local:
@@ -280,9 +300,9 @@ def check_output(
     ]
     (source,) = group
     severity: Severity = "fatal" if on_loss == "fail" else "warning"
-    if source_elements is not None:
-        carried = element_paths(root) if output_format.reads_as == "ubl" else _model_elements(source)
-        findings += element_findings(source_elements, carried, output_format.name, severity)
+    if elements is not None:
+        carried = elements.carried if elements.carried is not None else element_paths(root)
+        findings += element_findings(elements.source, carried, output_format.name, severity)
     if output_format.reads_as == "ubl":
         from invoice_hub.formats.ubl import ubl_from_root
 
@@ -294,7 +314,7 @@ def check_output(
     return findings + loss_findings(source, back, output_format.name, severity, output_format.sets)
 
 
-def _model_elements(invoice: Invoice) -> frozenset[str]:
+def model_elements(invoice: Invoice) -> frozenset[str]:
     """The element paths of a UBL document written from ``invoice``: what of a UBL source the model
     carries, for an output in another syntax. Attachments are written as one byte each: the paths
     are the same, and a 200 MB attachment is not encoded a second time."""
