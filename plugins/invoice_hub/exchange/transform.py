@@ -240,9 +240,16 @@ def render(
         return outcome.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
     invalid = [f for f in outcome.findings if f.severity == "fatal" and not is_loss(f)]
     lost = [f for f in outcome.findings if f.severity == "fatal" and is_loss(f)]
-    for finding in outcome.findings:
-        (log.warning if finding.severity == "fatal" or is_loss(finding) else log.info)(
-            "%s -> %s: %s", target.source_name, output, finding
+    for finding in outcome.findings:  # each one in the task log; the findings JSON has them too
+        log.info("%s -> %s: %s", target.source_name, output, finding)
+    warned = [f for f in outcome.findings if is_loss(f) and f.severity == "warning"]
+    if warned:  # one warning a person sees, naming the terms: the partner does not get these
+        log.warning(
+            "%s -> %s: delivered without %d value(s) the format cannot hold (transform.on_loss: warn): %s",
+            target.source_name,
+            output,
+            len(warned),
+            ", ".join(dict.fromkeys(f.rule.removeprefix("LOSS-") for f in warned)),
         )
     if invalid:
         return outcome.fail(
