@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
+from pydantic import BaseModel
 
 from invoice_hub.formats.bindings import BINDINGS, credit_note_path
 from invoice_hub.formats.ubl import NS, read_ubl
@@ -19,6 +23,7 @@ from invoice_hub.formats.ubl_writer import (
     as_peppol_bis3,
     write_peppol_bis3,
     write_ubl,
+    write_ubl_to,
 )
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import (
@@ -309,7 +314,7 @@ def test_peppol_output_of_the_full_invoice_reads_back_equal() -> None:
     ("change", "term"),
     [
         (lambda i: i.model_copy(update={"notes": ["one", "two"]}), "BT-22"),
-        (lambda i: i.model_copy(update={"tax_currency": "EUR"}), "BT-6"),
+        (lambda i: i.model_copy(update={"tax_currency": "EUR", "totals": Totals()}), "BT-6"),
         (lambda i: i.model_copy(update={"attachments": [Attachment(id="A", mime_type="application/pdf", content=b"")]}), "BT-125"),
         (lambda i: i.model_copy(update={"lines": [i.lines[0].model_copy(update={"price_base_unit_code": "KGM"})]}), "BT-150"),
         (lambda i: i.model_copy(update={"seller": i.seller.model_copy(update={"endpoint": None})}), "BT-34"),
@@ -400,8 +405,116 @@ def test_written_parties_and_lines_follow_the_official_order(path: Path) -> None
         assert [tag for tag in ours_order if tag in common] == common
 
 
+def test_bt_111_without_its_currency_is_refused_naming_both_terms() -> None:
+    invoice = full_invoice().model_copy(update={"tax_currency": None})
+    with pytest.raises(FormatError, match=r"BT-111.*BT-6"):
+        write_ubl(invoice)
+
+
 def test_writing_does_not_change_the_invoice() -> None:
     invoice = full_invoice()
     before = copy.deepcopy(invoice)
     write_peppol_bis3(invoice)
     assert invoice == before
+
+
+def test_markup_in_values_is_escaped_and_read_back_unchanged() -> None:
+    invoice = full_invoice()
+    tricky = 'Smith & <Sons> "quoted"\r\nsecond line\ttab'
+    invoice = invoice.model_copy(
+        update={
+            "notes": [tricky],
+            "lines": [invoice.lines[0].model_copy(update={"unit_code": 'C"62&<'})],
+        }
+    )
+    assert read_ubl(write_ubl(invoice)) == invoice
+
+
+def test_a_character_xml_cannot_hold_is_refused_naming_the_element() -> None:
+    invoice = full_invoice().model_copy(update={"payment_terms": "net\x0030"})
+    with pytest.raises(FormatError, match="cbc:Note holds a character XML cannot hold"):
+        write_ubl(invoice)
+
+
+def test_write_ubl_to_streams_the_same_document() -> None:
+    invoice = full_invoice()
+    sink = io.BytesIO()
+    write_ubl_to(invoice, sink)
+    assert sink.getvalue() == write_ubl(invoice)
+
+
+# Property: any part of a full invoice left out, with arbitrary text and amounts, still reads back equal.
+
+#: Fields a document may leave out (all but the number, the kind, and the hub's own extras).
+OPTIONAL_FIELDS = sorted(set(Invoice.model_fields) - {"number", "type", "custom_fields"})
+_TEXT = (
+    st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=25)
+    .map(str.strip)
+    .filter(bool)
+)
+_AMOUNT = st.decimals(min_value=-(10**9), max_value=10**9, places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    kind=st.sampled_from(["invoice", "credit_note"]),
+    left_out=st.sets(st.sampled_from(OPTIONAL_FIELDS)),
+    text=_TEXT,
+    amount=_AMOUNT,
+    lines=st.integers(min_value=0, max_value=3),
+)
+def test_any_invoice_reads_back_equal_and_in_schema_order(
+    kind: str, left_out: set[str], text: str, amount: Decimal, lines: int
+) -> None:
+    invoice = full_invoice(kind)
+    update: dict[str, object] = {
+        name: Invoice.model_fields[name].get_default(call_default_factory=True) for name in left_out
+    }
+    if "preceding_invoices" in left_out:  # a BT-26 date belongs to its BT-25 reference
+        update["preceding_invoice_dates"] = {}
+    if "tax_currency" in left_out and "totals" not in left_out:  # BT-111 is in BT-6's currency
+        update["totals"] = invoice.totals.model_copy(update={"tax_in_tax_currency": None})
+    if kind == "credit_note" and "payment_means" in left_out:  # a CreditNote's BT-9 is in the payment means
+        update["due_date"] = None
+    if "notes" not in left_out:
+        update["notes"] = [text]
+    if "seller" not in left_out:
+        update["seller"] = invoice.seller.model_copy(update={"name": text})
+    if "totals" not in left_out:
+        update["totals"] = _dumped(update.get("totals", invoice.totals)) | {"payable": amount}
+    if "lines" not in left_out:
+        line = invoice.lines[0]
+        update["lines"] = [line.model_copy(update={"id": str(n), "net_amount": amount}) for n in range(lines)]
+    invoice = Invoice.model_validate({**invoice.model_dump(), **{k: _dumped(v) for k, v in update.items()}})
+    written = write_ubl(invoice)
+    assert out_of_order(etree.fromstring(written)) == []
+    assert read_ubl(written) == _with_writer_defaults(invoice)
+
+
+def _with_writer_defaults(invoice: Invoice) -> Invoice:
+    """What the writer fills in where UBL requires an element the invoice lacks."""
+    update: dict[str, object] = {}
+    if invoice.sales_order_reference and not invoice.order_reference:
+        update["order_reference"] = "NA"  # OrderReference needs an ID: PEPPOL's "not applicable"
+    if not invoice.type_code:
+        update["type_code"] = "381" if invoice.type == "credit_note" else "380"
+    return invoice.model_copy(update=update)
+
+
+def _dumped(value: object) -> object:
+    if isinstance(value, BaseModel):
+        return value.model_dump()
+    if isinstance(value, list):
+        return [_dumped(item) for item in value]
+    return value
+
+
+def test_a_payment_card_without_its_number_still_reads() -> None:
+    # EN 16931 requires BT-87 in BG-18, but deciding that is validation's job, not the reader's.
+    root = _example("examples_base-example.xml")
+    card = etree.SubElement(root.find("cac:PaymentMeans", NS), f"{{{NS['cac']}}}CardAccount")
+    etree.SubElement(card, f"{{{NS['cbc']}}}HolderName").text = "Ann"
+    payment_id = root.find("cac:PaymentMeans/cbc:PaymentID", NS)
+    payment_id.addnext(card)
+    invoice = read_ubl(etree.tostring(root))
+    assert invoice.payment_means[0].card == PaymentCard(holder_name="Ann")

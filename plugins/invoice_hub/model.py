@@ -184,7 +184,7 @@ class ItemAttribute(ModelBase):
 
 
 class Line(ModelBase):
-    """BG-25 Invoice line."""
+    """BG-25 Invoice line, with its BG-29 Price details and BG-31 Item information as fields of the line."""
 
     id: str
     """BT-126 Invoice line identifier."""
@@ -298,7 +298,7 @@ class Attachment(ModelBase):
 class PaymentCard(ModelBase):
     """BG-18 Payment card information."""
 
-    primary_account: str
+    primary_account: str | None = None
     """BT-87 Payment card primary account number (PCI DSS: at most the last 4-6 digits)."""
     holder_name: str | None = None
     """BT-88 Payment card holder name."""

@@ -786,7 +786,7 @@ BINDINGS: tuple[Binding, ...] = (
         "totals.tax_exclusive",
         "cac:LegalMonetaryTotal/cbc:TaxExclusiveAmount",
         None,
-        "not carried as such: NetAmount{n} hold it per VAT rate (BT-116)",
+        "not carried as such: it is SubTotal + Freight + AmtMiscellaneous - Discount (InvoiceAmount less the TaxAmount{n})",
     ),
     Binding(
         "BT-110",
@@ -858,6 +858,8 @@ BINDINGS: tuple[Binding, ...] = (
         "tax_subtotals[].taxable_amount",
         "cac:TaxTotal/cac:TaxSubtotal/cbc:TaxableAmount",
         "NetAmount{n}",
+        "the lines' net amount at that VAT rate: the seed's NetAmount{n} add up to SubTotal; the document "
+        "level charges and allowances (Freight, AmtMiscellaneous, Discount) stand beside them",
     ),
     Binding(
         "BT-117",

@@ -3,18 +3,23 @@ canonical model.
 
 The reader is a table per UBL aggregate: for each child element it knows (by tag) what to do with it,
 and it walks each element's children once. Asking a hundred paths of each document instead, most of
-them absent, made reading several times slower than parsing.
+them absent, made reading several times slower than parsing. Plain texts and numbers, most of a
+document's elements, are read inline by the walk rather than by a handler call each. Every business
+term of ``formats/bindings.py`` is read (a test checks each binding's path); the model is validated
+once, from the values the walk collected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from pydantic import ValidationError
 
 from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
 from invoice_hub.model import Invoice
@@ -30,8 +35,24 @@ ROOTS = {f"{{{INVOICE_NS}}}Invoice": "invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote
 Values = dict[str, Any]
 Handler = Callable[[etree._Element, Values, str], None]
 """What to do with one child element: put what it holds into the values of its parent."""
-Shape = dict[str, Handler]
-"""An aggregate's children, by Clark tag, and what each of them becomes."""
+
+
+class _TextKey(str):
+    """The key of a plain text child (``text("key")``): the commonest case, read inline by :func:`_read`."""
+
+
+class _DecimalKey(str):
+    """The key of a number child (``decimal("key")``, amounts and quantities), read inline by :func:`_read`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """An aggregate's children, by Clark tag: the plain texts (the key each goes to), and the
+    handlers of the others (what each of them becomes)."""
+
+    texts: dict[str, str]
+    decimals: dict[str, str]
+    handlers: dict[str, Handler]
 
 
 def read_ubl(document: bytes | Path, source: str = "<document>") -> Invoice:
@@ -51,7 +72,11 @@ def ubl_from_root(root: etree._Element, source: str) -> Invoice:
     if values.get("due_date") is None:
         values["due_date"] = payment_due
     _take_tax_totals(values)
-    return Invoice.model_validate(values)
+    _take_project_reference(values)
+    try:
+        return Invoice.model_validate(values)
+    except ValidationError as exc:  # the walk types every value; this is a safety net naming the file
+        raise FormatError(f"{source}: not a readable UBL invoice: {exc}") from None
 
 
 def _take_tax_totals(values: Values) -> None:
@@ -63,15 +88,11 @@ def _take_tax_totals(values: Values) -> None:
     """
     totals: list[Values] = values.pop("tax_totals", [])
     currency, tax_currency = values.get("currency"), values.get("tax_currency")
-    in_currency = [total for total in totals if total.get("currency") == currency]
+    # In the document currency if one is (else any), the one with the breakdown first.
+    candidates = [total for total in totals if total.get("currency") == currency] or totals
     main = next(
-        (total for total in in_currency if total.get("tax_subtotals")),
-        in_currency[0]
-        if in_currency
-        else next((total for total in totals if total.get("tax_subtotals")), None),
+        (total for total in candidates if total.get("tax_subtotals")), candidates[0] if candidates else None
     )
-    if main is None and totals:
-        main = totals[0]
     summary = values.setdefault("totals", {})
     summary["tax"] = main.get("tax") if main else None
     values["tax_subtotals"] = main.get("tax_subtotals", []) if main else []
@@ -79,8 +100,11 @@ def _take_tax_totals(values: Values) -> None:
         accounting = next((total for total in totals if total.get("currency") == tax_currency), None)
         if accounting is not None and accounting is not main:
             summary["tax_in_tax_currency"] = accounting.get("tax")
+
+
+def _take_project_reference(values: Values) -> None:
+    """A CreditNote has no ProjectReference: BT-11 is its document reference of type 50."""
     if values.get("type") == "credit_note" and "project_reference" not in values:
-        # CreditNote has no ProjectReference: BT-11 is the document reference of type 50.
         for position, reference in enumerate(values.get("attachments", [])):
             if reference.pop("type_code", None) == "50":
                 values["project_reference"] = values["attachments"].pop(position)["id"]
@@ -91,16 +115,37 @@ def _take_tax_totals(values: Values) -> None:
 
 def _read(element: etree._Element, shape: Shape, source: str, values: Values | None = None) -> Values:
     values = {} if values is None else values
+    texts, decimals, handlers = shape.texts, shape.decimals, shape.handlers
     for child in element:
-        handler = shape.get(child.tag)
+        tag = child.tag
+        key = texts.get(tag)
+        if key is not None:  # plain texts and numbers inline: a call per element was much of reading
+            if key not in values:
+                text_ = child.text
+                values[key] = (text_.strip() or None) if text_ else None
+            continue
+        key = decimals.get(tag)
+        if key is not None:
+            if key not in values:
+                values[key] = _typed(child, source, Decimal, "a number")
+            continue
+        handler = handlers.get(tag)
         if handler is not None:
-            handler(child, values, source)
+            if type(handler) is Shape:  # merge(): the wrapper's children belong to this aggregate
+                _read(child, handler, source, values)
+            else:
+                handler(child, values, source)
     return values
 
 
 def _shape(handlers: dict[str, Handler]) -> Shape:
     """``{"cbc:ID": ...}`` keyed by the Clark names lxml reports as tags."""
-    return {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
+    clark = {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
+    return Shape(
+        texts={tag: str(key) for tag, key in clark.items() if isinstance(key, _TextKey)},
+        decimals={tag: str(key) for tag, key in clark.items() if isinstance(key, _DecimalKey)},
+        handlers={tag: handler for tag, handler in clark.items() if not isinstance(handler, str)},
+    )
 
 
 def _text_of(element: etree._Element) -> str | None:
@@ -125,19 +170,11 @@ def _typed(element: etree._Element, source: str, convert: Callable[[str], Any], 
 
 
 def text(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _text_of(element)
-
-    return take
+    return _TextKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def decimal(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _typed(element, source, Decimal, "a number")
-
-    return take
+    return _DecimalKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def _iso_date(value: str) -> dt.date:
@@ -166,12 +203,9 @@ def identifier(key: str) -> Handler:
 
 
 def merge(shape: Shape) -> Handler:
-    """An aggregate whose children belong to the parent (``cac:OrderReference/cbc:ID``: order_reference)."""
-
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        _read(element, shape, source, values)
-
-    return take
+    """An aggregate whose children belong to the parent (``cac:OrderReference/cbc:ID``: order_reference);
+    :func:`_read` walks into it directly (a handler call less per wrapper)."""
+    return shape  # type: ignore[return-value]
 
 
 def group(key: str, shape: Shape, finish: Callable[[Values], Values] | None = None) -> Handler:
@@ -247,7 +281,7 @@ def _tax_total(element: etree._Element, values: Values, source: str) -> None:
 
 def _tax_scheme(element: etree._Element, values: Values, source: str) -> None:
     """``cac:TaxScheme/cbc:ID`` of a tax category: kept only when it is not VAT (the model's default)."""
-    scheme = _read(element, _shape({"cbc:ID": text("id")}), source).get("id")
+    scheme = _read(element, _ID, source).get("id")
     if scheme is not None and scheme != "VAT":
         values["scheme"] = scheme
 
@@ -294,7 +328,7 @@ def _additional_document(element: etree._Element, values: Values, source: str) -
 
 def _billing_reference(element: etree._Element, values: Values, source: str) -> None:
     for reference in element.iterfind("cac:InvoiceDocumentReference", NS):
-        read = _read(reference, _shape({"cbc:ID": text("id"), "cbc:IssueDate": date("issue_date")}), source)
+        read = _read(reference, _PRECEDING, source)
         if read.get("id") is not None:
             values.setdefault("preceding_invoices", []).append(read["id"])
             if read.get("issue_date") is not None:
@@ -314,7 +348,7 @@ def _invoice_period(element: etree._Element, values: Values, source: str) -> Non
 
 
 def _item_attribute(element: etree._Element, values: Values, source: str) -> None:
-    read = _read(element, _shape({"cbc:Name": text("name"), "cbc:Value": text("value")}), source)
+    read = _read(element, _ITEM_PROPERTY, source)
     values.setdefault("attributes", []).append(
         {"name": read.get("name") or "", "value": read.get("value") or ""}
     )
@@ -323,9 +357,7 @@ def _item_attribute(element: etree._Element, values: Values, source: str) -> Non
 def _price_allowance(element: etree._Element, values: Values, source: str) -> None:
     """The price's ``cac:AllowanceCharge``: the item price discount (BT-147) off the gross price (BT-148)."""
     if "price_discount" not in values and "gross_price" not in values:
-        read = _read(
-            element, _shape({"cbc:Amount": decimal("amount"), "cbc:BaseAmount": decimal("base")}), source
-        )
+        read = _read(element, _PRICE_ALLOWANCE, source)
         values["price_discount"] = read.get("amount")
         values["gross_price"] = read.get("base")
 
@@ -343,6 +375,10 @@ def _line(values: Values) -> Values:
     return values
 
 
+_ID = _shape({"cbc:ID": text("id")})
+_PRECEDING = _shape({"cbc:ID": text("id"), "cbc:IssueDate": date("issue_date")})
+_ITEM_PROPERTY = _shape({"cbc:Name": text("name"), "cbc:Value": text("value")})
+_PRICE_ALLOWANCE = _shape({"cbc:Amount": decimal("amount"), "cbc:BaseAmount": decimal("base")})
 TAX_CATEGORY = _shape(
     {
         "cbc:ID": text("code"),
