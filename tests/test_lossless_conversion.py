@@ -284,3 +284,35 @@ def test_render_holds_an_exports_invoices_to_the_same_rules(staging: Staging) ->
     assert invalid.reason == Reason.TRANSFORM_INVALID_OUTPUT and "BR-CO-16" in (invalid.message or "")
     fine = render([invoice], "peppol_bis3", target, filename=None, on_loss="fail", validate="none")
     assert not fine.failed and fine.findings == [], fine.message
+
+
+def test_an_attachment_the_output_holds_unchanged_is_compared_by_digest_and_a_changed_one_is_a_loss(
+    staging: Staging, tmp_path: Path
+) -> None:
+    """The read-back shares the source's bytes for an attachment whose output content hashes the same
+    (no second copy of a 200 MB attachment); one the output changed is decoded and named."""
+    import base64
+
+    from invoice_hub.exchange.transform import _share_attachments
+
+    (source,) = read_invoices(EXAMPLES / "en16931" / "ubl-tc434-example2.xml")
+    embedded = next(a for a in source.attachments if a.content)
+    root = etree.fromstring(
+        b'<r xmlns:cbc="'
+        + NS["cbc"].encode()
+        + b'"><cbc:EmbeddedDocumentBinaryObject>'
+        + base64.b64encode(embedded.content)
+        + b"</cbc:EmbeddedDocumentBinaryObject><cbc:EmbeddedDocumentBinaryObject>"
+        + base64.b64encode(b"something else")
+        + b"</cbc:EmbeddedDocumentBinaryObject></r>"
+    )
+    assert _share_attachments(root, source, "out.xml") == [embedded.content, None]
+    first, second = root
+    assert first.text == "AA==" and base64.b64decode(second.text) == b"something else"
+
+    outcome = convert(
+        EXAMPLES / "en16931" / "ubl-tc434-example2.xml", staging, validate="en16931", output="ubl"
+    )
+    assert not outcome.failed and not [f for f in outcome.findings if f.rule.startswith("LOSS-")]
+    delivered = read_invoices_from(staged(outcome)[0])
+    assert next(a for a in delivered.attachments if a.content).content == embedded.content

@@ -19,7 +19,10 @@ neither read back nor checked.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ from invoice_hub.formats import (
     read_document,
 )
 from invoice_hub.formats.loss import element_findings, element_paths, is_loss, loss_findings
+from invoice_hub.formats.ubl import NS
 from invoice_hub.formats.xml import FormatError, parse_xml
 from invoice_hub.manifest import Output
 from invoice_hub.naming import output_name
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
     from invoice_hub.staging import Staging
 
 log = logging.getLogger(__name__)
+_BASE64_CHUNK = 4 * 1024 * 1024  # characters hashed at a time (a multiple of 4)
 
 #: How many findings a failure reason (ledger, log, e-mail) quotes; all of them go to the JSON.
 QUOTED_FINDINGS = 3
@@ -310,6 +315,7 @@ def check_output(
     if elements is not None:
         carried = elements.carried if elements.carried is not None else element_paths(root)
         findings += element_findings(elements.source, carried, output_format.name, severity)
+    shared = _share_attachments(root, source, written.name)
     if output_format.reads_as == "ubl":
         from invoice_hub.formats.ubl import ubl_from_root
 
@@ -318,7 +324,49 @@ def check_output(
         from invoice_hub.formats.ap_agility import ap_agility_from_root
 
         back = ap_agility_from_root(root, written.name)
+    embedded = [a for a in back.attachments if a.content is not None]
+    for attachment, content in zip(embedded, shared, strict=False):
+        if content is not None:
+            attachment.content = content
     return findings + loss_findings(source, back, output_format.name, severity, output_format.sets)
+
+
+#: The elements holding an attachment's content as base64: UBL's, and AP Agility's invoice image.
+_BINARY = (f"{{{NS['cbc']}}}EmbeddedDocumentBinaryObject", "ImageBase64")
+_ONE_BYTE = "AA=="  # what a verified attachment's text is replaced with before the read-back
+
+
+def _share_attachments(root: etree._Element, source: Invoice, name: str) -> list[bytes | None]:
+    """Each embedded attachment of the output whose decoded content hashes like one of the source's,
+    in document order (None for the others), its text replaced by one byte: the read-back then
+    shares the source's bytes instead of decoding a second copy of a 200 MB attachment. One that
+    differs is left whole, so the comparison shows it."""
+    by_digest = {hashlib.sha256(a.content).digest(): a.content for a in source.attachments if a.content}
+    if not by_digest:
+        return []
+    shared: list[bytes | None] = []
+    for element in root.iter(*_BINARY):
+        content = by_digest.get(_base64_digest(element, name))
+        if content is not None:
+            element.text = _ONE_BYTE
+        shared.append(content)
+    return shared
+
+
+def _base64_digest(element: etree._Element, name: str) -> bytes | None:
+    """The sha256 of an element's base64 content, decoded in chunks (never whole); None if not base64."""
+    text = element.text or ""
+    digest = hashlib.sha256()
+    carry = b""
+    try:
+        for start in range(0, len(text), _BASE64_CHUNK):
+            chunk = carry + text[start : start + _BASE64_CHUNK].encode("ascii").translate(None, b" \t\r\n")
+            usable = len(chunk) - len(chunk) % 4
+            digest.update(base64.b64decode(chunk[:usable], validate=True))
+            carry = chunk[usable:]
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return None  # the reader says what is wrong with it
+    return None if carry else digest.digest()
 
 
 def model_elements(invoice: Invoice) -> frozenset[str]:
