@@ -11,6 +11,15 @@ Values the canonical model has no field for (``DocumentLink``, ``Urn``, ``Plant`
 standard element replaces the value the writer would derive. The reader keeps, in the same way, every
 element whose text differs from what the writer would derive, so AP Agility → model → AP Agility
 gives the document back.
+
+Amounts are modelled once, as the seed relates them: ``InvoiceAmount = SubTotal - Discount +
+Freight + AmtMiscellaneous + taxes``, ``SubTotal`` the sum of the ``NetAmountN``, each the net of
+its VAT rate's *lines*. So a document-level charge is ``Freight`` (freight) or ``AmtMiscellaneous``
+(any other) and never also part of a ``NetAmountN``; read back, those and ``Discount`` are
+document-level charges and an allowance again, and each breakdown gets its category from the lines
+and its EN 16931 taxable amount (net + charges - allowances). The paid and rounding amounts, which
+the amount due depends on and the seed has no field for, are extra header elements
+(``PrepaidAmount``, ``PayableRoundingAmount``) when the invoice has them.
 """
 
 from __future__ import annotations
