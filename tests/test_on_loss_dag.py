@@ -10,6 +10,7 @@ output the rules reject is never delivered.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -119,3 +120,56 @@ def test_a_peppol_output_the_rules_reject_fails_that_file_and_nothing_of_it_is_d
     assert reason["reason_code"] == "transform.invalid_output"
     assert "BR-CO-15" in reason["reason"]
     assert any(f["rule"] == "BR-CO-15" and f["severity"] == "fatal" for f in reason["findings"])
+
+
+def test_an_export_renders_through_the_same_checks_a_loss_with_on_loss_fail_exports_nothing(
+    integrations_dir: Path, ledger_db: str, staging_url: str, tmp_path: Path
+) -> None:
+    """Export's render is the same library function: an invoice its customer's format cannot hold
+    whole fails with transform.loss (on_loss: fail) and is not delivered; another customer's UBL is."""
+    write(
+        integrations_dir / "receive.yaml",
+        f"""
+        name: receive
+        source: {{type: local, path: {tmp_path}/in}}
+        transform: {{input: ubl, validate: en16931, output: ubl}}
+        destinations: [{{type: local, path: {tmp_path}/erp}}]
+        """,
+    )
+    base = PEPPOL_BASE.read_text()
+    for number, customer in (("INV-1", "C1"), ("INV-2", "C2")):
+        document = base.replace("<cbc:ID>Snippet1</cbc:ID>", f"<cbc:ID>{number}</cbc:ID>", 1).replace(
+            '<cbc:ID schemeID="0002">FR23342</cbc:ID>', f'<cbc:ID schemeID="0002">{customer}</cbc:ID>'
+        )
+        drop(tmp_path / "in", f"{number}.xml", document)
+    state, tasks = run_dag(load_dag("receive"))
+    assert state == "success", tasks
+    write(
+        integrations_dir / "send.yaml",
+        f"""
+        name: send
+        kind: export
+        schedule: "@daily"
+        start_date: 2017-11-01
+        select: {{date_field: issue_date}}
+        transform: {{output: ubl, on_loss: fail}}
+        customers:
+          - id: C2
+            output: ap_agility
+        destinations: [{{type: local, path: {tmp_path}/out}}]
+        """,
+    )
+
+    state, tasks = run_dag(load_dag("send"), logical_date=dt.datetime(2017, 11, 14, tzinfo=dt.UTC))
+
+    assert state == "failed" and tasks["deliver"] == "success", tasks  # archive fails the run for INV-2
+    assert files_in(tmp_path / "out") == ["INV-1.xml"]
+
+    # the same export with on_loss: warn delivers INV-2 as AP Agility (INV-1 went out before: skipped)
+    (integrations_dir / "send.yaml").write_text(
+        (integrations_dir / "send.yaml").read_text().replace("on_loss: fail", "on_loss: warn")
+    )
+    state, tasks = run_dag(load_dag("send"), logical_date=dt.datetime(2017, 11, 14, tzinfo=dt.UTC))
+    assert state == "success", tasks
+    delivered = files_in(tmp_path / "out")
+    assert delivered[0] == "INV-1.xml" and delivered[1].startswith("INV-2_") and len(delivered) == 2
