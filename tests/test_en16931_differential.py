@@ -73,6 +73,113 @@ def test_all_seventeen_examples_are_compared() -> None:
     assert len(EXAMPLES) == 17
 
 
+# -- regressions: the disagreements the sweeps found, one case each ------------------------------------
+
+SUP = "cac:AccountingSupplierParty/cac:Party"
+
+
+def _set(root: etree._Element, path: str, value: str) -> None:
+    for element in root.iterfind(path, NS):
+        element.text = value
+
+
+def _drop(root: etree._Element, path: str) -> None:
+    for element in list(root.iterfind(path, NS)):
+        element.getparent().remove(element)
+
+
+def _twice(root: etree._Element, path: str) -> None:
+    element = root.find(path, NS)
+    element.addnext(copy.deepcopy(element))
+
+
+#: (what the hub got wrong, example, edit, rule, does CEN's XSLT fire it): each edit was found by the
+#: differential sweep, where the hub's verdict differed from the XSLT's until its rule was fixed.
+REGRESSIONS: list[tuple[str, str, object, str, bool]] = [
+    (
+        "BR-CO-09 is contains(list, substring(id, 1, 2)): a one-character id that is in no code fails",
+        "examples_base-example.xml",
+        lambda r: _set(r, f"{SUP}/cac:PartyTaxScheme/cbc:CompanyID", "x"),
+        "BR-CO-09",
+        True,
+    ),
+    (
+        "BR-CO-09: a one-character id that some code contains passes",
+        "examples_base-example.xml",
+        lambda r: _set(r, f"{SUP}/cac:PartyTaxScheme/cbc:CompanyID", "A"),
+        "BR-CO-09",
+        False,
+    ),
+    (
+        "UBL-SR-23 counts cac:PartyTaxScheme/cbc:CompanyID of the tax representative itself",
+        "national-examples_GR_GR-base-example-TaxRepresentative.xml",
+        lambda r: _twice(r, "cac:TaxRepresentativeParty/cac:PartyTaxScheme"),
+        "UBL-SR-23",
+        True,
+    ),
+    (
+        "BR-CO-15: an empty document currency code is the currency '', which no TaxAmount has",
+        "examples_base-example.xml",
+        lambda r: _set(r, "cbc:DocumentCurrencyCode", ""),
+        "BR-CO-15",
+        True,
+    ),
+    (
+        "BR-S-02 is triggered by an S line of any tax scheme, satisfied only by one of the VAT scheme",
+        "examples_base-example.xml",
+        lambda r: _set(r, "cac:InvoiceLine/cac:Item/cac:ClassifiedTaxCategory/cac:TaxScheme/cbc:ID", "GST"),
+        "BR-S-02",
+        True,
+    ),
+    (
+        "BR-B-02 counts an S VAT breakdown (BT-118) beside split payment lines",
+        "examples_base-example.xml",
+        lambda r: (
+            _set(r, "cac:InvoiceLine/cac:Item/cac:ClassifiedTaxCategory/cbc:ID", "B"),
+            _set(r, "cac:AllowanceCharge/cac:TaxCategory/cbc:ID", "B"),
+        ),
+        "BR-B-02",
+        True,
+    ),
+    (
+        "UBL-SR-13: a seller tax scheme without an ID is not VAT (upper-case(()) is '')",
+        "national-examples_NO_Norwegian-example-1.xml",
+        lambda r: _drop(r, f"{SUP}/cac:PartyTaxScheme[1]/cac:TaxScheme/cbc:ID"),  # the VAT one
+        "UBL-SR-13",
+        True,
+    ),
+    (
+        "BR-S-08: an S allowance at the rate opens the credit note branch, where only allowances and "
+        "charges count (they net to 0 in this example, so a taxable amount within 1 of 0 passes)",
+        "ubl-tc434-example5.xml",
+        lambda r: _set(r, "cac:TaxTotal/cac:TaxSubtotal[1]/cbc:TaxableAmount", "0.09"),
+        "BR-S-08",
+        False,
+    ),
+    (
+        "BR-CO-25 (a positive amount due needs a due date or terms) is withdrawn in the 2026 artefacts",
+        "examples_vat-category-E.xml",
+        lambda r: _drop(r, "cac:PaymentTerms"),
+        "BR-CO-25",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("edit", "name", "rule", "fires"),
+    [(edit, name, rule, fires) for _, name, edit, rule, fires in REGRESSIONS],
+    ids=[why.split(":")[0].split(" ")[0] + f"-{i}" for i, (why, *_) in enumerate(REGRESSIONS)],
+)
+def test_regression_verdict_equals_the_xslt(edit, name: str, rule: str, fires: bool) -> None:
+    root = copy.deepcopy(_TREES[name])
+    edit(root)
+    data = etree.tostring(root)
+    official = reference().fatal(data)
+    assert (rule in official) is fires, f"the case no longer shows what it is for: XSLT gave {official}"
+    assert comparable(hub_fatal(root)) == comparable(official)
+
+
 # -- mutations ---------------------------------------------------------------------------------------
 
 #: Values to try per code element (local name), valid and invalid ones mixed.

@@ -22,6 +22,7 @@ from invoice_hub.formats.ubl_writer import (
     PEPPOL_PROFILE_ID,
     as_peppol_bis3,
     write_peppol_bis3,
+    write_peppol_bis3_to,
     write_ubl,
     write_ubl_to,
 )
@@ -438,9 +439,11 @@ def test_a_character_xml_cannot_hold_is_refused_naming_the_element() -> None:
 
 def test_write_ubl_to_streams_the_same_document() -> None:
     invoice = full_invoice()
-    sink = io.BytesIO()
+    sink, peppol = io.BytesIO(), io.BytesIO()
     write_ubl_to(invoice, sink)
+    write_peppol_bis3_to(invoice, peppol)
     assert sink.getvalue() == write_ubl(invoice)
+    assert peppol.getvalue() == write_peppol_bis3(invoice)
 
 
 # Property: any part of a full invoice left out, with arbitrary text and amounts, still reads back equal.

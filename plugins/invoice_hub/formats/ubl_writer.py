@@ -590,3 +590,8 @@ def as_peppol_bis3(invoice: Invoice) -> Invoice:
 
 def write_peppol_bis3(invoice: Invoice) -> bytes:
     return write_ubl(as_peppol_bis3(invoice))
+
+
+def write_peppol_bis3_to(invoice: Invoice, sink: BinaryIO) -> None:
+    """:func:`write_peppol_bis3` into ``sink`` (attachments streamed, as :func:`write_ubl_to`)."""
+    write_ubl_to(as_peppol_bis3(invoice), sink)

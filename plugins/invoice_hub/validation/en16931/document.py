@@ -9,7 +9,9 @@ check reads like its assertion:
 - ``normalize-space`` trims and collapses white space.
 
 Every element is indexed by tag in one walk of the tree, so ``//cac:TaxCategory`` is a lookup, not a
-scan, whichever rule asks.
+scan, whichever rule asks. Paths of child steps (``cac:A/cbc:B``) are compiled to Clark tags once per
+process and walked with lxml's C child iterator: ElementPath per call was most of the time of the
+rules.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import NamedTuple
 
 from lxml import etree
 
@@ -52,7 +55,7 @@ def dec(text: str | None) -> Decimal | None:
     if text is None:
         return None
     text = text.strip()
-    if not text or not set(text) <= set("0123456789+-."):
+    if not text or text.strip("0123456789+-."):  # something left: a character no decimal has
         return None
     try:
         return Decimal(text)
@@ -78,13 +81,25 @@ def decimals_ok(element: etree._Element | None) -> bool:
     return text is None or "." not in text or len(text.split(".", 1)[1]) <= 2
 
 
+class _Path(NamedTuple):
+    """A path of child steps, ready to run: one Clark tag, or compiled XPath for several steps."""
+
+    tag: str | None  # a single step: lxml's C child iterator, no ElementPath
+    all: etree.XPath | None  # several steps: libxml2 walks them in C (2-3x ElementPath or Python loops)
+    first: etree.XPath | None  # (path)[1]
+
+
 @functools.cache
-def _steps(path: str) -> tuple[str, ...] | None:
-    """``cac:A/cbc:B`` as Clark tags, once per path; None for a path that is more than child steps."""
+def _path(path: str) -> _Path | None:
+    """``path`` compiled once per process; None for a path that is more than child steps."""
     steps = path.split("/")
     if not all(step.count(":") == 1 and not set(step) & _XPATH_SYNTAX for step in steps):
         return None
-    return tuple(clark(step) for step in steps)
+    if len(steps) == 1:
+        return _Path(clark(path), None, None)
+    return _Path(
+        None, etree.XPath(path, namespaces=_PREFIXES), etree.XPath(f"({path})[1]", namespaces=_PREFIXES)
+    )
 
 
 _XPATH_SYNTAX = frozenset("[]()@*.= ")
@@ -94,36 +109,25 @@ def first(parent: etree._Element | None, path: str) -> etree._Element | None:
     """``path[1]`` below ``parent``: the first match of a path of child steps, in document order."""
     if parent is None:
         return None
-    steps = _steps(path)
-    if steps is None:
+    compiled = _path(path)
+    if compiled is None:
         return parent.find(path, NS)
-    if len(steps) == 1:  # the common case: straight to lxml's C child iterator, no ElementPath
-        return next(parent.iterchildren(steps[0]), None)
-    for found in _walk(parent, steps, 0):
-        return found
-    return None
-
-
-def _walk(parent: etree._Element, steps: tuple[str, ...], depth: int) -> Iterator[etree._Element]:
-    """The elements at ``steps[depth:]`` below ``parent``, in document order (depth first, lazily)."""
-    if depth == len(steps) - 1:
-        yield from parent.iterchildren(steps[depth])
-        return
-    for child in parent.iterchildren(steps[depth]):
-        yield from _walk(child, steps, depth + 1)
+    if compiled.tag is not None:
+        return next(parent.iterchildren(compiled.tag), None)
+    found = compiled.first(parent)
+    return found[0] if found else None
 
 
 def every(parent: etree._Element | None, path: str) -> list[etree._Element]:
     """Every match of ``path`` below ``parent``, in document order (``findall``, faster for child steps)."""
     if parent is None:
         return []
-    steps = _steps(path)
-    if steps is None:
+    compiled = _path(path)
+    if compiled is None:
         return parent.findall(path, NS)
-    found = list(parent.iterchildren(steps[0]))
-    for step in steps[1:]:
-        found = [child for element in found for child in element.iterchildren(step)]
-    return found
+    if compiled.tag is not None:
+        return list(parent.iterchildren(compiled.tag))
+    return compiled.all(parent)
 
 
 def text(parent: etree._Element | None, path: str) -> str | None:
@@ -178,20 +182,25 @@ class Doc:
         self.findings: list[Finding] = []
         self._fired: set[str] = set()
         self.by_tag: dict[str, list[etree._Element]] = defaultdict(list)
-        self.walk: list[tuple[etree._Element, tuple[str, ...]]] = []
-        self._index(root, ())
+        elements = root.iter(etree.Element)  # elements only (no comments or PIs), in document order
+        next(elements)  # the root itself: no rule asks for //Invoice
+        for element in elements:  # one pass, driven by lxml's C iterator
+            self.by_tag[element.tag].append(element)
 
-    def _index(self, element: etree._Element, path: tuple[str, ...]) -> None:
-        """Every element with its path of tags below the root, in document order (one pass)."""
-        for child in element:
-            tag = child.tag
-            if not isinstance(tag, str):
-                continue
-            child_path = (*path, tag)
-            self.by_tag[tag].append(child)
-            self.walk.append((child, child_path))
-            if len(child):
-                self._index(child, child_path)
+    @functools.cached_property
+    def walk(self) -> list[tuple[etree._Element, tuple[str, ...]]]:
+        """Every element below the root with its path of tags, in document order (built when asked)."""
+        walk: list[tuple[etree._Element, tuple[str, ...]]] = []
+
+        def visit(element: etree._Element, path: tuple[str, ...]) -> None:
+            for child in element.iterchildren(etree.Element):
+                child_path = (*path, child.tag)
+                walk.append((child, child_path))
+                if len(child):
+                    visit(child, child_path)
+
+        visit(self.root, ())
+        return walk
 
     def all(self, name: str) -> list[etree._Element]:
         """``//name``: every element of that name, in document order."""

@@ -113,6 +113,48 @@ def _amount_in_price_allowance(element: etree._Element) -> bool:
     return any(a.tag == price and a.find(allowance) is not None for a in element.iterancestors())
 
 
+class _Plan:
+    """What :func:`check_elements` does at one path of tags, worked out the first time the path is seen.
+
+    The plans form a tree (a path's children by tag), shared by every document the process validates:
+    the rule tables are looked up once per distinct path, not once per element.
+    """
+
+    __slots__ = ("amount", "binary", "children", "hits", "in_price", "path")
+
+    def __init__(self, path: tuple[str, ...]) -> None:
+        self.path = path
+        self.children: dict[str, _Plan] = {}
+        table = _cr_table()
+        hits = list(table.anchored.get(path, ()))
+        for length in sorted(table.anywhere):
+            if len(path) >= length:
+                hits.extend(table.anywhere[length].get(path[-length:], ()))
+        self.hits = tuple(hits)
+        local = path[-1].rpartition("}")[2] if path else ""
+        self.amount = local.endswith("Amount") and not local.endswith("PriceAmount")
+        self.in_price = _PRICE in path[:-1]  # only then can an ancestor be a cac:Price
+        self.binary = local.endswith("BinaryObject")
+
+    def child(self, tag: str) -> _Plan:
+        global _PLANS
+        plan = self.children.get(tag)
+        if plan is None:
+            _PLANS += 1
+            if _PLANS > _MAX_PLANS:  # documents of ever new tags: start over rather than grow forever
+                _ROOT_PLAN.children.clear()
+                _PLANS = 0
+            plan = self.children[tag] = _Plan((*self.path, tag))
+        return plan
+
+
+_PRICE = clark("cac:Price")
+_PAYMENT_MEANS_CODE = clark("cbc:PaymentMeansCode")
+_MAX_PLANS = 20_000
+_PLANS = 0
+_ROOT_PLAN = _Plan(())
+
+
 @checks(
     *(r[0] for r in _CR_ROWS if r[0] not in _SPECIAL_CR),
     "UBL-DT-01",
@@ -122,36 +164,34 @@ def _amount_in_price_allowance(element: etree._Element) -> bool:
 )
 def check_elements(doc: Doc) -> None:
     """One walk over every element: UBL-CR paths, UBL-DT amounts, binary objects and attributes."""
-    table = _cr_table()
-    lengths = sorted(table.anywhere)
-    payment_means_code = clark("cbc:PaymentMeansCode")
-    for element, path in doc.walk:
-        hits = list(table.anchored.get(path, ()))
-        for length in lengths:
-            if len(path) >= length:
-                hits.extend(table.anywhere[length].get(path[-length:], ()))
-        for rule_id, attribute in hits:
-            if attribute is None:
-                doc.fail(rule_id, element, once=True)
-            elif element.get(attribute) is not None:
-                doc.fail(rule_id, f"{_location(element)}/@{attribute}", once=True)
-        if element.attrib:
-            for attribute in element.attrib:
-                if attribute in table.attributes:
-                    doc.fail(table.attributes[attribute], f"{_location(element)}/@{attribute}", once=True)
-                dt = _DT_ATTRIBUTES.get(attribute)
-                if dt and not (attribute == "name" and element.tag == payment_means_code):
-                    doc.fail(dt[0], f"{_location(element)}/@{attribute}", once=True)
-        local = element.tag.rpartition("}")[2]
-        if (
-            local.endswith("Amount")
-            and not local.endswith("PriceAmount")
-            and not _amount_in_price_allowance(element)
-        ):
-            doc.fail_unless(decimals_ok(element), "UBL-DT-01", element)
-        elif local.endswith("BinaryObject"):
-            doc.fail_unless(element.get("mimeCode") is not None, "UBL-DT-06", element)
-            doc.fail_unless(element.get("filename") is not None, "UBL-DT-07", element)
+    attributes = _cr_table().attributes
+
+    def visit(element: etree._Element, plan: _Plan) -> None:
+        for child in element.iterchildren(etree.Element):
+            tag = child.tag
+            here = plan.children.get(tag) or plan.child(tag)
+            for rule_id, attribute in here.hits:
+                if attribute is None:
+                    doc.fail(rule_id, child, once=True)
+                elif child.get(attribute) is not None:
+                    doc.fail(rule_id, f"{_location(child)}/@{attribute}", once=True)
+            if child.attrib:
+                for attribute in child.attrib:
+                    if attribute in attributes:
+                        doc.fail(attributes[attribute], f"{_location(child)}/@{attribute}", once=True)
+                    dt = _DT_ATTRIBUTES.get(attribute)
+                    if dt and not (attribute == "name" and tag == _PAYMENT_MEANS_CODE):
+                        doc.fail(dt[0], f"{_location(child)}/@{attribute}", once=True)
+            if here.amount:
+                if not (here.in_price and _amount_in_price_allowance(child)):
+                    doc.fail_unless(decimals_ok(child), "UBL-DT-01", child)
+            elif here.binary:
+                doc.fail_unless(child.get("mimeCode") is not None, "UBL-DT-06", child)
+                doc.fail_unless(child.get("filename") is not None, "UBL-DT-07", child)
+            if len(child):
+                visit(child, here)
+
+    visit(doc.root, _ROOT_PLAN)
 
 
 def _location(element: etree._Element) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from lxml import etree
 
@@ -188,13 +188,21 @@ _TRIGGERS: dict[str, tuple[bool, bool, bool]] = {
 _DEFAULT_TRIGGER = (True, True, True)
 
 
-def _group(categories: list[etree._Element]) -> dict[tuple[str, bool], list[etree._Element]]:
-    """(code, VAT only) -> the categories of that normalised cbc:ID (and the VAT scheme): ``_of`` once."""
+def _group(
+    categories: list[etree._Element], known: dict[etree._Element, tuple[str, bool]]
+) -> dict[tuple[str, bool], list[etree._Element]]:
+    """(code, VAT only) -> the categories of that normalised cbc:ID (and the VAT scheme): ``_of`` once.
+
+    ``known`` remembers each category's (code, is VAT) across the groups of one document: the same
+    cac:TaxCategory is in several of them."""
     groups: dict[tuple[str, bool], list[etree._Element]] = {}
     for category in categories:
-        code = category_id(category)
+        facts = known.get(category)
+        if facts is None:
+            facts = known[category] = (category_id(category), is_vat(category))
+        code, vat = facts
         groups.setdefault((code, False), []).append(category)
-        if is_vat(category):
+        if vat:
             groups.setdefault((code, True), []).append(category)
     return groups
 
@@ -216,23 +224,28 @@ class _Facts:
         ]
         self.classified = doc.all("cac:ClassifiedTaxCategory")
         all_acs = doc.all("cac:AllowanceCharge")
-        self.document_acs = every(root, "cac:AllowanceCharge")
-        self.ac_categories = [c for ac in all_acs for c in every(ac, "cac:TaxCategory")]
-        self.by_breakdown = _group(self.breakdown)
-        self.by_classified = _group(self.classified)
-        self.by_ac = _group(self.ac_categories)
-        self.by_tax_category = _group(doc.all("cac:TaxCategory"))
+        # each allowance or charge read once: is it one (xs:boolean), its categories, is it the document's
+        acs = [(charge_indicator(ac), every(ac, "cac:TaxCategory"), ac.getparent() is root) for ac in all_acs]
+        self.ac_categories = [c for _, categories, _ in acs for c in categories]
+        known: dict[etree._Element, tuple[str, bool]] = {}
+        self.by_breakdown = _group(self.breakdown, known)
+        self.by_classified = _group(self.classified, known)
+        self.by_ac = _group(self.ac_categories, known)
+        self.by_tax_category = _group(doc.all("cac:TaxCategory"), known)
         # the TaxCategory of each allowance (False) or charge (True), of //AllowanceCharge (document
         # level too: BR-O-03/04 look at the document's own allowances and charges only)
         self.by_kind: dict[tuple[bool, bool], list[etree._Element]] = {}
         self.by_kind_group: dict[tuple[bool, bool], dict[tuple[str, bool], list[etree._Element]]] = {}
-        for document_level, acs in ((False, all_acs), (True, self.document_acs)):
+        for document_level in (False, True):
             for charge in (False, True):
                 categories = [
-                    c for ac in acs if charge_indicator(ac) is charge for c in every(ac, "cac:TaxCategory")
+                    c
+                    for kind, ac_categories, own in acs
+                    if kind is charge and (own or not document_level)
+                    for c in ac_categories
                 ]
                 self.by_kind[document_level, charge] = categories
-                self.by_kind_group[document_level, charge] = _group(categories)
+                self.by_kind_group[document_level, charge] = _group(categories, known)
 
     def party_requirement(self, parties: Party) -> bool:
         seller_any = self.seller_any or self.representative_vat
@@ -272,40 +285,76 @@ def _rate_ok(category: etree._Element, rate: Rate) -> bool:
     return any(p is not None and p >= 0 for p in percents)
 
 
-def _line_has(line: etree._Element, code: str, rate: Decimal | None = None) -> bool:
-    categories = every(line, "cac:Item/cac:ClassifiedTaxCategory")
-    if not any(category_id(c) == code for c in categories):
-        return False
-    return rate is None or any(number(c, "cbc:Percent") == rate for c in categories)
+class _Taxed(NamedTuple):
+    """What XX-08 reads of a line, allowance or charge: its categories' codes and rates, its amount."""
+
+    codes: frozenset[str]  # normalize-space(cbc:ID) of each category
+    rates: tuple[Decimal | None, ...]  # xs:decimal(cbc:Percent) of each category
+    amount: Decimal | None  # the line's cbc:LineExtensionAmount, the allowance's or charge's cbc:Amount
+    charge: bool | None  # allowance (False) or charge (True); None for a line
+
+    def has(self, code: str, rate: Decimal | None = None) -> bool:
+        """``[.../normalize-space(cbc:ID) = code][.../xs:decimal(cbc:Percent) = $rate]``: two predicates,
+        each satisfied by any of the categories."""
+        return code in self.codes and (rate is None or rate in self.rates)
 
 
-def _ac_has(ac: etree._Element, code: str, rate: Decimal | None = None) -> bool:
-    categories = every(ac, "cac:TaxCategory")
-    if not any(category_id(c) == code for c in categories):
-        return False
-    return rate is None or any(number(c, "cbc:Percent") == rate for c in categories)
-
-
-def _basis(doc: Doc, line_tag: str, code: str, rate: Decimal | None = None) -> Decimal:
-    """Σ line net amounts + Σ document charges - Σ document allowances of that category (and rate)."""
-    lines = total(
-        number(line, "cbc:LineExtensionAmount")
-        for line in every(doc.root, line_tag)
-        if _line_has(line, code, rate)
+def _taxed(element: etree._Element, categories: str, amount: str, charge: bool | None) -> _Taxed:
+    found = every(element, categories)
+    return _Taxed(
+        frozenset(category_id(c) for c in found),
+        tuple(number(c, "cbc:Percent") for c in found),
+        number(element, amount),
+        charge,
     )
-    acs = [ac for ac in every(doc.root, "cac:AllowanceCharge") if _ac_has(ac, code, rate)]
-    charges = total(number(ac, "cbc:Amount") for ac in acs if charge_indicator(ac) is True)
-    allowances = total(number(ac, "cbc:Amount") for ac in acs if charge_indicator(ac) is False)
-    return lines + charges - allowances
 
 
-def _taxable_ok(doc: Doc, category: Category, breakdown: etree._Element) -> bool:
+class _Amounts:
+    """The lines (per line tag) and the document's allowances and charges, read once for XX-08."""
+
+    def __init__(self, doc: Doc) -> None:
+        root = doc.root
+        self.lines = {
+            tag: [
+                _taxed(line, "cac:Item/cac:ClassifiedTaxCategory", "cbc:LineExtensionAmount", None)
+                for line in every(root, tag)
+            ]
+            for tag in ("cac:InvoiceLine", "cac:CreditNoteLine")
+        }
+        self.present = {tag: bool(doc.all(tag)) for tag in self.lines}  # exists(//cac:InvoiceLine)
+        self.document_acs = [
+            _taxed(ac, "cac:TaxCategory", "cbc:Amount", charge_indicator(ac))
+            for ac in every(root, "cac:AllowanceCharge")
+        ]
+        self.any_acs = [
+            _taxed(ac, "cac:TaxCategory", "cbc:Amount", None) for ac in doc.all("cac:AllowanceCharge")
+        ]
+        self.any_lines = {  # //cac:InvoiceLine: the root's lines unless some are nested elsewhere
+            tag: lines
+            if len(doc.all(tag)) == len(lines)
+            else [
+                _taxed(line, "cac:Item/cac:ClassifiedTaxCategory", "cbc:LineExtensionAmount", None)
+                for line in doc.all(tag)
+            ]
+            for tag, lines in self.lines.items()
+        }
+
+    def basis(self, line_tag: str, code: str, rate: Decimal | None = None) -> Decimal:
+        """Σ line net amounts + Σ document charges - Σ document allowances of that category (and rate)."""
+        lines = total(line.amount for line in self.lines[line_tag] if line.has(code, rate))
+        acs = [ac for ac in self.document_acs if ac.has(code, rate)]
+        charges = total(ac.amount for ac in acs if ac.charge is True)
+        allowances = total(ac.amount for ac in acs if ac.charge is False)
+        return lines + charges - allowances
+
+
+def _taxable_ok(amounts: _Amounts, category: Category, breakdown: etree._Element) -> bool:
     """XX-08: the breakdown's taxable amount against the lines, allowances and charges of its category."""
     subtotal = breakdown.getparent()
     taxable = number(subtotal, "cbc:TaxableAmount")
-    line_tags = [t for t in ("cac:InvoiceLine", "cac:CreditNoteLine") if doc.all(t)]
+    line_tags = [t for t, present in amounts.present.items() if present]
     if not category.per_rate:
-        return any(taxable is not None and taxable == _basis(doc, t, category.code) for t in line_tags)
+        return any(taxable is not None and taxable == amounts.basis(t, category.code) for t in line_tags)
     if not exists(breakdown, "cbc:Percent"):
         return True  # every $rate in () satisfies ...
     rate = number(breakdown, "cbc:Percent")
@@ -316,13 +365,13 @@ def _taxable_ok(doc: Doc, category: Category, breakdown: etree._Element) -> bool
         # $rate]) or exists(//cac:AllowanceCharge[S at $rate]), not with exists(//cac:InvoiceLine): an
         # allowance or charge at the rate opens the credit note branch of an invoice too, where the
         # lines sum to nothing
-        at_rate = any(_ac_has(ac, "S", rate) for ac in doc.all("cac:AllowanceCharge"))
+        at_rate = any(ac.has("S", rate) for ac in amounts.any_acs)
         line_tags = [
             t
-            for t in ("cac:InvoiceLine", "cac:CreditNoteLine")
-            if at_rate or any(_line_has(line, "S", rate) for line in doc.all(t))
+            for t, lines in amounts.any_lines.items()
+            if at_rate or any(line.has("S", rate) for line in lines)
         ]
-    return any(within(taxable, _basis(doc, tag, category.code, rate)) for tag in line_tags)
+    return any(within(taxable, amounts.basis(tag, category.code, rate)) for tag in line_tags)
 
 
 def _tax_ok(category: Category, breakdown: etree._Element) -> bool:
@@ -340,6 +389,7 @@ def _tax_ok(category: Category, breakdown: etree._Element) -> bool:
 @checks(*(f"{c.prefix}-{n:02d}" for c in CATEGORIES for n in range(1, 11)))
 def check_categories(doc: Doc) -> None:
     facts = _Facts(doc)
+    amounts: _Amounts | None = None  # read when a breakdown needs it
     root = doc.root
     for category in CATEGORIES:
         code, p = category.code, category.prefix
@@ -373,8 +423,11 @@ def check_categories(doc: Doc) -> None:
                     _rate_ok(ac_category, category.rate), f"{p}-{7 if charge else 6:02d}", ac_category
                 )
         # XX-08/09/10: each breakdown of the category
-        for breakdown in facts.by_breakdown.get((code, True), ()):
-            doc.fail_unless(_taxable_ok(doc, category, breakdown), f"{p}-08", breakdown)
+        breakdowns = facts.by_breakdown.get((code, True), ())
+        if breakdowns and amounts is None:
+            amounts = _Amounts(doc)
+        for breakdown in breakdowns:
+            doc.fail_unless(_taxable_ok(amounts, category, breakdown), f"{p}-08", breakdown)
             doc.fail_unless(_tax_ok(category, breakdown), f"{p}-09", breakdown)
             reason = exists(breakdown, "cbc:TaxExemptionReason") or exists(
                 breakdown, "cbc:TaxExemptionReasonCode"
