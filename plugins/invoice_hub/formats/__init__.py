@@ -73,17 +73,17 @@ class OutputFormat:
 
 
 def _write_ubl(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
-    from invoice_hub.formats.ubl_writer import write_ubl
+    from invoice_hub.formats.ubl_writer import write_ubl_to
 
     (invoice,) = invoices
-    sink.write(write_ubl(invoice))
+    write_ubl_to(invoice, sink)  # attachments streamed: a 200 MB one is never held as base64 text
 
 
 def _write_peppol(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
-    from invoice_hub.formats.ubl_writer import write_peppol_bis3
+    from invoice_hub.formats.ubl_writer import write_peppol_bis3_to
 
     (invoice,) = invoices
-    sink.write(write_peppol_bis3(invoice))
+    write_peppol_bis3_to(invoice, sink)
 
 
 def _write_ap_agility(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
