@@ -6,4 +6,4 @@ other value as "not available in this version" instead of letting it fail at run
 
 TRANSPORTS = frozenset({"local", "sftp", "ftp", "ftps", "pop3", "imap", "email", "http"})
 OUTPUTS = frozenset({"passthrough", "ubl", "peppol_bis3", "ap_agility", "open_ar_csv", "pdf"})
-VALIDATIONS = frozenset({"none", "structure", "en16931"})
+VALIDATIONS = frozenset({"none", "structure", "en16931", "peppol"})

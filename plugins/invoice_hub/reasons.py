@@ -24,6 +24,8 @@ class Reason(StrEnum):
     TRANSFORM_MAPPING = "transform.mapping"  # the mapping does not fit this document
     TRANSFORM_OUTPUT = "transform.output"  # valid input the output format cannot express
     TRANSFORM_ERROR = "transform.error"  # anything else while converting: a bug or a surprise
+    TRANSFORM_LOSS = "transform.loss"  # the output cannot hold a business term the input had (on_loss: fail)
+    TRANSFORM_INVALID_OUTPUT = "transform.invalid_output"  # the output fails the rules the input passed
     # deliver
     DELIVER_TARGET_EXISTS = "deliver.target_exists"  # if_exists: fail and the name is taken
     DELIVER_REFUSED = "deliver.refused"  # the destination refuses it for good (permission, name)

@@ -333,13 +333,17 @@ class Reconcile(CsvOptions):
 
 InputFormat = Literal["ubl", "ap_agility", "open_ar_csv", "any"]
 OutputFormat = Literal["ubl", "peppol_bis3", "ap_agility", "open_ar_csv", "pdf", "passthrough"]
-ValidationLevel = Literal["none", "structure", "en16931"]
+ValidationLevel = Literal["none", "structure", "en16931", "peppol"]
+LossPolicy = Literal["warn", "fail"]
+#: Outputs whose receivers are owed the whole invoice: a term they would not get fails the file by
+#: default. The others (AP Agility, reports) are known to carry a subset; a loss is a warning there.
+LOSSLESS_OUTPUTS = frozenset({"ubl", "peppol_bis3"})
 
 
 class Transform(StrictModel):
     input: InputFormat = Field(default="any", description="What the files are; 'any' = detect.")
     validate_: ValidationLevel = Field(
-        default="none", alias="validate", description="none | structure | en16931"
+        default="none", alias="validate", description="none | structure | en16931 | peppol"
     )
     mapping: str | None = Field(
         default=None, description="A file in include/mappings/ (or the mappings dir)."
@@ -357,7 +361,20 @@ class Transform(StrictModel):
         + ". Default: {name} for passthrough.",
     )
 
+    on_loss: LossPolicy | None = Field(
+        default=None,
+        description="A business term the output format cannot hold (a LOSS-* finding): warn (logged, "
+        "in the findings JSON, the file delivered) or fail (the file fails with transform.loss). "
+        "Default: fail for ubl and peppol_bis3 output, warn otherwise.",
+    )
+
     model_config = ConfigDict(populate_by_name=True)
+
+    def loss_policy(self, output: str | None = None) -> LossPolicy:
+        """``on_loss`` for ``output`` (default: this transform's): as set, else by the output format."""
+        if self.on_loss is not None:
+            return self.on_loss
+        return "fail" if (output or self.output) in LOSSLESS_OUTPUTS else "warn"
 
     @field_validator("filename")
     @classmethod

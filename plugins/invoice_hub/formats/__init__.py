@@ -38,6 +38,12 @@ class OutputFormat:
     extension: str
     per_invoice: bool
     write: Callable[[Sequence[Invoice], BinaryIO], None]
+    #: The input format that reads this output back (None: a report or rendition, not the invoice):
+    #: what the conversion reads its output with to prove nothing was lost.
+    reads_as: str | None = None
+    #: Model fields the format states itself whatever the invoice said (PEPPOL's specification and
+    #: business process identifiers): what differs there is the conversion's point, not a loss.
+    sets: frozenset[str] = frozenset()
 
     def documents(self, invoices: Sequence[Invoice]) -> list[list[Invoice]]:
         """The invoices of each file to write: one each, or all of them in one."""
@@ -67,17 +73,17 @@ class OutputFormat:
 
 
 def _write_ubl(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
-    from invoice_hub.formats.ubl_writer import write_ubl
+    from invoice_hub.formats.ubl_writer import write_ubl_to
 
     (invoice,) = invoices
-    sink.write(write_ubl(invoice))
+    write_ubl_to(invoice, sink)  # attachments streamed: a 200 MB one is never held as base64 text
 
 
 def _write_peppol(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
-    from invoice_hub.formats.ubl_writer import write_peppol_bis3
+    from invoice_hub.formats.ubl_writer import write_peppol_bis3_to
 
     (invoice,) = invoices
-    sink.write(write_peppol_bis3(invoice))
+    write_peppol_bis3_to(invoice, sink)
 
 
 def _write_ap_agility(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
@@ -121,9 +127,16 @@ def _write_pdf(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
 OUTPUT_FORMATS: dict[str, OutputFormat] = {
     f.name: f
     for f in (
-        OutputFormat("ubl", ".xml", True, _write_ubl),
-        OutputFormat("peppol_bis3", ".xml", True, _write_peppol),
-        OutputFormat("ap_agility", ".xml", True, _write_ap_agility),
+        OutputFormat("ubl", ".xml", True, _write_ubl, reads_as="ubl"),
+        OutputFormat(
+            "peppol_bis3",
+            ".xml",
+            True,
+            _write_peppol,
+            reads_as="ubl",
+            sets=frozenset({"customization_id", "profile_id"}),
+        ),
+        OutputFormat("ap_agility", ".xml", True, _write_ap_agility, reads_as="ap_agility"),
         OutputFormat("open_ar_csv", ".csv", False, _write_open_ar_csv),
         OutputFormat("pdf", ".pdf", True, _write_pdf),
     )
@@ -155,6 +168,8 @@ class Document:
     format: str | None
     invoices: list[Invoice] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    #: The parsed XML (its attachments' text taken out), for a conversion to compare its output with.
+    root: etree._Element | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> bool:
@@ -169,15 +184,30 @@ def _unreadable(source: str, rule: str, exc: FormatError, input_format: str | No
     )
 
 
-def _en16931_findings(root: etree._Element | None, input_format: str) -> list[Finding]:
-    """EN 16931 findings for UBL; other formats cannot carry the standard's rules, which a warning says."""
-    if input_format == "ubl" and root is not None:
-        from invoice_hub.validation.en16931 import check_en16931
+#: The rule levels above ``structure``: what each checks a UBL document with, and its name in messages.
+RULE_LEVELS = {"en16931": "EN 16931", "peppol": "PEPPOL BIS 3"}
 
-        return check_en16931(root)
+
+def check_rules(root: etree._Element, level: str) -> list[Finding]:
+    """The findings of a parsed UBL document at ``level`` (``en16931``, or ``peppol``: EN 16931 plus
+    OpenPEPPOL's BIS Billing 3.0 rules)."""
+    if level == "peppol":
+        from invoice_hub.validation.peppol import check_peppol
+
+        return check_peppol(root)
+    from invoice_hub.validation.en16931 import check_en16931
+
+    return check_en16931(root)
+
+
+def _rule_findings(root: etree._Element | None, input_format: str, level: str) -> list[Finding]:
+    """The rules of ``level`` for UBL; other formats cannot carry the standard's rules, which a warning
+    says (the rule id stays EN16931-NOT-UBL for both levels: scripts match on it)."""
+    if input_format == "ubl" and root is not None:
+        return check_rules(root, level)
     message = (
-        f"EN 16931 rules apply to UBL input; this {input_format} file was checked structurally only "
-        "(convert it to UBL and validate that to check EN 16931)"
+        f"{RULE_LEVELS[level]} rules apply to UBL input; this {input_format} file was checked "
+        f"structurally only (convert it to UBL and validate that to check {RULE_LEVELS[level]})"
     )
     return [Finding(rule="EN16931-NOT-UBL", severity="warning", message=message)]
 
@@ -192,7 +222,8 @@ def read_document(
     csv_options: CsvOptions | None = None,
 ) -> Document:
     """The invoices in the file at ``path`` and, with ``validate="structure"``, its structural findings;
-    ``validate="en16931"`` adds the EN 16931 rules (UBL only; other formats get a warning saying so).
+    ``validate="en16931"`` adds the EN 16931 rules, ``validate="peppol"`` those and OpenPEPPOL's BIS
+    Billing 3.0 rules (UBL only; other formats get a warning saying so).
 
     Never raises for a bad document: what is wrong with it is a fatal finding, so that the caller
     records it like any validation failure. ``read=False`` validates without building invoices.
@@ -205,8 +236,8 @@ def read_document(
 
         report = read_open_ar_report(path, source, csv_options or CsvOptions())
         document = Document(source, input_format, [], list(report.findings))
-        if validate == "en16931":
-            document.findings += _en16931_findings(None, input_format)
+        if validate in RULE_LEVELS:
+            document.findings += _rule_findings(None, input_format, validate)
         if read and document.valid:
             document.invoices = report_to_invoices(report)
         return document
@@ -227,14 +258,14 @@ def read_document(
             )
             return _unreadable(source, "XML-SYNTAX", FormatError(message), None)
         input_format = detected
-    document = Document(source, input_format)
+    document = Document(source, input_format, root=root)
     if validate != "none":
         from invoice_hub.validation.structure import check_ap_agility, check_ubl
 
         check = check_ubl if input_format == "ubl" else check_ap_agility
         document.findings = check(root, input_format)
-    if validate == "en16931":
-        document.findings += _en16931_findings(root, input_format)
+    if validate in RULE_LEVELS:
+        document.findings += _rule_findings(root, input_format, validate)
     if not read or not document.valid:
         return document
     try:

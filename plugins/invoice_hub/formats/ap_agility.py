@@ -11,6 +11,15 @@ Values the canonical model has no field for (``DocumentLink``, ``Urn``, ``Plant`
 standard element replaces the value the writer would derive. The reader keeps, in the same way, every
 element whose text differs from what the writer would derive, so AP Agility → model → AP Agility
 gives the document back.
+
+Amounts are modelled once, as the seed relates them: ``InvoiceAmount = SubTotal - Discount +
+Freight + AmtMiscellaneous + taxes``, ``SubTotal`` the sum of the ``NetAmountN``, each the net of
+its VAT rate's *lines*. So a document-level charge is ``Freight`` (freight) or ``AmtMiscellaneous``
+(any other) and never also part of a ``NetAmountN``; read back, those and ``Discount`` are
+document-level charges and an allowance again, and each breakdown gets its category from the lines
+and its EN 16931 taxable amount (net + charges - allowances). The paid and rounding amounts, which
+the amount due depends on and the seed has no field for, are extra header elements
+(``PrepaidAmount``, ``PayableRoundingAmount``) when the invoice has them.
 """
 
 from __future__ import annotations
@@ -76,6 +85,10 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _NET = re.compile(r"^(NetAmount|TaxAmount)(\d+)$")
 _IMAGE_CHUNK = 3 * 1024 * 1024  # bytes encoded at a time: a multiple of 3, so chunks join cleanly
 _CENT = Decimal("0.01")
+#: UNCL 7161 "freight charges" and UNCL 5189 "discount": the codes of the header's Freight and Discount.
+FREIGHT_CODE, DISCOUNT_CODE = "FC", "95"
+#: Extra header elements (after the image, like custom fields) for the amounts the seed has no field for.
+PREPAID, ROUNDING = "PrepaidAmount", "PayableRoundingAmount"
 _SPECIAL = re.compile(r'[&<>"\x00-\x08\x0b\x0c\x0e-\x1f]')
 _INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -128,8 +141,37 @@ def image_attachment(invoice: Invoice) -> tuple[Attachment, str] | None:
     return None
 
 
+def _same_category(a: TaxCategory | None, b: TaxCategory | None) -> bool:
+    return a is not None and b is not None and (a.code, a.rate) == (b.code, b.rate)
+
+
+def _document_amounts(invoice: Invoice, is_charge: bool, category: TaxCategory | None = None) -> Decimal:
+    """The sum of the document-level charges (or allowances), of one VAT category if given."""
+    return sum(
+        (
+            item.amount
+            for item in invoice.allowances_charges
+            if item.is_charge == is_charge and (category is None or _same_category(item.tax, category))
+        ),
+        Decimal(0),
+    )
+
+
+def _is_freight(charge: AllowanceCharge) -> bool:
+    """A freight charge: UNCL 7161 code FC, or a reason that says so."""
+    return charge.reason_code == FREIGHT_CODE or "freight" in (charge.reason or "").lower()
+
+
 def _vat_groups(invoice: Invoice) -> list[tuple[Decimal, Decimal]]:
-    """(NetAmountN, TaxAmountN) per VAT breakdown: the lines' net amount and the tax of each rate."""
+    """(NetAmountN, TaxAmountN) per VAT breakdown.
+
+    In the seed, ``NetAmountN`` is the net of the *lines* (``SubTotal`` is their sum, and
+    ``InvoiceAmount = SubTotal - Discount + Freight + AmtMiscellaneous + taxes``), while an EN 16931
+    taxable amount also holds the document-level charges and allowances of its category. So the
+    net of a breakdown is its taxable amount less the charges and plus the allowances of its
+    category: each charge is counted once, as ``Freight`` or ``AmtMiscellaneous``, never also in a
+    ``NetAmountN``.
+    """
     if not invoice.tax_subtotals:
         net = invoice.totals.line_extension
         if net is None:
@@ -138,14 +180,21 @@ def _vat_groups(invoice: Invoice) -> list[tuple[Decimal, Decimal]]:
     groups = []
     for subtotal in invoice.tax_subtotals:
         category = subtotal.category
-        matching = [
-            line.net_amount or Decimal(0)
-            for line in invoice.lines
-            if category is not None
-            and line.tax is not None
-            and (line.tax.code, line.tax.rate) == (category.code, category.rate)
-        ]
-        net = sum(matching, Decimal(0)) if matching else (subtotal.taxable_amount or Decimal(0))
+        if subtotal.taxable_amount is not None:
+            net = (
+                subtotal.taxable_amount
+                - _document_amounts(invoice, True, category)
+                + _document_amounts(invoice, False, category)
+            )
+        else:  # no taxable amount stated: the lines of the category
+            net = sum(
+                (
+                    line.net_amount or Decimal(0)
+                    for line in invoice.lines
+                    if _same_category(line.tax, category)
+                ),
+                Decimal(0),
+            )
         groups.append((net, subtotal.tax_amount or Decimal(0)))
     return groups
 
@@ -156,16 +205,22 @@ def header_values(invoice: Invoice) -> dict[str, str]:
     address = seller.address or Address()
     totals = invoice.totals
     groups = _vat_groups(invoice)
+    charges = totals.charges if totals.charges is not None else _document_amounts(invoice, True)
+    allowances = totals.allowances if totals.allowances is not None else _document_amounts(invoice, False)
+    freight = sum(
+        (c.amount for c in invoice.allowances_charges if c.is_charge and _is_freight(c)), Decimal(0)
+    )
     values = {
         "Currency": invoice.currency or "",
-        "Discount": _amount(totals.allowances),
+        "Discount": _amount(allowances),
         "DocumentType": "CREDIT NOTE" if invoice.type == "credit_note" else "INVOICE",
         "DueDate": format_date(invoice.due_date),
-        "Freight": _amount(totals.charges),
+        "Freight": _amount(freight),
         "InvoiceDate": format_date(invoice.issue_date),
         "InvoiceNumber": invoice.number,
         "InvoiceType": "PO" if invoice.order_reference else "Non-PO",
-        "AmtMiscellaneous": "0",
+        # every charge that is not freight: the seed's sum counts it once, here
+        "AmtMiscellaneous": _amount(charges - freight),
         "PoNumber": invoice.order_reference or "",
         "InvoiceAmount": _amount(totals.tax_inclusive),
         "VendorCity": address.city or "",
@@ -181,6 +236,17 @@ def header_values(invoice: Invoice) -> dict[str, str]:
         values[f"NetAmount{number}"] = _amount(net)
         values[f"TaxAmount{number}"] = _amount(tax)
     return values
+
+
+def extra_header_values(invoice: Invoice) -> dict[str, str]:
+    """Amounts the seed's header has no element for but the amount due depends on: written as extra
+    header elements (as AP Agility writes custom fields), only when the invoice has them."""
+    totals = invoice.totals
+    return {
+        name: _amount(value)
+        for name, value in ((PREPAID, totals.prepaid), (ROUNDING, totals.rounding))
+        if value is not None
+    }
 
 
 def line_values(invoice: Invoice, line: Line) -> dict[str, str]:
@@ -282,8 +348,9 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
     where = f"invoice {invoice.number}"
     custom = invoice.custom_fields
     _check_custom(custom, where, None)
+    extra = extra_header_values(invoice)
     values = _escape_all(
-        {**header_values(invoice), **custom, "ImageExtension": image[1] if image else ""}, where
+        {**header_values(invoice), **extra, **custom, "ImageExtension": image[1] if image else ""}, where
     )
     fixed = dict.fromkeys(HEADER_FIELDS, "")
     head = (
@@ -301,7 +368,7 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
     tail.extend(
         f"  <{name}>{value}</{name}>\n"
         for name, value in values.items()
-        if name in custom and name not in fixed and not _NET.match(name)
+        if (name in custom or name in extra) and name not in fixed and not _NET.match(name)
     )
     empty_line = dict.fromkeys(LINE_FIELDS, "")
     for line in invoice.lines:
@@ -385,16 +452,30 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
     number = h.text("InvoiceNumber")
     if number is None:
         raise FormatError(f"{source}: /Invoice/InvoiceNumber is missing or empty")
-    subtotals = []
+    lines = [_line(source, item, index) for index, item in enumerate(root.iterfind("LineItem"), start=1)]
     numbers = sorted({int(m.group(2)) for k in raw if (m := _NET.match(k))})
-    for n in numbers:
-        subtotals.append(
-            TaxSubtotal(taxable_amount=h.decimal(f"NetAmount{n}"), tax_amount=h.decimal(f"TaxAmount{n}"))
+    groups = [(h.decimal(f"NetAmount{n}"), h.decimal(f"TaxAmount{n}")) for n in numbers]
+    categories = _group_categories(lines, [net for net, _ in groups])
+    document_level = _document_level(h, None)
+    shared = _document_level_category(groups, categories, document_level)
+    for item in document_level:
+        item.tax = shared.model_copy() if shared is not None else None
+    subtotals = [
+        TaxSubtotal(
+            taxable_amount=_taxable(net, category, document_level),
+            tax_amount=tax_amount,
+            category=category,
         )
+        for (net, tax_amount), category in zip(groups, categories, strict=True)
+    ]
     tax = sum((s.tax_amount or Decimal(0) for s in subtotals), Decimal(0)) if subtotals else None
-    allowances, charges, inclusive = h.decimal("Discount"), h.decimal("Freight"), h.decimal("InvoiceAmount")
+    allowances, inclusive = h.decimal("Discount"), h.decimal("InvoiceAmount")
+    freight, miscellaneous = h.decimal("Freight"), h.decimal("AmtMiscellaneous")
+    charges = None if freight is None and miscellaneous is None else (freight or 0) + (miscellaneous or 0)
     line_extension = h.decimal("SubTotal")
     exclusive = line_extension - (allowances or 0) + (charges or 0) if line_extension is not None else None
+    prepaid, rounding = h.decimal(PREPAID), h.decimal(ROUNDING)
+    payable = inclusive - (prepaid or 0) + (rounding or 0) if inclusive is not None else None
     attachments = []
     image = root.find("ImageBase64")
     if image is not None and (image.text or "").strip():
@@ -426,7 +507,8 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
                 postal_zone=h.text("VendorZip"),
             ),
         ),
-        lines=[_line(source, item, index) for index, item in enumerate(root.iterfind("LineItem"), start=1)],
+        lines=lines,
+        allowances_charges=document_level,
         tax_subtotals=subtotals,
         totals=Totals(
             line_extension=line_extension,
@@ -434,7 +516,9 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
             tax_inclusive=inclusive,
             allowances=allowances,
             charges=charges,
-            payable=inclusive,
+            prepaid=prepaid,
+            rounding=rounding,
+            payable=payable,
             tax=tax,
         ),
         attachments=attachments,
@@ -444,7 +528,7 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
     invoice.custom_fields = {
         name: value
         for name, value in raw.items()
-        if name not in ("ImageExtension",) and value != derived.get(name, "")
+        if name not in ("ImageExtension", PREPAID, ROUNDING) and value != derived.get(name, "")
     }
     for line, item in zip(invoice.lines, root.iterfind("LineItem"), strict=True):
         values = line_values(invoice, line)
@@ -452,6 +536,93 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
             name: value for name, value in _children(item).items() if value != values.get(name, "")
         }
     return invoice
+
+
+def _group_categories(lines: list[Line], nets: list[Decimal | None]) -> list[TaxCategory | None]:
+    """The VAT category of each ``NetAmountN``, which the seed does not state: that of the lines
+    (``TaxCode``, ``TaxRate``) whose totals make it, each category used once; None when none does."""
+    sums: dict[tuple[str | None, Decimal | None], Decimal] = {}
+    for line in lines:
+        if line.tax is not None and line.tax.code:
+            key = (line.tax.code, line.tax.rate)
+            sums[key] = sums.get(key, Decimal(0)) + (line.net_amount or Decimal(0))
+    if len(nets) == 1 and len(sums) == 1:  # one rate, one category: whatever the lines sum to
+        ((code, rate),) = sums
+        return [TaxCategory(code=code, rate=rate)]
+    free = dict(sums)
+    categories: list[TaxCategory | None] = []
+    for net in nets:
+        key = next((k for k, total in free.items() if total == net), None)
+        if key is None:
+            categories.append(None)
+            continue
+        del free[key]
+        categories.append(TaxCategory(code=key[0], rate=key[1]))
+    return categories
+
+
+def _fits(net: Decimal | None, tax: Decimal | None, rate: Decimal | None, extra: Decimal) -> bool:
+    """Whether ``tax`` is ``rate`` percent of ``net`` plus ``extra``, rounded to the cent."""
+    if net is None or tax is None or rate is None:
+        return False
+    return ((net + extra) * rate / 100).quantize(_CENT, ROUND_HALF_UP) == tax
+
+
+def _document_level_category(
+    groups: list[tuple[Decimal | None, Decimal | None]],
+    categories: list[TaxCategory | None],
+    document_level: list[AllowanceCharge],
+) -> TaxCategory | None:
+    """The VAT category of the document-level charges and allowances, which the seed does not state.
+
+    With one VAT breakdown, its category. With several (each of a known category), the one whose
+    ``TaxAmountN`` is its rate of ``NetAmountN`` *plus* them while every other one's is its rate of
+    ``NetAmountN`` alone; when every breakdown is its rate of its lines, the only zero-rated one.
+    Otherwise (they are spread over several rates) it cannot be known, and the loss says so.
+    """
+    if len(categories) == 1:
+        return categories[0]
+    extra = sum((a.amount if a.is_charge else -a.amount for a in document_level), Decimal(0))
+    if not extra or any(c is None for c in categories):
+        return None
+    known = [c for c in categories if c is not None]
+    plain = [_fits(net, tax, c.rate, Decimal(0)) for (net, tax), c in zip(groups, known, strict=True)]
+    needing = [i for i, fits in enumerate(plain) if not fits]
+    if len(needing) == 1:
+        (i,) = needing
+        return known[i] if _fits(groups[i][0], groups[i][1], known[i].rate, extra) else None
+    zero = [c for c in known if c.rate == 0]
+    return zero[0] if not needing and len(zero) == 1 else None
+
+
+def _document_level(h: _Values, category: TaxCategory | None) -> list[AllowanceCharge]:
+    """The header's Freight and AmtMiscellaneous as document-level charges and its Discount as an
+    allowance, so that a UBL written from the invoice states each of them once (BG-20, BG-21)."""
+    items = []
+    for name, is_charge, reason, code in (
+        ("Freight", True, "Freight", FREIGHT_CODE),
+        ("AmtMiscellaneous", True, "Miscellaneous", None),
+        ("Discount", False, "Discount", DISCOUNT_CODE),
+    ):
+        amount = h.decimal(name)
+        if amount:
+            tax = category.model_copy() if category is not None else None
+            items.append(
+                AllowanceCharge(is_charge=is_charge, amount=amount, reason=reason, reason_code=code, tax=tax)
+            )
+    return items
+
+
+def _taxable(
+    net: Decimal | None, category: TaxCategory | None, document_level: list[AllowanceCharge]
+) -> Decimal | None:
+    """EN 16931's taxable amount of a breakdown: the lines' net plus its charges less its allowances."""
+    if net is None:
+        return None
+    return net + sum(
+        (a.amount if a.is_charge else -a.amount for a in document_level if _same_category(a.tax, category)),
+        Decimal(0),
+    )
 
 
 def _line(source: str, item: etree._Element, index: int) -> Line:
@@ -477,5 +648,9 @@ def _line(source: str, item: etree._Element, index: int) -> Line:
         ],
         charge_code=v.text("ChargeCode"),
         order_line_reference=v.text("PoLineNumber"),
-        allowances_charges=[AllowanceCharge(is_charge=False, amount=discount)] if discount else [],
+        allowances_charges=(
+            [AllowanceCharge(is_charge=False, amount=discount, reason="Discount", reason_code=DISCOUNT_CODE)]
+            if discount
+            else []
+        ),
     )

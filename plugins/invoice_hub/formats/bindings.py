@@ -118,7 +118,10 @@ def _allowances(
     terms.append((f"{kind} reason code", "reason_code", "cbc:AllowanceChargeReasonCode", "0..1"))
     groups_ap = {
         ("BG-20", "amount"): ("Discount", "the sum of the document level allowances (BT-107)"),
-        ("BG-21", "amount"): ("Freight", "the sum of the document level charges (BT-108)"),
+        ("BG-21", "amount"): (
+            "Freight",
+            "the sum of the freight charges (reason code FC); every other charge is summed in AmtMiscellaneous",
+        ),
         ("BG-27", "amount"): ("LineItem/Discount", "the sum of the line's allowances"),
     }
     out = [Binding(group, f"{level} {kind}s", "0..n", select, xpath, None, _NOT_IN_AP)]
@@ -774,6 +777,7 @@ BINDINGS: tuple[Binding, ...] = (
         "totals.charges",
         "cac:LegalMonetaryTotal/cbc:ChargeTotalAmount",
         "Freight",
+        "Freight + AmtMiscellaneous (freight charges, and every other charge)",
     ),
     Binding(
         "BT-109",
@@ -816,8 +820,8 @@ BINDINGS: tuple[Binding, ...] = (
         "0..1",
         "totals.prepaid",
         "cac:LegalMonetaryTotal/cbc:PrepaidAmount",
-        None,
-        _NOT_IN_AP,
+        "PrepaidAmount",
+        "an extra header element after the image (as AP Agility writes custom fields), when there is one",
     ),
     Binding(
         "BT-114",
@@ -825,8 +829,8 @@ BINDINGS: tuple[Binding, ...] = (
         "0..1",
         "totals.rounding",
         "cac:LegalMonetaryTotal/cbc:PayableRoundingAmount",
-        None,
-        _NOT_IN_AP,
+        "PayableRoundingAmount",
+        "an extra header element after the image (as AP Agility writes custom fields), when there is one",
     ),
     Binding(
         "BT-115",
@@ -835,7 +839,7 @@ BINDINGS: tuple[Binding, ...] = (
         "totals.payable",
         "cac:LegalMonetaryTotal/cbc:PayableAmount",
         None,
-        "not carried: AP Agility's InvoiceAmount is the total with VAT (BT-112), before any paid amount",
+        "not carried as such: InvoiceAmount is the total with VAT (BT-112); read back as it less PrepaidAmount plus PayableRoundingAmount",
     ),
     # BG-23 VAT breakdown.
     Binding(

@@ -7,6 +7,7 @@ past intervals; what was delivered before to a destination follows ``reexport``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Mapping
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.config.models import CustomerSettings
+    from invoice_hub.exchange.transform import Outcome
     from invoice_hub.ledger.tables import InvoiceRecord
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
@@ -118,18 +120,15 @@ class ExportRenderOperator(ValidateTransformOperator):
                     key = (output, filename, mapping and str(mapping[1]), tuple(targets))
                     reports.setdefault(key, (mapping, []))[1].append((entry, invoice))
                     continue
-                outputs = self.write(
-                    entry,
-                    self.mapped([invoice], mapping),
-                    staging,
-                    exported_at,
-                    output=output,
-                    filename=filename,
-                )
+                outcome = self._render(entry, [invoice], output, filename, mapping, staging, exported_at)
             except Exception as exc:  # one invoice never stops the others
                 self.log.exception("Cannot render invoice %s", entry.source_path)
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
                 continue
+            self.settle(entry, outcome, staging)
+            if outcome.failed:  # lost terms (on_loss: fail) or an invalid output: not delivered
+                continue
+            outputs = outcome.outputs
             delivered = {row.destination for row in before.get(entry.invoice_id, [])}
             entry.outputs = self._apply_policy(outputs, targets, delivered, context["run_id"])
             for target in sorted(delivered & set(targets)) if self.integration.reexport == "skip" else ():
@@ -170,13 +169,14 @@ class ExportRenderOperator(ValidateTransformOperator):
         every run its content changed, whatever ``reexport`` says of single invoices."""
         first = members[0][0]
         try:
-            outputs = self.write(
+            outcome = self._render(
                 first,
-                self.mapped([invoice for _, invoice in members], mapping),
+                [invoice for _, invoice in members],
+                output,
+                filename,
+                mapping,
                 staging,
                 exported_at,
-                output=output,
-                filename=filename,
                 source_name=f"{self.integration.name}.{output}",
             )
         except Exception as exc:
@@ -184,10 +184,44 @@ class ExportRenderOperator(ValidateTransformOperator):
             for entry, _ in members:
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
             return
+        if outcome.failed:
+            assert outcome.reason is not None and outcome.message is not None
+            for entry, _ in members:
+                entry.fail(outcome.reason, outcome.message)
+            return
+        outputs = outcome.outputs
         for entry, _ in members:  # the same output on each: deliver sends it once, records it for each
             entry.outputs = [o.model_copy(update={"targets": targets}) for o in outputs]
             entry.status = "transformed"
         self.log.info("%d invoice(s) in one %s report: %s", len(members), output, outputs[0].name)
+
+    def _render(
+        self,
+        entry: FileEntry,
+        invoices: list[Invoice],
+        output: str,
+        filename: str | None,
+        mapping: LoadedMapping,
+        staging: Staging,
+        exported_at: dt.datetime,
+        source_name: str | None = None,
+    ) -> Outcome:
+        """``invoices`` mapped and rendered as ``output`` through the same library function as a
+        transfer (``exchange.transform.render``): losses and invalid outputs fail alike."""
+        from invoice_hub.exchange.transform import mapped, render
+
+        target = self.target(entry, staging, exported_at)
+        if source_name is not None:
+            target = dataclasses.replace(target, source_name=source_name)
+        transform = self.integration.transform
+        return render(
+            mapped(invoices, mapping),
+            output,
+            target,
+            filename=filename or transform.filename,
+            on_loss=transform.loss_policy(output),
+            validate=transform.validate_,
+        )
 
     def _mapping_for(self, settings: CustomerSettings | None) -> LoadedMapping:
         name = settings.mapping if settings and settings.mapping else self.integration.transform.mapping
