@@ -72,3 +72,13 @@ def unescape(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: unescape(item) for key, item in value.items()}
     return value
+
+
+def container_hostname() -> str:
+    """``[core] hostname_callable`` of the process-based cluster: the ``HOSTNAME`` a container has.
+
+    In Docker every container has a host name of its own, and Airflow records it as each task
+    instance's hostname; processes on one machine share one, so the harness gives each "container" its
+    ``HOSTNAME`` and Airflow reads it here (importable by the Airflow processes through PYTHONPATH).
+    """
+    return os.environ["HOSTNAME"]

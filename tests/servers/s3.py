@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import subprocess
 import sys
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 from tests.servers.sshd import free_port, wait_for_port
 
@@ -79,6 +81,12 @@ class S3Server:
         """Every key under ``prefix`` (all pages)."""
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
         return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+    def requests(self, method: str) -> list[str]:
+        """The paths (``/bucket/key``) of the ``method`` requests the server answered, from its log."""
+        pattern = re.compile(rf'"{re.escape(method)} (/[^ ?]*)\S* HTTP/[0-9.]+" 2\d\d ')
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return [unquote(match[1]) for match in pattern.finditer(text)]
 
     def reset(self) -> None:
         """Forget every bucket (moto's own reset endpoint): a test starts from an empty store."""
