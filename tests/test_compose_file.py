@@ -98,6 +98,7 @@ def test_airflow_init_migrates_both_databases_and_makes_the_connections(services
     init = services["airflow-init"]
     script = init["command"][-1]
     assert "airflow db migrate" in script
+    assert "airflow connections import --overwrite" in script  # from the _HUB_CONN_* variables
     assert "invoice_hub.ledger.database" in script and "get_engine()" in script
     env = init["environment"]
     s3 = yaml.safe_load(env["_HUB_CONN_INVOICE_HUB_S3"])  # JSON is YAML
