@@ -17,6 +17,7 @@ import pytest
 from lxml import etree
 
 from tests.helpers import drop, files_in, write
+from tests.servers.airflow_scheduler import RunInfo
 from tests.servers.compose_cluster import BUCKET, ComposeCluster
 from tests.servers.sshd import SshServer
 
@@ -40,10 +41,20 @@ EXAMPLE = (
 CBC = "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2"
 
 
-def ubl_invoice(number: str) -> bytes:
-    """The official PEPPOL BIS 3 base example with the invoice number ``number``."""
+#: The export backfill's days; the received UBL invoices are issued two on each.
+DAYS = ["2026-11-01", "2026-11-02", "2026-11-03"]
+EXPORT = "cluster_export"
+
+
+def issued(number: int) -> str:
+    return DAYS[(number - 1) % len(DAYS)]
+
+
+def ubl_invoice(number: int) -> bytes:
+    """The official PEPPOL BIS 3 base example as invoice ``CLUSTER-<number>``, issued on a backfill day."""
     tree = etree.parse(str(EXAMPLE))
-    tree.getroot().find(f"{{{CBC}}}ID").text = number
+    tree.getroot().find(f"{{{CBC}}}ID").text = f"CLUSTER-{number}"
+    tree.getroot().find(f"{{{CBC}}}IssueDate").text = issued(number)
     return etree.tostring(tree, xml_declaration=True, encoding="UTF-8")
 
 
@@ -84,8 +95,22 @@ def cluster(folders: Path, sshd: SshServer, remote: Path) -> Iterator[ComposeClu
             path: {remote}/erp/in
         """,
     )
+    write(
+        integrations / f"{EXPORT}.yaml",
+        f"""
+        name: {EXPORT}
+        kind: export
+        schedule: "@daily"
+        start_date: {DAYS[0]}
+        select: {{date_field: issue_date}}
+        transform: {{output: ubl, filename: "{{invoice_number}}.xml"}}
+        destinations:
+          - type: local
+            path: {folders / "exported"}
+        """,
+    )
     for number in range(1, UBL_FILES + 1):
-        sshd.drop(remote / "outbox", f"UBL-{number}.xml", ubl_invoice(f"CLUSTER-{number}"))
+        sshd.drop(remote / "outbox", f"UBL-{number}.xml", ubl_invoice(number))
     for name in INTEGRATIONS:
         write(
             integrations / f"{name}.yaml",
@@ -121,16 +146,21 @@ def cluster(folders: Path, sshd: SshServer, remote: Path) -> Iterator[ComposeClu
         harness.stop()
 
 
-def test_transfers_run_on_both_workers_and_deliver_every_file_once(
-    cluster: ComposeCluster, folders: Path, remote: Path
-) -> None:
-    for name in [*INTEGRATIONS, SFTP]:
+@pytest.fixture(scope="module")
+def transferred(cluster: ComposeCluster) -> dict[str, list[RunInfo]]:
+    """Every transfer triggered at once and run to its end: dag_id -> its one run."""
+    names = [*INTEGRATIONS, SFTP]
+    for name in names:
         cluster.wait_for_dag(name, timeout=120)
-    cluster.trigger(*INTEGRATIONS, SFTP)
-    (sftp_run,) = cluster.wait_for_runs(SFTP, count=1, run_type="manual", timeout=240)
-    runs = {
-        name: cluster.wait_for_runs(name, count=1, run_type="manual", timeout=240) for name in INTEGRATIONS
-    }
+    cluster.trigger(*names)
+    return {name: cluster.wait_for_runs(name, count=1, run_type="manual", timeout=240) for name in names}
+
+
+def test_transfers_run_on_both_workers_and_deliver_every_file_once(
+    cluster: ComposeCluster, transferred: dict[str, list[RunInfo]], folders: Path, remote: Path
+) -> None:
+    (sftp_run,) = transferred[SFTP]
+    runs = {name: transferred[name] for name in INTEGRATIONS}
 
     for name, (run,) in runs.items():
         assert run.state == "success", (name, run.tasks, cluster.logs())
@@ -150,7 +180,7 @@ def test_transfers_run_on_both_workers_and_deliver_every_file_once(
     # the received invoices are in the document store (by content), on the bucket
     keys = set(cluster.s3.keys(BUCKET))
     for number in range(1, UBL_FILES + 1):
-        sha256 = hashlib.sha256(ubl_invoice(f"CLUSTER-{number}")).hexdigest()
+        sha256 = hashlib.sha256(ubl_invoice(number)).hexdigest()
         assert f"store/{sha256[:2]}/{sha256}.xml" in keys, (number, sorted(keys))
 
     # every output delivered exactly once, as the ledger on PostgreSQL has it
@@ -173,3 +203,25 @@ def test_transfers_run_on_both_workers_and_deliver_every_file_once(
     for worker in cluster.workers:
         home = cluster.worker_folder(worker) / "airflow-home"
         assert not (home / "invoice_hub").exists(), f"{worker} kept hub files on its disk"
+
+
+def test_an_export_backfill_renders_each_days_invoices_once_from_the_bucket(
+    cluster: ComposeCluster, transferred: dict[str, list[RunInfo]], folders: Path
+) -> None:
+    """The invoices the SFTP transfer received, exported by ``airflow backfill create`` over three
+    days, each run on any worker, the documents read back from the store on the bucket."""
+    assert transferred[SFTP][0].state == "success"
+    cluster.wait_for_dag(EXPORT, timeout=60)
+    backfill = cluster.backfill(EXPORT, DAYS[0], DAYS[-1], "completed", max_active_runs=3)
+    runs = cluster.wait_for_runs(EXPORT, backfill_id=backfill.id, timeout=240)
+    assert [(run.day, run.state) for run in runs] == [(day, "success") for day in DAYS], [
+        r.tasks for r in runs
+    ]
+    expected = sorted(f"CLUSTER-{number}.xml" for number in range(1, UBL_FILES + 1))
+    assert files_in(folders / "exported") == expected
+    for number in range(1, UBL_FILES + 1):
+        exported = etree.parse(str(folders / "exported" / f"CLUSTER-{number}.xml")).getroot()
+        assert exported.findtext(f"{{{CBC}}}IssueDate") == issued(number)
+    rows = cluster.ledger_rows("SELECT invoice_id, status FROM invoice_exports")
+    assert len(rows) == UBL_FILES and {status for _, status in rows} == {"delivered"}
+    assert len({invoice for invoice, _ in rows}) == UBL_FILES, "each invoice exported once"
