@@ -11,6 +11,7 @@ declare -A NEEDED=(
   [openssl]=openssl
   [pkill]=procps
   [useradd]=passwd
+  [docker-compose]=docker-compose  # `docker-compose config` validates docker-compose.yaml (tests/test_compose_file.py)
 )
 missing=()
 for command in "${!NEEDED[@]}"; do

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 #: The project checkout: plugins/invoice_hub/settings.py -> the folder holding plugins/.
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -60,11 +61,37 @@ def staging_url() -> str:
     Any scheme Airflow's ObjectStoragePath knows works (``s3://``, ``gs://``, ...) so that tasks can
     run on different workers; the default is a folder under the Airflow home.
     """
-    return os.environ.get("INVOICE_HUB_STAGING_URL") or (hub_home() / "staging").as_uri()
+    return with_object_store_conn_id(os.environ.get("INVOICE_HUB_STAGING_URL")) or (
+        (hub_home() / "staging").as_uri()
+    )
 
 
 def store_url() -> str:
     """Base URL of the document store (``INVOICE_HUB_STORE_URL``): every received invoice's source and
     every rendered export, kept by content for re-exports and backfills. Like staging, any
     ObjectStoragePath scheme; the default is a folder under the Airflow home."""
-    return os.environ.get("INVOICE_HUB_STORE_URL") or (hub_home() / "store").as_uri()
+    return (
+        with_object_store_conn_id(os.environ.get("INVOICE_HUB_STORE_URL")) or (hub_home() / "store").as_uri()
+    )
+
+
+#: Schemes of the local file system: no connection is involved.
+_LOCAL_SCHEMES = frozenset({"", "file", "local"})
+
+
+def with_object_store_conn_id(url: str | None) -> str | None:
+    """``url`` with the Airflow connection of ``INVOICE_HUB_OBJECT_STORE_CONN_ID`` written into it.
+
+    ObjectStoragePath reads credentials (and an S3 ``endpoint_url``) from a connection named in the
+    URL's user part, ``s3://conn_id@bucket/key``, and keeps that part in ``str(path)``: so every URL
+    the hub derives from the base (staged files in XCom manifests, documents in the ledger) names its
+    connection and opens the same on any worker, with no setting but the URL. A URL that already names
+    one, or a local one, is returned as it is.
+    """
+    conn_id = os.environ.get("INVOICE_HUB_OBJECT_STORE_CONN_ID")
+    if not url or not conn_id:
+        return url
+    parts = urlsplit(url)
+    if parts.scheme in _LOCAL_SCHEMES or "@" in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{conn_id}@{parts.netloc}"))

@@ -16,13 +16,14 @@ from typing import BinaryIO
 from airflow.sdk import ObjectStoragePath
 
 from invoice_hub import settings
+from invoice_hub.staging import object_path
 
 _CHUNK = 1024 * 1024
 
 
 class DocumentStore:
     def __init__(self, base_url: str | None = None) -> None:
-        self.root = ObjectStoragePath(base_url or settings.store_url())
+        self.root = object_path(base_url or settings.store_url())
 
     def _path(self, sha256: str, suffix: str) -> ObjectStoragePath:
         return self.root / sha256[:2] / f"{sha256}{suffix}"
@@ -30,7 +31,7 @@ class DocumentStore:
     def put_file(self, source: ObjectStoragePath | Path | str, sha256: str, suffix: str = "") -> str:
         """Keep the file ``source`` (a path, or a URL such as a staging one, whose content hashes to
         ``sha256``); its URL."""
-        readable = ObjectStoragePath(source) if isinstance(source, str) else source
+        readable = object_path(source) if isinstance(source, str) else source
 
         def copy(writer: BinaryIO) -> None:
             with readable.open("rb") as reader:
@@ -55,4 +56,4 @@ class DocumentStore:
 
     @staticmethod
     def open(url: str) -> BinaryIO:
-        return ObjectStoragePath(url).open("rb")  # type: ignore[return-value]
+        return object_path(url).open("rb")  # type: ignore[return-value]
