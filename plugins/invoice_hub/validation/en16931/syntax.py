@@ -306,6 +306,22 @@ _AT_MOST_ONCE_IN_INVOICE = {
 }
 
 
+def _line_rule(rule_id: str, condition: str) -> tuple[str, str]:
+    """(rule, the XPath of the lines that break it): ``condition`` is what makes a line an offender."""
+    return rule_id, f"//cac:InvoiceLine[{condition}] | //cac:CreditNoteLine[{condition}]"
+
+
+_LINE_RULES = (
+    _line_rule("UBL-SR-34", "count(cbc:Note) > 1"),
+    _line_rule("UBL-SR-35", "count(cac:OrderLineReference/cbc:LineID) > 1"),
+    _line_rule("UBL-SR-36", "count(cac:InvoicePeriod) > 1"),
+    _line_rule("UBL-SR-37", "count(cac:Price/cac:AllowanceCharge/cbc:Amount) > 1"),
+    _line_rule("UBL-SR-50", "count(cac:Item/cbc:Description) > 1"),
+    _line_rule("UBL-SR-52", "count(cac:DocumentReference) > 1"),
+    _line_rule("UBL-SR-48", "count(cac:Item/cac:ClassifiedTaxCategory) != 1"),
+)
+
+
 def _scheme_ids(scheme: etree._Element) -> list[str]:
     """``cac:TaxScheme/upper-case(cbc:ID)``: one value per TaxScheme, "" for one without an ID (not trimmed)."""
     return [(text(s, "cbc:ID") or "").upper() for s in every(scheme, "cac:TaxScheme")]
@@ -408,19 +424,15 @@ def check_occurrences(doc: Doc) -> None:
             or ((identifier is None or identifier.get("schemeID") is None) and not codes)
         )
         doc.fail_unless(ok, "UBL-SR-43", reference)
-    for line in doc.all("cac:InvoiceLine") + doc.all("cac:CreditNoteLine"):
-        for rule_id, path, most in (
-            ("UBL-SR-34", "cbc:Note", 1), ("UBL-SR-35", "cac:OrderLineReference/cbc:LineID", 1),
-            ("UBL-SR-36", "cac:InvoicePeriod", 1), ("UBL-SR-37", "cac:Price/cac:AllowanceCharge/cbc:Amount", 1),
-            ("UBL-SR-50", "cac:Item/cbc:Description", 1), ("UBL-SR-52", "cac:DocumentReference", 1),
-        ):  # fmt: skip
-            doc.fail_unless(len(every(line, path)) <= most, rule_id, line)
-        doc.fail_unless(len(every(line, "cac:Item/cac:ClassifiedTaxCategory")) == 1, "UBL-SR-48", line)
+    # per line (cac:InvoiceLine | cac:CreditNoteLine, anywhere), as one XPath each: only the offenders
+    for rule_id, offending in _LINE_RULES:
+        for line in doc.select(offending):
+            doc.fail(rule_id, line)
     for party in every(root, "cac:AccountingSupplierParty/cac:Party"):
         doc.fail_unless(len(every(party, "cac:PartyTaxScheme")) <= 2, "UBL-SR-42", party)
-    for address in doc.all("cac:PostalAddress") + doc.all("cac:Address"):
-        doc.fail_unless(len(every(address, "cac:AddressLine")) <= 1, "UBL-SR-51", address)
-    for scheme in doc.all("cac:PartyTaxScheme"):
-        doc.fail_unless(
-            exists(scheme, "cac:TaxScheme/cbc:ID") and exists(scheme, "cbc:CompanyID"), "UBL-SR-53", scheme
-        )
+    for address in doc.select(
+        "//cac:PostalAddress[count(cac:AddressLine) > 1] | //cac:Address[count(cac:AddressLine) > 1]"
+    ):
+        doc.fail("UBL-SR-51", address)
+    for scheme in doc.select("//cac:PartyTaxScheme[not(cac:TaxScheme/cbc:ID) or not(cbc:CompanyID)]"):
+        doc.fail("UBL-SR-53", scheme)
