@@ -207,13 +207,13 @@ class Doc:
         visit(self.root, ())
         return walk
 
-    def select(self, expression: str) -> list[etree._Element]:
-        """The elements an XPath 1.0 ``expression`` (prefixes cac, cbc, ext) selects from the root.
+    def select(self, expression: str, **variables: list[etree._Element]) -> list[etree._Element]:
+        """What an XPath 1.0 ``expression`` (prefixes cac, cbc, ext; ``$name`` for ``variables``) selects.
 
-        For rules over many elements of which few break them (``//cac:InvoiceLine[count(cbc:Note) >
-        1]``): libxml2 evaluates the predicate in C and returns only the offenders, instead of a
-        Python lookup per element."""
-        return _compiled(expression)(self.root)
+        For a rule over many elements of which few break it: ``$lines[count(cbc:Note) > 1]`` with
+        ``lines=doc.all(...)`` has libxml2 test the predicate in C and return only the offenders,
+        instead of a Python lookup per element (and without a ``//`` scan of the whole tree)."""
+        return _compiled(expression)(self.root, **variables)
 
     def all(self, name: str) -> list[etree._Element]:
         """``//name``: every element of that name, in document order."""

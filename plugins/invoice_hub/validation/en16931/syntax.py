@@ -308,7 +308,7 @@ _AT_MOST_ONCE_IN_INVOICE = {
 
 def _line_rule(rule_id: str, condition: str) -> tuple[str, str]:
     """(rule, the XPath of the lines that break it): ``condition`` is what makes a line an offender."""
-    return rule_id, f"//cac:InvoiceLine[{condition}] | //cac:CreditNoteLine[{condition}]"
+    return rule_id, f"$lines[{condition}]"
 
 
 _LINE_RULES = (
@@ -424,15 +424,16 @@ def check_occurrences(doc: Doc) -> None:
             or ((identifier is None or identifier.get("schemeID") is None) and not codes)
         )
         doc.fail_unless(ok, "UBL-SR-43", reference)
-    # per line (cac:InvoiceLine | cac:CreditNoteLine, anywhere), as one XPath each: only the offenders
-    for rule_id, offending in _LINE_RULES:
-        for line in doc.select(offending):
+    # per line (cac:InvoiceLine | cac:CreditNoteLine, anywhere), one XPath each: only the offenders
+    lines = doc.all("cac:InvoiceLine") + doc.all("cac:CreditNoteLine")
+    for rule_id, offending in _LINE_RULES if lines else ():
+        for line in doc.select(offending, lines=lines):
             doc.fail(rule_id, line)
     for party in every(root, "cac:AccountingSupplierParty/cac:Party"):
         doc.fail_unless(len(every(party, "cac:PartyTaxScheme")) <= 2, "UBL-SR-42", party)
-    for address in doc.select(
-        "//cac:PostalAddress[count(cac:AddressLine) > 1] | //cac:Address[count(cac:AddressLine) > 1]"
-    ):
+    addresses = doc.all("cac:PostalAddress") + doc.all("cac:Address")
+    for address in doc.select("$addresses[count(cac:AddressLine) > 1]", addresses=addresses):
         doc.fail("UBL-SR-51", address)
-    for scheme in doc.select("//cac:PartyTaxScheme[not(cac:TaxScheme/cbc:ID) or not(cbc:CompanyID)]"):
+    schemes = doc.all("cac:PartyTaxScheme")
+    for scheme in doc.select("$schemes[not(cac:TaxScheme/cbc:ID) or not(cbc:CompanyID)]", schemes=schemes):
         doc.fail("UBL-SR-53", scheme)
