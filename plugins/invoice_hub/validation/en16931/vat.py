@@ -391,8 +391,13 @@ def check_categories(doc: Doc) -> None:
     facts = _Facts(doc)
     amounts: _Amounts | None = None  # read when a breakdown needs it
     root = doc.root
+    # a category no cac:TaxCategory or cac:ClassifiedTaxCategory has (whatever its scheme) triggers none
+    # of its rules: each one's test starts from such an element
+    categorised = {code for groups in (facts.by_tax_category, facts.by_classified) for code, _ in groups}
     for category in CATEGORIES:
         code, p = category.code, category.prefix
+        if code not in categorised:
+            continue
         # XX-01: the category in lines, allowances or charges <=> (exactly) one breakdown of it
         if category.breakdown == "exactly-one":
             used = bool(facts.by_tax_category.get((code, True)) or facts.by_classified.get((code, True)))
