@@ -107,6 +107,7 @@ _XPATH_SYNTAX = frozenset("[]()@*.= ")
 
 @functools.cache
 def _compiled(expression: str) -> etree.XPath:
+    """``expression`` compiled once per process (lxml serialises evaluations of one XPath object)."""
     return etree.XPath(expression, namespaces=_PREFIXES)
 
 
