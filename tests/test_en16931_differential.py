@@ -159,6 +159,17 @@ REGRESSIONS: list[tuple[str, str, object, str, bool]] = [
         False,
     ),
     (
+        "BR-AF-01 is satisfied by a breakdown category 'L' of any tax scheme when L allowances are used",
+        "examples_base-example.xml",
+        lambda r: (
+            _set(r, "cac:AllowanceCharge/cac:TaxCategory/cbc:ID", "L"),
+            _set(r, "cac:TaxTotal/cac:TaxSubtotal[1]/cac:TaxCategory/cbc:ID", "L"),
+            _set(r, "cac:TaxTotal/cac:TaxSubtotal[1]/cac:TaxCategory/cac:TaxScheme/cbc:ID", "IGIC"),
+        ),
+        "BR-AF-01",
+        False,
+    ),
+    (
         "BR-CO-25 (a positive amount due needs a due date or terms) is withdrawn in the 2026 artefacts",
         "examples_vat-category-E.xml",
         lambda r: _drop(r, "cac:PaymentTerms"),
