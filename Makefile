@@ -13,6 +13,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/invoice-hub schema --check
 	$(BIN)/invoice-hub rules --check
+	$(BIN)/invoice-hub terms --check
 	scripts/run-tests.sh
 
 install: system-packages $(STAMP)

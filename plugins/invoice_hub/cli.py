@@ -55,6 +55,14 @@ def _schema(args: argparse.Namespace) -> int:
     return _write_generated(target, schema_text(), args.check, "schema")
 
 
+def _terms(args: argparse.Namespace) -> int:
+    from invoice_hub.formats.terms_doc import terms_doc_path, terms_doc_text
+
+    target = Path(args.output) if args.output else terms_doc_path()
+    current = target.read_text(encoding="utf-8") if target.is_file() else ""
+    return _write_generated(target, terms_doc_text(current), args.check, "terms")
+
+
 def _rules(args: argparse.Namespace) -> int:
     from invoice_hub.validation.en16931.docs import rules_doc_path, rules_doc_text
 
@@ -394,6 +402,10 @@ def build_parser() -> argparse.ArgumentParser:
     rules.add_argument("-o", "--output", help="where to write (default docs/validation.md)")
     rules.add_argument("--check", action="store_true", help="exit 1 if the committed list is out of date")
     rules.set_defaults(run=_rules)
+    terms = command("terms", help="write the business term table of docs/formats.md (EN 16931 bindings)")
+    terms.add_argument("-o", "--output", help="the file whose term table to write (default docs/formats.md)")
+    terms.add_argument("--check", action="store_true", help="exit 1 if the committed table is out of date")
+    terms.set_defaults(run=_terms)
 
     connection = command(
         "check-connection", help="log in to every source and destination of one integration; OK or why not"

@@ -3,18 +3,23 @@ canonical model.
 
 The reader is a table per UBL aggregate: for each child element it knows (by tag) what to do with it,
 and it walks each element's children once. Asking a hundred paths of each document instead, most of
-them absent, made reading several times slower than parsing.
+them absent, made reading several times slower than parsing. Plain texts and numbers, most of a
+document's elements, are read inline by the walk rather than by a handler call each. Every business
+term of ``formats/bindings.py`` is read (a test checks each binding's path); the model is validated
+once, from the values the walk collected.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from pydantic import ValidationError
 
 from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
 from invoice_hub.model import Invoice
@@ -30,8 +35,24 @@ ROOTS = {f"{{{INVOICE_NS}}}Invoice": "invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote
 Values = dict[str, Any]
 Handler = Callable[[etree._Element, Values, str], None]
 """What to do with one child element: put what it holds into the values of its parent."""
-Shape = dict[str, Handler]
-"""An aggregate's children, by Clark tag, and what each of them becomes."""
+
+
+class _TextKey(str):
+    """The key of a plain text child (``text("key")``): the commonest case, read inline by :func:`_read`."""
+
+
+class _DecimalKey(str):
+    """The key of a number child (``decimal("key")``, amounts and quantities), read inline by :func:`_read`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """An aggregate's children, by Clark tag: the plain texts (the key each goes to), and the
+    handlers of the others (what each of them becomes)."""
+
+    texts: dict[str, str]
+    decimals: dict[str, str]
+    handlers: dict[str, Handler]
 
 
 def read_ubl(document: bytes | Path, source: str = "<document>") -> Invoice:
@@ -50,27 +71,81 @@ def ubl_from_root(root: etree._Element, source: str) -> Invoice:
     payment_due = values.pop("payment_due_date", None)
     if values.get("due_date") is None:
         values["due_date"] = payment_due
-    # With a separate tax currency there are two TaxTotals; the total VAT is the one in the document currency.
-    taxes = values.pop("tax_totals", [])
-    tax = next((amount for currency, amount in taxes if currency == values.get("currency")), None)
-    if tax is None and taxes:
-        tax = taxes[0][1]
-    values.setdefault("totals", {})["tax"] = tax
-    return Invoice.model_validate(values)
+    _take_tax_totals(values)
+    _take_project_reference(values)
+    try:
+        return Invoice.model_validate(values)
+    except ValidationError as exc:  # the walk types every value; this is a safety net naming the file
+        raise FormatError(f"{source}: not a readable UBL invoice: {exc}") from None
+
+
+def _take_tax_totals(values: Values) -> None:
+    """BT-110, BT-111 and the VAT breakdown (BG-23) from the document's TaxTotals.
+
+    With a VAT accounting currency (BT-6) there are two TaxTotals, in either order: the one in the
+    document currency (BT-5) holds the total VAT (BT-110) and the breakdown, the other one only the
+    total VAT in the accounting currency (BT-111).
+    """
+    totals: list[Values] = values.pop("tax_totals", [])
+    currency, tax_currency = values.get("currency"), values.get("tax_currency")
+    # In the document currency if one is (else any), the one with the breakdown first.
+    candidates = [total for total in totals if total.get("currency") == currency] or totals
+    main = next(
+        (total for total in candidates if total.get("tax_subtotals")), candidates[0] if candidates else None
+    )
+    summary = values.setdefault("totals", {})
+    summary["tax"] = main.get("tax") if main else None
+    values["tax_subtotals"] = main.get("tax_subtotals", []) if main else []
+    if tax_currency and tax_currency != currency:
+        accounting = next((total for total in totals if total.get("currency") == tax_currency), None)
+        if accounting is not None and accounting is not main:
+            summary["tax_in_tax_currency"] = accounting.get("tax")
+
+
+def _take_project_reference(values: Values) -> None:
+    """A CreditNote has no ProjectReference: BT-11 is its document reference of type 50."""
+    if values.get("type") == "credit_note" and "project_reference" not in values:
+        for position, reference in enumerate(values.get("attachments", [])):
+            if reference.pop("type_code", None) == "50":
+                values["project_reference"] = values["attachments"].pop(position)["id"]
+                break
+    for reference in values.get("attachments", []):
+        reference.pop("type_code", None)
 
 
 def _read(element: etree._Element, shape: Shape, source: str, values: Values | None = None) -> Values:
     values = {} if values is None else values
+    texts, decimals, handlers = shape.texts, shape.decimals, shape.handlers
     for child in element:
-        handler = shape.get(child.tag)
+        tag = child.tag
+        key = texts.get(tag)
+        if key is not None:  # plain texts and numbers inline: a call per element was much of reading
+            if key not in values:
+                text_ = child.text
+                values[key] = (text_.strip() or None) if text_ else None
+            continue
+        key = decimals.get(tag)
+        if key is not None:
+            if key not in values:
+                values[key] = _typed(child, source, Decimal, "a number")
+            continue
+        handler = handlers.get(tag)
         if handler is not None:
-            handler(child, values, source)
+            if type(handler) is Shape:  # merge(): the wrapper's children belong to this aggregate
+                _read(child, handler, source, values)
+            else:
+                handler(child, values, source)
     return values
 
 
 def _shape(handlers: dict[str, Handler]) -> Shape:
     """``{"cbc:ID": ...}`` keyed by the Clark names lxml reports as tags."""
-    return {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
+    clark = {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
+    return Shape(
+        texts={tag: str(key) for tag, key in clark.items() if isinstance(key, _TextKey)},
+        decimals={tag: str(key) for tag, key in clark.items() if isinstance(key, _DecimalKey)},
+        handlers={tag: handler for tag, handler in clark.items() if not isinstance(handler, str)},
+    )
 
 
 def _text_of(element: etree._Element) -> str | None:
@@ -95,19 +170,11 @@ def _typed(element: etree._Element, source: str, convert: Callable[[str], Any], 
 
 
 def text(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _text_of(element)
-
-    return take
+    return _TextKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def decimal(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _typed(element, source, Decimal, "a number")
-
-    return take
+    return _DecimalKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def _iso_date(value: str) -> dt.date:
@@ -136,12 +203,9 @@ def identifier(key: str) -> Handler:
 
 
 def merge(shape: Shape) -> Handler:
-    """An aggregate whose children belong to the parent (``cac:OrderReference/cbc:ID``: order_reference)."""
-
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        _read(element, shape, source, values)
-
-    return take
+    """An aggregate whose children belong to the parent (``cac:OrderReference/cbc:ID``: order_reference);
+    :func:`_read` walks into it directly (a handler call less per wrapper)."""
+    return shape  # type: ignore[return-value]
 
 
 def group(key: str, shape: Shape, finish: Callable[[Values], Values] | None = None) -> Handler:
@@ -185,8 +249,12 @@ def groups(key: str, shape: Shape, finish: Callable[[Values], Values] | None = N
 
 def _party_tax_scheme(element: etree._Element, values: Values, source: str) -> None:
     scheme = _read(element, PARTY_TAX_SCHEME, source)
-    key = "vat_id" if (scheme.get("scheme") or "").upper() == "VAT" else "tax_registration_id"
-    values[key] = scheme.get("company_id")
+    tax_scheme = scheme.get("scheme")
+    if (tax_scheme or "").upper() == "VAT":
+        values["vat_id"] = scheme.get("company_id")
+    else:  # a tax scheme other than VAT (BT-32): its id is kept as the document has it
+        values["tax_registration_id"] = scheme.get("company_id")
+        values["tax_registration_scheme"] = tax_scheme
 
 
 def _quantity(element: etree._Element, values: Values, source: str) -> None:
@@ -195,24 +263,47 @@ def _quantity(element: etree._Element, values: Values, source: str) -> None:
         values["unit_code"] = element.get("unitCode")
 
 
+def _base_quantity(element: etree._Element, values: Values, source: str) -> None:
+    if "price_base_quantity" not in values:
+        values["price_base_quantity"] = _typed(element, source, Decimal, "a number")
+        values["price_base_unit_code"] = element.get("unitCode")
+
+
 def _tax_amount(element: etree._Element, values: Values, source: str) -> None:
     if "tax" not in values:
-        values["tax"] = (element.get("currencyID"), _typed(element, source, Decimal, "a number"))
+        values["tax"] = _typed(element, source, Decimal, "a number")
+        values["currency"] = element.get("currencyID")
 
 
 def _tax_total(element: etree._Element, values: Values, source: str) -> None:
-    total = _read(element, TAX_TOTAL, source)
-    if "tax" in total:
-        values.setdefault("tax_totals", []).append(total["tax"])
-    if "tax_subtotals" not in values:  # the VAT breakdown is in the first TaxTotal (the document currency)
-        values["tax_subtotals"] = total.get("tax_subtotals", [])
+    values.setdefault("tax_totals", []).append(_read(element, TAX_TOTAL, source))
+
+
+def _tax_scheme(element: etree._Element, values: Values, source: str) -> None:
+    """``cac:TaxScheme/cbc:ID`` of a tax category: kept only when it is not VAT (the model's default)."""
+    scheme = _read(element, _ID, source).get("id")
+    if scheme is not None and scheme != "VAT":
+        values["scheme"] = scheme
 
 
 def _binary_object(element: etree._Element, values: Values, source: str) -> None:
     if "content" not in values:
         values["filename"] = element.get("filename")
         values["mime_type"] = element.get("mimeCode")
-        values["content"] = take_base64(element, source) if element.text else None
+        # An element with no text is an attachment with empty content (b""), not a missing one.
+        values["content"] = take_base64(element, source) if element.text else b""
+
+
+def _classification(element: etree._Element, values: Values, source: str) -> None:
+    if (value := _identifier(element, "listID")) is not None:
+        value["scheme_version"] = element.get("listVersionID")
+        values.setdefault("classifications", []).append(value)
+
+
+def _payment_means_code(element: etree._Element, values: Values, source: str) -> None:
+    if "code" not in values:
+        values["code"] = _text_of(element)
+        values["text"] = element.get("name")
 
 
 def _payment_means(element: etree._Element, values: Values, source: str) -> None:
@@ -221,6 +312,54 @@ def _payment_means(element: etree._Element, values: Values, source: str) -> None
     if due is not None:
         values.setdefault("payment_due_date", due)
     values.setdefault("payment_means", []).append(means)
+
+
+def _additional_document(element: etree._Element, values: Values, source: str) -> None:
+    """``cac:AdditionalDocumentReference``: with DocumentTypeCode 130 the invoiced object identifier
+    (BT-18), else a supporting document (BG-24; in a CreditNote, code 50 is BT-11, taken later)."""
+    read = _read(element, ATTACHMENT, source)
+    scheme = read.pop("id_scheme", None)
+    if read.get("type_code") == "130":
+        if "invoiced_object" not in values and read.get("id") is not None:
+            values["invoiced_object"] = {"value": read["id"], "scheme": scheme}
+        return
+    values.setdefault("attachments", []).append(read)
+
+
+def _billing_reference(element: etree._Element, values: Values, source: str) -> None:
+    for reference in element.iterfind("cac:InvoiceDocumentReference", NS):
+        read = _read(reference, _PRECEDING, source)
+        if read.get("id") is not None:
+            values.setdefault("preceding_invoices", []).append(read["id"])
+            if read.get("issue_date") is not None:
+                values.setdefault("preceding_invoice_dates", {})[read["id"]] = read["issue_date"]
+
+
+def _invoice_period(element: etree._Element, values: Values, source: str) -> None:
+    """``cac:InvoicePeriod``: BG-14 (BT-73, BT-74) and, at the document level, BT-8 its description code."""
+    if "invoice_period" in values:
+        return
+    period = _read(element, PERIOD, source)
+    code = period.pop("description_code", None)
+    if code is not None:
+        values["tax_point_date_code"] = code
+    if period:
+        values["invoice_period"] = period
+
+
+def _item_attribute(element: etree._Element, values: Values, source: str) -> None:
+    read = _read(element, _ITEM_PROPERTY, source)
+    values.setdefault("attributes", []).append(
+        {"name": read.get("name") or "", "value": read.get("value") or ""}
+    )
+
+
+def _price_allowance(element: etree._Element, values: Values, source: str) -> None:
+    """The price's ``cac:AllowanceCharge``: the item price discount (BT-147) off the gross price (BT-148)."""
+    if "price_discount" not in values and "gross_price" not in values:
+        read = _read(element, _PRICE_ALLOWANCE, source)
+        values["price_discount"] = read.get("amount")
+        values["gross_price"] = read.get("base")
 
 
 def _allowance_charge(values: Values) -> Values:
@@ -236,12 +375,24 @@ def _line(values: Values) -> Values:
     return values
 
 
+_ID = _shape({"cbc:ID": text("id")})
+_PRECEDING = _shape({"cbc:ID": text("id"), "cbc:IssueDate": date("issue_date")})
+_ITEM_PROPERTY = _shape({"cbc:Name": text("name"), "cbc:Value": text("value")})
+_PRICE_ALLOWANCE = _shape({"cbc:Amount": decimal("amount"), "cbc:BaseAmount": decimal("base")})
 TAX_CATEGORY = _shape(
     {
         "cbc:ID": text("code"),
         "cbc:Percent": decimal("rate"),
         "cbc:TaxExemptionReason": text("exemption_reason"),
         "cbc:TaxExemptionReasonCode": text("exemption_code"),
+        "cac:TaxScheme": _tax_scheme,
+    }
+)
+PERIOD = _shape(
+    {
+        "cbc:StartDate": date("start"),
+        "cbc:EndDate": date("end"),
+        "cbc:DescriptionCode": text("description_code"),
     }
 )
 ALLOWANCE_CHARGE = _shape(
@@ -265,6 +416,7 @@ ADDRESS = _shape(
         "cbc:CityName": text("city"),
         "cbc:PostalZone": text("postal_zone"),
         "cbc:CountrySubentity": text("subdivision"),
+        "cac:AddressLine": merge(_shape({"cbc:Line": text("line3")})),
         "cac:Country": merge(_shape({"cbc:IdentificationCode": text("country")})),
     }
 )
@@ -279,7 +431,13 @@ PARTY = _shape(
         "cac:PostalAddress": group("address", ADDRESS),
         "cac:PartyTaxScheme": _party_tax_scheme,
         "cac:PartyLegalEntity": merge(
-            _shape({"cbc:RegistrationName": text("name"), "cbc:CompanyID": identifier("legal_id")})
+            _shape(
+                {
+                    "cbc:RegistrationName": text("name"),
+                    "cbc:CompanyID": identifier("legal_id"),
+                    "cbc:CompanyLegalForm": text("legal_form"),
+                }
+            )
         ),
         "cac:Contact": group("contact", CONTACT),
     }
@@ -291,10 +449,10 @@ ITEM = _shape(
         "cac:BuyersItemIdentification": merge(_shape({"cbc:ID": text("buyer_item_id")})),
         "cac:SellersItemIdentification": merge(_shape({"cbc:ID": text("seller_item_id")})),
         "cac:StandardItemIdentification": merge(_shape({"cbc:ID": identifier("standard_item_id")})),
-        "cac:CommodityClassification": merge(
-            _shape({"cbc:ItemClassificationCode": identifiers("classifications", "listID")})
-        ),
+        "cac:OriginCountry": merge(_shape({"cbc:IdentificationCode": text("origin_country")})),
+        "cac:CommodityClassification": merge(_shape({"cbc:ItemClassificationCode": _classification})),
         "cac:ClassifiedTaxCategory": group("tax", TAX_CATEGORY),
+        "cac:AdditionalItemProperty": _item_attribute,
     }
 )
 LINE = _shape(
@@ -305,11 +463,20 @@ LINE = _shape(
         "cbc:CreditedQuantity": _quantity,
         "cbc:LineExtensionAmount": decimal("net_amount"),
         "cbc:AccountingCost": text("accounting_cost"),
+        "cac:InvoicePeriod": group("period", PERIOD),
         "cac:OrderLineReference": merge(_shape({"cbc:LineID": text("order_line_reference")})),
+        # BT-128: PEPPOL says DocumentTypeCode 130, CEN's examples leave it out; either is the line's object.
+        "cac:DocumentReference": merge(_shape({"cbc:ID": identifier("object_id")})),
         "cac:AllowanceCharge": groups("allowances_charges", ALLOWANCE_CHARGE, _allowance_charge),
         "cac:Item": merge(ITEM),
         "cac:Price": merge(
-            _shape({"cbc:PriceAmount": decimal("price"), "cbc:BaseQuantity": decimal("price_base_quantity")})
+            _shape(
+                {
+                    "cbc:PriceAmount": decimal("price"),
+                    "cbc:BaseQuantity": _base_quantity,
+                    "cac:AllowanceCharge": _price_allowance,
+                }
+            )
         ),
     }
 )
@@ -342,9 +509,19 @@ MONETARY_TOTAL = _shape(
 )
 PAYMENT_MEANS = _shape(
     {
-        "cbc:PaymentMeansCode": text("code"),
+        "cbc:PaymentMeansCode": _payment_means_code,
         "cbc:PaymentDueDate": date("due_date"),
         "cbc:PaymentID": text("payment_id"),
+        "cac:CardAccount": group(
+            "card",
+            _shape(
+                {
+                    "cbc:PrimaryAccountNumberID": text("primary_account"),
+                    "cbc:NetworkID": text("network_id"),
+                    "cbc:HolderName": text("holder_name"),
+                }
+            ),
+        ),
         "cac:PayeeFinancialAccount": merge(
             _shape(
                 {
@@ -354,11 +531,40 @@ PAYMENT_MEANS = _shape(
                 }
             )
         ),
+        "cac:PaymentMandate": group(
+            "direct_debit",
+            _shape(
+                {
+                    "cbc:ID": text("mandate_id"),
+                    "cac:PayerFinancialAccount": merge(_shape({"cbc:ID": text("debited_account")})),
+                }
+            ),
+        ),
+    }
+)
+
+
+def _reference_id(element: etree._Element, values: Values, source: str) -> None:
+    if "id" not in values:
+        values["id"] = _text_of(element)
+        values["id_scheme"] = element.get("schemeID")
+
+
+DELIVERY = _shape(
+    {
+        "cbc:ActualDeliveryDate": date("date"),
+        "cac:DeliveryLocation": merge(
+            _shape({"cbc:ID": identifier("location_id"), "cac:Address": group("address", ADDRESS)})
+        ),
+        "cac:DeliveryParty": merge(
+            _shape({"cac:PartyName": merge(_shape({"cbc:Name": text("party_name")}))})
+        ),
     }
 )
 ATTACHMENT = _shape(
     {
-        "cbc:ID": text("id"),
+        "cbc:ID": _reference_id,
+        "cbc:DocumentTypeCode": text("type_code"),
         "cbc:DocumentDescription": text("description"),
         "cac:Attachment": merge(
             _shape(
@@ -377,6 +583,7 @@ DOCUMENT = _shape(
         "cbc:ID": text("number"),
         "cbc:IssueDate": date("issue_date"),
         "cbc:DueDate": date("due_date"),
+        "cbc:TaxPointDate": date("tax_point_date"),
         "cbc:InvoiceTypeCode": text("type_code"),
         "cbc:CreditNoteTypeCode": text("type_code"),
         "cbc:Note": texts("notes"),
@@ -384,18 +591,22 @@ DOCUMENT = _shape(
         "cbc:TaxCurrencyCode": text("tax_currency"),
         "cbc:AccountingCost": text("accounting_cost"),
         "cbc:BuyerReference": text("buyer_reference"),
+        "cac:InvoicePeriod": _invoice_period,
         "cac:OrderReference": merge(
             _shape({"cbc:ID": text("order_reference"), "cbc:SalesOrderID": text("sales_order_reference")})
         ),
-        "cac:BillingReference": merge(
-            _shape({"cac:InvoiceDocumentReference": merge(_shape({"cbc:ID": texts("preceding_invoices")}))})
-        ),
+        "cac:BillingReference": _billing_reference,
+        "cac:DespatchDocumentReference": merge(_shape({"cbc:ID": text("despatch_advice_reference")})),
+        "cac:ReceiptDocumentReference": merge(_shape({"cbc:ID": text("receiving_advice_reference")})),
+        "cac:OriginatorDocumentReference": merge(_shape({"cbc:ID": text("tender_reference")})),
         "cac:ContractDocumentReference": merge(_shape({"cbc:ID": text("contract_reference")})),
-        "cac:AdditionalDocumentReference": groups("attachments", ATTACHMENT),
+        "cac:AdditionalDocumentReference": _additional_document,
+        "cac:ProjectReference": merge(_shape({"cbc:ID": text("project_reference")})),
         "cac:AccountingSupplierParty": merge(_shape({"cac:Party": group("seller", PARTY)})),
         "cac:AccountingCustomerParty": merge(_shape({"cac:Party": group("buyer", PARTY)})),
         "cac:PayeeParty": group("payee", PARTY),
         "cac:TaxRepresentativeParty": group("tax_representative", PARTY),
+        "cac:Delivery": group("delivery", DELIVERY),
         "cac:PaymentMeans": _payment_means,
         "cac:PaymentTerms": merge(_shape({"cbc:Note": text("payment_terms")})),
         "cac:AllowanceCharge": groups("allowances_charges", ALLOWANCE_CHARGE, _allowance_charge),
