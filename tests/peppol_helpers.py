@@ -15,7 +15,18 @@ from lxml import etree
 from invoice_hub.validation.peppol import check_peppol
 from tests.test_en16931_rules import PREFIX, ensure, find, q, remove, set_text
 
-__all__ = ["EXAMPLES", "PEPPOL_EXAMPLES", "PREFIX", "ensure", "find", "fired", "load", "q", "remove", "set_text"]
+__all__ = [
+    "EXAMPLES",
+    "PEPPOL_EXAMPLES",
+    "PREFIX",
+    "ensure",
+    "find",
+    "fired",
+    "load",
+    "q",
+    "remove",
+    "set_text",
+]
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "einvoice-examples"
 PEPPOL_EXAMPLES = EXAMPLES / "peppol-bis3"

@@ -421,9 +421,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("inputs", nargs="+", help="files, or folders of files")
     validate.add_argument(
         "--level",
-        choices=("structure", "en16931"),
+        choices=("structure", "en16931", "peppol"),
         default="structure",
-        help="what to check: structure, or the EN 16931 rule set (UBL)",
+        help="what to check: structure, the EN 16931 rule set, or EN 16931 plus PEPPOL BIS 3 (UBL)",
     )
     validate.add_argument(
         "--input", choices=formats, default="any", help="the files' format (default: detect)"
@@ -436,7 +436,9 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--to", required=True, choices=("ubl", "peppol_bis3", "ap_agility", "open_ar_csv"))
     convert.add_argument("--from", dest="input_format", choices=formats, default="any")
     convert.add_argument("--mapping", help="a mapping file (a path, or a name in the mappings folder)")
-    convert.add_argument("--validate", choices=("none", "structure", "en16931"), default="structure")
+    convert.add_argument(
+        "--validate", choices=("none", "structure", "en16931", "peppol"), default="structure"
+    )
     convert.add_argument(
         "-o", "--output", help="the file to write, or a folder for one file per invoice (default: stdout)"
     )
