@@ -42,18 +42,21 @@ from tests.reference_xslt import reference  # noqa: E402
 
 def race(
     contenders: dict[str, tuple[Callable[[object], object], list]], seconds: float, turn: float = 0.05
-) -> dict[str, float]:
-    """Documents per second of each contender, taking turns of ``turn`` seconds (whole passes over its
-    inputs) until each has run ``seconds``.
+) -> dict[str, tuple[float, float]]:
+    """(documents per second, documents per CPU second of this thread) of each contender, taking
+    turns of ``turn`` seconds (whole passes over its inputs) until each has run ``seconds``.
 
     On a shared machine the load changes from second to second; contenders that alternate every few
     hundredths of a second see the same load, so their ratio holds even when the absolute rates do not.
+    The CPU-second rate is what one core does when it is not shared (SaxonC's collector threads are
+    not counted in it, which favours the XSLT).
     """
     spent = dict.fromkeys(contenders, 0.0)
+    cpu = dict.fromkeys(contenders, 0.0)
     done = dict.fromkeys(contenders, 0)
     while min(spent.values()) < seconds:
         for name, (work, inputs) in contenders.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.thread_time()
             while True:
                 for document in inputs:
                     work(document)
@@ -62,7 +65,8 @@ def race(
                 if elapsed >= turn:
                     break
             spent[name] += elapsed
-    return {name: done[name] / spent[name] for name in contenders}
+            cpu[name] += time.thread_time() - start_cpu
+    return {name: (done[name] / spent[name], done[name] / cpu[name]) for name in contenders}
 
 
 def main() -> None:
@@ -101,13 +105,19 @@ def main() -> None:
         f"{args.seconds:g} s each, taking turns; "
         f"hub and XSLT agree on {agree}/{len(documents)} verdicts"
     )
-    xslt_rate = best["CEN XSLT on SaxonC-HE, from bytes"]
-    for name, value in best.items():
-        print(f"{name + ':':36} {value:8.0f} invoices/s  ({value / xslt_rate:4.1f}x the XSLT)")
-    hub = best["hub EN 16931, from bytes"] / xslt_rate
-    peppol = best["validate: peppol, from bytes"]
+    xslt_rate, xslt_cpu = best["CEN XSLT on SaxonC-HE, from bytes"]
+    print(f"{'':36} {'invoices/s':>10}  {'x XSLT':>6}  {'per CPU s':>9}  {'x XSLT':>6}")
+    for name, (value, per_cpu) in best.items():
+        print(
+            f"{name + ':':36} {value:10.0f}  {value / xslt_rate:6.1f}  {per_cpu:9.0f}  {per_cpu / xslt_cpu:6.1f}"
+        )
+    hub = best["hub EN 16931, from bytes"][0] / xslt_rate
+    peppol, peppol_cpu = best["validate: peppol, from bytes"]
     print(f"target hub >= 3x the XSLT:           {hub:.1f}x  {'met' if hub >= 3 else 'MISSED'}")
-    print(f"target peppol >= 200 invoices/s:     {peppol:.0f}  {'met' if peppol >= 200 else 'MISSED'}")
+    print(
+        f"target peppol >= 200 invoices/s:     {peppol:.0f}/s, {peppol_cpu:.0f} per CPU second  "
+        f"{'met' if peppol >= 200 else 'met per CPU second only' if peppol_cpu >= 200 else 'MISSED'}"
+    )
 
 
 if __name__ == "__main__":
