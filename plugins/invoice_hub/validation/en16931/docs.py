@@ -21,9 +21,9 @@ UBL 2.1 Invoice or CreditNote against the rules CEN/TC 434 publishes for EN 1693
 artefacts (github.com/ConnectingEurope/eInvoicing-EN16931: `ubl/schematron/UBL/EN16931-UBL-model.sch`,
 `EN16931-UBL-syntax.sch`, `codelist/EN16931-UBL-codes.sch`, as released on 2026-04-14, commit b6c9e06),
 natively in Python: no Java, nothing downloaded. `tests/test_en16931_differential.py` holds the hub's
-verdict to that release's compiled XSLT, on the official examples and on mutations of them. The structural checks (`validate: structure`) run first. Each
-finding has the rule's id, its flag (`fatal` rejects the file, `warning` does not), the official message
-and the XPath of the element concerned. Input that is not UBL (AP Agility, open-AR CSV) is checked
+verdict to that release's compiled XSLT, on the official examples and on mutations of them. The
+structural checks (`validate: structure`) run first. Each finding has the rule's id, its flag (`fatal`
+rejects the file, `warning` does not), the official message and the XPath of the element concerned. Input that is not UBL (AP Agility, open-AR CSV) is checked
 structurally and gets one `EN16931-NOT-UBL` warning saying that EN 16931 was not applied.
 
 Where the hub departs from the artefacts, on purpose:
@@ -37,6 +37,11 @@ Where the hub departs from the artefacts, on purpose:
   codes ISO withdrew since the artefacts' list (e.g. MRO, STD) are refused, their successors accepted.
 - The IGIC and IPSI rules carry the ids of the newest artefacts, BR-AF-* and BR-AG-* (BR-IG-* and
   BR-IP-* in earlier releases).
+
+Since the 2026-04-14 release, BR-66 and BR-67 (at most one payment card, one mandate) are UBL-SR-54
+and UBL-SR-55, UBL-SR-56 (at most one originator document reference) is new, and BR-CO-25 (a positive
+amount due needs a due date or payment terms) and UBL-CR-631 (Price/OrderableUnitFactorRate) are
+withdrawn; the hub follows.
 
 {count} rules.
 """

@@ -187,6 +187,17 @@ _TRIGGERS: dict[str, tuple[bool, bool, bool]] = {
 }
 _DEFAULT_TRIGGER = (True, True, True)
 
+#: XX-01 of the "at least one" categories reads ``(used and count(A) > 0) or (not used and count(B) =
+#: 0)`` over the breakdown's categories, and A is not B for two of them. Fires when the category is
+#: used and no A is listed, or unused and some B is. (rule) -> (A: VAT scheme, A: code normalised)
+#: (B is always the code normalised with the VAT scheme; the lines and allowances count with the VAT
+#: scheme, S's with any).
+_LISTED: dict[str, tuple[bool, bool]] = {
+    "BR-S-01": (False, True),  # S: the code normalised, any scheme (B too)
+    "BR-AF-01": (False, False),  # cac:TaxSubtotal/cac:TaxCategory[cbc:ID = 'L']: as written, any scheme
+    "BR-AG-01": (True, False),  # [cbc:ID = 'M'][cac:TaxScheme/... = 'VAT']: as written
+}
+
 
 def _group(
     categories: list[etree._Element], known: dict[etree._Element, tuple[str, bool]]
@@ -257,6 +268,12 @@ class _Facts:
             "seller-vat+buyer-vat": seller_vat and self.buyer_vat,
             "none": not (self.seller_vat or self.representative_vat or self.buyer_vat),
         }[parties]
+
+    def listed(self, code: str, vat: bool, normalised: bool) -> bool:
+        """Some VAT breakdown (BG-23) has category ``code`` (trimmed or as written; VAT scheme or any)."""
+        if normalised:
+            return bool(self.by_breakdown.get((code, vat)))
+        return any((text(c, "cbc:ID") or "") == code and (not vat or is_vat(c)) for c in self.breakdown)
 
     def uses(self, number_: int, code: str, document_level: bool, vat: bool, normalised: bool = True) -> bool:
         """XX-02 (lines), XX-03 (allowances), XX-04 (charges): a category ``code`` is used there."""
@@ -391,8 +408,13 @@ def check_categories(doc: Doc) -> None:
     facts = _Facts(doc)
     amounts: _Amounts | None = None  # read when a breakdown needs it
     root = doc.root
+    # a category no cac:TaxCategory or cac:ClassifiedTaxCategory has (whatever its scheme) triggers none
+    # of its rules: each one's test starts from such an element
+    categorised = {code for groups in (facts.by_tax_category, facts.by_classified) for code, _ in groups}
     for category in CATEGORIES:
         code, p = category.code, category.prefix
+        if code not in categorised:
+            continue
         # XX-01: the category in lines, allowances or charges <=> (exactly) one breakdown of it
         if category.breakdown == "exactly-one":
             used = bool(facts.by_tax_category.get((code, True)) or facts.by_classified.get((code, True)))
@@ -401,8 +423,10 @@ def check_categories(doc: Doc) -> None:
         else:
             vat_only = code != "S"
             used = bool(facts.by_ac.get((code, vat_only)) or facts.by_classified.get((code, vat_only)))
-            listed = bool(facts.by_breakdown.get((code, vat_only)))
-            doc.fail_unless(used == listed, f"{p}-01", root)
+            if used:
+                doc.fail_unless(facts.listed(code, *_LISTED[f"{p}-01"]), f"{p}-01", root)
+            else:
+                doc.fail_unless(not facts.by_breakdown.get((code, vat_only)), f"{p}-01", root)
         # XX-02/03/04: the parties' identifiers a line, allowance or charge of the category needs
         requirement = facts.party_requirement(category.parties)
         document_level = category.code == "O"  # BR-O-03/04 look at document level allowances and charges only
