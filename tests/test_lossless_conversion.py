@@ -288,7 +288,7 @@ def test_render_holds_an_exports_invoices_to_the_same_rules(staging: Staging) ->
 
 
 def test_an_attachment_the_output_holds_unchanged_is_compared_by_digest_and_a_changed_one_is_a_loss(
-    staging: Staging, tmp_path: Path
+    staging: Staging, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The read-back shares the source's bytes for an attachment whose output content hashes the same:
     the parser streams the base64 into a digest, so a 200 MB attachment is neither in the tree nor
@@ -296,6 +296,7 @@ def test_an_attachment_the_output_holds_unchanged_is_compared_by_digest_and_a_ch
     that is not base64) makes the document parsed whole, so the comparison names it."""
     import base64
 
+    from invoice_hub.exchange import transform
     from invoice_hub.exchange.transform import _read_output
 
     (source,) = read_invoices(EXAMPLES / "en16931" / "ubl-tc434-example2.xml")
@@ -311,6 +312,11 @@ def test_an_attachment_the_output_holds_unchanged_is_compared_by_digest_and_a_ch
         )
         path.write_bytes(b'<r xmlns="urn:x" xmlns:cbc="' + NS["cbc"].encode() + b'"> ' + binaries + b"</r>")
         return path
+
+    # small attachments are cheaper to copy than to stream: the document is parsed as it is
+    root, shared = _read_output(document(embedded.content), "out.xml", source)
+    assert shared == [] and base64.b64decode(root[0].text) == embedded.content
+    monkeypatch.setattr(transform, "STREAMED_ATTACHMENTS", len(embedded.content))  # as if it were 200 MB
 
     root, shared = _read_output(document(embedded.content, embedded.content), "out.xml", source)
     assert shared == [embedded.content, embedded.content]
