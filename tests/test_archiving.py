@@ -83,3 +83,43 @@ def test_the_reason_file_beside_a_long_name_is_bounded(tmp_path: Path) -> None:
     moved, reason = sorted(files_in(tmp_path / "failed"), key=len, reverse=True)
     assert moved == name and reason.endswith(".xml.error.json") and len(reason.encode()) <= NAME_MAX_BYTES
     assert json.loads((tmp_path / "failed" / reason).read_text()) == {"reason_code": "validate.structure"}
+
+
+def test_the_findings_of_a_file_delivered_with_losses_are_kept_beside_the_archived_original(
+    tmp_path: Path,
+) -> None:
+    """on_loss: warn delivers a file whose findings live only in staging, which archive removes: they
+    are written beside the moved original and the ledger's reason says where and which terms; a
+    delivered file without findings gets nothing beside it, and with on_success: keep the reason
+    still names the terms (the log has every finding)."""
+    lossy = entry(drop(tmp_path / "inbox", "LOSSY.xml", "x"), 1)
+    lossy.findings_url = "staging://findings-1.json"
+    clean = entry(drop(tmp_path / "inbox", "CLEAN.xml", "x"), 2)
+    payload = {"file": "LOSSY.xml", "findings": [{"rule": "LOSS-BT-29", "location": "seller.identifiers[0]"}]}
+    asked: list[str | None] = []
+
+    def findings_of(e: FileEntry) -> dict:
+        asked.append(e.findings_url)
+        return payload
+
+    with LocalTransport(tmp_path) as transport:
+        result = archive_files(
+            transport, source(tmp_path), [lossy, clean], lambda e: {}, findings_of=findings_of
+        )
+
+    assert asked == ["staging://findings-1.json"]
+    assert sorted(files_in(tmp_path / "done")) == ["CLEAN.xml", "LOSSY.xml", "LOSSY.xml.findings.json"]
+    assert json.loads((tmp_path / "done" / "LOSSY.xml.findings.json").read_text()) == payload
+    reason = result.ledger_reason(lossy) or ""
+    assert "BT-29" in reason and str(tmp_path / "done" / "LOSSY.xml.findings.json") in reason
+    assert result.ledger_reason(clean) is None and result.closed == {"succeeded": [1, 2]}
+
+    kept = entry(drop(tmp_path / "inbox2", "KEPT.xml", "x"), 3)
+    kept.findings_url = "staging://findings-3.json"
+    keep = LocalSource.model_validate(
+        {"type": "local", "path": str(tmp_path / "inbox2"), "on_success": "keep"}
+    )
+    with LocalTransport(tmp_path) as transport:
+        result = archive_files(transport, keep, [kept], lambda e: {}, findings_of=findings_of)
+    assert files_in(tmp_path / "inbox2") == ["KEPT.xml"], "nothing a poll would take for a new file"
+    assert "BT-29" in (result.ledger_reason(kept) or "") and "log" in (result.ledger_reason(kept) or "")

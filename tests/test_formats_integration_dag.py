@@ -88,7 +88,8 @@ def test_ubl_in_ap_agility_out_and_invalid_files_to_the_failure_folder(folder: P
 
     # the run is red because two files were rejected; everything else went through
     assert state == "failed" and tasks["deliver"] == "success" and tasks["archive"] == "failed", tasks
-    assert files_in(folder / "done") == sorted(p.name for p in GOOD)
+    # each delivered without a value AP Agility cannot hold (on_loss: warn): its findings kept beside it
+    assert files_in(folder / "done") == sorted(n for p in GOOD for n in (p.name, f"{p.name}.findings.json"))
     assert files_in(folder / "failed") == [
         "broken.xml",
         "broken.xml.error.json",

@@ -22,6 +22,7 @@ from invoice_hub.formats import read_document, read_invoices
 from invoice_hub.formats.ap_agility import read_ap_agility, write_ap_agility
 from invoice_hub.formats.loss import loss_findings, losses
 from invoice_hub.formats.ubl import NS
+from invoice_hub.formats.xml import parse_xml
 from invoice_hub.model import Invoice
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import Staging
@@ -287,28 +288,54 @@ def test_render_holds_an_exports_invoices_to_the_same_rules(staging: Staging) ->
 
 
 def test_an_attachment_the_output_holds_unchanged_is_compared_by_digest_and_a_changed_one_is_a_loss(
-    staging: Staging, tmp_path: Path
+    staging: Staging, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The read-back shares the source's bytes for an attachment whose output content hashes the same
-    (no second copy of a 200 MB attachment); one the output changed is decoded and named."""
+    """The read-back shares the source's bytes for an attachment whose output content hashes the same:
+    the parser streams the base64 into a digest, so a 200 MB attachment is neither in the tree nor
+    decoded a second time; the rest of the tree is what the parser gives. One the output changed (or
+    that is not base64) makes the document parsed whole, so the comparison names it."""
     import base64
 
-    from invoice_hub.exchange.transform import _share_attachments
+    from invoice_hub.exchange import transform
+    from invoice_hub.exchange.transform import _read_output
 
     (source,) = read_invoices(EXAMPLES / "en16931" / "ubl-tc434-example2.xml")
     embedded = next(a for a in source.attachments if a.content)
-    root = etree.fromstring(
-        b'<r xmlns:cbc="'
-        + NS["cbc"].encode()
-        + b'"><cbc:EmbeddedDocumentBinaryObject>'
-        + base64.b64encode(embedded.content)
-        + b"</cbc:EmbeddedDocumentBinaryObject><cbc:EmbeddedDocumentBinaryObject>"
-        + base64.b64encode(b"something else")
-        + b"</cbc:EmbeddedDocumentBinaryObject></r>"
-    )
-    assert _share_attachments(root, source, "out.xml") == [embedded.content, None]
-    first, second = root
-    assert first.text == "AA==" and base64.b64decode(second.text) == b"something else"
+
+    def document(*contents: bytes) -> Path:
+        path = tmp_path / "out.xml"
+        binaries = b"".join(
+            b"<cbc:EmbeddedDocumentBinaryObject mimeCode='application/pdf'>"
+            + base64.encodebytes(content)  # wrapped in lines, as some writers do
+            + b"</cbc:EmbeddedDocumentBinaryObject><cbc:Note>after</cbc:Note>"
+            for content in contents
+        )
+        path.write_bytes(b'<r xmlns="urn:x" xmlns:cbc="' + NS["cbc"].encode() + b'"> ' + binaries + b"</r>")
+        return path
+
+    # small attachments are cheaper to copy than to stream: the document is parsed as it is
+    root, shared = _read_output(document(embedded.content), "out.xml", source)
+    assert shared == [] and base64.b64decode(root[0].text) == embedded.content
+    monkeypatch.setattr(transform, "STREAMED_ATTACHMENTS", len(embedded.content))  # as if it were 200 MB
+
+    root, shared = _read_output(document(embedded.content, embedded.content), "out.xml", source)
+    assert shared == [embedded.content, embedded.content]
+    assert [e.text for e in root] == ["AA==", "after", "AA==", "after"]
+    whole = parse_xml(document(embedded.content, embedded.content), "out.xml")
+    for element in whole.iter(f"{{{NS['cbc']}}}EmbeddedDocumentBinaryObject"):
+        element.text = "AA=="
+    assert etree.tostring(root) == etree.tostring(whole)  # namespaces, attributes, tails alike
+
+    root, shared = _read_output(document(embedded.content, b"something else"), "out.xml", source)
+    assert shared == []
+    assert base64.b64decode(root[2].text) == b"something else"
+    assert base64.b64decode(root[0].text) == embedded.content
+    broken = document(embedded.content)
+    broken.write_bytes(broken.read_bytes().replace(b"'>", b"'>!not base64!", 1))
+    root, shared = _read_output(broken, "out.xml", source)
+    assert shared == [] and root[0].text.startswith("!not base64!")
+    root, shared = _read_output(document(embedded.content), "out.xml", source)
+    assert shared == [embedded.content]
 
     outcome = convert(
         EXAMPLES / "en16931" / "ubl-tc434-example2.xml", staging, validate="en16931", output="ubl"

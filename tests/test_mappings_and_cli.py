@@ -232,7 +232,11 @@ def test_convert_detects_the_input_and_writes_each_format(tmp_path: Path) -> Non
 
 
 def test_convert_to_peppol_needs_endpoints_and_a_mapping_can_give_them(tmp_path: Path) -> None:
-    source = SHARED / "einvoice-examples/en16931/ubl-tc434-example1.xml"
+    root = etree.parse(str(BASE)).getroot()
+    for endpoint in root.iterfind(".//cbc:EndpointID", NS):
+        endpoint.getparent().remove(endpoint)
+    source = tmp_path / "no-endpoints.xml"
+    source.write_bytes(etree.tostring(root))
     refused = cli("convert", str(source), "--to", "peppol_bis3")
     assert refused.returncode == 1
     assert "PEPPOL BIS 3 needs the seller's electronic address" in refused.stderr
@@ -270,3 +274,59 @@ def test_amounts_stay_decimal_through_every_format(tmp_path: Path) -> None:
         (invoice,) = read_invoices(tmp_path / f"{target}.xml")
         assert invoice.totals.tax_inclusive == example().totals.tax_inclusive
         assert isinstance(invoice.totals.tax_inclusive, Decimal)
+
+
+def _signed(tmp_path: Path) -> Path:
+    """The base example with a UBL extension: a value the model (and so any output) cannot carry."""
+    ext = "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2"
+    root = etree.parse(str(BASE)).getroot()
+    extensions = etree.Element(f"{{{ext}}}UBLExtensions")
+    content = etree.SubElement(
+        etree.SubElement(extensions, f"{{{ext}}}UBLExtension"), f"{{{ext}}}ExtensionContent"
+    )
+    etree.SubElement(content, "{urn:example:signature}Signature").text = "signed"
+    root.insert(0, extensions)
+    path = tmp_path / "signed.xml"
+    path.write_bytes(etree.tostring(root))
+    return path
+
+
+def test_convert_checks_its_output_as_a_run_does_and_a_loss_fails_ubl_unless_on_loss_warn(
+    tmp_path: Path,
+) -> None:
+    """convert goes through exchange.transform: the output is read back and compared, a loss fails a
+    ubl output by default (exit 1, nothing written) and is a warning with --on-loss warn."""
+    signed = _signed(tmp_path)
+    failed = cli("convert", str(signed), "--to", "ubl", "-o", str(tmp_path / "out.xml"))
+    assert failed.returncode == 1 and not (tmp_path / "out.xml").exists()
+    assert "[LOSS-EXTENSION] fatal:" in failed.stderr and "/Invoice/ext:UBLExtensions" in failed.stderr
+    assert "[transform.loss]" in failed.stderr and "transform.on_loss" in failed.stderr
+
+    warned = cli("convert", str(signed), "--to", "ubl", "--on-loss", "warn", "-o", str(tmp_path / "out.xml"))
+    assert warned.returncode == 0, warned.stderr
+    assert "[LOSS-EXTENSION] warning:" in warned.stderr
+    assert etree.parse(str(tmp_path / "out.xml")).getroot().findtext("cbc:ID", namespaces=NS) == "Snippet1"
+
+
+def test_convert_warns_of_what_ap_agility_cannot_hold_and_fails_on_it_when_asked(tmp_path: Path) -> None:
+    source = SHARED / "einvoice-examples/en16931/ubl-tc434-example1.xml"
+    warned = cli("convert", str(source), "--to", "ap_agility")
+    assert warned.returncode == 0, warned.stderr
+    assert etree.fromstring(warned.stdout.encode()).findtext("InvoiceNumber") == "12115118"
+    assert "[LOSS-BT-31] warning:" in warned.stderr and "NL8200.98.395.B.01" in warned.stderr
+
+    failed = cli("convert", str(source), "--to", "ap_agility", "--on-loss", "fail")
+    assert failed.returncode == 1 and failed.stdout == ""
+    assert "[LOSS-BT-31] fatal:" in failed.stderr and "[transform.loss]" in failed.stderr
+
+
+def test_convert_never_writes_an_output_the_rules_reject(tmp_path: Path) -> None:
+    """Valid in, valid out: a PEPPOL output breaking BR-CO-15 fails the file with its findings."""
+    root = etree.parse(str(BASE)).getroot()
+    root.find("cac:LegalMonetaryTotal/cbc:TaxInclusiveAmount", NS).text = "1.00"
+    root.find("cac:LegalMonetaryTotal/cbc:PayableAmount", NS).text = "1.00"
+    broken = tmp_path / "broken.xml"
+    broken.write_bytes(etree.tostring(root))
+    out = cli("convert", str(broken), "--to", "peppol_bis3", "--validate", "none", "-o", f"{tmp_path}/out/")
+    assert out.returncode == 1 and not (tmp_path / "out").exists()
+    assert "[BR-CO-15] fatal:" in out.stderr and "[transform.invalid_output]" in out.stderr

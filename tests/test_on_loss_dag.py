@@ -49,12 +49,8 @@ def mutated(source: Path, change) -> bytes:  # type: ignore[no-untyped-def]
 
 
 def test_ap_agility_output_is_delivered_and_the_seller_vat_id_it_cannot_hold_is_reported(
-    integrations_dir: Path, ledger_db: str, staging_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    integrations_dir: Path, ledger_db: str, staging_url: str, tmp_path: Path
 ) -> None:
-    from invoice_hub.staging import Staging
-
-    # archive drops the run's staging folder at the end; keep it to read the findings JSON
-    monkeypatch.setattr(Staging, "remove", lambda self: None)
     integration(integrations_dir, "ubl_to_ap", "{input: ubl, validate: en16931, output: ap_agility}")
     drop(integrations_dir / "inbox", EXAMPLE1.name, EXAMPLE1.read_bytes())
 
@@ -66,9 +62,12 @@ def test_ap_agility_output_is_delivered_and_the_seller_vat_id_it_cannot_hold_is_
         etree.parse(str(integrations_dir / "out" / delivered)).getroot().findtext("InvoiceNumber")
         == "12115118"
     )
-    assert files_in(integrations_dir / "done") == [EXAMPLE1.name]
-    (findings_file,) = (tmp_path / "staging").rglob(f"*-findings-{EXAMPLE1.name}.json")
-    findings = json.loads(findings_file.read_text())
+    # staging is removed at the end: the findings are kept beside the archived original
+    assert files_in(integrations_dir / "done") == [EXAMPLE1.name, f"{EXAMPLE1.name}.findings.json"]
+    assert not list((tmp_path / "staging").rglob("*-findings-*"))
+    kept = json.loads((integrations_dir / "done" / f"{EXAMPLE1.name}.findings.json").read_text())
+    assert kept["file"] == EXAMPLE1.name and kept["outputs"] == [delivered]
+    findings = kept["findings"]
     (vat,) = [f for f in findings if f["rule"] == "LOSS-BT-31"]
     assert (vat["severity"], vat["location"]) == ("warning", "seller.vat_id")
     assert "NL8200.98.395.B.01" in vat["message"] and "ap_agility" in vat["message"]

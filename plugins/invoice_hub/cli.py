@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 #: What a command needs of Airflow (``set_defaults(airflow=...)``): its connections, or also the
 #: ledger under its home. Commands without it never import Airflow (check-config stays fast).
 CONNECTIONS, LEDGER = "connections", "ledger"
+#: A command that stages files as a run does (``convert``): Airflow's object storage, no connection.
+STAGING = "staging"
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -203,25 +205,26 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _convert(args: argparse.Namespace) -> int:
+    """One file converted as the ``validate_transform`` task converts it (``exchange.transform``: read,
+    validate, map, write, then the output's rules and the loss check), so that what the command
+    prints is what an integration would deliver or fail. Outputs are staged in a temporary folder
+    and copied out only when the file did not fail."""
     import datetime as dt
-    import io
+    import hashlib
+    import shutil
+    import tempfile
 
-    from invoice_hub.formats import OUTPUT_FORMATS, FormatError, read_document
+    from invoice_hub.config.models import Transform
+    from invoice_hub.exchange.transform import Target, transform_file
+    from invoice_hub.staging import Staging, local_file
 
     source = Path(args.input)
     if not source.is_file():
         print(f"{source}: no such file", file=sys.stderr)
         return 2
-    document = read_document(source, args.input_format, str(source), validate=args.validate)
-    if not document.valid:
-        for finding in document.findings:
-            print(f"{source}: {finding}", file=sys.stderr)
-        return 1
-    invoices = document.invoices
+    mapping = None
     if args.mapping:
         from invoice_hub.config.mappings import load_mapping
-        from invoice_hub.errors import HubError
-        from invoice_hub.mapping import apply_mapping
         from invoice_hub.settings import mappings_dir
 
         mapping_path = Path(args.mapping)
@@ -232,42 +235,40 @@ def _convert(args: argparse.Namespace) -> int:
             for problem in loaded.problems:
                 print(problem, file=sys.stderr)
             return 2
-        try:
-            invoices = [apply_mapping(loaded.mapping, mapping_path, invoice) for invoice in invoices]
-        except HubError as exc:
-            print(exc, file=sys.stderr)
+        mapping = (loaded.mapping, mapping_path)
+    transform = Transform.model_validate(
+        {"input": args.input_format, "validate": args.validate, "output": args.to, "on_loss": args.on_loss}
+    )
+    with source.open("rb") as file:
+        sha256 = hashlib.file_digest(file, "sha256").hexdigest()  # fills {sha8}, as in a run
+    with tempfile.TemporaryDirectory(prefix="invoice-hub-convert-") as folder:
+        staging = Staging("convert", "cli", base_url=Path(folder).as_uri())
+        target = Target(staging, "convert", source.name, sha256, dt.datetime.now(dt.UTC))
+        outcome = transform_file(source, str(source), transform, target, mapping=mapping)
+        for finding in outcome.findings:
+            print(f"{source}: {finding}", file=sys.stderr)
+        if outcome.failed:
+            print(f"{source}: not converted [{outcome.reason}]: {outcome.message}", file=sys.stderr)
             return 1
-    output_format = OUTPUT_FORMATS[args.to]
-    groups = output_format.documents(invoices)
-    target = Path(args.output) if args.output else None
-    if target is None and len(groups) != 1:
-        print(
-            f"{source} holds {len(groups)} invoices; give -o FOLDER to write one file each", file=sys.stderr
-        )
-        return 2
-    now = dt.datetime.now(dt.UTC)
-    for group in groups:
-        if target is None:
-            buffer = io.BytesIO()
-            try:
-                output_format.write(group, buffer)
-            except FormatError as exc:
-                print(exc, file=sys.stderr)
-                return 1
-            sys.stdout.buffer.write(buffer.getvalue())
-            continue
-        path = target
-        if target.is_dir() or args.output.endswith("/") or len(groups) > 1:
-            target.mkdir(parents=True, exist_ok=True)
-            path = target / output_format.file_name(group, None, source_name=source.name, sha256="", now=now)
-        try:
-            with path.open("wb") as sink:
-                output_format.write(group, sink)
-        except FormatError as exc:
-            path.unlink(missing_ok=True)
-            print(exc, file=sys.stderr)
-            return 1
-        print(f"wrote {path}", file=sys.stderr)
+        output = Path(args.output) if args.output else None
+        if output is None and len(outcome.outputs) != 1:
+            print(
+                f"{source} holds {len(outcome.outputs)} invoices; give -o FOLDER to write one file each",
+                file=sys.stderr,
+            )
+            return 2
+        for written in outcome.outputs:
+            with local_file(written.url) as staged, staged.open("rb") as copy:
+                if output is None:
+                    shutil.copyfileobj(copy, sys.stdout.buffer)
+                    continue
+                path = output
+                if output.is_dir() or args.output.endswith("/") or len(outcome.outputs) > 1:
+                    output.mkdir(parents=True, exist_ok=True)
+                    path = output / written.name
+                with path.open("wb") as sink:
+                    shutil.copyfileobj(copy, sink)
+            print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
@@ -442,7 +443,13 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument(
         "-o", "--output", help="the file to write, or a folder for one file per invoice (default: stdout)"
     )
-    convert.set_defaults(run=_convert)
+    convert.add_argument(
+        "--on-loss",
+        choices=("warn", "fail"),
+        help="a value the output cannot hold: a warning (the file is written) or a failure (exit 1); "
+        "default as in an integration: fail for ubl and peppol_bis3, warn otherwise",
+    )
+    convert.set_defaults(run=_convert, airflow=STAGING)
 
     receivables = command(
         "receivables", help="a reconciliation's receivables as CSV (open, paid, paid at), or one's history"

@@ -15,6 +15,13 @@ archive problem beside it, with a :class:`~invoice_hub.reasons.Reason`:
   problem recorded beside the file's reason.
 - anything retryable (a lost connection): the file is left unclosed, the others are archived, and
   the task fails so that its retry archives it.
+
+A file delivered with findings (``transform.on_loss: warn``: values its output could not hold) has
+them only in staging, which the task removes next: so they are written beside the archived original
+(``INV-1.xml.findings.json`` in ``on_success.move_to``) and the ledger's reason of the file says so
+and where. With ``on_success: keep`` or ``delete`` there is no archive to write into (a file beside a
+kept one would be presented as a new source file): the ledger's reason names the lost terms and the
+log has every finding.
 """
 
 from __future__ import annotations
@@ -37,6 +44,9 @@ log = logging.getLogger(__name__)
 
 #: Written beside a file moved by on_failure: ``INV-1.xml`` -> ``INV-1.xml.error.json``.
 REASON_SUFFIX = ".error.json"
+#: Written beside a delivered file moved by on_success when it has findings (losses delivered with
+#: a warning): ``INV-1.xml`` -> ``INV-1.xml.findings.json``.
+FINDINGS_SUFFIX = ".findings.json"
 
 FINAL_STATUS = {
     "delivered": FileStatus.SUCCEEDED,
@@ -71,12 +81,13 @@ class ArchiveResult:
     vanished: list[FileEntry] = field(default_factory=list)
     refused: list[FileEntry] = field(default_factory=list)
     retry: list[str] = field(default_factory=list)  # "path: error", left unclosed for the task's retry
+    #: file id -> where the findings of a file delivered with some were kept, and which terms
+    findings: dict[int, str] = field(default_factory=dict)
 
     def ledger_reason(self, entry: FileEntry) -> str | None:
-        """The reason the ledger keeps: the outcome's, and what archive could not do."""
-        if entry.archive_problem is None:
-            return entry.reason
-        return "; ".join(filter(None, [entry.reason, entry.archive_problem]))
+        """The reason the ledger keeps: the outcome's, where its findings are, what archive could not do."""
+        kept = self.findings.get(entry.file_id) if entry.file_id is not None else None
+        return "; ".join(filter(None, [entry.reason, kept, entry.archive_problem])) or None
 
 
 def archive_files(
@@ -85,9 +96,12 @@ def archive_files(
     entries: list[FileEntry],
     reason_of: Callable[[FileEntry], dict],
     done: Collection[int] = (),
+    findings_of: Callable[[FileEntry], dict] | None = None,
 ) -> ArchiveResult:
     """Apply ``on_success`` / ``on_failure`` to each entry at ``transport``; ``reason_of`` gives what is
-    written beside a moved failed file; ``done`` are file ids an earlier try closed already."""
+    written beside a moved failed file, ``findings_of`` what is kept of a delivered file with findings
+    (``findings_url``; its ``findings`` list the ledger's reason summarises); ``done`` are file ids an
+    earlier try closed already."""
     result = ArchiveResult()
     for entry in entries:
         if entry.file_id is not None and entry.file_id in done:
@@ -97,7 +111,9 @@ def archive_files(
         succeeded = entry.status in ("delivered", "duplicate")
         action = source.on_success if succeeded else source.on_failure
         try:
-            _apply(transport, action, entry, reason_of)
+            moved = _apply(transport, action, entry, reason_of)
+            if succeeded and entry.findings_url is not None and findings_of is not None:
+                _keep_findings(transport, moved, entry, findings_of, result)
         except Exception as exc:  # one file never fails the others: classified and recorded
             if not _classify(transport, entry, exc, result):
                 continue
@@ -108,13 +124,14 @@ def archive_files(
 
 def _apply(
     transport: Transport, action: object, entry: FileEntry, reason_of: Callable[[FileEntry], dict]
-) -> None:
+) -> str | None:
+    """Apply ``action``; where the file is now when it was moved."""
     if action == "keep":
-        return
+        return None
     if action == "delete":
         transport.delete(entry.source_path)
         log.info("Deleted %s", entry.source_path)
-        return
+        return None
     moved = transport.move(entry.source_path, action.move_to)  # type: ignore[attr-defined]
     log.info("Moved %s to %s", entry.source_path, moved)
     if entry.status == "failed":
@@ -130,6 +147,46 @@ def _apply(
                 f"moved to {moved}, but the reason file could not be written: {exc}",
             )
             log.error("%s", entry.archive_problem)
+    return moved
+
+
+def _keep_findings(
+    transport: Transport,
+    moved: str | None,
+    entry: FileEntry,
+    findings_of: Callable[[FileEntry], dict],
+    result: ArchiveResult,
+) -> None:
+    """Write a delivered file's findings beside its archived original (``moved``), and note in the
+    ledger's reason where they are and which terms it was delivered without. Never raises: the file
+    is archived already."""
+    try:
+        payload = findings_of(entry)
+    except Exception as exc:  # staging unreadable: the log of validate_transform still has each one
+        log.error("%s: its findings cannot be read from %s: %s", entry.source_path, entry.findings_url, exc)
+        payload = {"findings": []}
+    findings = payload.get("findings", [])
+    rules = ", ".join(dict.fromkeys(str(f.get("rule", "")).removeprefix("LOSS-") for f in findings))
+    what = f"delivered with {len(findings)} finding(s) ({rules})"
+    if moved is None:
+        where = "on_success keeps or deletes it, so they are in the validate_transform log only"
+    else:
+        folder, name = posixpath.split(moved)
+        beside = posixpath.join(folder, name_beside(name, FINDINGS_SUFFIX))
+        try:
+            transport.write_text(beside, json.dumps(payload, indent=2))
+            where = f"findings in {beside}"
+        except TransportError as exc:  # archived all the same: the terms stay in the ledger and the log
+            _note(
+                entry,
+                Reason.ARCHIVE_REFUSED,
+                f"moved to {moved}, but its findings could not be written: {exc}",
+            )
+            log.error("%s", entry.archive_problem)
+            where = "they are in the validate_transform log only"
+    if entry.file_id is not None:
+        result.findings[entry.file_id] = f"{what}; {where}"
+    log.warning("%s: %s; %s", entry.source_path, what, where)
 
 
 def _classify(transport: Transport, entry: FileEntry, exc: Exception, result: ArchiveResult) -> bool:

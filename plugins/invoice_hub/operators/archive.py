@@ -35,7 +35,12 @@ class ArchiveOperator(IntegrationOperator):
         done = self.ledger.final_files(self.integration.name, context["run_id"])
         with self.source_transport() as transport:
             result = archive_files(
-                transport, source, manifest.files, lambda e: self._reason(e, context["run_id"]), done
+                transport,
+                source,
+                manifest.files,
+                lambda e: self._reason(e, context["run_id"]),
+                done,
+                findings_of=lambda e: self._delivered_findings(e, context["run_id"]),
             )
         for status, ids in result.closed.items():
             reasons = {e.file_id: result.ledger_reason(e) for e in manifest.files if e.file_id in ids}
@@ -82,14 +87,23 @@ class ArchiveOperator(IntegrationOperator):
             ],
         }
 
+    def _delivered_findings(self, entry: FileEntry, run_id: str) -> dict:
+        """What is kept beside a file delivered with findings (losses with ``on_loss: warn``): where it
+        went, and every finding with its location, before staging is removed."""
+        return {
+            "integration": self.integration.name,
+            "run_id": run_id,
+            "file": entry.name,
+            "source_path": entry.source_path,
+            "sha256": entry.sha256,
+            "delivered_to": entry.delivered_to,
+            "outputs": [output.name for output in entry.outputs],
+            "findings": _findings(entry),
+        }
+
     def _reason(self, entry: FileEntry, run_id: str) -> dict:
         """What is written beside a failed file: why, and every validation finding with its location."""
-        findings = []
-        if entry.findings_url is not None:
-            from airflow.sdk import ObjectStoragePath
-
-            with ObjectStoragePath(entry.findings_url).open("r") as source:
-                findings = json.load(source)
+        findings = _findings(entry)
         return {
             "integration": self.integration.name,
             "run_id": run_id,
@@ -101,3 +115,13 @@ class ArchiveOperator(IntegrationOperator):
             "failed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "findings": findings,
         }
+
+
+def _findings(entry: FileEntry) -> list:
+    """The findings JSON of ``entry`` in staging (none without one)."""
+    if entry.findings_url is None:
+        return []
+    from airflow.sdk import ObjectStoragePath
+
+    with ObjectStoragePath(entry.findings_url).open("r") as source:
+        return json.load(source)
