@@ -26,6 +26,7 @@ from invoice_hub.model import (
     Party,
     PaymentMeans,
     TaxCategory,
+    decimal_text,
 )
 
 CAC, CBC = NS["cac"], NS["cbc"]
@@ -49,7 +50,7 @@ def _escape_attribute(text: str) -> str:
 
 def _text(value: object) -> str:
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     return str(value)
 
 
@@ -140,7 +141,7 @@ class _Writer:
         attribute = (
             self.currency_attribute if currency is None else self._attributes({"currencyID": currency}, tag)
         )
-        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{attribute}>{format(value, 'f')}</{tag}>")
+        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{attribute}>{decimal_text(value)}</{tag}>")
 
     def identifier(self, tag: str, value: Identifier | None) -> None:
         if value is not None:
