@@ -35,6 +35,7 @@ CAC, CBC = NS["cac"], NS["cbc"]
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: What a text needs more than copying for: markup to escape, or a character XML cannot hold.
 _SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_needs_escaping = _SPECIAL.search
 _SPECIAL_ATTRIBUTE = re.compile('[&<>"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
 _BASE64_CHUNK = 3 * 1024 * 1024  # bytes of an attachment encoded at a time (a multiple of 3)
 _INDENT = ["\n" + "  " * depth for depth in range(32)]
@@ -109,11 +110,13 @@ class _Writer:
         if type(value) is str:
             if not value:
                 return
-            text = value
+            text = self._special(value, tag) if _needs_escaping(value) else value
+        elif type(value) is Decimal:  # a number's text never needs escaping
+            text = decimal_text(value)
         else:
-            text = _text(value)
-        if _SPECIAL.search(text):
-            text = self._special(text, tag)
+            text = str(value)
+            if _needs_escaping(text):
+                text = self._special(text, tag)
         stack = self.stack
         if attributes:
             self.parts.append(
@@ -127,7 +130,7 @@ class _Writer:
         if value is None or value == "":
             return
         text = value if type(value) is str else _text(value)
-        if _SPECIAL.search(text):
+        if _needs_escaping(text):
             text = self._special(text, tag)
         depth = len(self.stack)
         self.parts.append(
