@@ -131,7 +131,7 @@ def _read(element: etree._Element, shape: Shape, source: str, values: Values | N
     # groups are read here rather than by a call each (the calls were most of reading's time).
     values = {} if values is None else values
     table = shape.table
-    for child in element:
+    for child in element[:]:  # lxml builds the list in one C call: faster than its child iterator
         entry = table.get(child.tag)
         if entry is None:
             continue
