@@ -27,10 +27,3 @@ def test_decimal_text_never_scientific() -> None:
         assert decimal_text(Decimal(text)) == plain
     assert decimal_text(Decimal("12.50")) == "12.50"
     assert decimal_text(Decimal("-0.00")) == "-0.00"
-
-
-@given(st.text())
-def test_ubl_writer_escaping_check_matches_its_pattern(text: str) -> None:
-    from invoice_hub.formats import ubl_writer
-
-    assert ubl_writer._needs_escaping(text) == (ubl_writer._SPECIAL.search(text) is not None)

@@ -35,20 +35,7 @@ CAC, CBC = NS["cac"], NS["cbc"]
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: What a text needs more than copying for: markup to escape, or a character XML cannot hold.
 _SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_special_search = _SPECIAL.search
-
-
-def _needs_escaping(text: str) -> bool:
-    """Whether ``text`` holds markup to escape or a character XML cannot hold (``_SPECIAL``).
-
-    Printable text without ``&<>``, nearly every value, is told by four C string methods, several
-    times cheaper than the regular expression, which decides the rest (tabs, line breaks, ...).
-    """
-    if text.isprintable() and "&" not in text and "<" not in text and ">" not in text:
-        return False
-    return _special_search(text) is not None
-
-
+_needs_escaping = _SPECIAL.search
 _SPECIAL_ATTRIBUTE = re.compile('[&<>"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
 _BASE64_CHUNK = 3 * 1024 * 1024  # bytes of an attachment encoded at a time (a multiple of 3)
 _INDENT = ["\n" + "  " * depth for depth in range(32)]
