@@ -147,7 +147,7 @@ def _read(element: etree._Element, shape: Shape, source: str, values: Values | N
                 if text_:
                     try:
                         values[entry] = Decimal(text_)
-                    except InvalidOperation:
+                    except (InvalidOperation, ValueError):
                         raise _not_a(child, source, "a number", text_) from None
                 else:
                     values[entry] = None
