@@ -15,6 +15,13 @@ attachment.
 
     .venv/bin/python bench/formats.py [--copies 30] [--repeat 7] [--attachment-mb 200] [--quick]
 
+Instruction counts, which a loaded machine does not disturb: --rounds RUN (lxml, ap_agility or ubl)
+converts the 17 examples twice to warm up, then three times inside ``functools.reduce``, which
+callgrind can be told to count alone; the total divided by three is one round:
+
+    valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce \
+        .venv/bin/python bench/formats.py --rounds ap_agility
+
 --quick (what `make test` runs, through tests/test_benchmarks.py): one copy, one round, a 3 MB
 attachment; it proves the benchmark runs, its figures are too small to compare with the targets.
 """
@@ -23,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import io
 import json
 import os
@@ -154,6 +162,15 @@ def memory(megabytes: int, folder: Path) -> list[tuple[str, float]]:
     return rows
 
 
+def instruction_rounds(name: str) -> None:
+    """Three rounds of ``name`` over the examples, each inside functools.reduce (see the docstring)."""
+    files = sorted(EXAMPLES.rglob("*.xml"))
+    run = {"lxml": lxml_all, "ap_agility": to_ap_agility, "ubl": to_ubl}[name]
+    run(files)
+    run(files)
+    functools.reduce(lambda _, __: run(files), range(3), None)  # three calls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -162,7 +179,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="alternating rounds; medians shown")
     parser.add_argument("--attachment-mb", type=int, default=200, help="size of the embedded PDF")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds: does it run?")
+    parser.add_argument(
+        "--rounds", choices=("lxml", "ap_agility", "ubl"), help="only three rounds of one run, for callgrind"
+    )
     args = parser.parse_args()
+    if args.rounds:
+        instruction_rounds(args.rounds)
+        return
     if args.quick:  # the quick sizes replace the defaults only: options given still count
         parser.set_defaults(copies=1, repeat=1, attachment_mb=3)
         args = parser.parse_args()

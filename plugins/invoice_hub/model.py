@@ -435,7 +435,18 @@ def as_text(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     if isinstance(value, dt.date):
         return value.isoformat()
     return str(value)
+
+
+def decimal_text(value: Decimal) -> str:
+    """``value`` in plain notation (``12.50``, never ``1.25E+1``): what ``format(value, "f")`` gives.
+
+    ``str()`` is that for every amount an invoice holds, and cheaper than ``format()``, which
+    parses its format spec at every call (writers print hundreds of numbers a document); only what
+    ``str()`` gives in scientific notation (``1E+2``, ``1E-7``) needs ``format()``.
+    """
+    text = str(value)
+    return format(value, "f") if "E" in text else text

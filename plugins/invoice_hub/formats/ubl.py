@@ -45,14 +45,27 @@ class _DecimalKey(str):
     """The key of a number child (``decimal("key")``, amounts and quantities), read inline by :func:`_read`."""
 
 
+class _DateKey(str):
+    """The key of a date child (``date("key")``), read inline by :func:`_read`."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """An aggregate that becomes a dict of its own under ``key`` (a list of them when ``repeat``),
+    walked inline by :func:`_read` (a handler call and a closure less per aggregate)."""
+
+    key: str
+    shape: Shape
+    finish: Callable[[Values], Values] | None
+    repeat: bool
+
+
 @dataclass(frozen=True, slots=True)
 class Shape:
-    """An aggregate's children, by Clark tag: the plain texts (the key each goes to), and the
-    handlers of the others (what each of them becomes)."""
+    """An aggregate's children, by Clark tag: what each becomes (a text, number or date key, a
+    group, a merged wrapper, or a handler). One table, so that a child costs one lookup."""
 
-    texts: dict[str, str]
-    decimals: dict[str, str]
-    handlers: dict[str, Handler]
+    table: dict[str, Any]
 
 
 def read_ubl(document: bytes | Path, source: str = "<document>") -> Invoice:
@@ -114,38 +127,50 @@ def _take_project_reference(values: Values) -> None:
 
 
 def _read(element: etree._Element, shape: Shape, source: str, values: Values | None = None) -> Values:
+    # The reader's inner loop, once per element of the document: plain texts, numbers, dates and
+    # groups are read here rather than by a call each (the calls were most of reading's time).
     values = {} if values is None else values
-    texts, decimals, handlers = shape.texts, shape.decimals, shape.handlers
-    for child in element:
-        tag = child.tag
-        key = texts.get(tag)
-        if key is not None:  # plain texts and numbers inline: a call per element was much of reading
-            if key not in values:
+    table = shape.table
+    for child in element[:]:  # lxml builds the list in one C call: faster than its child iterator
+        entry = table.get(child.tag)
+        if entry is None:
+            continue
+        kind = type(entry)
+        if kind is _TextKey:
+            if entry not in values:
                 text_ = child.text
-                values[key] = (text_.strip() or None) if text_ else None
-            continue
-        key = decimals.get(tag)
-        if key is not None:
-            if key not in values:
-                values[key] = _typed(child, source, Decimal, "a number")
-            continue
-        handler = handlers.get(tag)
-        if handler is not None:
-            if type(handler) is Shape:  # merge(): the wrapper's children belong to this aggregate
-                _read(child, handler, source, values)
-            else:
-                handler(child, values, source)
+                values[entry] = (text_.strip() or None) if text_ else None
+        elif kind is _DecimalKey:
+            if entry not in values:
+                text_ = child.text
+                text_ = text_.strip() if text_ else None
+                if text_:
+                    try:
+                        values[entry] = Decimal(text_)
+                    except (InvalidOperation, ValueError):
+                        raise _not_a(child, source, "a number", text_) from None
+                else:
+                    values[entry] = None
+        elif kind is _Group:
+            if entry.repeat:
+                read = _read(child, entry.shape, source)
+                values.setdefault(entry.key, []).append(entry.finish(read) if entry.finish else read)
+            elif entry.key not in values:
+                read = _read(child, entry.shape, source)
+                values[entry.key] = entry.finish(read) if entry.finish else read
+        elif kind is Shape:  # merge(): the wrapper's children belong to this aggregate
+            _read(child, entry, source, values)
+        elif kind is _DateKey:
+            if entry not in values:
+                values[entry] = _typed(child, source, _iso_date, "a date (YYYY-MM-DD)")
+        else:
+            entry(child, values, source)
     return values
 
 
 def _shape(handlers: dict[str, Handler]) -> Shape:
     """``{"cbc:ID": ...}`` keyed by the Clark names lxml reports as tags."""
-    clark = {f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()}
-    return Shape(
-        texts={tag: str(key) for tag, key in clark.items() if isinstance(key, _TextKey)},
-        decimals={tag: str(key) for tag, key in clark.items() if isinstance(key, _DecimalKey)},
-        handlers={tag: handler for tag, handler in clark.items() if not isinstance(handler, str)},
-    )
+    return Shape({f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()})
 
 
 def _text_of(element: etree._Element) -> str | None:
@@ -160,10 +185,13 @@ def _typed(element: etree._Element, source: str, convert: Callable[[str], Any], 
     try:
         return convert(value)
     except (InvalidOperation, ValueError):
-        name = etree.QName(element).localname
-        raise FormatError(
-            f"{source}: {name} is not {expected}: {value!r} (line {element.sourceline})"
-        ) from None
+        raise _not_a(element, source, expected, value) from None
+
+
+def _not_a(element: etree._Element, source: str, expected: str, value: str) -> FormatError:
+    """The error for a value that is not what its element holds, naming the file, element and line."""
+    name = etree.QName(element).localname
+    return FormatError(f"{source}: {name} is not {expected}: {value!r} (line {element.sourceline})")
 
 
 # Each element of a kind UBL has once: the first one counts.
@@ -182,11 +210,7 @@ def _iso_date(value: str) -> dt.date:
 
 
 def date(key: str) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            values[key] = _typed(element, source, _iso_date, "a date (YYYY-MM-DD)")
-
-    return take
+    return _DateKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
 def _identifier(element: etree._Element, scheme_attribute: str = "schemeID") -> Values | None:
@@ -209,12 +233,7 @@ def merge(shape: Shape) -> Handler:
 
 
 def group(key: str, shape: Shape, finish: Callable[[Values], Values] | None = None) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        if key not in values:
-            read = _read(element, shape, source)
-            values[key] = finish(read) if finish else read
-
-    return take
+    return _Group(key, shape, finish, repeat=False)  # type: ignore[return-value]  # walked by _read
 
 
 # Elements that repeat: each one is kept, in document order.
@@ -237,11 +256,7 @@ def identifiers(key: str, scheme_attribute: str = "schemeID") -> Handler:
 
 
 def groups(key: str, shape: Shape, finish: Callable[[Values], Values] | None = None) -> Handler:
-    def take(element: etree._Element, values: Values, source: str) -> None:
-        read = _read(element, shape, source)
-        values.setdefault(key, []).append(finish(read) if finish else read)
-
-    return take
+    return _Group(key, shape, finish, repeat=True)  # type: ignore[return-value]  # walked by _read
 
 
 # Elements that need more than a field: the few rules of UBL the tables cannot say.

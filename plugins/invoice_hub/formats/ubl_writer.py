@@ -26,6 +26,7 @@ from invoice_hub.model import (
     Party,
     PaymentMeans,
     TaxCategory,
+    decimal_text,
 )
 
 CAC, CBC = NS["cac"], NS["cbc"]
@@ -34,6 +35,7 @@ CAC, CBC = NS["cac"], NS["cbc"]
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 #: What a text needs more than copying for: markup to escape, or a character XML cannot hold.
 _SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_needs_escaping = _SPECIAL.search
 _SPECIAL_ATTRIBUTE = re.compile('[&<>"\r\n\t\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]')
 _BASE64_CHUNK = 3 * 1024 * 1024  # bytes of an attachment encoded at a time (a multiple of 3)
 _INDENT = ["\n" + "  " * depth for depth in range(32)]
@@ -49,7 +51,7 @@ def _escape_attribute(text: str) -> str:
 
 def _text(value: object) -> str:
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return decimal_text(value)
     return str(value)
 
 
@@ -58,8 +60,8 @@ class _Writer:
 
     Building an lxml tree and serialising it took most of a conversion's time (an element costs
     more to create than to print); the document is written as text instead. A ``None`` or empty
-    value writes nothing, so optional fields stay optional, and an aggregate is only written once
-    it gets a child (:meth:`open` is lazy), so no empty element is ever written (PEPPOL-EN16931-R008).
+    value writes nothing, so optional fields stay optional, and an aggregate that gets no child is
+    taken back when it closes, so no empty element is ever written (PEPPOL-EN16931-R008).
     Text is escaped here, and a value XML cannot hold (a control character) is refused naming it.
     """
 
@@ -68,21 +70,9 @@ class _Writer:
         self.currency = currency
         self.where = where
         self.parts: list[str] = []
-        self.stack: list[tuple[str, str, bool]] = []  # (tag, start tag text, written)
+        self.flushed = 0  # parts already written to the sink (positions count from the document's start)
+        self.stack: list[tuple[str, int]] = []  # (tag, position of its start tag in the parts)
         self.currency_attribute = self._attributes({"currencyID": currency}, "currencyID")
-
-    def _started(self) -> None:
-        """Write the start tags of the aggregates opened but not written yet."""
-        stack = self.stack
-        for index in range(len(stack) - 1, -1, -1):
-            if stack[index][2]:
-                break
-        else:
-            index = -1
-        for position in range(index + 1, len(stack)):
-            tag, start, _ = stack[position]
-            self.parts.append(f"{_INDENT[position]}{start}")
-            stack[position] = (tag, start, True)
 
     def _special(self, text: str, tag: str, attribute: bool = False) -> str:
         """``text`` escaped; a character XML cannot hold is refused, naming the element."""
@@ -91,12 +81,18 @@ class _Writer:
         return _escape_attribute(text) if attribute else _escape(text)
 
     def open(self, tag: str) -> None:
-        self.stack.append((tag, f"<{tag}>", False))
+        # Written at once and taken back by close() if nothing came inside: cheaper than deciding
+        # at every child whether its parents' start tags are written yet.
+        self.stack.append((tag, self.flushed + len(self.parts)))
+        self.parts.append(f"{_INDENT[len(self.stack) - 1]}<{tag}>")
 
     def close(self) -> None:
-        tag, _, written = self.stack.pop()
-        if written:
-            self.parts.append(f"{_INDENT[len(self.stack)]}</{tag}>")
+        tag, position = self.stack.pop()
+        parts = self.parts
+        if position >= self.flushed and self.flushed + len(parts) == position + 1:
+            parts.pop()  # an aggregate without children is not written
+        else:
+            parts.append(f"{_INDENT[len(self.stack)]}</{tag}>")
 
     def _attributes(self, attributes: dict[str, str | None], tag: str) -> str:
         text = ""
@@ -114,14 +110,14 @@ class _Writer:
         if type(value) is str:
             if not value:
                 return
-            text = value
+            text = self._special(value, tag) if _needs_escaping(value) else value
+        elif type(value) is Decimal:  # a number's text never needs escaping
+            text = decimal_text(value)
         else:
-            text = _text(value)
-        if _SPECIAL.search(text):
-            text = self._special(text, tag)
+            text = str(value)
+            if _needs_escaping(text):
+                text = self._special(text, tag)
         stack = self.stack
-        if not stack[-1][2]:
-            self._started()
         if attributes:
             self.parts.append(
                 f"{_INDENT[len(stack)]}<{tag}{self._attributes(attributes, tag)}>{text}</{tag}>"
@@ -134,10 +130,8 @@ class _Writer:
         if value is None or value == "":
             return
         text = value if type(value) is str else _text(value)
-        if _SPECIAL.search(text):
+        if _needs_escaping(text):
             text = self._special(text, tag)
-        if not self.stack[-1][2]:
-            self._started()
         depth = len(self.stack)
         self.parts.append(
             f"{_INDENT[depth]}<{wrapper}>{_INDENT[depth + 1]}<{tag}>{text}</{tag}>{_INDENT[depth]}</{wrapper}>"
@@ -150,9 +144,7 @@ class _Writer:
         attribute = (
             self.currency_attribute if currency is None else self._attributes({"currencyID": currency}, tag)
         )
-        if not self.stack[-1][2]:
-            self._started()
-        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{attribute}>{format(value, 'f')}</{tag}>")
+        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{attribute}>{decimal_text(value)}</{tag}>")
 
     def identifier(self, tag: str, value: Identifier | None) -> None:
         if value is not None:
@@ -161,8 +153,6 @@ class _Writer:
     def binary(self, tag: str, content: bytes, **attributes: str | None) -> None:
         """An embedded document, base64-encoded in chunks straight to the sink (a 200 MB attachment is
         never held a second time as one 270 MB string); empty content writes an empty element."""
-        if not self.stack[-1][2]:
-            self._started()
         self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{self._attributes(attributes, tag)}>")
         self.flush()
         view = memoryview(content)
@@ -172,6 +162,7 @@ class _Writer:
 
     def flush(self) -> None:
         self.sink.write("".join(self.parts).encode("utf-8"))
+        self.flushed += len(self.parts)
         self.parts.clear()
 
 
@@ -192,7 +183,7 @@ def write_ubl_to(invoice: Invoice, sink: BinaryIO) -> None:
     b.parts.append(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{namespace}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">'
     )
-    b.stack.append((root, "", True))
+    b.stack.append((root, -1))  # the root is never taken back
     _document(b, invoice, credit)
     b.close()
     b.parts.append("\n")
