@@ -50,6 +50,7 @@ from invoice_hub.model import (
     TaxCategory,
     TaxSubtotal,
     Totals,
+    decimal_text,
 )
 
 #: Header elements in the seed's order. ``NetAmount1`` and ``TaxAmount1`` stand for ``NetAmountN`` /
@@ -105,13 +106,13 @@ def is_element_name(name: str) -> bool:
 
 
 def _amount(value: Decimal | None) -> str:
-    return "0" if value is None else format(value, "f")
+    return "0" if value is None else decimal_text(value)
 
 
 def _optional(value: object) -> str:
     if value is None:
         return ""
-    return format(value, "f") if isinstance(value, Decimal) else str(value)
+    return decimal_text(value) if isinstance(value, Decimal) else str(value)
 
 
 def format_date(value: dt.date | None) -> str:
