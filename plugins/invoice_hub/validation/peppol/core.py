@@ -31,6 +31,7 @@ from invoice_hub.validation.peppol.code_lists import (
     PROFILE_01_CREDIT_NOTE_TYPES,
     PROFILE_01_INVOICE_TYPES,
 )
+from invoice_hub.validation.peppol.national import both_german
 from invoice_hub.xsdtypes import xs_date, xs_date_start
 
 define("PEPPOL-EN16931-R001", "fatal", "Business process MUST be provided.")
@@ -182,19 +183,6 @@ def profile(doc: Doc) -> str:
     if exists(doc.root, "cbc:ProfileID") and _PROFILE.search(value):
         return value.split(":")[6]
     return "Unknown"
-
-
-def _country_is(doc: Doc, party: str, code: str) -> bool:
-    """``$supplierCountryIsDE`` and kin: the party's postal address country, upper-cased, is ``code``."""
-    country = text(doc.root, f"{party}/cac:Party/cac:PostalAddress/cac:Country/cbc:IdentificationCode")
-    return norm(country).upper() == code
-
-
-def both_german(doc: Doc) -> bool:
-    """``$supplierCountryIsDE and $customerCountryIsDE`` (R002, P0112)."""
-    return _country_is(doc, "cac:AccountingSupplierParty", "DE") and _country_is(
-        doc, "cac:AccountingCustomerParty", "DE"
-    )
 
 
 def _numbers(elements: list[etree._Element]) -> list[float]:

@@ -98,3 +98,12 @@ def written_country(doc: Doc, role: str) -> str:
     written, neither trimmed nor upper-cased, '' when absent (Denmark's and Iceland's country variables)."""
     code = address_country(party(doc, role))
     return (code.text or "") if code is not None else ""
+
+
+def both_german(doc: Doc) -> bool:
+    """``$supplierCountryIsDE and $customerCountryIsDE``: both postal address countries, trimmed and
+    upper-cased, are DE (PEPPOL-EN16931-R002 and P0112 relax for them; the DE rules apply to them)."""
+    return all(
+        norm(written_country(doc, role)).upper() == "DE"
+        for role in ("cac:AccountingSupplierParty", "cac:AccountingCustomerParty")
+    )

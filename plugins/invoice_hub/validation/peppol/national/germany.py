@@ -15,8 +15,8 @@ from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, first, norm, text
 from invoice_hub.validation.en16931.registry import checks, define
-from invoice_hub.validation.peppol.core import both_german
 from invoice_hub.validation.peppol.identifiers import xs_number
+from invoice_hub.validation.peppol.national import both_german
 
 SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
