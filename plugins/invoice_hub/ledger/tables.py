@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
-    ColumnElement,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
