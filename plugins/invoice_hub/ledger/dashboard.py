@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -252,7 +253,10 @@ def _possible_statuses(kind: Kind) -> tuple[Status, ...]:
     }[kind]
 
 
+@functools.cache
 def _branches() -> tuple[_Branch, ...]:
+    """Built once: SQLAlchemy expressions are immutable, and building them costs a request more
+    than the database's answer does."""
     i, e, f = _invoices, _exports, _files
     joined = InvoiceRecord.__table__.alias("exported_invoice")
     j = joined.c
@@ -686,6 +690,7 @@ _INVOICE_COLUMNS = (
 )
 
 
+@functools.cache
 def _export_query() -> Select[Any]:
     i = _invoices
     return select(
@@ -983,53 +988,67 @@ def _today(now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
     return now.replace(hour=0, minute=0, second=0, microsecond=0), now
 
 
+def _health_query(name: str, midnight: dt.datetime, since: dt.datetime) -> Select[Any]:
+    """Every figure of one integration as a scalar subquery of one statement (one round trip): each
+    one an indexed lookup (max() by an index's end, counts over an index range)."""
+    f, e, s = _files, _exports, ArSnapshot.__table__.c
+
+    def count(*where: ColumnElement[bool]) -> Any:
+        return select(func.count()).where(*where).scalar_subquery()
+
+    finished = (FileStatus.SUCCEEDED, FileStatus.FAILED)
+    latest_failure = (
+        select(f.id)
+        .where(f.integration == name, f.status == FileStatus.FAILED)
+        .order_by(f.updated_at.desc(), f.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return select(
+        select(func.max(f.updated_at))
+        .where(f.integration == name, f.status == FileStatus.SUCCEEDED)
+        .scalar_subquery()
+        .label("file_success"),
+        select(func.max(e.recorded_at))
+        .where(e.integration == name, e.status == "delivered")
+        .scalar_subquery()
+        .label("export_success"),
+        select(func.max(s.applied_at))
+        .where(s.integration == name, s.status == SnapshotStatus.APPLIED)
+        .scalar_subquery()
+        .label("snapshot_success"),
+        latest_failure.label("failure_id"),
+        count(f.integration == name, f.status == FileStatus.FETCHED).label("waiting"),
+        count(_invoices.integration == name, _invoices.received_at >= midnight).label("received_today"),
+        count(e.integration == name, e.status == "delivered", e.recorded_at >= midnight).label(
+            "exported_today"
+        ),
+        count(f.integration == name, f.status.in_(finished), f.updated_at >= since).label("finished"),
+        count(f.integration == name, f.status == FileStatus.FAILED, f.updated_at >= since).label("rejected"),
+    )
+
+
 def integration_health(
     connection: Connection, names: Iterable[str], now: dt.datetime | None = None
 ) -> list[IntegrationHealth]:
-    """Health per integration, in the order of ``names``. Each figure is one indexed lookup."""
+    """Health per integration, in the order of ``names``: one statement each, of indexed lookups."""
     midnight, now = _today(now)
     since = now - dt.timedelta(days=30)
-    f = _files
     result = []
     for name in dict.fromkeys(names):
-        latest = [
-            connection.execute(
-                select(func.max(f.updated_at)).where(f.integration == name, f.status == FileStatus.SUCCEEDED)
-            ).scalar(),
-            connection.execute(
-                select(func.max(_exports.recorded_at)).where(
-                    _exports.integration == name, _exports.status == "delivered"
+        figures = connection.execute(_health_query(name, midnight, since)).one()
+        failure = None
+        if figures.failure_id is not None:
+            failure = connection.execute(
+                select(_files.updated_at, _files.reason, _files.source_path, _files.run_id).where(
+                    _files.id == figures.failure_id
                 )
-            ).scalar(),
-            connection.execute(
-                select(func.max(ArSnapshot.applied_at)).where(
-                    ArSnapshot.integration == name, ArSnapshot.status == SnapshotStatus.APPLIED
-                )
-            ).scalar(),
-        ]
-        successes = [as_utc(t) for t in latest if t is not None]
-        failure = connection.execute(
-            select(f.updated_at, f.reason, f.source_path, f.run_id)
-            .where(f.integration == name, f.status == FileStatus.FAILED)
-            .order_by(f.updated_at.desc())
-            .limit(1)
-        ).first()
-        counts = dict(
-            connection.execute(
-                select(f.status, func.count())
-                .where(
-                    f.integration == name,
-                    f.status.in_((FileStatus.SUCCEEDED, FileStatus.FAILED)),
-                    f.updated_at >= since,
-                )
-                .group_by(f.status)
-            ).all()
-        )
-        finished = counts.get(FileStatus.SUCCEEDED, 0) + counts.get(FileStatus.FAILED, 0)
+            ).one()
+        successes = [figures.file_success, figures.export_success, figures.snapshot_success]
         result.append(
             IntegrationHealth(
                 integration=name,
-                last_success=max(successes, default=None),
+                last_success=max((as_utc(t) for t in successes if t is not None), default=None),
                 last_failure=Failure(
                     at=as_utc(failure.updated_at),
                     reason=failure.reason,
@@ -1038,24 +1057,12 @@ def integration_health(
                 )
                 if failure
                 else None,
-                files_waiting=connection.execute(
-                    select(func.count()).where(f.integration == name, f.status == FileStatus.FETCHED)
-                ).scalar_one(),
-                invoices_today=connection.execute(
-                    select(func.count()).where(
-                        _invoices.integration == name, _invoices.received_at >= midnight
-                    )
-                ).scalar_one(),
-                exported_today=connection.execute(
-                    select(func.count()).where(
-                        _exports.integration == name,
-                        _exports.status == "delivered",
-                        _exports.recorded_at >= midnight,
-                    )
-                ).scalar_one(),
-                files_last_30_days=finished,
-                rejected_last_30_days=counts.get(FileStatus.FAILED, 0),
-                rejection_rate=counts.get(FileStatus.FAILED, 0) / finished if finished else None,
+                files_waiting=figures.waiting,
+                invoices_today=figures.received_today,
+                exported_today=figures.exported_today,
+                files_last_30_days=figures.finished,
+                rejected_last_30_days=figures.rejected,
+                rejection_rate=figures.rejected / figures.finished if figures.finished else None,
             )
         )
     return result
