@@ -208,8 +208,9 @@ def load(engine: sa.Engine, data: Data) -> dict[str, float]:
     with engine.begin() as connection:
         indexes = connection.execute(
             sa.text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' "
-                "AND indexname NOT LIKE '%_pkey' AND indexname NOT LIKE 'uq_%'"
+                "SELECT c.relname, pg_get_indexdef(c.oid) FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid "
+                "JOIN pg_class t ON t.oid = x.indrelid WHERE NOT x.indisprimary AND NOT x.indisunique "
+                "AND t.relname IN ('source_files', 'invoices', 'deliveries', 'invoice_exports')"
             )
         ).all()
         for name, _ in indexes:
@@ -240,7 +241,7 @@ def load(engine: sa.Engine, data: Data) -> dict[str, float]:
         raw.commit()
         times["indexes built again"] = time.perf_counter() - started
         started = time.perf_counter()
-        raw.autocommit = True
+        raw.driver_connection.autocommit = True
         with raw.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE")
         times["VACUUM ANALYZE"] = time.perf_counter() - started
