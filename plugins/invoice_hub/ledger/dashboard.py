@@ -504,6 +504,17 @@ def _part_query(part: _Part, where: list[ColumnElement[bool]], limit: int, desce
     )
 
 
+def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only: bool = False) -> Select[Any]:
+    """The parts' rows merged in the listing's order by the database (its collation, not Python's)."""
+    merged = union_all(*[select(q.subquery()) for q in queries]).subquery()
+    order = [merged.c.grp, merged.c.value, merged.c.time, merged.c.rank, merged.c.id]
+    return (
+        select(*order if keys_only else [merged])
+        .order_by(*[(c.desc().nulls_first() if descending else c.asc().nulls_last()) for c in order])
+        .limit(limit)
+    )
+
+
 def list_transactions(
     connection: Connection,
     filters: TransactionFilters | None = None,
@@ -520,7 +531,10 @@ def list_transactions(
     after = decode_cursor(page_after, sort) if page_after else None
     if integrations is not None and not integrations:
         return TransactionPage(rows=(), has_more=False, next_cursor=None)
-    queries: list[Select[Any]] = []
+    # Files without an invoice are found by an anti-join, which scans until it has its rows: they
+    # are read last, only as far as the (limit + 1)-th row of the others reaches.
+    cheap: list[Select[Any]] = []
+    costly: list[tuple[_Part, list[ColumnElement[bool]]]] = []
     for branch in _branches():
         where = _filter_predicates(branch, filters)
         if where is None:
@@ -531,16 +545,26 @@ def list_transactions(
             keyset = _after(part, after, sort.descending) if after else true()
             if keyset is None:
                 continue
-            queries.append(_part_query(part, [*where, keyset], limit + 1, sort.descending))
+            if branch.kind is Kind.FILE:
+                costly.append((part, [*where, keyset]))
+            else:
+                cheap.append(_part_query(part, [*where, keyset], limit + 1, sort.descending))
+    bound = None
+    if cheap and costly:
+        first = _merged(cheap, sort.descending, limit + 1, keys_only=True)
+        found = connection.execute(first).all()
+        if len(found) > limit:
+            last = found[limit]
+            bound = _Key(last.grp, last.value, as_utc(last.time), last.rank, last.id)
+    queries = list(cheap)
+    for part, where in costly:
+        # before the bound (a file's key never equals another kind's): the rows that can be on the page
+        before = _after(part, bound, not sort.descending) if bound else true()
+        if before is not None:
+            queries.append(_part_query(part, [*where, before], limit + 1, sort.descending))
     if not queries:
         return TransactionPage(rows=(), has_more=False, next_cursor=None)
-    merged = union_all(*[select(q.subquery()) for q in queries]).subquery()
-    order = [merged.c.grp, merged.c.value, merged.c.time, merged.c.rank, merged.c.id]
-    rows = connection.execute(
-        select(merged)
-        .order_by(*[(c.desc().nulls_first() if sort.descending else c.asc().nulls_last()) for c in order])
-        .limit(limit + 1)
-    ).all()
+    rows = connection.execute(_merged(queries, sort.descending, limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     facts = _facts(
