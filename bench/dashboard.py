@@ -11,7 +11,8 @@ The data: 36 transfers and 6 exports with skewed volumes (Zipf-like), 5,000 send
 customers (skewed too), dates over two years, runs of 1 to 20 invoices sharing a time; every invoice
 in its own source file, delivered to 1 to 4 destinations of its transfer (2.8 on average); 20 % exported (1 % of
 them skipped as exported before) with the export's own delivery; 25 % paid; 3 % of source files
-rejected and 0.5 % duplicates without an invoice; the newest 0.1 % still waiting.
+rejected and 0.5 % duplicates without an invoice; the newest 0.1 % still waiting (no invoice read
+yet); two small transfers pass their files through (delivered, no invoice).
 
     .venv/bin/python bench/dashboard.py [--invoices 1000000] [--repeat 200] [--baseline-repeat 20]
                                         [--postgres URL] [--quick]
@@ -53,6 +54,7 @@ from invoice_hub.ledger.tables import (  # noqa: E402
 TARGET_P95_MS = 200.0
 TRANSFERS = [f"transfer_{n:02d}" for n in range(36)]
 EXPORTS = [f"export_{n}" for n in range(6)]
+PASSTHROUGH = [34, 35]  # indexes in TRANSFERS
 DESTINATIONS = ["sftp:/ap/in", "local:/archive", "email:ap@example.com", "http:erp"]
 NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 SPAN = dt.timedelta(days=730)
@@ -70,8 +72,8 @@ class Data:
     def __init__(self, invoices: int, seed: int = 7) -> None:
         rng = np.random.default_rng(seed)
         self.invoices = invoices
-        rejected = int(invoices * 0.035)
-        files = invoices + rejected
+        files = int(invoices * 1.055)  # the rejected, waiting and passthrough files have no invoice
+        rejected = int(files * 0.035)
         # Runs of 1..20 files share one time; times over two years, increasing with the ids.
         run_sizes = rng.integers(1, 21, size=files // 5 + 1)
         run_of = np.repeat(np.arange(len(run_sizes)), run_sizes)[:files]
@@ -84,11 +86,16 @@ class Data:
         self.file_rejected = np.zeros(files, dtype=bool)
         self.file_rejected[order[:rejected]] = True
         self.file_duplicate = np.zeros(files, dtype=bool)
-        self.file_duplicate[order[: int(invoices * 0.005)]] = True  # a part of the rejected ones
+        self.file_duplicate[order[: int(files * 0.005)]] = True  # a part of the rejected ones
         self.file_waiting = np.zeros(files, dtype=bool)
         self.file_waiting[files - max(1, files // 1000) :] = True
         self.file_waiting &= ~self.file_rejected
-        self.invoice_file = np.flatnonzero(~self.file_rejected)[:invoices]  # one invoice per good file
+        # The two smallest transfers pass files through (transform.input: any): no invoice is read.
+        self.file_passthrough = (
+            np.isin(self.file_integration, PASSTHROUGH) & ~self.file_rejected & ~self.file_waiting
+        )
+        eligible = ~self.file_rejected & ~self.file_waiting & ~self.file_passthrough
+        self.invoice_file = np.flatnonzero(eligible)  # one invoice per file (about --invoices of them)
         n = len(self.invoice_file)
         self.invoices = n
         self.sender = skewed(rng, 5000, n, 1.0)
@@ -97,7 +104,6 @@ class Data:
         self.supplier_order = np.where(rng.random(n) < 0.3, rng.integers(0, 300_000, n), -1)
         self.paid = rng.random(n) < 0.25
         self.destinations = rng.choice([1, 2, 3, 4], size=n, p=[0.1, 0.2, 0.5, 0.2])  # by the transfer
-        self.destinations[self.file_waiting[self.invoice_file]] = 0
         self.exported = np.flatnonzero(rng.random(n) < 0.2)
         self.export_integration = skewed(rng, len(EXPORTS), len(self.exported), 0.5)
         self.export_skipped = rng.random(len(self.exported)) < 0.01
@@ -153,6 +159,16 @@ class Data:
                 yield (
                     row_id, integration, file + 1, DESTINATIONS[n], f"INV-{k + 1}.xml", f"{row_id:064x}",
                     f"/remote/{k + 1}.xml", "delivered", f"scheduled__{at:%Y-%m-%dT%H:%M:%S}", at, f"{row_id:032x}",
+                )  # fmt: skip
+        for file in np.flatnonzero(self.file_passthrough):
+            at = self.time(self.file_time[file])
+            integration = TRANSFERS[self.file_integration[file]]
+            for n in range(1 + int(file) % 2):
+                row_id += 1
+                yield (
+                    row_id, integration, int(file) + 1, DESTINATIONS[n], f"file_{file + 1}.xml", f"{row_id:064x}",
+                    f"/remote/file_{file + 1}.xml", "delivered", f"scheduled__{at:%Y-%m-%dT%H:%M:%S}", at,
+                    f"{row_id:032x}",
                 )  # fmt: skip
         for e, k in enumerate(self.exported):
             if self.export_skipped[e]:
