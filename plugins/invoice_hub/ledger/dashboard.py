@@ -43,6 +43,7 @@ from sqlalchemy import (
     false,
     func,
     literal,
+    literal_column,
     null,
     select,
     true,
@@ -187,6 +188,7 @@ class _Branch:
     direction: Direction
     id: ColumnElement[int]
     time: ColumnElement[dt.datetime]
+    invoice_time: ColumnElement[dt.datetime]  # when its invoice was received (files: its time)
     integration: ColumnElement[str]
     columns: dict[SortKey, ColumnElement[Any] | None]  # None: the kind has no such value
     base: Select[Any]  # select_from + the predicates every row of the kind satisfies
@@ -298,6 +300,7 @@ def _branches() -> tuple[_Branch, ...]:
             Direction.INBOUND,
             i.id,
             i.received_at,
+            i.received_at,
             i.integration,
             {
                 SortKey.INTEGRATION: i.integration,
@@ -316,6 +319,7 @@ def _branches() -> tuple[_Branch, ...]:
             Direction.OUTBOUND,
             e.id,
             e.recorded_at,
+            j.received_at,
             e.integration,
             {
                 SortKey.INTEGRATION: e.integration,
@@ -341,6 +345,7 @@ def _branches() -> tuple[_Branch, ...]:
             2,
             Direction.INBOUND,
             f.id,
+            f.updated_at,
             f.updated_at,
             f.integration,
             {
@@ -444,26 +449,35 @@ class _Part:
     group: int
     value: ColumnElement[Any] | None
     where: tuple[ColumnElement[bool], ...]
+    #: The time in the key: the row's own, except for exports sorted by a column of their invoice,
+    #: which follow the invoice's received time: the order of the invoice's (column, time, id)
+    #: index, not a sort of every export of a sender by export time.
+    time: ColumnElement[dt.datetime]
 
 
 def _parts(branch: _Branch, sort: SortKey) -> list[_Part]:
     """The parts of a kind's rows in the order of the key (ascending). NULL sorts after every value
     (PostgreSQL's own default, which its indexes follow), so a nullable column has two parts."""
+    time = branch.time
     if sort is SortKey.TIME:
-        return [_Part(branch, 0, None, ())]
+        return [_Part(branch, 0, None, (), time)]
     if sort is SortKey.DIRECTION:
-        return [_Part(branch, _DIRECTION_RANKS[branch.direction], None, ())]
+        return [_Part(branch, _DIRECTION_RANKS[branch.direction], None, (), time)]
     if sort is SortKey.STATUS:
         return [
-            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),))
+            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),), time)
             for s in _possible_statuses(branch.kind)
         ]
     column = branch.columns[sort]
     if column is None:
-        return [_Part(branch, 1, None, ())]
+        return [_Part(branch, 1, None, (), time)]
     if sort in _NOT_NULL:
-        return [_Part(branch, 0, column, ())]
-    return [_Part(branch, 0, column, (column.is_not(None),)), _Part(branch, 1, None, (column.is_(None),))]
+        return [_Part(branch, 0, column, (), time)]
+    time = branch.invoice_time
+    return [
+        _Part(branch, 0, column, (column.is_not(None),), time),
+        _Part(branch, 1, None, (column.is_(None),), time),
+    ]
 
 
 def _after(part: _Part, key: _Key, descending: bool) -> ColumnElement[bool] | None:
@@ -475,9 +489,9 @@ def _after(part: _Part, key: _Key, descending: bool) -> ColumnElement[bool] | No
     ahead = (lambda a, b: a < b) if descending else (lambda a, b: a > b)
     ahead_or_equal = (lambda a, b: a <= b) if descending else (lambda a, b: a >= b)
     if part.value is not None:
-        this, that = [part.value, branch.time], [key.value, key.time]
+        this, that = [part.value, part.time], [key.value, key.time]
     else:
-        this, that = [branch.time], [key.time]
+        this, that = [part.time], [key.time]
     if branch.rank == key.rank:
         return ahead(tuple_(*this, branch.id), tuple_(*that, key.id))
     if ahead(branch.rank, key.rank):
@@ -488,13 +502,14 @@ def _after(part: _Part, key: _Key, descending: bool) -> ColumnElement[bool] | No
 def _part_query(part: _Part, where: list[ColumnElement[bool]], limit: int, descending: bool) -> Select[Any]:
     branch = part.branch
     value = part.value if part.value is not None else null()
-    order = [*([part.value] if part.value is not None else []), branch.time, branch.id]
+    order = [*([part.value] if part.value is not None else []), part.time, branch.id]
     return (
         branch.base.add_columns(
             literal(part.group, Integer).label("grp"),
             value.label("value"),
-            branch.time.label("time"),
+            part.time.label("time"),
             literal(branch.rank, Integer).label("rank"),
+            branch.time.label("shown_time"),
             branch.id.label("id"),
             *branch.shown,
         )
@@ -504,12 +519,38 @@ def _part_query(part: _Part, where: list[ColumnElement[bool]], limit: int, desce
     )
 
 
+def _merged_columns() -> dict[str, Any]:
+    """The merged rows' columns with their types (which convert SQLite's text times, for example)."""
+    types = {**{c.name: c.type for c in _exports}, **{c.name: c.type for c in _invoices}}
+    moment = _invoices.received_at.type
+    return {
+        "grp": Integer(),
+        "value": String(),
+        "time": moment,
+        "rank": Integer(),
+        "id": Integer(),
+        "shown_time": moment,
+        **{name: types[name] for name in _SHOWN},
+    }
+
+
+_MERGED_COLUMNS = _merged_columns()
+_KEY_COLUMNS = ("grp", "value", "time", "rank", "id")
+
+
 def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only: bool = False) -> Select[Any]:
-    """The parts' rows merged in the listing's order by the database (its collation, not Python's)."""
-    merged = union_all(*[select(q.subquery()) for q in queries]).subquery()
-    order = [merged.c.grp, merged.c.value, merged.c.time, merged.c.rank, merged.c.id]
+    """The parts' rows merged in the listing's order by the database (its collation, not Python's).
+
+    Written with ``*`` and column names: SQLAlchemy would otherwise build a proxy of every column of
+    every part for each request, which costs more than the database's answer."""
+    merged = union_all(*[select(literal_column("*")).select_from(q.subquery()) for q in queries]).subquery(
+        "merged"
+    )
+    names = _KEY_COLUMNS if keys_only else tuple(_MERGED_COLUMNS)
+    order = [literal_column(f"merged.{name}", _MERGED_COLUMNS[name]) for name in _KEY_COLUMNS]
     return (
-        select(*order if keys_only else [merged])
+        select(*[literal_column(f"merged.{name}", _MERGED_COLUMNS[name]).label(name) for name in names])
+        .select_from(merged)
         .order_by(*[(c.desc().nulls_first() if descending else c.asc().nulls_last()) for c in order])
         .limit(limit)
     )
@@ -574,7 +615,7 @@ def list_transactions(
     )
     last = rows[-1] if rows else None
     return TransactionPage(
-        rows=tuple(_transaction(row, facts, as_utc(row.time)) for row in rows),
+        rows=tuple(_transaction(row, facts, as_utc(row.shown_time)) for row in rows),
         has_more=has_more,
         next_cursor=encode_cursor(_Key(last.grp, last.value, as_utc(last.time), last.rank, last.id), sort)
         if has_more and last is not None
