@@ -37,6 +37,7 @@ from sqlalchemy import (
     Integer,
     Select,
     String,
+    Text,
     and_,
     cast,
     exists,
@@ -226,17 +227,26 @@ _REJECTED_FILE = (FileStatus.FAILED, FileStatus.DUPLICATE)
 _UNFINISHED_FILE = (FileStatus.FETCHED, *_REJECTED_FILE)
 
 
-def _invoice_waiting() -> ColumnElement[bool]:
-    """An invoice not delivered yet: its file unfinished, nothing of it delivered. Found from the
-    unfinished files (the index on status), not by probing every invoice: a million invoices have
-    only a handful waiting, and an anti-join over them all would read the whole table."""
+def _invoice_unfinished(statuses: tuple[str, ...]) -> ColumnElement[bool]:
+    """An invoice whose file has one of these (unfinished) statuses and of which nothing was
+    delivered: few at any time, found from their files (see ``_FEW``)."""
     unfinished = SourceFile.__table__.alias("unfinished")
     return and_(
-        _invoices.source_file_id.in_(
-            select(unfinished.c.id).where(unfinished.c.status.in_(_UNFINISHED_FILE))
-        ),
+        _invoices.source_file_id.in_(select(unfinished.c.id).where(unfinished.c.status.in_(statuses))),
         ~_invoice_delivered(),
     )
+
+
+#: (kind, status) whose rows are few in any ledger: invoices still waiting for their file to be
+#: delivered, or whose file was rejected after they were read. Their parts are ordered by an
+#: expression no index has, so that the database finds them from their few files and sorts them,
+#: instead of walking a million invoices in index order and probing each (the planner cannot know
+#: that the invoices of unfinished files are that few: it estimates them from the files).
+_FEW = {(Kind.INVOICE, Status.RECEIVED), (Kind.INVOICE, Status.REJECTED)}
+
+
+def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.coalesce(column, column)
 
 
 def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
@@ -246,8 +256,11 @@ def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
         rules = {
             Status.PAID: paid,
             Status.EXPORTED: and_(~paid, _invoice_exported()),
-            Status.RECEIVED: and_(~paid, ~_invoice_exported(), _invoice_waiting()),
-            Status.DELIVERED: and_(~paid, ~_invoice_exported(), ~_invoice_waiting()),
+            Status.RECEIVED: and_(~paid, ~_invoice_exported(), _invoice_unfinished((FileStatus.FETCHED,))),
+            Status.REJECTED: and_(~paid, ~_invoice_exported(), _invoice_unfinished(_REJECTED_FILE)),
+            Status.DELIVERED: and_(
+                ~paid, ~_invoice_exported(), ~_invoice_unfinished((FileStatus.FETCHED, *_REJECTED_FILE))
+            ),
         }
     elif kind is Kind.EXPORT:
         rules = {
@@ -268,7 +281,7 @@ def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
 
 def _possible_statuses(kind: Kind) -> tuple[Status, ...]:
     return {
-        Kind.INVOICE: (Status.RECEIVED, Status.DELIVERED, Status.EXPORTED, Status.PAID),
+        Kind.INVOICE: (Status.RECEIVED, Status.DELIVERED, Status.EXPORTED, Status.PAID, Status.REJECTED),
         Kind.EXPORT: (Status.EXPORTED, Status.SKIPPED, Status.PENDING),
         Kind.FILE: (Status.RECEIVED, Status.DELIVERED, Status.REJECTED),
     }[kind]
@@ -469,11 +482,29 @@ class _Part:
     #: which follow the invoice's received time: the order of the invoice's (column, time, id)
     #: index, not a sort of every export of a sender by export time.
     time: ColumnElement[dt.datetime]
+    status: Status | None = None  # the part's status, when sorting by status
 
 
-def _parts(branch: _Branch, sort: SortKey) -> list[_Part]:
+def _parts(branch: _Branch, sort: SortKey, status: Status | None = None) -> list[_Part]:
     """The parts of a kind's rows in the order of the key (ascending). NULL sorts after every value
-    (PostgreSQL's own default, which its indexes follow), so a nullable column has two parts."""
+    (PostgreSQL's own default, which its indexes follow), so a nullable column has two parts.
+    ``status``: the status filter, when there is one."""
+    parts = _indexed_parts(branch, sort)
+    return [
+        _Part(
+            p.branch,
+            p.group,
+            _unindexed(p.value) if p.value is not None else None,
+            p.where,
+            _unindexed(p.time),
+        )
+        if (branch.kind, p.status or status) in _FEW
+        else p
+        for p in parts
+    ]
+
+
+def _indexed_parts(branch: _Branch, sort: SortKey) -> list[_Part]:
     time = branch.time
     if sort is SortKey.TIME:
         return [_Part(branch, 0, None, (), time)]
@@ -481,7 +512,7 @@ def _parts(branch: _Branch, sort: SortKey) -> list[_Part]:
         return [_Part(branch, _DIRECTION_RANKS[branch.direction], None, (), time)]
     if sort is SortKey.STATUS:
         return [
-            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),), time)
+            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),), time, s)
             for s in _possible_statuses(branch.kind)
         ]
     column = branch.columns[sort]
@@ -598,7 +629,7 @@ def list_transactions(
             continue
         if integrations is not None:
             where.append(branch.integration.in_(sorted(integrations)))
-        for part in _parts(branch, sort.key):
+        for part in _parts(branch, sort.key, filters.status):
             keyset = _after(part, after, sort.descending) if after else true()
             if keyset is None:
                 continue
@@ -685,6 +716,7 @@ class _Facts:
     delivered: dict[tuple[int, str], list[str]]  # (source file id, integration) -> destinations
     exported: dict[int, list[str]]  # invoice id -> destinations an export delivered it to
     file_status: dict[int, str]  # source file id -> its status
+    file_reason: dict[int, str | None]  # source file id -> why it was rejected
 
 
 def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | None]) -> _Facts:
@@ -694,14 +726,16 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
     exported: dict[int, list[str]] = {}
     wanted = sorted(i for i in file_ids if i is not None)
     file_status: dict[int, str] = {}
+    file_reason: dict[int, str | None] = {}
     if not wanted and not invoice_ids:
-        return _Facts(delivered, exported, file_status)
+        return _Facts(delivered, exported, file_status, file_reason)
     deliveries = select(
         literal("d").label("fact"),
         _deliveries.source_file_id.label("row_id"),
         _deliveries.integration,
         _deliveries.destination,
         _deliveries.id,
+        cast(null(), Text).label("reason"),
     ).where(_deliveries.source_file_id.in_(wanted), _deliveries.status == DeliveryStatus.DELIVERED)
     exports = select(
         literal("e").label("fact"),
@@ -709,12 +743,18 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
         _exports.integration,
         _exports.destination,
         _exports.id,
+        cast(null(), Text).label("reason"),
     ).where(_exports.invoice_id.in_(sorted(invoice_ids)), _exports.status == "delivered")
     files = select(
-        literal("f").label("fact"), _files.id.label("row_id"), _files.integration, _files.status, _files.id
+        literal("f").label("fact"),
+        _files.id.label("row_id"),
+        _files.integration,
+        _files.status,
+        _files.id,
+        _files.reason,
     ).where(_files.id.in_(wanted))
     both = union_all(deliveries, exports, files).subquery()
-    for fact, row_id, integration, destination, _ in connection.execute(
+    for fact, row_id, integration, destination, _, reason in connection.execute(
         select(both).order_by(both.c.fact, both.c.id)
     ):
         if fact == "d":
@@ -723,7 +763,8 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
             exported.setdefault(row_id, []).append(destination)
         else:
             file_status[row_id] = destination  # the file's status, in that column
-    return _Facts(delivered, exported, file_status)
+            file_reason[row_id] = reason
+    return _Facts(delivered, exported, file_status, file_reason)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -736,11 +777,12 @@ def _invoice_status(row: Any, facts: _Facts) -> Status:
         return Status.PAID
     if row.id in facts.exported:
         return Status.EXPORTED
-    if (
-        facts.file_status.get(row.source_file_id) in _UNFINISHED_FILE
-        and (row.source_file_id, row.integration) not in facts.delivered
-    ):
-        return Status.RECEIVED
+    if (row.source_file_id, row.integration) not in facts.delivered:
+        file_status = facts.file_status.get(row.source_file_id)
+        if file_status == FileStatus.FETCHED:
+            return Status.RECEIVED
+        if file_status in _REJECTED_FILE:
+            return Status.REJECTED
     return Status.DELIVERED
 
 
@@ -757,6 +799,7 @@ def _file_status(row: Any, facts: _Facts) -> Status:
 
 
 def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
+    status = _invoice_status(row, facts)
     destinations = facts.delivered.get((row.source_file_id, row.integration), [])
     return Transaction(
         id=f"{Kind.INVOICE}-{row.id}",
@@ -771,8 +814,8 @@ def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transact
         type=row.type,
         customer_order_number=row.customer_order_number,
         supplier_order_number=row.supplier_order_number,
-        status=_invoice_status(row, facts),
-        reason=None,
+        status=status,
+        reason=facts.file_reason.get(row.source_file_id) if status is Status.REJECTED else None,
         destinations=tuple(dict.fromkeys(destinations)),
         time=time,
         source_path=row.source_path,
