@@ -24,15 +24,17 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import heapq
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
@@ -52,6 +54,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from invoice_hub.ledger.status import DeliveryStatus, FileStatus, SnapshotStatus
 from invoice_hub.ledger.tables import (
@@ -232,9 +236,37 @@ def _invoice_unfinished(statuses: tuple[str, ...]) -> ColumnElement[bool]:
     delivered: few at any time, found from their files (see ``_FEW``)."""
     unfinished = SourceFile.__table__.alias("unfinished")
     return and_(
-        _invoices.source_file_id.in_(select(unfinished.c.id).where(unfinished.c.status.in_(statuses))),
+        _AmongFew(_invoices.source_file_id, select(unfinished.c.id).where(unfinished.c.status.in_(statuses))),
         ~_invoice_delivered(),
     )
+
+
+class _AmongFew(ColumnElement[bool]):
+    """``column IN (subquery)`` for a subquery of few rows. PostgreSQL gets ``column = ANY(ARRAY(
+    subquery))``: the subquery runs first, and the column's index is probed for each of its rows;
+    with ``IN`` the planner, estimating from the files, may read every invoice instead."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals: ClassVar = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], subquery: Select[Any]) -> None:
+        self.column = column
+        self.subquery = subquery
+
+
+@compiles(_AmongFew)
+def _among_few(element: _AmongFew, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.subquery), **kw)
+
+
+@compiles(_AmongFew, "postgresql")
+def _among_few_postgresql(element: _AmongFew, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY({compiler.process(element.subquery, **kw)}))"
 
 
 #: (kind, status) whose rows are few in any ledger: invoices still waiting for their file to be
@@ -468,6 +500,15 @@ class _Key:
     rank: int
     id: int
 
+    @property
+    def order(self) -> tuple[int, dt.datetime, int, int]:
+        """The key without its value: how rows of different kinds compare, but by integration."""
+        return (self.group, self.time, self.rank, self.id)
+
+
+def _key_of(row: Any) -> _Key:
+    return _Key(row.grp, row.value, as_utc(row.time), row.rank, row.id)
+
 
 @dataclass(frozen=True)
 class _Part:
@@ -585,7 +626,7 @@ _MERGED_COLUMNS = _merged_columns()
 _KEY_COLUMNS = ("grp", "value", "time", "rank", "id")
 
 
-def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only: bool = False) -> Select[Any]:
+def _merged(queries: list[Select[Any]], descending: bool, limit: int) -> Select[Any]:
     """The parts' rows merged in the listing's order by the database (its collation, not Python's).
 
     Written with ``*`` and column names: SQLAlchemy would otherwise build a proxy of every column of
@@ -593,7 +634,7 @@ def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only:
     merged = union_all(*[select(literal_column("*")).select_from(q.subquery()) for q in queries]).subquery(
         "merged"
     )
-    names = _KEY_COLUMNS if keys_only else tuple(_MERGED_COLUMNS)
+    names = tuple(_MERGED_COLUMNS)
     order = [literal_column(f"merged.{name}", _MERGED_COLUMNS[name]) for name in _KEY_COLUMNS]
     return (
         select(*[literal_column(f"merged.{name}", _MERGED_COLUMNS[name]).label(name) for name in names])
@@ -637,22 +678,27 @@ def list_transactions(
                 costly.append((part, [*where, keyset]))
             else:
                 cheap.append(_part_query(part, [*where, keyset], limit + 1, sort.descending))
-    bound = None
-    if cheap and costly:
-        first = _merged(cheap, sort.descending, limit + 1, keys_only=True)
-        found = connection.execute(first).all()
-        if len(found) > limit:
-            last = found[limit]
-            bound = _Key(last.grp, last.value, as_utc(last.time), last.rank, last.id)
-    queries = list(cheap)
+    rows = connection.execute(_merged(cheap, sort.descending, limit + 1)).all() if cheap else []
+    bound = _key_of(rows[limit]) if len(rows) > limit else None
+    later: list[Select[Any]] = []
     for part, where in costly:
         # before the bound (a file's key never equals another kind's): the rows that can be on the page
         before = _after(part, bound, not sort.descending) if bound else true()
         if before is not None:
-            queries.append(_part_query(part, [*where, before], limit + 1, sort.descending))
-    if not queries:
+            later.append(_part_query(part, [*where, before], limit + 1, sort.descending))
+    if later and sort.key is SortKey.INTEGRATION:
+        # names compared: only the database's collation may order them (not Python's)
+        rows = connection.execute(_merged([*cheap, *later], sort.descending, limit + 1)).all()
+    elif later:
+        # Every other key compares a file's row with another kind's by group, time, kind and id
+        # (a file has no value in the other columns: its rows are the NULL group), which Python
+        # compares as the database does: the two ordered lists are merged here.
+        files = connection.execute(_merged(later, sort.descending, limit + 1)).all()
+        rows = list(heapq.merge(rows, files, key=lambda r: _key_of(r).order, reverse=sort.descending))[
+            : limit + 1
+        ]
+    if not rows:
         return TransactionPage(rows=(), has_more=False, next_cursor=None)
-    rows = connection.execute(_merged(queries, sort.descending, limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     facts = _facts(
