@@ -265,7 +265,7 @@ _COLUMN_KEYS = (
 
 def _invoice_text(row: dict) -> str:
     keys = ("number", "sender", "sender_name", "receiver", "receiver_name")
-    keys += ("customer_order_number", "supplier_order_number", "source_path")
+    keys += ("customer_order_number", "supplier_order_number")
     return " ".join(row[k] or "" for k in keys).lower()
 
 

@@ -15,7 +15,15 @@ Why the listing is built the way it is (a ledger of millions of invoices answers
   with a value, then those without; for the status: one part per status), each part one indexed
   range scan of at most ``limit + 1`` rows; the database merges the parts by the same key, so the
   order is the database's own (its collation), the same in the parts and the merge.
+- Source files without an invoice are an anti-join, which reads until it has its rows: they are
+  read after the others, only as far back as the others' ``limit + 1``-th row, and merged with them
+  in Python (their key has no value to compare but the integration's name, which is left to the
+  database).
+- The few rows of a status that is rare in any ledger (invoices still waiting, or of a rejected
+  file) are found from their files, not by walking every invoice in index order (``_FEW``).
 - ``has_more`` comes from the ``limit + 1``-th row: nothing counts the table.
+- Columns are filtered exactly (they are identifiers, and equality uses the index); ``search``
+  looks for text anywhere, through trigram indexes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -133,8 +141,8 @@ class Sort(_Frozen):
 
 class TransactionFilters(_Frozen):
     """Every filter is optional; those given must all match. Column filters match exactly (they are
-    identifiers); ``search`` finds text anywhere in the number, the parties' identifiers and names,
-    the order numbers and the source path (case-insensitive)."""
+    identifiers); ``search`` finds text anywhere in the number, the parties' identifiers and names
+    and the order numbers (for a file without an invoice: its path and reason), case-insensitive."""
 
     integration: str | None = None
     direction: Direction | None = None

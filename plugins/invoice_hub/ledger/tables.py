@@ -333,7 +333,9 @@ def _joined(*columns: ColumnElement[str]) -> ColumnElement[str]:
 
 def invoice_search_text() -> ColumnElement[str]:
     """What the dashboard's free-text search looks in for an invoice: one expression, indexed with
-    trigrams on PostgreSQL (``ix_invoices_search``), so that ``LIKE '%text%'`` needs no table scan."""
+    trigrams on PostgreSQL (``ix_invoices_search``), so that ``LIKE '%text%'`` needs no table scan.
+    Not the source path: its dates and sequence numbers share their trigrams with every number
+    searched for, which would make the index return a large part of the table for each."""
     c = InvoiceRecord.__table__.c
     return _joined(
         c.number,
@@ -343,7 +345,6 @@ def invoice_search_text() -> ColumnElement[str]:
         c.receiver_name,
         c.customer_order_number,
         c.supplier_order_number,
-        c.source_path,
     )
 
 

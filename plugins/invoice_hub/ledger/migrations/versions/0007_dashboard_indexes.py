@@ -71,7 +71,6 @@ SEARCH = {
             "receiver_name",
             "customer_order_number",
             "supplier_order_number",
-            "source_path",
         ),
     ),
     "ix_source_files_search": ("source_files", _joined("source_path", "reason")),
