@@ -592,7 +592,7 @@ def test_open_ar_summary_counts_and_pages(ledger_url: str) -> None:
 
 
 def test_models_and_migrations_agree(ledger_url: str) -> None:
-    """The migrated schema is the one tables.py declares: every index of 0007 in both, the same."""
+    """The migrated schema is the one tables.py declares: every index of 0007 and 0008 in both, the same."""
     import warnings
 
     from alembic.autogenerate import compare_metadata

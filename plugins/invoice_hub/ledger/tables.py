@@ -355,7 +355,7 @@ def source_file_search_text() -> ColumnElement[str]:
 
 
 #: Trigram indexes exist on PostgreSQL only (extension ``pg_trgm``); SQLite scans, which is what a
-#: small SQLite ledger can afford. Migration 0007 makes the same ones.
+#: small SQLite ledger can afford. Migrations 0007 and 0008 make the same ones.
 for _table, _text in (
     (InvoiceRecord.__table__, invoice_search_text),
     (SourceFile.__table__, source_file_search_text),
