@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -46,6 +46,7 @@ import requests
 from invoice_hub.accounting import AccountingError, Customer, DateField, SourcedInvoice
 from invoice_hub.accounting.billy_mapping import BillyBooks, map_invoice, organization_party, to_customer
 from invoice_hub.accounting.http import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, ApiSession
+from invoice_hub.ledger.invoices import interval_bound
 from invoice_hub.model import Party
 from invoice_hub.redaction import register_secrets
 
@@ -240,43 +241,76 @@ class BillySource:
                 yield to_customer(contact)
 
     def documents(
-        self, start: dt.datetime, end: dt.datetime, date_field: DateField = "issue_date"
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        date_field: DateField = "issue_date",
+        *,
+        customer_id: str | None = None,
     ) -> Iterator[SourcedInvoice]:
         books = self.books()
         start, end = _aware(start), _aware(end)
         params: dict[str, Any] = {"state": "approved", "include": INCLUDE, "sortProperty": "approvedTime"}
+        if customer_id:
+            params["contactId"] = customer_id
         stop = None
         if date_field == "issue_date":
-            # entryDate is a date; the interval [start, end) covers the days from start's to the day
-            # before end's (an end at midnight excludes that day).
-            last = (end - dt.timedelta(microseconds=1)).date()
-            params.update(
-                minEntryDate=start.date().isoformat(), maxEntryDate=last.isoformat(), sortDirection="ASC"
-            )
+            # A date belongs to the interval that holds its midnight (UTC), as in the ledger: every
+            # entry date falls in exactly one of a row of intervals, hourly ones included.
+            first, after = interval_bound("issue_date", start), interval_bound("issue_date", end)
+            if after <= first:
+                return
+            last = after - dt.timedelta(days=1)
+            params.update(minEntryDate=first.isoformat(), maxEntryDate=last.isoformat(), sortDirection="ASC")
+
+            def wanted(record: dict[str, Any]) -> bool:
+                return (
+                    bool(record.get("entryDate"))
+                    and first.isoformat() <= record["entryDate"] <= last.isoformat()
+                )
         elif date_field == "approved_at":
             params["sortDirection"] = "DESC"
 
             def stop(record: dict[str, Any]) -> bool:
                 approved = _time(record.get("approvedTime"))
                 return approved is not None and approved < start
+
+            def wanted(record: dict[str, Any]) -> bool:
+                approved = _time(record.get("approvedTime"))
+                return approved is not None and start <= approved < end
         else:
             raise AccountingError(
                 f"billy: date_field {date_field!r} is not one of issue_date, approved_at", retryable=False
             )
         for record, contacts in self.client.stable_listing("invoices", "invoices", params, stop=stop):
-            approved = _time(record.get("approvedTime"))
-            if date_field == "approved_at" and not (approved is not None and start <= approved < end):
-                continue
-            if date_field == "issue_date" and not _entry_in(record, start, end):
-                continue  # a server that filters loosely: the interval is the hub's promise
-            yield self._sourced(record, contacts, books, approved)
+            if wanted(
+                record
+            ):  # a server filtering loosely changes nothing: the interval is the hub's promise
+                yield self._sourced(record, contacts, books)
+
+    def numbered(self, numbers: Iterable[str]) -> Iterator[SourcedInvoice]:
+        """The approved invoices and credit notes with these invoice numbers (a manual export by
+        invoice), each found by billy's filter on ``invoiceNo``; a number billy does not know is
+        an error naming it (a person asked for it: silence would hide a typo)."""
+        books = self.books()
+        for number in dict.fromkeys(n.strip() for n in numbers if n and n.strip()):
+            params = {"state": "approved", "invoiceNo": number, "include": INCLUDE}
+            page = self.client.page("invoices", "invoices", params, 1)
+            records = [r for r in page.records if str(r.get("invoiceNo")) == number]
+            if not records:
+                raise AccountingError(
+                    f"billy has no approved invoice or credit note numbered {number!r}; check the number "
+                    "(drafts and voided invoices are not exported)",
+                    retryable=False,
+                )
+            for record in records:
+                yield self._sourced(record, page.contacts, books)
 
     def _sourced(
         self,
         record: dict[str, Any],
         contacts: Mapping[str, dict[str, Any]],
         books: BillyBooks,
-        approved: dt.datetime | None,
     ) -> SourcedInvoice:
         contact = contacts.get(record.get("contactId") or "")
         credited = record.get("creditedInvoiceId")
@@ -292,7 +326,7 @@ class BillySource:
             customer_id=record.get("contactId"),
             document_type="credit_note" if record.get("type") == "creditNote" else "invoice",
             issue_date=dt.date.fromisoformat(record["entryDate"]) if record.get("entryDate") else None,
-            approved_at=approved,
+            approved_at=_time(record.get("approvedTime")),
             invoice=invoice,
             findings=tuple(findings),
             fetch_pdf=(lambda: self.client.download(url)) if url else None,
@@ -302,11 +336,3 @@ class BillySource:
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _entry_in(record: Mapping[str, Any], start: dt.datetime, end: dt.datetime) -> bool:
-    text = record.get("entryDate")
-    if not text:
-        return False
-    day = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
-    return start.replace(hour=0, minute=0, second=0, microsecond=0) <= day < end
