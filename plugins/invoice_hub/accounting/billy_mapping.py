@@ -32,7 +32,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from invoice_hub.accounting import Customer
@@ -103,7 +103,7 @@ def _dec(value: Any) -> Decimal | None:
 
 
 def _money(value: Any) -> Decimal:
-    return (_dec(value) or Decimal(0)).quantize(CENT)
+    return (_dec(value) or Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _text(value: Any) -> str | None:
@@ -350,7 +350,7 @@ def _invoice(
     tax_subtotals = []
     for (code, rate), nets in subtotals.items():
         taxable = sum(nets, Decimal(0))
-        tax = (taxable * rate / 100).quantize(CENT)
+        tax = (taxable * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)  # as billy and the rules round
         tax_subtotals.append(
             TaxSubtotal(
                 taxable_amount=taxable,
