@@ -256,7 +256,7 @@ class BillySource:
         return organization_party(self.books().organization)
 
     def customers(self) -> Iterator[Customer]:
-        for contact in self.client.listing_records("contacts", "contacts", {"isCustomer": "true"}):
+        for contact, _ in self.client.stable_listing("contacts", "contacts", {"isCustomer": "true"}):
             if contact.get("isCustomer", True):
                 yield to_customer(contact)
 
@@ -328,21 +328,46 @@ class BillySource:
 
     def numbered(self, numbers: Iterable[str]) -> Iterator[SourcedInvoice]:
         """The approved invoices and credit notes with these invoice numbers (a manual export by
-        invoice), each found by billy's filter on ``invoiceNo``; a number billy does not know is
-        an error naming it (a person asked for it: silence would hide a typo)."""
+        invoice), each looked up with billy's property filter ``invoiceNo``. Should an answer hold
+        other numbers (the filter not applied), the approved invoices are read whole instead. A
+        number billy does not know is an error naming it: a person asked for it, and silence would
+        hide a typo."""
         books = self.books()
-        for number in dict.fromkeys(n.strip() for n in numbers if n and n.strip()):
+        wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+        found: dict[str, list[tuple[dict[str, Any], Mapping[str, dict[str, Any]]]]] = {}
+        unfiltered = False
+        for number in wanted:
             params = {"state": "approved", "invoiceNo": number, "include": INCLUDE}
             page = self.client.page("invoices", "invoices", params, 1)
-            records = [r for r in page.records if str(r.get("invoiceNo")) == number]
-            if not records:
-                raise AccountingError(
-                    f"billy has no approved invoice or credit note numbered {number!r}; check the number "
-                    "(drafts and voided invoices are not exported)",
-                    retryable=False,
-                )
-            for record in records:
-                yield self._sourced(record, page.contacts, books)
+            for record in page.records:
+                if str(record.get("invoiceNo")) == number:
+                    found.setdefault(number, []).append((record, page.contacts))
+                else:
+                    unfiltered = True
+            if unfiltered:
+                break
+        if unfiltered:
+            log.warning("billy: the invoiceNo filter was not applied; reading every approved invoice instead")
+            found = {}
+            params = {
+                "state": "approved",
+                "include": INCLUDE,
+                "sortProperty": "approvedTime",
+                "sortDirection": "ASC",
+            }
+            for record, contacts in self.client.stable_listing("invoices", "invoices", params):
+                if str(record.get("invoiceNo")) in wanted:
+                    found.setdefault(str(record.get("invoiceNo")), []).append((record, contacts))
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            raise AccountingError(
+                f"billy has no approved invoice or credit note numbered {', '.join(map(repr, missing))}; check "
+                "the numbers (drafts and voided invoices are not exported)",
+                retryable=False,
+            )
+        for number in wanted:
+            for record, contacts in found[number]:
+                yield self._sourced(record, contacts, books)
 
     def _sourced(
         self,
