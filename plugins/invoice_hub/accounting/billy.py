@@ -97,7 +97,7 @@ class BillyClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_ATTEMPTS,
         backoff: float = 1.0,
-        sleep: Any = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not token:
             raise AccountingError(
@@ -123,13 +123,13 @@ class BillyClient:
         self.api.close()
 
     def organization(self) -> dict[str, Any]:
-        return self.api.get_json("organization")["organization"]
+        return _one(self.api.get_json("organization"), "organization", "GET organization")
 
     def tax_rates(self) -> dict[str, dict[str, Any]]:
         return {rate["id"]: rate for rate in self.listing_records("taxRates", "taxRates", {})}
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
-        return self.api.get_json(f"invoices/{invoice_id}")["invoice"]
+        return _one(self.api.get_json(f"invoices/{invoice_id}"), "invoice", f"GET invoices/{invoice_id}")
 
     def page(self, resource: str, key: str, params: Mapping[str, Any], number: int) -> Page:
         body = self.api.get_json(resource, {**params, "page": number, "pageSize": self.page_size})
@@ -215,6 +215,16 @@ class BillyClient:
 
     def download(self, url: str) -> bytes:
         return self.api.get_bytes(url, what=f"GET {pdf_name(url)} (the invoice's PDF)")
+
+
+def _one(body: Mapping[str, Any], key: str, what: str) -> dict[str, Any]:
+    """The record under ``key`` of a single-record answer (``{"organization": {...}}``)."""
+    record = body.get(key)
+    if not isinstance(record, dict):
+        raise AccountingError(
+            f"billy: {what} answered without an {key!r} record; is the connection's host billy's API?"
+        )
+    return record
 
 
 def pdf_name(url: str) -> str:
