@@ -249,38 +249,28 @@ def test_mapping_of_one_invoice_term_by_term(billy: BillyStandIn) -> None:
 
 
 def test_records_the_model_cannot_hold_are_findings_naming_the_invoice(billy: BillyStandIn) -> None:
-    contact = billy.contacts[2]
-    empty = billy.book(
-        contact=contact, entry_date=dt.date(2026, 3, 4), approved_time=dt.datetime(2026, 3, 4, 9), lines=[]
-    )
-    odd = billy.book(
-        contact=contact,
-        entry_date=dt.date(2026, 3, 4),
-        approved_time=dt.datetime(2026, 3, 4, 9),
-        lines=[
-            {
-                "description": "X",
-                "quantity": Decimal(1),
-                "unitPrice": Decimal(5),
-                "unit": "pieces",
-                "taxRateId": "tax-gone",
-            }
-        ],
-    )
-    tampered = billy.book(
-        contact=contact,
-        entry_date=dt.date(2026, 3, 4),
-        approved_time=dt.datetime(2026, 3, 4, 9),
-        lines=[
-            {
-                "description": "Y",
-                "quantity": Decimal(1),
-                "unitPrice": Decimal(5),
-                "unit": "pieces",
-                "taxRateId": "tax-25",
-            }
-        ],
-    )
+    def book(tax_rate: str | None) -> dict:
+        lines = (
+            []
+            if tax_rate is None
+            else [
+                {
+                    "description": "X",
+                    "quantity": Decimal(1),
+                    "unitPrice": Decimal(5),
+                    "unit": "pieces",
+                    "taxRateId": tax_rate,
+                }
+            ]
+        )
+        return billy.book(
+            contact=billy.contacts[2],
+            entry_date=dt.date(2026, 3, 4),
+            approved_time=dt.datetime(2026, 3, 4, 9),
+            lines=lines,
+        )
+
+    empty, odd, tampered = book(None), book("tax-gone"), book("tax-25")
     tampered["grossAmount"] += Decimal("100.00")  # an invoice-level fee the lines do not show
 
     docs = {d.source_id: d for d in source(billy).documents(START, END)}
