@@ -440,3 +440,30 @@ def test_billy_connection_opens_the_source_and_passes_airflows_test(
         True,
         "Token accepted by billy for the organisation 'Hub Demo ApS'",
     )
+
+
+def test_an_unreachable_api_is_retried_then_fails_retryable() -> None:
+    from tests.servers.sshd import free_port
+
+    waits = Waits()
+    client = BillyClient(
+        "some-token-1234", base_url=f"http://127.0.0.1:{free_port()}/v2", max_attempts=3, sleep=waits
+    )
+    with pytest.raises(
+        AccountingError, match="GET organization failed 3 times, last: ConnectionError"
+    ) as error:
+        client.organization()
+    assert error.value.retryable and waits == [1.0, 2.0]
+
+
+def test_the_connection_names_the_api() -> None:
+    from types import SimpleNamespace
+
+    from invoice_hub.hooks.billy import base_url
+
+    def connection(host: str | None, port: int | None = None, schema: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(host=host, port=port, schema=schema)
+
+    assert base_url(connection(None)) == "https://api.billysbilling.com/v2"
+    assert base_url(connection("http://127.0.0.1:8080/v2/")) == "http://127.0.0.1:8080/v2"
+    assert base_url(connection("billy-proxy.internal", 8443)) == "https://billy-proxy.internal:8443/v2"
