@@ -86,7 +86,12 @@ class Invoices:
                     [_row(integration, run_id, now, r) for r in new],
                 ).scalars()
                 links = [
-                    {"invoice_id": invoice_id, "integration": integration, "output_name": name, "output_sha256": sha}
+                    {
+                        "invoice_id": invoice_id,
+                        "integration": integration,
+                        "output_name": name,
+                        "output_sha256": sha,
+                    }
                     for invoice_id, r in zip(ids, new, strict=True)
                     for name, sha in r.outputs
                 ]
