@@ -242,11 +242,18 @@ def _notifications(integration: Integration) -> dict[str, Any]:
     ]
     if integration.notify.webhook is not None:
         conn_ids.append(integration.notify.webhook.conn_id)
-    common = {"integration": integration.name, "notify": integration.notify, "conn_ids": conn_ids}
-    return {
-        "on_failure_callback": RunNotifier(trigger="failure", **common),
-        "on_success_callback": RunNotifier(trigger="success", **common),
-    }
+    notify = integration.notify
+    wanted = {e for e in NOTIFY_EVENTS if notify.recipients(e)} | set(
+        notify.webhook.events if notify.webhook else ()
+    )
+    common = {"integration": integration.name, "notify": notify, "conn_ids": conn_ids}
+    callbacks: dict[str, Any] = {}
+    # a rejection is told by whichever ends the run: today a rejected file fails it (archive fails)
+    if wanted & {"failure", "rejection"}:
+        callbacks["on_failure_callback"] = RunNotifier(trigger="failure", **common)
+    if wanted & {"success", "rejection"}:
+        callbacks["on_success_callback"] = RunNotifier(trigger="success", **common)
+    return callbacks
 
 
 def doc_md(entry: IntegrationFile) -> str:
