@@ -105,6 +105,11 @@ def html_body(report: RunReport, events: Iterable[NotifyEvent]) -> str:
                 for destination, count in sorted(report.deliveries.items())
             )
             out.append(f"<table border=1><tr><th>Destination</th><th>Delivered</th></tr>{rows}</table>")
+    if report.ledger_problem:
+        out.append(
+            f"<p>The ledger could not be read, so its files and counts are missing here: "
+            f"{e(report.ledger_problem)}</p>"
+        )
     if report.log_url:
         label = "Task log" if "failure" in told else "The run"
         out.append(f'<p>{label} in the Airflow UI: <a href="{e(report.log_url)}">{e(report.log_url)}</a></p>')
@@ -129,6 +134,7 @@ def webhook_payload(report: RunReport, events: Sequence[NotifyEvent]) -> dict[st
         "files": report.files,
         "invoices": report.invoices,
         "deliveries": {redact(d): n for d, n in report.deliveries.items()},
+        "ledger_problem": report.ledger_problem,
     }
 
 

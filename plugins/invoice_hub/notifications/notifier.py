@@ -72,13 +72,18 @@ class RunNotifier(BaseNotifier):
 
     def _report(self, context: Any) -> Any:
         from invoice_hub.ledger.database import get_engine
-        from invoice_hub.notifications.report import run_report
+        from invoice_hub.notifications.report import RunReport, run_report
         from invoice_hub.redaction import redact
 
         self._mask_connections()
         ti = context["ti"]
         failed = self.trigger == "failure"
-        report = run_report(get_engine(), self.integration, context["run_id"], failed=failed)
+        try:
+            report = run_report(get_engine(), self.integration, context["run_id"], failed=failed)
+        except Exception as exc:  # the message still goes out, saying what it could not look up
+            self.log.exception("invoice hub: the ledger could not be read for the run's notification")
+            report = RunReport(self.integration, context["run_id"], failed)
+            report.ledger_problem = redact(f"{type(exc).__name__}: {exc}")
         if failed:
             error = context.get("exception")
             report.failed_task = ti.task_id

@@ -57,6 +57,9 @@ class RunReport:
     unfinished: list[str] = field(default_factory=list)  # fetched, not closed: taken again next run
     invoices: int = 0  # received (recorded) by this run
     deliveries: dict[str, int] = field(default_factory=dict)  # destination -> outputs delivered
+    #: Why the ledger could not be read (the message goes out without its files and counts then:
+    #: a run that failed because its ledger was down must still be told).
+    ledger_problem: str | None = None
 
     @property
     def rejected(self) -> list[FailedFile]:
