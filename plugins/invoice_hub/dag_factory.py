@@ -196,6 +196,19 @@ def _params(integration: Integration) -> dict[str, Param]:
     """
     text = {"type": ["null", "string"]}
     names = {"type": ["null", "array"], "items": {"type": "string"}}
+    resend = {
+        "resend": Param(
+            None,
+            type=["null", "object"],
+            title="Resend (started by the dashboard)",
+            description="Deliver one stored document again: {document: sha256, destination: "
+            "destinations.N, token}. The dashboard's Resend button fills it in; leave it empty.",
+        )
+    }
+    return {**_kind_params(integration, text, names), **resend}
+
+
+def _kind_params(integration: Integration, text: dict, names: dict) -> dict[str, Param]:
     if integration.kind == "export":
         return {
             "invoice_numbers": Param(
