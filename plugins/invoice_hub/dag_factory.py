@@ -364,6 +364,17 @@ def _file_for_dag_id(folder: Path, dag_id: str) -> list[Path]:
     ]
 
 
+def integration_named(dag_id: str, paths: Iterable[Path] | None = None) -> Integration | None:
+    """The valid integration whose DAG is ``dag_id``, found as a task run finds it (by file name,
+    then by ``name:`` lines), or None. The dashboard reads its destinations and selection rules."""
+    for folder in paths if paths is not None else [settings.integrations_dir()]:
+        for path in _file_for_dag_id(folder, dag_id) if folder.is_dir() else [folder]:
+            integration = load_integration(path).integration
+            if integration is not None and integration.name == dag_id:
+                return integration
+    return None
+
+
 def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:
     """Every valid integration's DAG, keyed by dag_id. Broken files are left out, never raised here:
     their problems are the import error of the second DAG file (see :class:`IntegrationFileProblems`).
