@@ -76,7 +76,10 @@ def test_a_resend_delivers_once_per_request_and_leaves_the_source_alone(
 @pytest.mark.parametrize(
     ("request_", "message"),
     [
-        ({"document": "0" * 64, "destination": "destinations.0", "token": "tok-12345678"}, "no stored document"),
+        (
+            {"document": "0" * 64, "destination": "destinations.0", "token": "tok-12345678"},
+            "no stored document",
+        ),
         ({"document": None, "destination": "destinations.7", "token": "tok-12345678"}, "not one of"),
         ({"document": None, "destination": "destinations.0", "token": "x"}, "'token' must be"),
     ],

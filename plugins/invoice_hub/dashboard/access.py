@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import get_user, requires_access_dag
@@ -22,7 +23,8 @@ from fastapi import Depends, HTTPException, Request, status
 UserDep = Annotated[BaseUser, Depends(get_user)]
 
 
-def _auth_manager():  # noqa: ANN202 -- Airflow's BaseAuthManager; imported late: it needs the api-server
+def _auth_manager() -> BaseAuthManager:
+    """Airflow's auth manager, as the api-server initialised it."""
     from airflow.api_fastapi.app import get_auth_manager
 
     return get_auth_manager()

@@ -8,6 +8,7 @@ without a session links to Airflow's login.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -42,7 +43,7 @@ def create_app() -> FastAPI:
         return Response(path.read_bytes(), media_type=_STATIC_TYPES[path.suffix])
 
     @app.middleware("http")
-    async def headers(request: Request, call_next):  # noqa: ANN001, ANN202 -- Starlette's middleware shape
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Content-Security-Policy", PAGE_POLICY)

@@ -23,7 +23,7 @@ from invoice_hub.store import DocumentStore
 MAX_FORMATTED_BYTES = 5 * 1024 * 1024
 #: Types a browser shows inline without running anything of the document's.
 _INLINE_TYPES = frozenset({"application/pdf", "image/png", "image/jpeg", "image/gif", "image/tiff"})
-_UNSAFE_NAME = re.compile(r'[^A-Za-z0-9._ -]')
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]")
 
 
 @dataclass(frozen=True)

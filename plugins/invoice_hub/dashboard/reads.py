@@ -17,6 +17,7 @@ from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from fastapi import HTTPException, Request, status
 from sqlalchemy.engine import Connection
 
+from invoice_hub.config.models import Integration
 from invoice_hub.dashboard.access import readable_integrations, require_read
 from invoice_hub.dashboard.documents import Document
 from invoice_hub.dashboard.runs import run_url, task_log_url
@@ -58,6 +59,7 @@ class DocumentRow:
     index: int
     role: str
     document: Document
+    integration: str  # whose document: a resend goes through this integration's DAG
 
     @property
     def resendable(self) -> bool:
@@ -110,7 +112,7 @@ def transactions(
         with ledger() as connection:
             return queries.list_transactions(connection, filters, sort, page_after, limit, readable)
     except queries.InvalidCursor as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
 
 
 def detail(request: Request, user: BaseUser, transaction_id: str) -> Detail:
@@ -139,7 +141,9 @@ def detail(request: Request, user: BaseUser, transaction_id: str) -> Detail:
         for event in found.history
     ]
     documents = [
-        DocumentRow(index, stored.role, Document(stored.role, stored.name, url=stored.url))
+        DocumentRow(
+            index, stored.role, Document(stored.role, stored.name, url=stored.url), stored.integration
+        )
         for index, stored in enumerate(found.documents)
     ]
     invoice = None
@@ -153,7 +157,12 @@ def detail(request: Request, user: BaseUser, transaction_id: str) -> Detail:
         if attachment.content:
             name = attachment.filename or f"attachment-{number + 1}"
             documents.append(
-                DocumentRow(len(documents), "attachment", Document("attachment", name, content=attachment.content))
+                DocumentRow(
+                    len(documents),
+                    "attachment",
+                    Document("attachment", name, content=attachment.content),
+                    found.transaction.integration,
+                )
             )
     return Detail(found.transaction, history, documents, invoice)
 
@@ -162,7 +171,8 @@ def document(request: Request, user: BaseUser, transaction_id: str, index: int) 
     rows = detail(request, user, transaction_id).documents
     if not 0 <= index < len(rows):
         raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"transaction {transaction_id} has {len(rows)} document(s), not {index + 1}"
+            status.HTTP_404_NOT_FOUND,
+            f"transaction {transaction_id} has {len(rows)} document(s), not {index + 1}",
         )
     return rows[index]
 
@@ -210,10 +220,10 @@ def found_invoices(
         with ledger() as connection:
             return queries.find_invoices(connection, config, customer, date_from, date_to, invoice_numbers)
     except HubError as exc:  # a date that is not one: the person's to fix
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        raise HTTPException(422, str(exc)) from None
 
 
-def integration_config(name: str):  # noqa: ANN201 -- invoice_hub.config.models.Integration
+def integration_config(name: str) -> Integration:
     from invoice_hub.dag_factory import integration_named
 
     config = integration_named(name)
@@ -226,10 +236,21 @@ def integration_config(name: str):  # noqa: ANN201 -- invoice_hub.config.models.
     return config
 
 
-def export_integration(name: str):  # noqa: ANN201 -- invoice_hub.config.models.Integration
+def export_integration(name: str) -> Integration:
     config = integration_config(name)
     if config.kind != "export":
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"{name!r} is a {config.kind} integration, not an export"
-        )
+        raise HTTPException(422, f"{name!r} is a {config.kind} integration, not an export")
     return config
+
+
+def integrations_of_kind(user: BaseUser, kind: str) -> list[str]:
+    """The readable integrations of one kind (``export``, ``open_ar_reconciliation``): the DAG
+    factory tags every DAG with its kind, so Airflow's own tag table answers without loading files."""
+    from airflow.models.dag import DagTag
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    readable = readable_integrations(user)
+    with create_session() as session:
+        tagged = session.scalars(select(DagTag.dag_id).where(DagTag.name == kind)).all()
+    return sorted(set(tagged) & readable)

@@ -31,7 +31,7 @@ class StartedRun:
 def check_token(token: str) -> str:
     if not _TOKEN.fullmatch(token or ""):
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            422,
             "'token' must be 8 to 64 letters, digits, '-' or '_' (the page makes one; reload it)",
         )
     return token
