@@ -36,7 +36,7 @@ source: {{type: local, path: {root}/in}}
 transform: {{input: ubl, validate: structure, output: passthrough}}
 destinations: [{{type: local, path: {root}/erp}}]
 """
-PASSWORD = "dashboard-test-password"  # noqa: S105 -- the test's own SimpleAuthManager user
+PASSWORD = "dashboard-test-password"  # the test's own SimpleAuthManager user
 
 
 def _login(base: str, username: str, password: str) -> str:
@@ -86,8 +86,14 @@ def test_log_in_open_invoices_filter_open_a_document_and_resend(
         browser.call("Network.setCookie", name=COOKIE_NAME_JWT_TOKEN, value=token, url=base, path="/")
 
         browser.goto(f"{base}/")
-        browser.wait_for("[...document.querySelectorAll('a,button')].some(e => e.textContent.trim() === 'Invoices')", 30, "Invoices in the navigation")
-        browser.js("[...document.querySelectorAll('a,button')].find(e => e.textContent.trim() === 'Invoices').click()")
+        browser.wait_for(
+            "[...document.querySelectorAll('a,button')].some(e => e.textContent.trim() === 'Invoices')",
+            30,
+            "Invoices in the navigation",
+        )
+        browser.js(
+            "[...document.querySelectorAll('a,button')].find(e => e.textContent.trim() === 'Invoices').click()"
+        )
         browser.wait_for("document.querySelector('iframe') !== null", 30, "the embedded Invoices page")
         browser.wait_for(
             "(() => { const f = document.querySelector('iframe'); try { return f.contentDocument.body.innerText.includes('INV-1'); } catch (e) { return false; } })()",
@@ -103,9 +109,13 @@ def test_log_in_open_invoices_filter_open_a_document_and_resend(
         assert browser.wait_for("document.querySelectorAll('tbody tr').length === 3")
         browser.screenshot(shots / "dashboard-transactions.png")
 
-        browser.js("[...document.querySelectorAll('tbody a')].find(a => a.textContent.trim() === 'INV-1').click()")
+        browser.js(
+            "[...document.querySelectorAll('tbody a')].find(a => a.textContent.trim() === 'INV-1').click()"
+        )
         browser.wait_for("location.pathname.includes('/transactions/invoice-')", what="the transaction page")
-        browser.wait_for("document.readyState === 'complete' && document.body.innerText.includes('VAT breakdown')")
+        browser.wait_for(
+            "document.readyState === 'complete' && document.body.innerText.includes('VAT breakdown')"
+        )
         assert browser.js("document.querySelector('pre.xml').innerText.includes('<cbc:ID>INV-1</cbc:ID>')")
         browser.screenshot(shots / "dashboard-transaction.png")
         page = browser.js("location.href")
@@ -122,11 +132,17 @@ def test_log_in_open_invoices_filter_open_a_document_and_resend(
             what="the resend run to be started",
         )
         assert "resend__" in result
+        browser.js("document.querySelector('form[data-action=resend]').scrollIntoView()")
         browser.screenshot(shots / "dashboard-resend.png")
+
+        resends = airflow.wait_for_runs("web_in", 2, run_type="manual", timeout=120)
+        resent = [r for r in resends if r.run_id.startswith("resend__")]
+        assert len(resent) == 1 and resent[0].state == "success", resends  # two clicks, one run
+        browser.goto(page)  # the new delivery in the transaction's history
+        delivered = "[...document.querySelectorAll('tbody tr td:nth-child(2)')].filter(td => td.innerText.trim() === 'delivered').length"
+        assert browser.wait_for(f"{delivered} === 2", what="the resend in the history")
+        browser.screenshot(shots / "dashboard-history.png")
     finally:
         browser.close()
 
-    resends = airflow.wait_for_runs("web_in", 2, run_type="manual", timeout=120)
-    resent = [r for r in resends if r.run_id.startswith("resend__")]
-    assert len(resent) == 1 and resent[0].state == "success", resends
     assert files_in(tmp_path / "erp") == ["INV-1.xml", "INV-1_1.xml", "INV-2.xml", "INV-3.xml"]

@@ -63,7 +63,13 @@ class Browser:
         self._socket: ClientConnection = connect(self._page_socket(), max_size=64 * 1024 * 1024)
         self.call("Page.enable")
         self.call("Runtime.enable")
-        self.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
+        self.call(
+            "Emulation.setDeviceMetricsOverride",
+            width=width,
+            height=height,
+            deviceScaleFactor=1,
+            mobile=False,
+        )
 
     def _page_socket(self) -> str:
         deadline = time.monotonic() + 30

@@ -6,6 +6,7 @@ import secrets
 from typing import Annotated
 from urllib.parse import urlencode
 
+from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
@@ -84,23 +85,6 @@ def transaction(request: Request, user: UserDep, transaction_id: str) -> HTMLRes
             except OSError:
                 text = None
         shown.append((row, text))
-    destinations: list[tuple[str, str]] = []
-    can_resend = False
-    resend_integrations = {row.integration for row in found.documents if row.resendable}
-    if resend_integrations:
-        try:
-            for name in sorted(resend_integrations):
-                require_trigger(request, user, name)
-            can_resend = True
-        except HTTPException:  # not allowed: the page shows no Resend form
-            can_resend = False
-        if can_resend:
-            for name in sorted(resend_integrations):
-                config = reads.integration_config(name)
-                destinations += [
-                    (key, f"{name}: {key} ({_describe(destination)})")
-                    for key, destination in config.destinations_by_id()
-                ]
     return render(
         request,
         "transaction.html",
@@ -112,11 +96,29 @@ def transaction(request: Request, user: UserDep, transaction_id: str) -> HTMLRes
             "documents": shown,
             "invoice": found.invoice,
             "run_url": run_url(found.transaction.integration, found.transaction.run_id),
-            "can_resend": can_resend,
-            "destinations": destinations,
+            "targets": _resend_targets(request, user, found),
             "token": _token(),
         },
     )
+
+
+def _resend_targets(request: Request, user: BaseUser, found: reads.Detail) -> list[tuple[str, str]]:
+    """(value, label) of each document and destination the user may resend it to: a document goes
+    through its own integration's DAG, to that integration's destinations."""
+    targets: list[tuple[str, str]] = []
+    for row in found.documents:
+        if not row.resendable:
+            continue
+        try:
+            require_trigger(request, user, row.integration)
+            config = reads.integration_config(row.integration)
+        except HTTPException:  # not allowed, or the integration file is gone: nothing to offer
+            continue
+        targets += [
+            (f"{row.index}|{key}", f"{row.document.name} → {row.integration} {key}: {_describe(destination)}")
+            for key, destination in config.destinations_by_id()
+        ]
+    return targets
 
 
 def _describe(destination: object) -> str:

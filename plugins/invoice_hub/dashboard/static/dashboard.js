@@ -35,6 +35,12 @@ document.addEventListener("submit", (event) => {
   if (!form.dataset.action) return;
   event.preventDefault();
   const fields = Object.fromEntries(new FormData(form).entries());
+  if (form.dataset.action === "resend") {
+    const [index, destination] = fields.target.split("|");
+    delete fields.target;
+    fields.document = Number(index);
+    fields.destination = destination;
+  }
   if (form.dataset.action === "export") {
     const numbers = (fields.invoice_numbers || "").split(/[\s,]+/).filter(Boolean);
     fields.invoice_numbers = numbers;
