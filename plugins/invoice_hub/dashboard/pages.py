@@ -115,10 +115,17 @@ def _resend_targets(request: Request, user: BaseUser, found: reads.Detail) -> li
         except HTTPException:  # not allowed, or the integration file is gone: nothing to offer
             continue
         targets += [
-            (f"{row.index}|{key}", f"{row.document.name} → {row.integration} {key}: {_describe(destination)}")
+            (
+                f"{row.index}|{key}",
+                f"{_basename(row.document.name)} → {row.integration} {key}: {_describe(destination)}",
+            )
             for key, destination in config.destinations_by_id()
         ]
     return targets
+
+
+def _basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
 
 
 def _describe(destination: object) -> str:

@@ -37,6 +37,8 @@ _environment = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+
+
 def _basename(path: str | None) -> str:
     return (path or "").rstrip("/").rsplit("/", 1)[-1]
 
