@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -35,11 +36,14 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
+    cast,
     exists,
     false,
     func,
     literal,
+    literal_column,
     null,
     select,
     true,
@@ -184,9 +188,11 @@ class _Branch:
     direction: Direction
     id: ColumnElement[int]
     time: ColumnElement[dt.datetime]
+    invoice_time: ColumnElement[dt.datetime]  # when its invoice was received (files: its time)
     integration: ColumnElement[str]
     columns: dict[SortKey, ColumnElement[Any] | None]  # None: the kind has no such value
     base: Select[Any]  # select_from + the predicates every row of the kind satisfies
+    shown: tuple[ColumnElement[Any], ...]  # what a listed row shows (_SHOWN, labelled), read with its key
 
 
 _RANKS = {Kind.INVOICE: 0, Kind.EXPORT: 1, Kind.FILE: 2}
@@ -252,7 +258,38 @@ def _possible_statuses(kind: Kind) -> tuple[Status, ...]:
     }[kind]
 
 
+#: The columns a listed row carries beside its key, the same for every kind (NULL where it has none).
+_SHOWN = (
+    "integration",
+    "source_file_id",
+    "source_path",
+    "run_id",
+    "number",
+    "type",
+    "status",
+    "sender",
+    "sender_name",
+    "receiver",
+    "receiver_name",
+    "customer_order_number",
+    "supplier_order_number",
+    "reason",
+    "destination",
+)
+
+
+def _shown(**columns: ColumnElement[Any]) -> tuple[ColumnElement[Any], ...]:
+    """The shown columns of a kind; a NULL is cast to the column's type, as PostgreSQL's UNION needs."""
+    types = {**{c.name: c.type for c in _exports}, **{c.name: c.type for c in _invoices}}
+    return tuple(
+        (columns[name] if name in columns else cast(null(), types[name])).label(name) for name in _SHOWN
+    )
+
+
+@functools.cache
 def _branches() -> tuple[_Branch, ...]:
+    """Built once: SQLAlchemy expressions are immutable, and building them costs a request more
+    than the database's answer does."""
     i, e, f = _invoices, _exports, _files
     joined = InvoiceRecord.__table__.alias("exported_invoice")
     j = joined.c
@@ -262,6 +299,7 @@ def _branches() -> tuple[_Branch, ...]:
             0,
             Direction.INBOUND,
             i.id,
+            i.received_at,
             i.received_at,
             i.integration,
             {
@@ -273,6 +311,7 @@ def _branches() -> tuple[_Branch, ...]:
                 SortKey.SUPPLIER_ORDER_NUMBER: i.supplier_order_number,
             },
             select().select_from(InvoiceRecord.__table__),
+            _shown(**{name: i[name] for name in _SHOWN if name not in ("reason", "destination")}),
         ),
         _Branch(
             Kind.EXPORT,
@@ -280,6 +319,7 @@ def _branches() -> tuple[_Branch, ...]:
             Direction.OUTBOUND,
             e.id,
             e.recorded_at,
+            j.received_at,
             e.integration,
             {
                 SortKey.INTEGRATION: e.integration,
@@ -290,12 +330,22 @@ def _branches() -> tuple[_Branch, ...]:
                 SortKey.SUPPLIER_ORDER_NUMBER: j.supplier_order_number,
             },
             select().select_from(InvoiceExport.__table__.join(joined, j.id == e.invoice_id)),
+            _shown(
+                **{
+                    name: j[name]
+                    for name in _SHOWN
+                    if name
+                    not in ("integration", "run_id", "status", "source_file_id", "reason", "destination")
+                },
+                **{name: e[name] for name in ("integration", "run_id", "status", "reason", "destination")},
+            ),
         ),
         _Branch(
             Kind.FILE,
             2,
             Direction.INBOUND,
             f.id,
+            f.updated_at,
             f.updated_at,
             f.integration,
             {
@@ -309,6 +359,9 @@ def _branches() -> tuple[_Branch, ...]:
             select()
             .select_from(SourceFile.__table__)
             .where(~exists().where(_invoices.source_file_id == f.id)),
+            _shown(
+                **{name: f[name] for name in ("integration", "source_path", "run_id", "status", "reason")}
+            ),
         ),
     )
 
@@ -396,26 +449,35 @@ class _Part:
     group: int
     value: ColumnElement[Any] | None
     where: tuple[ColumnElement[bool], ...]
+    #: The time in the key: the row's own, except for exports sorted by a column of their invoice,
+    #: which follow the invoice's received time: the order of the invoice's (column, time, id)
+    #: index, not a sort of every export of a sender by export time.
+    time: ColumnElement[dt.datetime]
 
 
 def _parts(branch: _Branch, sort: SortKey) -> list[_Part]:
     """The parts of a kind's rows in the order of the key (ascending). NULL sorts after every value
     (PostgreSQL's own default, which its indexes follow), so a nullable column has two parts."""
+    time = branch.time
     if sort is SortKey.TIME:
-        return [_Part(branch, 0, None, ())]
+        return [_Part(branch, 0, None, (), time)]
     if sort is SortKey.DIRECTION:
-        return [_Part(branch, _DIRECTION_RANKS[branch.direction], None, ())]
+        return [_Part(branch, _DIRECTION_RANKS[branch.direction], None, (), time)]
     if sort is SortKey.STATUS:
         return [
-            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),))
+            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),), time)
             for s in _possible_statuses(branch.kind)
         ]
     column = branch.columns[sort]
     if column is None:
-        return [_Part(branch, 1, None, ())]
+        return [_Part(branch, 1, None, (), time)]
     if sort in _NOT_NULL:
-        return [_Part(branch, 0, column, ())]
-    return [_Part(branch, 0, column, (column.is_not(None),)), _Part(branch, 1, None, (column.is_(None),))]
+        return [_Part(branch, 0, column, (), time)]
+    time = branch.invoice_time
+    return [
+        _Part(branch, 0, column, (column.is_not(None),), time),
+        _Part(branch, 1, None, (column.is_(None),), time),
+    ]
 
 
 def _after(part: _Part, key: _Key, descending: bool) -> ColumnElement[bool] | None:
@@ -427,9 +489,9 @@ def _after(part: _Part, key: _Key, descending: bool) -> ColumnElement[bool] | No
     ahead = (lambda a, b: a < b) if descending else (lambda a, b: a > b)
     ahead_or_equal = (lambda a, b: a <= b) if descending else (lambda a, b: a >= b)
     if part.value is not None:
-        this, that = [part.value, branch.time], [key.value, key.time]
+        this, that = [part.value, part.time], [key.value, key.time]
     else:
-        this, that = [branch.time], [key.time]
+        this, that = [part.time], [key.time]
     if branch.rank == key.rank:
         return ahead(tuple_(*this, branch.id), tuple_(*that, key.id))
     if ahead(branch.rank, key.rank):
@@ -440,17 +502,56 @@ def _after(part: _Part, key: _Key, descending: bool) -> ColumnElement[bool] | No
 def _part_query(part: _Part, where: list[ColumnElement[bool]], limit: int, descending: bool) -> Select[Any]:
     branch = part.branch
     value = part.value if part.value is not None else null()
-    order = [*([part.value] if part.value is not None else []), branch.time, branch.id]
+    order = [*([part.value] if part.value is not None else []), part.time, branch.id]
     return (
         branch.base.add_columns(
             literal(part.group, Integer).label("grp"),
             value.label("value"),
-            branch.time.label("time"),
+            part.time.label("time"),
             literal(branch.rank, Integer).label("rank"),
+            branch.time.label("shown_time"),
             branch.id.label("id"),
+            *branch.shown,
         )
         .where(*where, *part.where)
         .order_by(*[c.desc() if descending else c.asc() for c in order])
+        .limit(limit)
+    )
+
+
+def _merged_columns() -> dict[str, Any]:
+    """The merged rows' columns with their types (which convert SQLite's text times, for example)."""
+    types = {**{c.name: c.type for c in _exports}, **{c.name: c.type for c in _invoices}}
+    moment = _invoices.received_at.type
+    return {
+        "grp": Integer(),
+        "value": String(),
+        "time": moment,
+        "rank": Integer(),
+        "id": Integer(),
+        "shown_time": moment,
+        **{name: types[name] for name in _SHOWN},
+    }
+
+
+_MERGED_COLUMNS = _merged_columns()
+_KEY_COLUMNS = ("grp", "value", "time", "rank", "id")
+
+
+def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only: bool = False) -> Select[Any]:
+    """The parts' rows merged in the listing's order by the database (its collation, not Python's).
+
+    Written with ``*`` and column names: SQLAlchemy would otherwise build a proxy of every column of
+    every part for each request, which costs more than the database's answer."""
+    merged = union_all(*[select(literal_column("*")).select_from(q.subquery()) for q in queries]).subquery(
+        "merged"
+    )
+    names = _KEY_COLUMNS if keys_only else tuple(_MERGED_COLUMNS)
+    order = [literal_column(f"merged.{name}", _MERGED_COLUMNS[name]) for name in _KEY_COLUMNS]
+    return (
+        select(*[literal_column(f"merged.{name}", _MERGED_COLUMNS[name]).label(name) for name in names])
+        .select_from(merged)
+        .order_by(*[(c.desc().nulls_first() if descending else c.asc().nulls_last()) for c in order])
         .limit(limit)
     )
 
@@ -471,7 +572,10 @@ def list_transactions(
     after = decode_cursor(page_after, sort) if page_after else None
     if integrations is not None and not integrations:
         return TransactionPage(rows=(), has_more=False, next_cursor=None)
-    queries: list[Select[Any]] = []
+    # Files without an invoice are found by an anti-join, which scans until it has its rows: they
+    # are read last, only as far as the (limit + 1)-th row of the others reaches.
+    cheap: list[Select[Any]] = []
+    costly: list[tuple[_Part, list[ColumnElement[bool]]]] = []
     for branch in _branches():
         where = _filter_predicates(branch, filters)
         if where is None:
@@ -482,24 +586,50 @@ def list_transactions(
             keyset = _after(part, after, sort.descending) if after else true()
             if keyset is None:
                 continue
-            queries.append(_part_query(part, [*where, keyset], limit + 1, sort.descending))
+            if branch.kind is Kind.FILE:
+                costly.append((part, [*where, keyset]))
+            else:
+                cheap.append(_part_query(part, [*where, keyset], limit + 1, sort.descending))
+    bound = None
+    if cheap and costly:
+        first = _merged(cheap, sort.descending, limit + 1, keys_only=True)
+        found = connection.execute(first).all()
+        if len(found) > limit:
+            last = found[limit]
+            bound = _Key(last.grp, last.value, as_utc(last.time), last.rank, last.id)
+    queries = list(cheap)
+    for part, where in costly:
+        # before the bound (a file's key never equals another kind's): the rows that can be on the page
+        before = _after(part, bound, not sort.descending) if bound else true()
+        if before is not None:
+            queries.append(_part_query(part, [*where, before], limit + 1, sort.descending))
     if not queries:
         return TransactionPage(rows=(), has_more=False, next_cursor=None)
-    merged = union_all(*[select(q.subquery()) for q in queries]).subquery()
-    order = [merged.c.grp, merged.c.value, merged.c.time, merged.c.rank, merged.c.id]
-    keys = [
-        _Key(row.grp, row.value, as_utc(row.time), row.rank, row.id)
-        for row in connection.execute(
-            select(merged)
-            .order_by(*[(c.desc().nulls_first() if sort.descending else c.asc().nulls_last()) for c in order])
-            .limit(limit + 1)
-        )
-    ]
-    has_more = len(keys) > limit
-    keys = keys[:limit]
-    rows = _complete(connection, keys)
-    cursor = encode_cursor(keys[-1], sort) if has_more else None
-    return TransactionPage(rows=tuple(rows), has_more=has_more, next_cursor=cursor)
+    rows = connection.execute(_merged(queries, sort.descending, limit + 1)).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    facts = _facts(
+        connection,
+        invoice_ids={r.id for r in rows if r.rank == _RANKS[Kind.INVOICE]},
+        file_ids={r.source_file_id if r.rank == _RANKS[Kind.INVOICE] else r.id for r in rows if r.rank != 1},
+    )
+    last = rows[-1] if rows else None
+    return TransactionPage(
+        rows=tuple(_transaction(row, facts, as_utc(row.shown_time)) for row in rows),
+        has_more=has_more,
+        next_cursor=encode_cursor(_Key(last.grp, last.value, as_utc(last.time), last.rank, last.id), sort)
+        if has_more and last is not None
+        else None,
+    )
+
+
+def _transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
+    builder = {
+        _RANKS[Kind.INVOICE]: _invoice_transaction,
+        _RANKS[Kind.EXPORT]: _export_transaction,
+        _RANKS[Kind.FILE]: _file_transaction,
+    }[row.rank]
+    return builder(row, facts, time)
 
 
 def encode_cursor(key: _Key, sort: Sort) -> str:
@@ -540,25 +670,36 @@ class _Facts:
     exported: dict[int, list[str]]  # invoice id -> destinations an export delivered it to
 
 
-def _facts(connection: Connection, invoice_rows: list[Any], file_rows: list[Any]) -> _Facts:
-    file_ids = {r.source_file_id for r in invoice_rows if r.source_file_id is not None}
-    file_ids |= {r.id for r in file_rows}
+def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | None]) -> _Facts:
+    """The deliveries of the page's source files and the exports of its invoices: one statement
+    (a page has at most MAX_LIMIT rows: well within the parameter limits)."""
     delivered: dict[tuple[int, str], list[str]] = {}
-    for chunk in _chunks(sorted(file_ids)):
-        for file_id, integration, destination in connection.execute(
-            select(_deliveries.source_file_id, _deliveries.integration, _deliveries.destination)
-            .where(_deliveries.source_file_id.in_(chunk), _deliveries.status == DeliveryStatus.DELIVERED)
-            .order_by(_deliveries.id)
-        ):
-            delivered.setdefault((file_id, integration), []).append(destination)
     exported: dict[int, list[str]] = {}
-    for chunk in _chunks(sorted({r.id for r in invoice_rows})):
-        for invoice_id, destination in connection.execute(
-            select(_exports.invoice_id, _exports.destination)
-            .where(_exports.invoice_id.in_(chunk), _exports.status == "delivered")
-            .order_by(_exports.id)
-        ):
-            exported.setdefault(invoice_id, []).append(destination)
+    wanted = sorted(i for i in file_ids if i is not None)
+    if not wanted and not invoice_ids:
+        return _Facts(delivered, exported)
+    deliveries = select(
+        literal("d").label("fact"),
+        _deliveries.source_file_id.label("row_id"),
+        _deliveries.integration,
+        _deliveries.destination,
+        _deliveries.id,
+    ).where(_deliveries.source_file_id.in_(wanted), _deliveries.status == DeliveryStatus.DELIVERED)
+    exports = select(
+        literal("e").label("fact"),
+        _exports.invoice_id.label("row_id"),
+        _exports.integration,
+        _exports.destination,
+        _exports.id,
+    ).where(_exports.invoice_id.in_(sorted(invoice_ids)), _exports.status == "delivered")
+    both = union_all(deliveries, exports).subquery()
+    for fact, row_id, integration, destination, _ in connection.execute(
+        select(both).order_by(both.c.fact, both.c.id)
+    ):
+        if fact == "d":
+            delivered.setdefault((row_id, integration), []).append(destination)
+        else:
+            exported.setdefault(row_id, []).append(destination)
     return _Facts(delivered, exported)
 
 
@@ -589,14 +730,7 @@ def _file_status(row: Any, facts: _Facts) -> Status:
     return Status.RECEIVED
 
 
-def _rows_by_id(connection: Connection, query: Select[Any], id_column: ColumnElement[int], ids: list[int]):
-    found: dict[int, Any] = {}
-    for chunk in _chunks(ids):
-        found.update((row.id, row) for row in connection.execute(query.where(id_column.in_(chunk))))
-    return found
-
-
-def _invoice_transaction(row: Any, facts: _Facts) -> Transaction:
+def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
     destinations = facts.delivered.get((row.source_file_id, row.integration), [])
     return Transaction(
         id=f"{Kind.INVOICE}-{row.id}",
@@ -614,13 +748,13 @@ def _invoice_transaction(row: Any, facts: _Facts) -> Transaction:
         status=_invoice_status(row, facts),
         reason=None,
         destinations=tuple(dict.fromkeys(destinations)),
-        time=as_utc(row.received_at),
+        time=time,
         source_path=row.source_path,
         run_id=row.run_id,
     )
 
 
-def _export_transaction(row: Any) -> Transaction:
+def _export_transaction(row: Any, facts: _Facts | None, time: dt.datetime) -> Transaction:
     return Transaction(
         id=f"{Kind.EXPORT}-{row.id}",
         kind=Kind.EXPORT,
@@ -637,13 +771,13 @@ def _export_transaction(row: Any) -> Transaction:
         status=_export_status(row.status),
         reason=row.reason,
         destinations=(row.destination,),
-        time=as_utc(row.recorded_at),
+        time=time,
         source_path=row.source_path,
         run_id=row.run_id,
     )
 
 
-def _file_transaction(row: Any, facts: _Facts) -> Transaction:
+def _file_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
     status = _file_status(row, facts)
     return Transaction(
         id=f"{Kind.FILE}-{row.id}",
@@ -661,31 +795,13 @@ def _file_transaction(row: Any, facts: _Facts) -> Transaction:
         status=status,
         reason=row.reason,
         destinations=tuple(dict.fromkeys(facts.delivered.get((row.id, row.integration), []))),
-        time=as_utc(row.updated_at),
+        time=time,
         source_path=row.source_path,
         run_id=row.run_id,
     )
 
 
-_INVOICE_COLUMNS = (
-    _invoices.id,
-    _invoices.integration,
-    _invoices.source_file_id,
-    _invoices.source_path,
-    _invoices.run_id,
-    _invoices.received_at,
-    _invoices.number,
-    _invoices.type,
-    _invoices.status,
-    _invoices.sender,
-    _invoices.sender_name,
-    _invoices.receiver,
-    _invoices.receiver_name,
-    _invoices.customer_order_number,
-    _invoices.supplier_order_number,
-)
-
-
+@functools.cache
 def _export_query() -> Select[Any]:
     i = _invoices
     return select(
@@ -706,24 +822,6 @@ def _export_query() -> Select[Any]:
         i.supplier_order_number,
         i.source_path,
     ).join_from(InvoiceExport.__table__, InvoiceRecord.__table__, i.id == _exports.invoice_id)
-
-
-def _complete(connection: Connection, keys: list[_Key]) -> list[Transaction]:
-    """The page's rows with their columns, status and destinations, in the keys' order."""
-    ids = {kind: [k.id for k in keys if k.rank == _RANKS[kind]] for kind in Kind}
-    invoices = _rows_by_id(connection, select(*_INVOICE_COLUMNS), _invoices.id, ids[Kind.INVOICE])
-    exports = _rows_by_id(connection, _export_query(), _exports.id, ids[Kind.EXPORT])
-    files = _rows_by_id(connection, select(SourceFile.__table__), _files.id, ids[Kind.FILE])
-    facts = _facts(connection, list(invoices.values()), list(files.values()))
-    rows: list[Transaction] = []
-    for key in keys:
-        if key.rank == _RANKS[Kind.INVOICE]:
-            rows.append(_invoice_transaction(invoices[key.id], facts))
-        elif key.rank == _RANKS[Kind.EXPORT]:
-            rows.append(_export_transaction(exports[key.id]))
-        else:
-            rows.append(_file_transaction(files[key.id], facts))
-    return rows
 
 
 # -- one transaction --------------------------------------------------------------------------------
@@ -787,10 +885,10 @@ def transaction_detail(
         file = connection.execute(select(SourceFile.__table__).where(_files.id == row_id)).first()
         if file is None or not readable(file.integration):
             return None
-        facts = _facts(connection, [], [file])
+        facts = _facts(connection, set(), {file.id})
         history = [*_file_history(file), *_delivery_history(connection, file.id, file.integration)]
         return TransactionDetail(
-            transaction=_file_transaction(file, facts),
+            transaction=_file_transaction(file, facts, as_utc(file.updated_at)),
             history=tuple(_ordered(e for e in history if readable(e.integration))),
             documents=(),
         )
@@ -799,14 +897,15 @@ def transaction_detail(
         if export is None or not readable(export.integration):
             return None
         invoice_id = connection.execute(select(_exports.invoice_id).where(_exports.id == row_id)).scalar_one()
-        transaction = _export_transaction(export)
+        transaction = _export_transaction(export, None, as_utc(export.recorded_at))
     else:
         invoice_id = row_id
     invoice = connection.execute(select(InvoiceRecord.__table__).where(_invoices.id == invoice_id)).first()
     if invoice is None or (kind is Kind.INVOICE and not readable(invoice.integration)):
         return None
     if kind is Kind.INVOICE:
-        transaction = _invoice_transaction(invoice, _facts(connection, [invoice], []))
+        facts = _facts(connection, {invoice.id}, {invoice.source_file_id})
+        transaction = _invoice_transaction(invoice, facts, as_utc(invoice.received_at))
     history: list[HistoryEvent] = []
     file = None
     if invoice.source_file_id is not None:
@@ -983,79 +1082,84 @@ def _today(now: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
     return now.replace(hour=0, minute=0, second=0, microsecond=0), now
 
 
+def _health_query(names: list[str], midnight: dt.datetime, since: dt.datetime) -> Select[Any]:
+    """Every figure of every integration in one statement (one round trip, planned once): a row per
+    name, each figure a correlated subquery that is one indexed lookup (max() at an index's end,
+    counts over an index range), and the latest failure joined by its id."""
+    f, e, s = _files, _exports, ArSnapshot.__table__.c
+    listed = union_all(*[select(literal(n, String).label("name")) for n in names]).subquery("listed")
+    name = listed.c.name
+    failed = SourceFile.__table__.alias("latest_failure")
+
+    def count(*where: ColumnElement[bool]) -> Any:
+        return select(func.count()).where(*where).scalar_subquery()
+
+    def latest(column: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
+        return select(func.max(column)).where(*where).scalar_subquery()
+
+    latest_failure = (
+        select(f.id)
+        .where(f.integration == name, f.status == FileStatus.FAILED)
+        .order_by(f.updated_at.desc(), f.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    finished = (FileStatus.SUCCEEDED, FileStatus.FAILED)
+    return select(
+        name,
+        latest(f.updated_at, f.integration == name, f.status == FileStatus.SUCCEEDED).label("file_success"),
+        latest(e.recorded_at, e.integration == name, e.status == "delivered").label("export_success"),
+        latest(s.applied_at, s.integration == name, s.status == SnapshotStatus.APPLIED).label(
+            "snapshot_success"
+        ),
+        failed.c.updated_at.label("failed_at"),
+        failed.c.reason.label("failure_reason"),
+        failed.c.source_path.label("failed_path"),
+        failed.c.run_id.label("failed_run"),
+        count(f.integration == name, f.status == FileStatus.FETCHED).label("waiting"),
+        count(_invoices.integration == name, _invoices.received_at >= midnight).label("received_today"),
+        count(e.integration == name, e.status == "delivered", e.recorded_at >= midnight).label(
+            "exported_today"
+        ),
+        count(f.integration == name, f.status.in_(finished), f.updated_at >= since).label("finished"),
+        count(f.integration == name, f.status == FileStatus.FAILED, f.updated_at >= since).label("rejected"),
+    ).select_from(listed.outerjoin(failed, failed.c.id == latest_failure))
+
+
 def integration_health(
     connection: Connection, names: Iterable[str], now: dt.datetime | None = None
 ) -> list[IntegrationHealth]:
-    """Health per integration, in the order of ``names``. Each figure is one indexed lookup."""
+    """Health per integration, in the order of ``names``."""
     midnight, now = _today(now)
-    since = now - dt.timedelta(days=30)
-    f = _files
+    wanted = list(dict.fromkeys(names))
+    if not wanted:
+        return []
+    found = {
+        row.name: row
+        for row in connection.execute(_health_query(wanted, midnight, now - dt.timedelta(days=30)))
+    }
     result = []
-    for name in dict.fromkeys(names):
-        latest = [
-            connection.execute(
-                select(func.max(f.updated_at)).where(f.integration == name, f.status == FileStatus.SUCCEEDED)
-            ).scalar(),
-            connection.execute(
-                select(func.max(_exports.recorded_at)).where(
-                    _exports.integration == name, _exports.status == "delivered"
-                )
-            ).scalar(),
-            connection.execute(
-                select(func.max(ArSnapshot.applied_at)).where(
-                    ArSnapshot.integration == name, ArSnapshot.status == SnapshotStatus.APPLIED
-                )
-            ).scalar(),
-        ]
-        successes = [as_utc(t) for t in latest if t is not None]
-        failure = connection.execute(
-            select(f.updated_at, f.reason, f.source_path, f.run_id)
-            .where(f.integration == name, f.status == FileStatus.FAILED)
-            .order_by(f.updated_at.desc())
-            .limit(1)
-        ).first()
-        counts = dict(
-            connection.execute(
-                select(f.status, func.count())
-                .where(
-                    f.integration == name,
-                    f.status.in_((FileStatus.SUCCEEDED, FileStatus.FAILED)),
-                    f.updated_at >= since,
-                )
-                .group_by(f.status)
-            ).all()
-        )
-        finished = counts.get(FileStatus.SUCCEEDED, 0) + counts.get(FileStatus.FAILED, 0)
+    for name in wanted:
+        figures = found[name]
+        successes = [figures.file_success, figures.export_success, figures.snapshot_success]
         result.append(
             IntegrationHealth(
                 integration=name,
-                last_success=max(successes, default=None),
+                last_success=max((as_utc(t) for t in successes if t is not None), default=None),
                 last_failure=Failure(
-                    at=as_utc(failure.updated_at),
-                    reason=failure.reason,
-                    source_path=failure.source_path,
-                    run_id=failure.run_id,
+                    at=as_utc(figures.failed_at),
+                    reason=figures.failure_reason,
+                    source_path=figures.failed_path,
+                    run_id=figures.failed_run,
                 )
-                if failure
+                if figures.failed_at is not None
                 else None,
-                files_waiting=connection.execute(
-                    select(func.count()).where(f.integration == name, f.status == FileStatus.FETCHED)
-                ).scalar_one(),
-                invoices_today=connection.execute(
-                    select(func.count()).where(
-                        _invoices.integration == name, _invoices.received_at >= midnight
-                    )
-                ).scalar_one(),
-                exported_today=connection.execute(
-                    select(func.count()).where(
-                        _exports.integration == name,
-                        _exports.status == "delivered",
-                        _exports.recorded_at >= midnight,
-                    )
-                ).scalar_one(),
-                files_last_30_days=finished,
-                rejected_last_30_days=counts.get(FileStatus.FAILED, 0),
-                rejection_rate=counts.get(FileStatus.FAILED, 0) / finished if finished else None,
+                files_waiting=figures.waiting,
+                invoices_today=figures.received_today,
+                exported_today=figures.exported_today,
+                files_last_30_days=figures.finished,
+                rejected_last_30_days=figures.rejected,
+                rejection_rate=figures.rejected / figures.finished if figures.finished else None,
             )
         )
     return result
@@ -1080,19 +1184,21 @@ def volume_per_day(
     """The last ``days`` days (UTC, today included), oldest first, every day present (0s too)."""
     midnight, now = _today(now)
     first = midnight - dt.timedelta(days=days - 1)
-    series: dict[str, dict[dt.date, int]] = {}
+    series: dict[str, dict[dt.date, int]] = {"received": {}, "exported": {}, "rejected": {}}
+    counts = []
     for label, table_time, where in (
         ("received", _invoices.received_at, [_invoices.integration == name]),
         ("exported", _exports.recorded_at, [_exports.integration == name, _exports.status == "delivered"]),
         ("rejected", _files.updated_at, [_files.integration == name, _files.status == FileStatus.FAILED]),
     ):
         day = _utc_day(connection, table_time)
-        counts: dict[dt.date, int] = {}
-        for value, count in connection.execute(
-            select(day, func.count()).where(*where, table_time >= first).group_by(day)
-        ):
-            counts[value if isinstance(value, dt.date) else dt.date.fromisoformat(value)] = count
-        series[label] = counts
+        counts.append(
+            select(literal(label, String).label("series"), day.label("day"), func.count().label("count"))
+            .where(*where, table_time >= first)
+            .group_by(day)
+        )
+    for label, value, count in connection.execute(union_all(*counts)):  # one round trip
+        series[label][value if isinstance(value, dt.date) else dt.date.fromisoformat(value)] = count
     return [
         DayVolume(
             day=d,

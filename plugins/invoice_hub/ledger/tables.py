@@ -304,6 +304,7 @@ class InvoiceExport(Base):
         Index("ix_invoice_exports_invoice", "invoice_id", "status"),
         Index("ix_invoice_exports_recorded_at", "recorded_at", "id"),
         Index("ix_invoice_exports_integration_recorded_at", "integration", "recorded_at", "id"),
+        Index("ix_invoice_exports_integration_status_recorded_at", "integration", "status", "recorded_at"),
         Index("ix_invoice_exports_destination_recorded_at", "destination", "recorded_at", "id"),
     )
 

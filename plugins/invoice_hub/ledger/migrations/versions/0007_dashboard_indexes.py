@@ -46,6 +46,7 @@ INDEXES = {
         "ix_invoice_exports_invoice": ["invoice_id", "status"],
         "ix_invoice_exports_recorded_at": ["recorded_at", "id"],
         "ix_invoice_exports_integration_recorded_at": ["integration", "recorded_at", "id"],
+        "ix_invoice_exports_integration_status_recorded_at": ["integration", "status", "recorded_at"],
         "ix_invoice_exports_destination_recorded_at": ["destination", "recorded_at", "id"],
     },
 }
