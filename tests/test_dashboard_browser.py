@@ -1,6 +1,5 @@
 """The Invoices pages in a real browser against a real Airflow (scheduler, DAG processor, api-server
-with the UI and the plugin): log in (Airflow's token endpoint, kept as the UI's session cookie), open
-Invoices from Airflow's navigation,
+with the UI and the plugin): log in on Airflow's login page, open Invoices from Airflow's navigation,
 filter, open a transaction and its document, resend, and the resend run delivers on the scheduler.
 
 Screenshots go to the test's folder; with ``INVOICE_HUB_SCREENSHOTS=docs/images`` to the docs (how
@@ -11,12 +10,10 @@ from __future__ import annotations
 
 import json
 import os
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from airflow.api_fastapi.auth.managers.base_auth_manager import COOKIE_NAME_JWT_TOKEN
 
 from tests.conftest import PROJECT
 from tests.helpers import drop, files_in, write
@@ -39,16 +36,15 @@ destinations: [{{type: local, path: {root}/erp}}]
 PASSWORD = "dashboard-test-password"  # the test's own SimpleAuthManager user
 
 
-def _login(base: str, username: str, password: str) -> str:
-    """A JWT from Airflow's login endpoint (``POST /auth/token``), what its login form asks for."""
-    request = urllib.request.Request(
-        f"{base}/auth/token",
-        data=json.dumps({"username": username, "password": password}).encode(),
-        headers={"Content-Type": "application/json"},
-        method="POST",
+def _type_into(selector: str, value: str) -> str:
+    """JavaScript that types ``value`` into a (React-controlled) input as a person would: the value
+    set through the element's own setter, then the events React listens to."""
+    return (
+        f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return false;"
+        "const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set;"
+        f"set.call(e, {json.dumps(value)}); e.dispatchEvent(new Event('input', {{bubbles: true}}));"
+        "e.dispatchEvent(new Event('change', {bubbles: true})); return true; })()"
     )
-    with urllib.request.urlopen(request, timeout=30) as reply:
-        return json.load(reply)["access_token"]
 
 
 def test_log_in_open_invoices_filter_open_a_document_and_resend(
@@ -81,9 +77,12 @@ def test_log_in_open_invoices_filter_open_a_document_and_resend(
     base = f"http://127.0.0.1:{airflow.port}"
     browser = Browser(tmp_path)
     try:
-        # log in as Airflow's login page does: a token from the auth manager, kept as the UI's cookie
-        token = _login(base, "admin", PASSWORD)
-        browser.call("Network.setCookie", name=COOKIE_NAME_JWT_TOKEN, value=token, url=base, path="/")
+        browser.goto(f"{base}/auth/login")  # Airflow's login page (SimpleAuthManager's)
+        browser.wait_for("!!document.querySelector('input[name=password]')", what="the login form")
+        assert browser.js(_type_into("input[name=username]", "admin"))
+        assert browser.js(_type_into("input[name=password]", PASSWORD))
+        browser.js("document.querySelector('button[type=submit]').click()")
+        browser.wait_for("!location.pathname.startsWith('/auth')", what="the login to finish")
 
         browser.goto(f"{base}/")
         browser.wait_for(
