@@ -35,11 +35,6 @@ def readable_integrations(user: BaseUser) -> set[str]:
     return _auth_manager().get_authorized_dag_ids(user=user, method="GET")
 
 
-def triggerable_integrations(user: BaseUser) -> set[str]:
-    """The integrations whose DAGs ``user`` may trigger (resend, manual export)."""
-    return _auth_manager().get_authorized_dag_ids(user=user, method="PUT")
-
-
 def require_read(request: Request, user: BaseUser, integration: str) -> None:
     """403 unless ``user`` may read the DAG of ``integration``."""
     _check(request, user, integration, "GET", None)

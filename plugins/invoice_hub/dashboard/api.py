@@ -10,12 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 
 from invoice_hub.dashboard import actions, reads
-from invoice_hub.dashboard.access import UserDep
+from invoice_hub.dashboard.access import UserDep, require_read
 from invoice_hub.dashboard.documents import document_response
 from invoice_hub.ledger import dashboard as queries
 
@@ -67,8 +67,6 @@ def invoice(request: Request, user: UserDep, transaction_id: str) -> dict:
     """The canonical invoice (the hub's model of EN 16931) the page renders for people."""
     found = reads.detail(request, user, transaction_id).invoice
     if found is None:
-        from fastapi import HTTPException
-
         raise HTTPException(404, f"transaction {transaction_id} has no invoice model in the store")
     return found.model_dump(mode="json", exclude={"attachments": {"__all__": {"content"}}})
 
@@ -101,8 +99,6 @@ def integrations(user: UserDep) -> list[queries.IntegrationHealth]:
 
 @router.get("/integrations/{dag_id}/health")
 def health(request: Request, user: UserDep, dag_id: str) -> queries.IntegrationHealth:
-    from invoice_hub.dashboard.access import require_read
-
     require_read(request, user, dag_id)
     (found,) = reads.health(user, [dag_id])
     return found

@@ -11,7 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 
 from invoice_hub.dashboard import reads
-from invoice_hub.dashboard.access import UserDep, require_trigger
+from invoice_hub.dashboard.access import UserDep, require_read, require_trigger
 from invoice_hub.dashboard.api import TransactionQuery
 from invoice_hub.dashboard.chart import volume_svg
 from invoice_hub.dashboard.documents import formatted_xml
@@ -232,8 +232,6 @@ def export(
         else None
     )
     if not chosen:
-        from invoice_hub.dashboard.access import require_read
-
         require_read(request, user, dag_id)
     try:
         require_trigger(request, user, dag_id)

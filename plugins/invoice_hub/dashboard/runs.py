@@ -37,16 +37,6 @@ def check_token(token: str) -> str:
     return token
 
 
-def dag_params(dag_id: str) -> set[str]:
-    """The params of the DAG as the scheduler has it (its latest serialized version)."""
-    from airflow.models.dagbag import DBDagBag
-
-    dag = DBDagBag().get_latest_version_of_dag(dag_id)
-    if dag is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"the DAG {dag_id!r} is not (yet) parsed by Airflow")
-    return set(dag.params.keys())
-
-
 def start_run(dag_id: str, run_id: str, conf: dict[str, Any], user_name: str, note: str) -> StartedRun:
     """A manual run of ``dag_id`` with ``conf``; the existing one when ``run_id`` was started before."""
     from airflow.api.common.trigger_dag import trigger_dag
