@@ -65,7 +65,7 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
         at = T0 + dt.timedelta(hours=run // 2)  # runs share their time: ties are broken by kind and id
         for _ in range(rng.randint(3, 6)):
             file_id += 1
-            status = rng.choices(["succeeded", "failed", "duplicate", "fetched"], [6, 2, 1, 1])[0]
+            status = rng.choices(["succeeded", "failed", "duplicate", "fetched"], [5, 2, 1, 2])[0]
             path = f"/in/{integration}/file{file_id}.xml"
             reason = {"failed": f"[xsd] bad file {file_id}", "duplicate": "same content as /in/x.xml"}.get(
                 status
@@ -85,8 +85,8 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
                     "updated_at": at,
                 }
             )
-            has_invoices = status == "succeeded" and rng.random() < 0.8
-            if status == "succeeded" and rng.random() < 0.7:
+            has_invoices = status in ("succeeded", "fetched") and rng.random() < 0.8
+            if status in ("succeeded", "fetched") and rng.random() < 0.6:
                 for destination in rng.sample(["sftp:/ap", "local:/out", "email:ap"], rng.randint(1, 2)):
                     deliveries.append(
                         {
@@ -129,7 +129,7 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
                         values={k: None for k in _COLUMN_KEYS} | {d.SortKey.INTEGRATION: integration},
                         status=d.Status.REJECTED
                         if rejected
-                        else (d.Status.DELIVERED if own else d.Status.RECEIVED),
+                        else (d.Status.RECEIVED if status == "fetched" and not own else d.Status.DELIVERED),
                         time=at,
                         destinations=frozenset(own),
                         search_text=f"{path} {reason or ''}".lower(),
@@ -216,10 +216,10 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
                     status = d.Status.PAID
                 elif exported_to:
                     status = d.Status.EXPORTED
-                elif own:
-                    status = d.Status.DELIVERED
+                elif files[-1]["status"] != "succeeded" and not own:
+                    status = d.Status.RECEIVED  # its file not finished, nothing delivered yet
                 else:
-                    status = d.Status.RECEIVED
+                    status = d.Status.DELIVERED
                 expected.append(
                     Expected(
                         id=f"invoice-{invoice_id}",

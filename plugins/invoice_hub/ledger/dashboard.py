@@ -100,8 +100,8 @@ class Direction(StrEnum):
 class Status(StrEnum):
     """A transaction's status, in the order of its life (what sorting by status follows)."""
 
-    RECEIVED = "received"  # read (or fetched), not delivered yet
-    DELIVERED = "delivered"  # delivered to a destination of its transfer
+    RECEIVED = "received"  # read (or fetched); its file not finished and nothing of it delivered yet
+    DELIVERED = "delivered"  # its file delivered everywhere (succeeded), or some of it already
     EXPORTED = "exported"  # an export delivered it
     PAID = "paid"  # marked paid (``invoice-hub invoice-status``)
     SKIPPED = "skipped"  # an export did not deliver it again (``reexport: skip``); see the reason
@@ -222,6 +222,21 @@ def _file_delivered() -> ColumnElement[bool]:
 
 
 _REJECTED_FILE = (FileStatus.FAILED, FileStatus.DUPLICATE)
+#: Files whose transfer has not delivered them everywhere (SUCCEEDED means it has): few, at any time.
+_UNFINISHED_FILE = (FileStatus.FETCHED, *_REJECTED_FILE)
+
+
+def _invoice_waiting() -> ColumnElement[bool]:
+    """An invoice not delivered yet: its file unfinished, nothing of it delivered. Found from the
+    unfinished files (the index on status), not by probing every invoice: a million invoices have
+    only a handful waiting, and an anti-join over them all would read the whole table."""
+    unfinished = SourceFile.__table__.alias("unfinished")
+    return and_(
+        _invoices.source_file_id.in_(
+            select(unfinished.c.id).where(unfinished.c.status.in_(_UNFINISHED_FILE))
+        ),
+        ~_invoice_delivered(),
+    )
 
 
 def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
@@ -231,8 +246,8 @@ def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
         rules = {
             Status.PAID: paid,
             Status.EXPORTED: and_(~paid, _invoice_exported()),
-            Status.DELIVERED: and_(~paid, ~_invoice_exported(), _invoice_delivered()),
-            Status.RECEIVED: and_(~paid, ~_invoice_exported(), ~_invoice_delivered()),
+            Status.RECEIVED: and_(~paid, ~_invoice_exported(), _invoice_waiting()),
+            Status.DELIVERED: and_(~paid, ~_invoice_exported(), ~_invoice_waiting()),
         }
     elif kind is Kind.EXPORT:
         rules = {
@@ -242,10 +257,11 @@ def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
         }
     else:
         rejected = _files.status.in_(_REJECTED_FILE)
+        waiting = and_(_files.status == FileStatus.FETCHED, ~_file_delivered())
         rules = {
             Status.REJECTED: rejected,
-            Status.DELIVERED: and_(~rejected, _file_delivered()),
-            Status.RECEIVED: and_(~rejected, ~_file_delivered()),
+            Status.RECEIVED: waiting,
+            Status.DELIVERED: and_(~rejected, ~waiting),
         }
     return rules.get(status, false())
 
@@ -668,6 +684,7 @@ class _Facts:
 
     delivered: dict[tuple[int, str], list[str]]  # (source file id, integration) -> destinations
     exported: dict[int, list[str]]  # invoice id -> destinations an export delivered it to
+    file_status: dict[int, str]  # source file id -> its status
 
 
 def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | None]) -> _Facts:
@@ -676,8 +693,9 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
     delivered: dict[tuple[int, str], list[str]] = {}
     exported: dict[int, list[str]] = {}
     wanted = sorted(i for i in file_ids if i is not None)
+    file_status: dict[int, str] = {}
     if not wanted and not invoice_ids:
-        return _Facts(delivered, exported)
+        return _Facts(delivered, exported, file_status)
     deliveries = select(
         literal("d").label("fact"),
         _deliveries.source_file_id.label("row_id"),
@@ -692,15 +710,20 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
         _exports.destination,
         _exports.id,
     ).where(_exports.invoice_id.in_(sorted(invoice_ids)), _exports.status == "delivered")
-    both = union_all(deliveries, exports).subquery()
+    files = select(
+        literal("f").label("fact"), _files.id.label("row_id"), _files.integration, _files.status, _files.id
+    ).where(_files.id.in_(wanted))
+    both = union_all(deliveries, exports, files).subquery()
     for fact, row_id, integration, destination, _ in connection.execute(
         select(both).order_by(both.c.fact, both.c.id)
     ):
         if fact == "d":
             delivered.setdefault((row_id, integration), []).append(destination)
-        else:
+        elif fact == "e":
             exported.setdefault(row_id, []).append(destination)
-    return _Facts(delivered, exported)
+        else:
+            file_status[row_id] = destination  # the file's status, in that column
+    return _Facts(delivered, exported, file_status)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -713,9 +736,12 @@ def _invoice_status(row: Any, facts: _Facts) -> Status:
         return Status.PAID
     if row.id in facts.exported:
         return Status.EXPORTED
-    if (row.source_file_id, row.integration) in facts.delivered:
-        return Status.DELIVERED
-    return Status.RECEIVED
+    if (
+        facts.file_status.get(row.source_file_id) in _UNFINISHED_FILE
+        and (row.source_file_id, row.integration) not in facts.delivered
+    ):
+        return Status.RECEIVED
+    return Status.DELIVERED
 
 
 def _export_status(status: str) -> Status:
@@ -725,9 +751,9 @@ def _export_status(status: str) -> Status:
 def _file_status(row: Any, facts: _Facts) -> Status:
     if row.status in _REJECTED_FILE:
         return Status.REJECTED
-    if (row.id, row.integration) in facts.delivered:
-        return Status.DELIVERED
-    return Status.RECEIVED
+    if row.status == FileStatus.FETCHED and (row.id, row.integration) not in facts.delivered:
+        return Status.RECEIVED
+    return Status.DELIVERED
 
 
 def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
