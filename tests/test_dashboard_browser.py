@@ -141,6 +141,13 @@ def test_log_in_open_invoices_filter_open_a_document_and_resend(
         delivered = "[...document.querySelectorAll('tbody tr td:nth-child(2)')].filter(td => td.innerText.trim() === 'delivered').length"
         assert browser.wait_for(f"{delivered} === 2", what="the resend in the history")
         browser.screenshot(shots / "dashboard-history.png")
+
+        browser.js("localStorage.setItem('theme', 'dark')")  # Airflow's UI switched to dark mode
+        browser.goto(f"{base}/invoices/integrations/web_in")
+        background = "getComputedStyle(document.body).backgroundColor"
+        assert browser.wait_for(f"{background} === 'rgb(26, 32, 44)'", what="the dark theme")
+        assert browser.js("document.querySelectorAll('svg.chart rect.bar').length") == 1, "today's bar"
+        browser.screenshot(shots / "dashboard-health-dark.png")
     finally:
         browser.close()
 

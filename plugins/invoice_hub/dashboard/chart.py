@@ -44,7 +44,8 @@ def volume_svg(days: Sequence[tuple[dt.date, int, int]], title: str) -> str:
                 f'width="{bar:.1f}" height="{bad_h:.1f}"/>'
             )
         parts.append("</g>")
-        if index % 7 == 0 or index == len(days) - 1:
+        last = len(days) - 1
+        if (index % 7 == 0 and last - index >= 4) or index == last:  # labels that do not overlap
             parts.append(
                 f'<text class="label" x="{x + bar / 2:.1f}" y="{HEIGHT - 6}" text-anchor="middle">'
                 f"{day.strftime('%d %b')}</text>"

@@ -2,6 +2,12 @@
 // dashboard's JSON API. A button is disabled after the first click, and the request carries the
 // token the page was rendered with, so a second click cannot start a second run.
 "use strict";
+(() => {  // follow the light / dark mode chosen in Airflow's UI (same origin: the same localStorage)
+  try {
+    const theme = window.localStorage.getItem("theme");
+    if (theme === "dark" || theme === "light") document.documentElement.dataset.theme = theme;
+  } catch (error) { /* storage disabled: the system's preference applies */ }
+})();
 function hubPost(form, url, body) {
   const button = form.querySelector("button[type=submit]");
   const out = form.querySelector(".result");
