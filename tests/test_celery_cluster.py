@@ -91,15 +91,14 @@ def remote(sshd: SshServer) -> Path:
 
 
 @pytest.fixture(scope="module")
-def gated(folders: Path) -> Iterator[GatedSshServer]:
+def gated() -> Iterator[GatedSshServer]:
     """The killed transfer's destination: an SFTP server of its own that a test can stall."""
-    server = GatedSshServer(folders / "gated-sshd")
+    server = GatedSshServer()
     server.server.start()
     try:
         yield server
     finally:
-        server.open()
-        server.server.stop()
+        server.remove()
 
 
 @pytest.fixture(scope="module")
@@ -346,8 +345,10 @@ def test_the_scheduler_killed_and_restarted_mid_run_completes_every_run_deliveri
     assert 0 < transferred.delivered_at_kill < len(FLOOD) * FILES_EACH + UBL_FILES
     assert all(run.state == "success" for run in transferred.runs.values())
     assert cluster.processes["airflow-scheduler"].poll() is None, "the restarted scheduler runs"
-    rows = cluster.ledger_rows("SELECT integration, output_key, count(*) FROM deliveries GROUP BY 1, 2")
-    assert {count for _, _, count in rows} == {1}
+    rows = cluster.ledger_rows(
+        "SELECT integration, destination, output_name, count(*) FROM deliveries GROUP BY 1, 2, 3"
+    )
+    assert len(rows) == len(FLOOD) * FILES_EACH + UBL_FILES and {row[-1] for row in rows} == {1}
 
 
 def test_an_export_backfill_renders_each_days_invoices_once_from_the_bucket(

@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -61,10 +62,11 @@ class GatedSshServer:
     """An :class:`SshServer` whose SFTP sessions pass through :func:`relay` (a server of its own:
     the session-wide test sshd stays as it is)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self) -> None:
         from tests.servers.sshd import SshServer
 
-        folder.mkdir(parents=True, exist_ok=True)
+        # not below a test's tmp_path: the SFTP user must reach its authorized_keys and the gate
+        folder = Path(tempfile.mkdtemp(prefix="ih-gated-sshd-"))
         self.server = SshServer(folder)
         self.gate = folder / "gate"
         self.gate.mkdir(mode=0o755)
@@ -94,6 +96,12 @@ class GatedSshServer:
                 os.kill(pid, signal.SIGKILL)
             (self.gate / f"{STALLED}{pid}").unlink()
         (self.gate / HOLD).unlink(missing_ok=True)
+
+    def remove(self) -> None:
+        from tests.servers.sshd import remove_server
+
+        self.open()
+        remove_server(self.server)
 
 
 if __name__ == "__main__":
