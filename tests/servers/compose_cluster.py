@@ -17,8 +17,11 @@ anchor included. What Docker would provide, the harness provides instead:
 
 ``airflow-init`` runs its script with ``bash -c`` as the container would; then the api-server,
 scheduler, DAG processor, triggerer and ``workers`` Celery workers start (``--scale airflow-worker=N``).
-Nothing of the test process's own environment reaches the services: only what the compose file says.
-The query helpers (runs, waits, logs, the CLI) are those of :class:`AirflowScheduler`.
+Nothing of the test process's own environment reaches the services: only what the compose file says,
+plus the deployment's additions a ``docker-compose.override.yaml`` would make (the partners'
+connections, the integrations folder, :data:`TEST_TUNING`'s shorter failure timings).
+The query helpers (runs, waits, logs, the CLI) are those of :class:`AirflowScheduler`; the fault tests
+:meth:`ComposeCluster.kill` a container (SIGKILL to all its processes) and :meth:`ComposeCluster.restart` it.
 """
 
 from __future__ import annotations
