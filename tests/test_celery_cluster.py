@@ -227,6 +227,8 @@ class Transferred:
     unfinished_at_kill: list[str]  # the runs not ended when the scheduler was killed
     delivered_at_kill: int  # deliveries the ledger had then
     held_back: str  # the worker kept from the queue while the SFTP run's fetch ran on it
+    schedulers: int  # SchedulerJobs the metadata database recorded: the killed one and its successor
+    queued_by_successor: int  # task instances the restarted scheduler queued or took over
 
 
 def first_host(cluster: ComposeCluster, dag_id: str, task_id: str) -> str | None:
@@ -244,7 +246,7 @@ def transferred(cluster: ComposeCluster) -> Transferred:
     Then, once some deliveries are recorded and runs are still going, the scheduler is SIGKILLed and
     started again (as ``restart: always`` would): the runs must end without a file delivered twice.
     """
-    names = [*FLOOD, SFTP]
+    names = [SFTP, *FLOOD]  # the SFTP run first: its tasks are queued ahead, its validation the longest
     for name in names:
         cluster.wait_for_dag(name, timeout=120)
     cluster.trigger(*names)
@@ -269,7 +271,13 @@ def transferred(cluster: ComposeCluster) -> Transferred:
     for name in names:
         (runs[name],) = cluster.wait_for_runs(name, count=1, run_type="manual", timeout=400)
     assert delivered < total
-    return Transferred(runs, unfinished, delivered, fetched_on)
+    ((schedulers, successor),) = cluster.metadata_rows(
+        "SELECT count(*), max(id) FROM job WHERE job_type = 'SchedulerJob'"
+    )
+    ((queued_after,),) = cluster.metadata_rows(
+        "SELECT count(*) FROM task_instance WHERE queued_by_job_id = :j", j=successor
+    )
+    return Transferred(runs, unfinished, delivered, fetched_on, schedulers, queued_after)
 
 
 def test_an_sftp_transfer_of_200_invoices_runs_on_both_workers_and_delivers_each_once(
@@ -345,6 +353,7 @@ def test_the_scheduler_killed_and_restarted_mid_run_completes_every_run_deliveri
     assert 0 < transferred.delivered_at_kill < len(FLOOD) * FILES_EACH + UBL_FILES
     assert all(run.state == "success" for run in transferred.runs.values())
     assert cluster.processes["airflow-scheduler"].poll() is None, "the restarted scheduler runs"
+    assert transferred.schedulers == 2 and transferred.queued_by_successor > 0, "the successor took over"
     rows = cluster.ledger_rows(
         "SELECT integration, destination, output_name, count(*) FROM deliveries GROUP BY 1, 2, 3"
     )

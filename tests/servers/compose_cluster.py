@@ -373,6 +373,10 @@ class ComposeCluster(AirflowScheduler):
         finally:
             app.close()
 
+    def metadata_rows(self, sql: str, **params: Any) -> list[sa.Row]:
+        """Rows of a query on Airflow's metadata database (task instances, jobs)."""
+        return self._rows(sql, **params)
+
     def ledger_rows(self, sql: str, **params: Any) -> list[sa.Row]:
         engine = sa.create_engine(self.ledger_url, poolclass=sa.NullPool)
         try:
