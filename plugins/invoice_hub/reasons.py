@@ -34,6 +34,7 @@ class Reason(StrEnum):
     ARCHIVE_REFUSED = "archive.refused"  # the source refused the move, delete or reason file
     # export
     EXPORT_EXPORTED_BEFORE = "export.exported_before"
+    EXPORT_UNMAPPABLE = "export.unmappable"  # an accounting system's record the canonical model cannot hold
     # open_ar_reconciliation
     RECONCILE_WAITING = "reconcile.waiting"  # held behind an earlier snapshot that is held
     RECONCILE_HELD = "reconcile.held"  # a change too large to apply without a person's approval

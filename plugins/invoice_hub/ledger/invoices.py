@@ -1,6 +1,8 @@
 """The ledger's invoices: what transfers received, and what exports made of them.
 
-Transfers record each invoice they read from a valid file (one transaction per run); exports select
+Transfers record each invoice they read from a file that went through (one transaction per run),
+whatever they deliver, passthrough included, with the outputs it is in (``invoice_outputs``: its
+link to the deliveries of those outputs); exports select
 by date, customer, type and status, and record per invoice and destination what they delivered or
 skipped, which the ``reexport`` policy and ``invoice-hub find-invoices`` consult.
 """
@@ -15,7 +17,7 @@ from sqlalchemy import Engine, Select, and_, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
-from invoice_hub.ledger.tables import InvoiceExport, InvoiceRecord, utcnow
+from invoice_hub.ledger.tables import InvoiceExport, InvoiceOutput, InvoiceRecord, utcnow
 from invoice_hub.model import Invoice, party_id
 
 _CHUNK = 500
@@ -31,6 +33,8 @@ class Received:
     source_sha256: str
     source_url: str
     document_url: str
+    #: (name, sha256) of each output the invoice is in: the deliveries of those are its deliveries.
+    outputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class Invoices:
         self.engine = engine or get_engine()
 
     def record_received(self, integration: str, run_id: str, received: list[Received]) -> int:
-        """Record the invoices a transfer run read; those recorded before (a retry) are kept as they are."""
+        """Record the invoices a transfer run read, each with its outputs; those recorded before (a
+        retry, or the same file again) are kept as they are."""
         now = utcnow()
         added = 0
         with self.engine.begin() as connection:
@@ -68,14 +73,31 @@ class Invoices:
                         )
                     ).all()
                 )
-                rows = [
-                    _row(integration, run_id, now, r)
-                    for r in chunk
-                    if (r.source_sha256, r.invoice.number, r.invoice.type) not in known
+                new = []
+                for r in chunk:  # the same invoice twice in one file: its first occurrence is the record
+                    key = (r.source_sha256, r.invoice.number, r.invoice.type)
+                    if key not in known:
+                        known.add(key)
+                        new.append(r)
+                if not new:
+                    continue
+                ids = connection.execute(
+                    insert(InvoiceRecord).returning(InvoiceRecord.id, sort_by_parameter_order=True),
+                    [_row(integration, run_id, now, r) for r in new],
+                ).scalars()
+                links = [
+                    {
+                        "invoice_id": invoice_id,
+                        "integration": integration,
+                        "output_name": name,
+                        "output_sha256": sha,
+                    }
+                    for invoice_id, r in zip(ids, new, strict=True)
+                    for name, sha in r.outputs
                 ]
-                if rows:
-                    connection.execute(insert(InvoiceRecord), rows)
-                    added += len(rows)
+                if links:
+                    connection.execute(insert(InvoiceOutput), links)
+                added += len(new)
         return added
 
     def select(self, criteria: Criteria) -> list[InvoiceRecord]:
@@ -141,9 +163,9 @@ def selection_query(criteria: Criteria) -> Select[tuple[InvoiceRecord]]:
     if criteria.numbers:
         query = query.where(InvoiceRecord.number.in_(criteria.numbers))
     if criteria.start is not None:
-        query = query.where(date >= _bound(criteria.date_field, criteria.start))
+        query = query.where(date >= interval_bound(criteria.date_field, criteria.start))
     if criteria.end is not None:
-        query = query.where(date < _bound(criteria.date_field, criteria.end))
+        query = query.where(date < interval_bound(criteria.date_field, criteria.end))
     if criteria.customers is not None:
         query = query.where(InvoiceRecord.customer.in_(criteria.customers))
     if criteria.sources:
@@ -160,7 +182,7 @@ def exported_query(integration: str, invoice_ids: list[int]) -> Select[tuple[Inv
     )
 
 
-def _bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:
+def interval_bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:
     """For issue_date, a date belongs to the interval that holds its midnight (UTC): every date falls
     in exactly one of a row of intervals, hourly ones included."""
     if date_field != "issue_date":

@@ -30,6 +30,14 @@ class ArchiveOperator(IntegrationOperator):
     @fail_fast
     def execute(self, context: Context) -> dict:
         manifest = self.pull_manifest(context, "deliver")
+        if self.resend_request(context) is not None:  # a stored document went out again: no source file
+            (entry,) = manifest.files
+            if entry.status == "failed":
+                raise AirflowFailException(
+                    f"Resend of {entry.name} failed: [{entry.reason_code}] {entry.reason}"
+                )
+            self.log.info("Resent %s to %s", entry.name, ", ".join(entry.delivered_to))
+            return {"resend": entry.name, "delivered_to": entry.delivered_to}
         source = self.integration.source
         assert source is not None
         done = self.ledger.final_files(self.integration.name, context["run_id"])
@@ -43,8 +51,10 @@ class ArchiveOperator(IntegrationOperator):
                 findings_of=lambda e: self._delivered_findings(e, context["run_id"]),
             )
         for status, ids in result.closed.items():
-            reasons = {e.file_id: result.ledger_reason(e) for e in manifest.files if e.file_id in ids}
-            self.ledger.close_files(ids, status, reasons)
+            closing = [e for e in manifest.files if e.file_id in ids]
+            reasons = {e.file_id: result.ledger_reason(e) for e in closing}
+            codes = {e.file_id: e.reason_code for e in closing}
+            self.ledger.close_files(ids, status, reasons, codes)
         if result.unclosed:  # the reason is recorded; the status stays not final: presented again
             self.ledger.close_files(list(result.unclosed), FileStatus.FETCHED, result.unclosed)  # type: ignore[arg-type]
         if result.retry:

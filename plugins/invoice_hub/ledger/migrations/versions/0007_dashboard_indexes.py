@@ -17,7 +17,7 @@ import logging
 from alembic import op
 
 revision = "0007_dashboard_indexes"
-down_revision = "0005"
+down_revision = "0006_ledger_for_dashboard"
 branch_labels = None
 depends_on = None
 
