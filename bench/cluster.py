@@ -145,7 +145,9 @@ def rounds(
         if got != expected:
             missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
             wrong = sorted(n for n in set(got) & set(expected) if got[n] != expected[n])
-            raise RuntimeError(f"delivered files differ: missing {missing[:5]}, extra {extra[:5]}, wrong {wrong[:5]}")
+            raise RuntimeError(
+                f"delivered files differ: missing {missing[:5]}, extra {extra[:5]}, wrong {wrong[:5]}"
+            )
         if sorted(p.name for p in (remote / "done").iterdir()) != sorted(expected):
             raise RuntimeError("the originals were not all archived to done/")
         results.append(result)
@@ -197,7 +199,9 @@ def summary(name: str, results: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--files", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3, help="runs on each deployment; medians are shown")
     parser.add_argument("--quick", action="store_true", help="20 files, one run on each (make test)")
@@ -217,7 +221,9 @@ def main() -> None:
             local = local_deployment(work, integrations, sftp, ledger_url)
             started = time.perf_counter()
             local.start()
-            print(f"LocalExecutor deployment started in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+            print(
+                f"LocalExecutor deployment started in {time.perf_counter() - started:.0f} s", file=sys.stderr
+            )
             try:
                 results["local"] = rounds(local, server, remote, args.files, args.repeat, seed=1)
             finally:
@@ -252,8 +258,10 @@ def main() -> None:
         print(f"| {label} | {row['seconds']:.2f} | {args.files / row['seconds']:.0f} | {cells} |")
     ratio = cluster["seconds"] / local["seconds"]
     print(f"\ntasks ran on: local {local['hosts']}, cluster {cluster['hosts']}")
-    print(f"S3 staging on the cluster takes {ratio:.2f}x local staging's time "
-          f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})")
+    print(
+        f"S3 staging on the cluster takes {ratio:.2f}x local staging's time "
+        f"(target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})"
+    )
     print(
         json.dumps(
             {
