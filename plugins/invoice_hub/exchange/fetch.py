@@ -14,12 +14,16 @@ import hashlib
 import logging
 import tempfile
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from invoice_hub.ledger.store import Ledger
 from invoice_hub.manifest import Candidate, FileEntry
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import Staging
 from invoice_hub.transports.base import Transport
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +51,7 @@ def fetch_files(
             staging.local_path(path) if staging.is_local else Path(scratch) / str(index)
             for index, path in enumerate(staged)
         ]
+        uploads: list[tuple[Path, ObjectStoragePath]] = []
         errors = transport.download_many(
             [(c.path, target) for c, target in zip(candidates, targets, strict=True)]
         )
@@ -75,10 +80,11 @@ def fetch_files(
                 continue
             with target.open("rb") as content:
                 entry.sha256 = hashlib.file_digest(content, "sha256").hexdigest()
-            if not staging.is_local:
-                staging.put(target, path)
+            uploads.append((target, path))
             entry.staged_url = str(path)
             entries.append(entry)
+        if not staging.is_local:
+            staging.put_many(uploads)  # all in flight at once: one after the other was a round trip each
     fetched = [e for e in entries if e.status == "fetched"]
     claims = ledger.claim_many(
         integration, run_id, [(e.source_path, e.size, e.mtime, e.sha256 or "") for e in fetched]
