@@ -207,9 +207,10 @@ def _resolve(group: list[tuple[ObjectStoragePath, int]]) -> list[Staged]:
 
 def _cat_many(paths: list[ObjectStoragePath]) -> list[bytes]:
     """Each object's bytes, one GET each, all in flight together (fsspec's async API: s3fs, gcsfs, adlfs)."""
+    # start=0: a GET of the whole object, "bytes=0-"; without a range s3fs first asks the size (a HEAD)
     return _run_all(
         [(path, None) for path in paths],
-        lambda fs, path, _: fs._cat_file(path.path),
+        lambda fs, path, _: fs._cat_file(path.path, start=0),
         lambda path, _: path.read_bytes(),
     )
 
@@ -269,7 +270,8 @@ def write_atomically(target: ObjectStoragePath) -> Iterator[BinaryIO]:
             with contextlib.suppress(FileNotFoundError):
                 os.remove(partial.path)
         return
-    writer = target.open("wb")
+    # the file system's own file, not ObjectStoragePath's wrapper around it: abandoning must reach it
+    writer = target.fs.open(target.path, mode="wb")
     try:
         yield writer  # type: ignore[misc]
     except BaseException:
