@@ -47,7 +47,7 @@ import sqlalchemy as sa
 PROJECT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT))
 
-from tests.servers.airflow_scheduler import POSTGRES_ADMIN_URL, AirflowScheduler  # noqa: E402
+from tests.servers.airflow_scheduler import POSTGRES_ADMIN_URL, AirflowScheduler, RunInfo  # noqa: E402
 from tests.servers.compose_cluster import ComposeCluster  # noqa: E402
 from tests.servers.sshd import SshServer, remove_server, start_server  # noqa: E402
 
@@ -118,7 +118,7 @@ def timed_run(harness: AirflowScheduler, timeout: float) -> dict:
     runs = harness.wait_for_runs(DAG_ID, count=len(before) + 1, run_type="manual", timeout=timeout)
     (run,) = [run for run in runs if run.run_id not in before]
     if run.state != "success":
-        raise RuntimeError(f"{run.run_id} ended {run.state}: {run.tasks}\n{harness.logs()}")
+        raise RuntimeError(f"{run.run_id} ended {run.state}: {run.tasks}\n{failed_tasks(harness, run)}")
     ((queued, ended),) = harness._rows(
         "SELECT queued_at, end_date FROM dag_run WHERE dag_id = :d AND run_id = :r", d=DAG_ID, r=run.run_id
     )
@@ -131,6 +131,18 @@ def timed_run(harness: AirflowScheduler, timeout: float) -> dict:
         )
     }
     return {"seconds": (ended - queued).total_seconds(), "tasks": tasks}
+
+
+def failed_tasks(harness: AirflowScheduler, run: RunInfo) -> str:
+    """The error lines of the run's failed tasks, from whichever worker's logs hold them."""
+    parts = []
+    for task, state in run.tasks.items():
+        if state in ("failed", "up_for_retry", "upstream_failed"):
+            for log in sorted(harness.folder.glob(f"**/run_id={run.run_id}/task_id={task}/attempt=*.log")):
+                lines = log.read_text(errors="replace").splitlines()
+                errors = [line[:2000] for line in lines if "error" in line.lower()][-5:]
+                parts.append(f"--- {log}\n" + "\n".join(errors))
+    return "\n".join(parts) or harness.logs()
 
 
 def rounds(
