@@ -20,12 +20,16 @@ from pathlib import Path
 import pytest
 
 from invoice_hub import settings
+from invoice_hub.exchange import fetch
 from invoice_hub.exchange.deliver import deliver_files
 from invoice_hub.ledger.store import Ledger
+from invoice_hub.manifest import Candidate
 from invoice_hub.staging import PART_SIZE, READ_WHOLE, Staging, local_file, object_path, write_atomically
 from invoice_hub.store import DocumentStore
 from invoice_hub.transports import open_transport
+from invoice_hub.transports.local import LocalTransport
 from tests.delivery_helpers import integration, staged_entries
+from tests.helpers import drop
 from tests.servers.s3 import S3Server
 from tests.servers.sshd import SshServer
 
@@ -288,6 +292,31 @@ def test_a_large_staged_file_streams_from_s3_to_sftp(
     assert all(entry.status == "delivered" for entry in entries), [e.reason for e in entries]
     assert {p.name: p.read_bytes() for p in (remote / "in").iterdir()} == contents
     assert [p for p in written if p != os.devnull] == [], written  # nothing on this machine's disk
+
+
+def test_fetch_into_s3_staging_uploads_each_round_while_the_next_downloads(
+    bucket: S3Server, ledger_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven files in rounds of three: every file staged under its own key with its own hash, each
+    once (one PUT), in the order of the candidates; a file that cannot be read fails alone."""
+    monkeypatch.setattr(fetch, "ROUND", 3)
+    inbox = tmp_path / "inbox"
+    files = [drop(inbox, f"INV-{n}.xml", f"<Invoice>{n}</Invoice>") for n in range(7)]
+    candidates = [Candidate(path=str(p), size=p.stat().st_size, mtime=p.stat().st_mtime) for p in files]
+    candidates.insert(4, Candidate(path=str(inbox / "gone.xml"), size=10, mtime=1.0))
+    staging = Staging("s3_fetch", "run_1")
+    puts = len(bucket.requests("PUT"))
+    entries = fetch.fetch_files(
+        Ledger(), LocalTransport(tmp_path), staging, candidates, integration="s3_fetch", run_id="run_1"
+    )
+    assert [e.source_path for e in entries] == [c.path for c in candidates]
+    assert [e.status for e in entries] == ["fetched"] * 4 + ["failed"] + ["fetched"] * 3
+    fetched = [e for e in entries if e.status == "fetched"]
+    for entry, path in zip(fetched, files, strict=True):
+        data = object_path(entry.staged_url or "").read_bytes()
+        assert data == path.read_bytes() and entry.sha256 == hashlib.sha256(data).hexdigest()
+    staged_puts = [p for p in bucket.requests("PUT")[puts:] if "/staging/s3_fetch/" in p]
+    assert len(staged_puts) == len(set(staged_puts)) == len(files)
 
 
 # -- local folders: the fast path, unchanged ------------------------------------------------------
