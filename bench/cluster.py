@@ -218,6 +218,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs on each deployment; medians are shown")
     parser.add_argument("--quick", action="store_true", help="20 files, one run on each (make test)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (logs) for a look")
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also the cluster with staging and store in a folder both workers share (this machine's "
+        "disk): what Celery costs, apart from S3",
+    )
     args = parser.parse_args()
     if args.quick:
         args.files, args.repeat = 20, 1
@@ -240,14 +246,26 @@ def main() -> None:
                 results["local"] = rounds(local, server, remote, args.files, args.repeat, seed=1)
             finally:
                 local.stop()
-        cluster = ComposeCluster(work / "cluster", integrations, {"AIRFLOW_CONN_BENCH_SFTP": sftp}, workers=2)
-        started = time.perf_counter()
-        cluster.start()
-        print(f"Celery cluster started in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-        try:
-            results["cluster"] = rounds(cluster, server, remote, args.files, args.repeat, seed=51)
-        finally:
-            cluster.stop()
+        shared = work / "shared-disk"
+        deployments = {"cluster": {}}
+        if args.split:  # a deployment's override of the compose file's staging and store URLs
+            deployments["cluster_disk"] = {
+                "INVOICE_HUB_STAGING_URL": (shared / "staging").as_uri(),
+                "INVOICE_HUB_STORE_URL": (shared / "store").as_uri(),
+            }
+        for seed, (name, urls) in enumerate(deployments.items(), start=5):
+            cluster = ComposeCluster(
+                work / name, integrations, {"AIRFLOW_CONN_BENCH_SFTP": sftp, **urls}, workers=2
+            )
+            started = time.perf_counter()
+            cluster.start()
+            print(
+                f"Celery cluster ({name}) started in {time.perf_counter() - started:.0f} s", file=sys.stderr
+            )
+            try:
+                results[name] = rounds(cluster, server, remote, args.files, args.repeat, seed=seed * 10)
+            finally:
+                cluster.stop()
     finally:
         remove_server(server)
         if not args.keep:
@@ -262,10 +280,15 @@ def main() -> None:
     )
     print("| deployment | seconds | files/s | " + " | ".join(TASKS) + " |")
     print("|---|---:|---:|" + "---:|" * len(TASKS))
-    for label, row in (
+    rows = [
         ("LocalExecutor, local staging (baseline)", local),
         ("CeleryExecutor, 2 workers, S3 staging", cluster),
-    ):
+    ]
+    if "cluster_disk" in results:
+        rows.append(
+            ("CeleryExecutor, 2 workers, staging on a shared disk", summary("disk", results["cluster_disk"]))
+        )
+    for label, row in rows:
         cells = " | ".join(f"{row['tasks'][task]:.2f}" for task in TASKS)
         print(f"| {label} | {row['seconds']:.2f} | {args.files / row['seconds']:.0f} | {cells} |")
     ratio = cluster["seconds"] / local["seconds"]
