@@ -18,9 +18,9 @@ both at once: the machine has two cores). Every delivered file is compared by sh
 dropped. Each round drops new invoices (new content: the ledger would skip a repeat as a duplicate).
 Target: the cluster with S3 staging within 1.5x of local staging's time.
 
-    .venv/bin/python bench/cluster.py [--files 2000] [--repeat 3]     (runs as root: it starts sshd)
-    .venv/bin/python bench/cluster.py --quick                          (20 files, once; about 2 min,
-                                                                         most of it starting both deployments)
+    .venv/bin/python bench/cluster.py [--files 2000] [--repeat 3] [--split]   (as root: it starts sshd)
+    .venv/bin/python bench/cluster.py --quick     (20 files, once each: 1-2 min, most of it starting
+                                                   the two deployments)
 """
 
 from __future__ import annotations
