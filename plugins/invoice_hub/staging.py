@@ -192,12 +192,15 @@ def staged_file(url: str, size: int) -> Staged:
 
 
 def _resolve(group: list[tuple[ObjectStoragePath, int]]) -> list[Staged]:
-    small = [path for path, size in group if path.protocol not in LOCAL_PROTOCOLS and size <= READ_WHOLE]
+    """An empty file is not asked for: a range of an empty object is one the store may refuse (416)."""
+    small = [path for path, size in group if path.protocol not in LOCAL_PROTOCOLS and 0 < size <= READ_WHOLE]
     fetched = iter(_cat_many(small))
     resolved: list[Staged] = []
     for path, size in group:
         if path.protocol in LOCAL_PROTOCOLS:
             resolved.append(Path(path.path))
+        elif size == 0:
+            resolved.append(StagedBytes(str(path), b""))
         elif size <= READ_WHOLE:
             resolved.append(StagedBytes(str(path), next(fetched)))
         else:
