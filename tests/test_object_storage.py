@@ -8,8 +8,11 @@ chunks, never read whole into memory.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib
 import os
+import sys
 import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +20,18 @@ from pathlib import Path
 import pytest
 
 from invoice_hub import settings
-from invoice_hub.staging import Staging, local_file
+from invoice_hub.exchange import fetch
+from invoice_hub.exchange.deliver import deliver_files
+from invoice_hub.ledger.store import Ledger
+from invoice_hub.manifest import Candidate
+from invoice_hub.staging import PART_SIZE, READ_WHOLE, Staging, local_file, object_path, write_atomically
 from invoice_hub.store import DocumentStore
+from invoice_hub.transports import open_transport
+from invoice_hub.transports.local import LocalTransport
+from tests.delivery_helpers import integration, staged_entries
+from tests.helpers import drop
 from tests.servers.s3 import S3Server
+from tests.servers.sshd import SshServer
 
 BUCKET = "invoice-hub-test"
 CONN_ID = "invoice_hub_s3"
@@ -172,6 +184,142 @@ def test_a_staged_file_goes_into_the_store_without_a_local_copy(bucket: S3Server
         assert _sha256(copy) == sha256
 
 
+def test_the_store_writes_a_document_with_one_put_to_its_final_key(bucket: S3Server) -> None:
+    """No ``.partial`` key, no server-side copy and delete: on S3 a PUT is atomic by itself."""
+    puts, deletes = len(bucket.requests("PUT")), len(bucket.requests("DELETE"))
+    _, sha256 = DocumentStore().put_bytes(b"<Invoice>2</Invoice>", ".xml")
+    assert bucket.requests("PUT")[puts:] == [f"/{BUCKET}/store/{sha256[:2]}/{sha256}.xml"]
+    assert bucket.requests("DELETE")[deletes:] == []
+    assert bucket.keys(BUCKET, "store/") == [f"store/{sha256[:2]}/{sha256}.xml"]
+
+
+def _uploads_in_progress(bucket: S3Server) -> list[str]:
+    return [u["Key"] for u in bucket.client().list_multipart_uploads(Bucket=BUCKET).get("Uploads", [])]
+
+
+def test_a_failure_mid_upload_leaves_no_object_under_the_final_key(bucket: S3Server) -> None:
+    """A writer that fails after a part went up (the source's connection lost, the worker's task
+    timed out) aborts the multipart upload: no truncated object, no upload left to complete."""
+    target = object_path(f"{settings.store_url()}/ab/abcdef.pdf")
+    before = len(bucket.requests("POST"))
+    with pytest.raises(ConnectionResetError), write_atomically(target) as writer:
+        writer.write(b"%PDF" + b"x" * (PART_SIZE + 1))  # more than a part: a multipart upload started
+        raise ConnectionResetError("the source went away")
+    assert len(bucket.requests("POST")) > before, "the test must reach the multipart upload"
+    assert bucket.keys(BUCKET) == []
+    assert _uploads_in_progress(bucket) == []
+    # what write_atomically guards against: fsspec's own `with` completes the upload on an error
+    with contextlib.suppress(ConnectionResetError), target.open("wb") as writer:
+        writer.write(b"%PDF" + b"x" * (PART_SIZE + 1))
+        raise ConnectionResetError("the source went away")
+    assert bucket.keys(BUCKET) == ["store/ab/abcdef.pdf"]  # truncated, under the final key
+
+
+def test_a_small_document_failing_before_its_put_leaves_nothing(bucket: S3Server) -> None:
+    target = object_path(f"{settings.store_url()}/cd/cdef.xml")
+    with pytest.raises(ValueError), write_atomically(target) as writer:
+        writer.write(b"<Invoice>")
+        raise ValueError("the renderer failed")
+    assert bucket.keys(BUCKET) == []
+
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND
+
+
+@contextlib.contextmanager
+def files_written() -> Iterator[list[str]]:
+    """Every file this process opens for writing and every folder it makes meanwhile (the ``open``
+    and ``os.mkdir`` audit events: ``open()``, ``os.open`` as tempfile uses it, ``mkdir``)."""
+    written: list[str] = []
+    active = True
+
+    def hook(event: str, args: tuple) -> None:
+        if not active:
+            return
+        if event == "open" and isinstance(args[0], str | bytes | os.PathLike):
+            path, mode, flags = args
+            if (mode and set(mode) & set("wax+")) or (mode is None and flags & _WRITE_FLAGS):
+                written.append(os.fsdecode(path))
+        elif event == "os.mkdir":
+            written.append(os.fsdecode(args[0]))
+
+    sys.addaudithook(hook)  # cannot be removed: it stops recording when the block ends
+    try:
+        yield written
+    finally:
+        active = False
+
+
+def test_a_delivery_from_s3_staging_streams_without_a_temporary_file(
+    bucket: S3Server, ledger_db: str, tmp_path: Path
+) -> None:
+    """Each staged file is one GET (all of a batch in flight together), written straight into the
+    destination's temporary name and renamed: no local copy of it anywhere else."""
+    staging = Staging("s3_delivery", "run_1")
+    contents = {f"INV-{n}.xml": f"<Invoice>{n}</Invoice>".encode() for n in range(30)}
+    contents["scan.pdf"] = b"%PDF-1.7 " + os.urandom(READ_WHOLE + 5000)  # large: streamed in parts
+    contents["empty.xml"] = b""  # not asked for at all (a range of nothing may be refused)
+    entries = staged_entries(staging, contents)
+    outbox = tmp_path / "erp" / "in"
+    hub = integration({"type": "local", "path": str(outbox)}, name="s3_delivery")
+    ledger = Ledger()
+    gets, heads = len(bucket.requests("GET")), len(bucket.requests("HEAD"))
+    with files_written() as written:
+        deliver_files(ledger, hub, entries, "run_1", lambda d: open_transport(d, tmp_path))
+    assert all(entry.status == "delivered" for entry in entries)
+    assert {p.name: p.read_bytes() for p in outbox.iterdir()} == contents
+    outside = [p for p in written if not Path(p).is_relative_to(outbox.parent) and p != os.devnull]
+    assert outside == [], f"files written outside the destination: {outside}"
+    staged_gets = [p for p in bucket.requests("GET")[gets:] if p.startswith(f"/{BUCKET}/staging/")]
+    assert len(staged_gets) == len(contents) - 1  # the large one too: one block of PART_SIZE
+    large = "/" + object_path(entries[-2].outputs[0].url).path
+    assert [p for p in bucket.requests("HEAD")[heads:] if p != large] == []  # no look before a GET
+
+
+def test_a_large_staged_file_streams_from_s3_to_sftp(
+    bucket: S3Server, ledger_db: str, sshd: SshServer, sftp_conn: str, remote: Path, tmp_path: Path
+) -> None:
+    staging = Staging("s3_to_sftp", "run_1")
+    contents = {
+        "INV-1.xml": b"<Invoice>1</Invoice>",
+        "big.pdf": b"%PDF-1.7 " + os.urandom(3 * READ_WHOLE),  # several SFTP blocks, read in a thread
+    }
+    entries = staged_entries(staging, contents)
+    hub = integration({"type": "sftp", "conn_id": sftp_conn, "path": str(remote / "in")}, name="s3_to_sftp")
+    ledger = Ledger()  # opened (and migrated) first
+    importlib.import_module("asyncssh")  # its first import probes libraries through temporary files
+    with files_written() as written:
+        deliver_files(ledger, hub, entries, "run_1", lambda d: open_transport(d, tmp_path))
+    assert all(entry.status == "delivered" for entry in entries), [e.reason for e in entries]
+    assert {p.name: p.read_bytes() for p in (remote / "in").iterdir()} == contents
+    assert [p for p in written if p != os.devnull] == [], written  # nothing on this machine's disk
+
+
+def test_fetch_into_s3_staging_uploads_each_round_while_the_next_downloads(
+    bucket: S3Server, ledger_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seven files in rounds of three: every file staged under its own key with its own hash, each
+    once (one PUT), in the order of the candidates; a file that cannot be read fails alone."""
+    monkeypatch.setattr(fetch, "ROUND", 3)
+    inbox = tmp_path / "inbox"
+    files = [drop(inbox, f"INV-{n}.xml", f"<Invoice>{n}</Invoice>") for n in range(7)]
+    candidates = [Candidate(path=str(p), size=p.stat().st_size, mtime=p.stat().st_mtime) for p in files]
+    candidates.insert(4, Candidate(path=str(inbox / "gone.xml"), size=10, mtime=1.0))
+    staging = Staging("s3_fetch", "run_1")
+    puts = len(bucket.requests("PUT"))
+    entries = fetch.fetch_files(
+        Ledger(), LocalTransport(tmp_path), staging, candidates, integration="s3_fetch", run_id="run_1"
+    )
+    assert [e.source_path for e in entries] == [c.path for c in candidates]
+    assert [e.status for e in entries] == ["fetched"] * 4 + ["failed"] + ["fetched"] * 3
+    fetched = [e for e in entries if e.status == "fetched"]
+    for entry, path in zip(fetched, files, strict=True):
+        data = object_path(entry.staged_url or "").read_bytes()
+        assert data == path.read_bytes() and entry.sha256 == hashlib.sha256(data).hexdigest()
+    staged_puts = [p for p in bucket.requests("PUT")[puts:] if "/staging/s3_fetch/" in p]
+    assert len(staged_puts) == len(set(staged_puts)) == len(files)
+
+
 # -- local folders: the fast path, unchanged ------------------------------------------------------
 
 
@@ -191,3 +339,13 @@ def test_local_staging_hands_out_the_staged_file_itself(
         assert local.is_relative_to(tmp_path / "staging")
     url, sha256 = DocumentStore().put_bytes(b"<a/>")
     assert url == (tmp_path / "store" / sha256[:2] / sha256).as_uri()
+    assert sorted(p.name for p in (tmp_path / "store" / sha256[:2]).iterdir()) == [sha256]  # renamed
+
+
+def test_a_local_document_failing_midway_leaves_neither_it_nor_its_partial(tmp_path: Path) -> None:
+    target = object_path((tmp_path / "store" / "ab" / "abcdef.xml").as_uri())
+    target.parent.mkdir(parents=True)
+    with pytest.raises(ValueError), write_atomically(target) as writer:
+        writer.write(b"<Invoice>")
+        raise ValueError("the renderer failed")
+    assert list((tmp_path / "store" / "ab").iterdir()) == []

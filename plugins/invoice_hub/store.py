@@ -16,7 +16,7 @@ from typing import BinaryIO
 from airflow.sdk import ObjectStoragePath
 
 from invoice_hub import settings
-from invoice_hub.staging import object_path
+from invoice_hub.staging import LOCAL_PROTOCOLS, READ_WHOLE, object_path, write_atomically
 
 _CHUNK = 1024 * 1024
 
@@ -37,22 +37,34 @@ class DocumentStore:
             with readable.open("rb") as reader:
                 shutil.copyfileobj(reader, writer, _CHUNK)
 
-        return self._keep(self._path(sha256, suffix), copy)
+        size = readable.stat().st_size if isinstance(readable, Path) else None  # a URL: no HEAD for it
+        return self._keep(self._path(sha256, suffix), copy, size)
 
     def put_bytes(self, data: bytes, suffix: str = "") -> tuple[str, str]:
         """Keep ``data``; its URL and sha256."""
         sha256 = hashlib.sha256(data).hexdigest()
-        return self._keep(self._path(sha256, suffix), lambda writer: writer.write(data)), sha256
+        return self._keep(self._path(sha256, suffix), lambda writer: writer.write(data), len(data)), sha256
 
-    @staticmethod
-    def _keep(target: ObjectStoragePath, fill: Callable[[BinaryIO], object]) -> str:
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.parent / f".{target.name}.partial"
-            with partial.open("wb") as writer:
-                fill(writer)
-            partial.rename(target)  # readers never see half a document
+    def _keep(self, target: ObjectStoragePath, fill: Callable[[BinaryIO], object], size: int | None) -> str:
+        """Write ``target`` unless it is there; readers never see half a document (see
+        :func:`write_atomically`: on an object store the final key is written directly, no rename).
+
+        A small document on an object store is written without looking first: the key names the
+        content, so writing it again puts the same bytes there, in one PUT, where the look alone
+        (s3fs: a HEAD, and a listing when the key is missing) costs as many round trips or more.
+        """
+        if self.is_local or size is None or size > READ_WHOLE:
+            if target.exists():
+                return str(target)
+            if self.is_local:  # an object store has no folders to make
+                target.parent.mkdir(parents=True, exist_ok=True)
+        with write_atomically(target) as writer:
+            fill(writer)
         return str(target)
+
+    @property
+    def is_local(self) -> bool:
+        return self.root.protocol in LOCAL_PROTOCOLS
 
     @staticmethod
     def open(url: str) -> BinaryIO:

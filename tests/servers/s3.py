@@ -86,6 +86,7 @@ class S3Server:
         """The paths (``/bucket/key``) of the ``method`` requests the server answered, from its log."""
         pattern = re.compile(rf'"{re.escape(method)} (/[^ ?]*)\S* HTTP/[0-9.]+" 2\d\d ')
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        text = re.sub(r"\x1b\[[0-9;]*m", "", text)  # werkzeug colours the lines of non-200 answers (206)
         return [unquote(match[1]) for match in pattern.finditer(text)]
 
     def reset(self) -> None:

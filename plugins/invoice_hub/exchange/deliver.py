@@ -23,7 +23,6 @@ be noted is not sent.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 import posixpath
@@ -35,7 +34,7 @@ from invoice_hub.ledger.status import DeliveryStatus
 from invoice_hub.ledger.store import Ledger, Planned
 from invoice_hub.manifest import FileEntry, Output
 from invoice_hub.reasons import Reason
-from invoice_hub.staging import local_file
+from invoice_hub.staging import read_staged, staged_file
 from invoice_hub.transports.base import (
     ConnectError,
     SendOnlyTransport,
@@ -221,8 +220,8 @@ def _send_each(
             here.integration, key, output.key, output.name, target, here.run_id, entry.file_id, did
         )
         try:
-            with local_file(output.url) as local:
-                transport.upload(local, target, replace=False, delivery_id=did)  # type: ignore[call-arg]
+            source = staged_file(output.url, output.size)
+            transport.upload(source, target, replace=False, delivery_id=did)  # type: ignore[call-arg]
         except Exception as exc:
             outcomes[output.key] = file_error(exc, transport.label, target)
             continue
@@ -290,10 +289,13 @@ def _upload_batch(here: _Destination, batch: list[_Upload]) -> dict[str, Outcome
             for u in batch
         ],
     )
-    with contextlib.ExitStack() as files:
-        locals_ = [files.enter_context(local_file(u.output.url)) for u in batch]
-        errors = here.transport.upload_many(
-            [(local, u.target, u.policy == "replace") for local, u in zip(locals_, batch, strict=True)]
+    # streamed from staging, no local copy: on an object store the batch's small files are read
+    # together into memory (bounded), the large ones streamed in parts by the transport
+    errors: list[TransportError | None] = []
+    for sources in read_staged([(u.output.url, u.output.size) for u in batch]):
+        group = batch[len(errors) : len(errors) + len(sources)]
+        errors += here.transport.upload_many(
+            [(source, u.target, u.policy == "replace") for source, u in zip(sources, group, strict=True)]
         )
     outcomes: dict[str, Outcome] = {}
     done: list[tuple[str, str]] = []
@@ -323,8 +325,7 @@ def _upload_under_new_name(here: _Destination, item: _Upload) -> Outcome:
             integration, key, item.output.key, item.output.name, target, here.run_id, item.entry.file_id, did
         )
         try:
-            with local_file(item.output.url) as local:
-                transport.upload(local, target, replace=False)
+            transport.upload(staged_file(item.output.url, item.output.size), target, replace=False)
         except TargetExistsError:
             continue
         except Exception as exc:

@@ -13,15 +13,23 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from invoice_hub.ledger.store import Ledger
 from invoice_hub.manifest import Candidate, FileEntry
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import Staging
-from invoice_hub.transports.base import Transport
+from invoice_hub.transports.base import Transport, TransportError
+
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
 
 log = logging.getLogger(__name__)
+
+#: Files fetched per round when staging is on an object store (see :func:`fetch_files`).
+ROUND = 250
 
 
 def fetch_files(
@@ -42,46 +50,42 @@ def fetch_files(
         staging.new_path("in", str(index), PurePosixPath(c.path).name) for index, c in enumerate(candidates)
     ]
     entries: list[FileEntry] = []
-    with tempfile.TemporaryDirectory(prefix="invoice-hub-") as scratch:
-        targets = [
-            staging.local_path(path) if staging.is_local else Path(scratch) / str(index)
-            for index, path in enumerate(staged)
-        ]
-        errors = transport.download_many(
-            [(c.path, target) for c, target in zip(candidates, targets, strict=True)]
-        )
-        for candidate, path, target, error in zip(candidates, staged, targets, errors, strict=True):
-            entry = FileEntry(
-                source_path=candidate.path, size=candidate.size, mtime=candidate.mtime, status="fetched"
+    # On an object store, a round's files go up to staging while the next round comes down: the two
+    # wait on different servers. A local staging area is written by the download itself, in one round.
+    size = len(candidates) if staging.is_local else ROUND
+    rounds = [range(start, min(start + size, len(candidates))) for start in range(0, len(candidates), size)]
+    with (
+        tempfile.TemporaryDirectory(prefix="invoice-hub-") as scratch,
+        ThreadPoolExecutor(1, thread_name_prefix="staging-put") as uploader,
+    ):
+        putting: Future[None] | None = None
+        for indexes in rounds:
+            targets = [
+                staging.local_path(staged[i]) if staging.is_local else Path(scratch) / str(i) for i in indexes
+            ]
+            errors = transport.download_many(
+                [(candidates[i].path, target) for i, target in zip(indexes, targets, strict=True)]
             )
-            if error is not None:
-                if error.retryable:
-                    raise error
-                log.error("Cannot fetch %s: %s", candidate.path, error)
-                entry.fail(Reason.FETCH_UNREADABLE, str(error))
+            uploads: list[tuple[Path, ObjectStoragePath]] = []
+            for i, target, error in zip(indexes, targets, errors, strict=True):
+                entry = _staged_entry(candidates[i], target, error)
+                if entry is None:
+                    continue
+                if entry.status == "fetched":
+                    uploads.append((target, staged[i]))
+                    entry.staged_url = str(staged[i])
                 entries.append(entry)
-                continue
-            size = target.stat().st_size
-            if size != candidate.size:
-                # Still being written (min_age_seconds guards against most of these): next run.
-                log.warning(
-                    "%s changed while being fetched (%d bytes listed, %d read); it stays at the source "
-                    "for the next run",
-                    candidate.path,
-                    candidate.size,
-                    size,
-                )
-                target.unlink()
-                continue
-            with target.open("rb") as content:
-                entry.sha256 = hashlib.file_digest(content, "sha256").hexdigest()
+            if putting is not None:
+                putting.result()  # its error (a lost connection: retryable) fails the task here
             if not staging.is_local:
-                staging.put(target, path)
-            entry.staged_url = str(path)
-            entries.append(entry)
+                putting = uploader.submit(staging.put_many, uploads)  # every PUT of the round in flight
+        if putting is not None:
+            putting.result()
     fetched = [e for e in entries if e.status == "fetched"]
     claims = ledger.claim_many(
-        integration, run_id, [(e.source_path, e.size, e.mtime, e.sha256 or "") for e in fetched]
+        integration,
+        run_id,
+        [(e.source_path, e.size, e.mtime, e.sha256 or "") for e in fetched],
     )
     for entry, claim in zip(fetched, claims, strict=True):
         entry.file_id = claim.file_id
@@ -99,3 +103,35 @@ def fetch_files(
         sum(e.status == "failed" for e in entries),
     )
     return entries
+
+
+def _staged_entry(candidate: Candidate, target: Path, error: TransportError | None) -> FileEntry | None:
+    """The entry of one downloaded candidate: fetched (hashed), failed, or None when it changed
+    while being read (it stays at the source for the next run). A retryable error raises."""
+    entry = FileEntry(
+        source_path=candidate.path,
+        size=candidate.size,
+        mtime=candidate.mtime,
+        status="fetched",
+    )
+    if error is not None:
+        if error.retryable:
+            raise error
+        log.error("Cannot fetch %s: %s", candidate.path, error)
+        entry.fail(Reason.FETCH_UNREADABLE, str(error))
+        return entry
+    size = target.stat().st_size
+    if size != candidate.size:
+        # Still being written (min_age_seconds guards against most of these): next run.
+        log.warning(
+            "%s changed while being fetched (%d bytes listed, %d read); it stays at the source "
+            "for the next run",
+            candidate.path,
+            candidate.size,
+            size,
+        )
+        target.unlink()
+        return None
+    with target.open("rb") as content:
+        entry.sha256 = hashlib.file_digest(content, "sha256").hexdigest()
+    return entry

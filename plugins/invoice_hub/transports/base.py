@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, NoReturn, Self
+from typing import Any, BinaryIO, NoReturn, Protocol, Self
 
 from invoice_hub.config.models import IfExists
 from invoice_hub.errors import HubError
@@ -33,6 +33,21 @@ class RemoteFile:
     @property
     def name(self) -> str:
         return posixpath.basename(self.path)
+
+
+class Readable(Protocol):
+    """What an upload reads from: a local :class:`~pathlib.Path`, or a staged file on an object store
+    (its ObjectStoragePath, or a small one's bytes read with its batch: ``staging.StagedBytes``), so
+    that a delivery from S3 staging streams to the destination with no temporary local copy."""
+
+    @property
+    def name(self) -> str: ...
+
+    def open(self, mode: str = ...) -> Any: ...
+
+    def read_bytes(self) -> bytes: ...
+
+    def stat(self) -> Any: ...  # with st_size
 
 
 class TransportError(HubError):
@@ -132,8 +147,8 @@ class Transport(abc.ABC):
                 results.append(None)
         return results
 
-    def upload_many(self, jobs: list[tuple[Path, str, bool]]) -> list[TransportError | None]:
-        """Each (local path, remote path, replace) uploaded as :meth:`upload` does; per job None or its error."""
+    def upload_many(self, jobs: list[tuple[Readable, str, bool]]) -> list[TransportError | None]:
+        """Each (source, remote path, replace) uploaded as :meth:`upload` does; per job None or its error."""
         results: list[TransportError | None] = []
         for local, path, replace in jobs:
             try:
@@ -190,7 +205,7 @@ class Transport(abc.ABC):
         """The size of the file at ``path``, or None when there is none."""
 
     @abc.abstractmethod
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool) -> None:
         """Write ``local`` to ``path`` atomically: a temporary name in the same folder, then a rename.
 
         Without ``replace`` an existing ``path`` raises :class:`TargetExistsError` and stays as it is.
@@ -290,7 +305,7 @@ class SendOnlyTransport(Transport):
         pass
 
     @abc.abstractmethod
-    def upload(self, local: Path, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
         """Send ``local`` (named by ``path``'s last part); ``delivery_id`` is the stable id of this
         delivery (Message-ID, Idempotency-Key): every attempt of the same delivery carries the same,
         so a receiver can tell a repeat."""

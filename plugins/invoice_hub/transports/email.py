@@ -16,7 +16,7 @@ from typing import Any
 
 from invoice_hub.config.models import EmailDestination
 from invoice_hub.naming import render_name
-from invoice_hub.transports.base import ConnectError, SendOnlyTransport, TransportError
+from invoice_hub.transports.base import ConnectError, Readable, SendOnlyTransport, TransportError
 
 
 def message_id(delivery_id: str) -> str:
@@ -58,7 +58,7 @@ class EmailTransport(SendOnlyTransport):
             hook.get_conn()
         return f"logged in to the SMTP server; would send to {', '.join(self.destination.to)}"
 
-    def upload(self, local: Path, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
         """One message with ``local`` attached; its Message-ID is made of ``delivery_id``, so a message
         sent again after a crash (SMTP cannot tell whether the first one went) is recognisable as the
         same one by the recipient's mail system and people."""
@@ -66,7 +66,8 @@ class EmailTransport(SendOnlyTransport):
         subject = render_name(self.destination.subject, source_name=name)
         with tempfile.TemporaryDirectory(prefix="invoice-hub-mail-") as folder:
             attachment = Path(folder) / name  # the attachment is named after the file
-            shutil.copyfile(local, attachment)
+            with local.open("rb") as source, attachment.open("wb") as sink:  # the hook attaches files
+                shutil.copyfileobj(source, sink)
             with self._smtp(f"send {name}") as hook:
                 hook.send_email_smtp(
                     to=self.destination.to,

@@ -19,12 +19,12 @@ import re
 import socket
 import ssl
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
 from invoice_hub.hooks.ftp import HubFtpHook
 from invoice_hub.transports.base import (
     ConnectError,
+    Readable,
     RemoteFile,
     TargetExistsError,
     Transport,
@@ -255,7 +255,7 @@ class FtpTransport(Transport):
         self.ftp.cwd(current)
         return True
 
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool) -> None:
         target = self.resolve(path)
         folder = posixpath.dirname(target)
         temporary = partial_path(target)

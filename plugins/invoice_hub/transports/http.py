@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import mimetypes
 import posixpath
-from pathlib import Path
 
 from invoice_hub.naming import content_disposition
-from invoice_hub.transports.base import ConnectError, SendOnlyTransport, TransportError
+from invoice_hub.transports.base import ConnectError, Readable, SendOnlyTransport, TransportError
 
 #: Statuses worth another try: timeouts, rate limits and server errors.
 _RETRYABLE = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -43,7 +42,7 @@ class HttpTransport(SendOnlyTransport):
             )
         return f"reachable; OPTIONS {folder} answered {response.status_code}"
 
-    def upload(self, local: Path, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool, delivery_id: str | None = None) -> None:
         """``path`` is ``ENDPOINT/NAME``: the file is POSTed to ENDPOINT, its name in the headers;
         ``delivery_id`` is the Idempotency-Key (without one, as for a resend by hand, the endpoint and
         the content make it)."""

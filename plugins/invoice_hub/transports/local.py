@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from invoice_hub.config.safety import is_inside
 from invoice_hub.transports.base import (
+    Readable,
     RemoteFile,
     TargetExistsError,
     Transport,
@@ -161,13 +162,13 @@ class LocalTransport(Transport):
     def make_folder(self, folder: str) -> None:
         os.makedirs(self.resolve(folder), exist_ok=True)
 
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool) -> None:
         target = self.resolve(path)
         folder = os.path.dirname(target)
         self.make_folder(folder)
         temporary = partial_path(target)
         try:
-            with open(local, "rb") as source, open(temporary, "xb") as sink:
+            with local.open("rb") as source, open(temporary, "xb") as sink:
                 shutil.copyfileobj(source, sink, _CHUNK)
                 sink.flush()
                 os.fsync(sink.fileno())

@@ -30,11 +30,10 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from pathlib import Path
 from typing import BinaryIO
 
 from invoice_hub.naming import safe_name
-from invoice_hub.transports.base import RemoteFile, Transport, TransportError
+from invoice_hub.transports.base import Readable, RemoteFile, Transport, TransportError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._@+=-]+")
 _TRANSIENT = (OSError, EOFError, imaplib.IMAP4.abort, poplib.error_proto)
@@ -196,7 +195,7 @@ class MailTransport(Transport):
 
     # --- never a destination --------------------------------------------------------------
 
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool) -> None:
         raise TransportError(f"{self.label} can only be a source", retryable=False)
 
     def make_folder(self, folder: str) -> None:

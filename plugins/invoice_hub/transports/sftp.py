@@ -29,6 +29,7 @@ import asyncssh
 
 from invoice_hub.transports.base import (
     ConnectError,
+    Readable,
     RemoteFile,
     TargetExistsError,
     Transport,
@@ -285,27 +286,30 @@ class SftpTransport(Transport):
             raise self._error(exc, "create the folder", folder) from exc
         self._folders.add(folder)
 
-    def upload(self, local: Path, path: str, *, replace: bool) -> None:
+    def upload(self, local: Readable, path: str, *, replace: bool) -> None:
         self._run(self._put(local, self.resolve(path), replace))
 
-    def upload_many(self, jobs: list[tuple[Path, str, bool]]) -> list[TransportError | None]:
+    def upload_many(self, jobs: list[tuple[Readable, str, bool]]) -> list[TransportError | None]:
         return self._run(
             self._gather(
                 [(self._put(local, self.resolve(path), replace), path) for local, path, replace in jobs]
             )
         )
 
-    async def _put(self, local: Path, target: str, replace: bool) -> None:
+    async def _put(self, local: Readable, target: str, replace: bool) -> None:
         sftp = await self._client()
         folder = posixpath.dirname(target)
         await self._make_folder(folder)
         temporary = partial_path(target)
+        size = local.stat().st_size  # a staged file on an object store is only given here when large
         try:
-            if local.stat().st_size <= _BLOCK:  # a small invoice: one write request, no block copier
+            if size <= _BLOCK:  # a small invoice: one write request, no block copier
                 async with sftp.open(temporary, "wb") as remote:
                     await remote.write(local.read_bytes())
-            else:
+            elif isinstance(local, Path):
                 await sftp.put(str(local), temporary, block_size=_BLOCK, max_requests=_REQUESTS_PER_FILE)
+            else:
+                await self._stream(local, temporary)
         except _IO_ERRORS as exc:
             await self._discard(temporary)
             raise self._error(exc, "write", temporary) from exc
@@ -314,7 +318,16 @@ class SftpTransport(Transport):
         except TransportError:
             await self._discard(temporary)
             raise
-        self._written(target, local.stat().st_size)
+        self._written(target, size)
+
+    async def _stream(self, local: Readable, temporary: str) -> None:
+        """A large file from an object store, block by block: each read waits on the store in a
+        thread, so the event loop keeps the other uploads going meanwhile."""
+        sftp = await self._client()
+        with local.open("rb") as reader:
+            async with sftp.open(temporary, "wb") as remote:
+                while chunk := await asyncio.to_thread(reader.read, _BLOCK):
+                    await remote.write(chunk)
 
     async def _discard(self, temporary: str) -> None:
         # The connection may be gone; a left-over .part name is never picked up as input.
