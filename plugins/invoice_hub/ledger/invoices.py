@@ -31,6 +31,7 @@ class Received:
     source_sha256: str
     source_url: str
     document_url: str
+    approved_at: dt.datetime | None = None  # in the accounting system an export read it from
 
 
 @dataclass(frozen=True)
@@ -171,6 +172,7 @@ def _row(integration: str, run_id: str, now: dt.datetime, received: Received) ->
         "source_path": received.source_path,
         "run_id": run_id,
         "received_at": now,
+        "approved_at": received.approved_at,
         "number": invoice.number,
         "type": invoice.type,
         "status": "open",

@@ -92,6 +92,7 @@ class ExportRenderOperator(ValidateTransformOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
+        from invoice_hub.exchange.exportable import export_problem
         from invoice_hub.formats import OUTPUT_FORMATS
         from invoice_hub.ledger.invoices import Invoices
         from invoice_hub.model import Invoice, party_id
@@ -113,6 +114,11 @@ class ExportRenderOperator(ValidateTransformOperator):
                     invoice = Invoice.model_validate_json(document.read())
                 settings = customers.get(party_id(invoice.buyer) or "")
                 output = (settings.output if settings else None) or self.integration.transform.output
+                problem = export_problem(invoice, output, entry.source_path)
+                if problem is not None:  # said about the invoice, not about the XML it would become
+                    self.log.error("%s", problem)
+                    entry.fail(Reason.TRANSFORM_OUTPUT, problem)
+                    continue
                 filename = (settings.filename if settings else None) or self.integration.transform.filename
                 mapping = self._mapping_for(settings)
                 targets = self._targets(settings)
