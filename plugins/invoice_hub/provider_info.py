@@ -14,7 +14,7 @@ def get_provider_info() -> dict[str, Any]:
     return {
         "package-name": "invoice-hub",
         "name": "Invoice hub",
-        "description": "Declarative invoice exchanges (SFTP, FTP/FTPS, e-mail; UBL, AP Agility, CSV) as DAGs.",
+        "description": "Declarative invoice exchanges (SFTP, FTP/FTPS, e-mail, billy; UBL, AP Agility, CSV) as DAGs.",
         "connection-types": [
             {
                 "connection-type": "ftps",
@@ -25,6 +25,11 @@ def get_provider_info() -> dict[str, Any]:
                 "connection-type": "pop3",
                 "hook-class-name": "invoice_hub.hooks.mail.Pop3Hook",
                 "hook-name": "POP3",
+            },
+            {
+                "connection-type": "billy",
+                "hook-class-name": "invoice_hub.hooks.billy.BillyHook",
+                "hook-name": "billy (accounting API v2)",
             },
         ],
     }
