@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.config.models import CustomerSettings
     from invoice_hub.exchange.transform import Outcome
+    from invoice_hub.ledger.invoices import Criteria
     from invoice_hub.ledger.tables import InvoiceRecord
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
@@ -53,6 +54,7 @@ class SelectInvoicesOperator(IntegrationOperator):
         if not chosen_by_hand and self.integration.select.period == "interval":
             start, end = run_interval(self.integration, start, end, getattr(dag_run, "run_after", None))
         criteria = criteria_for(self.integration, start, end, **chosen_by_hand)
+        failed = self._read_source(criteria, context["run_id"])
         found = Invoices(self.ledger.engine).select(criteria)
         chosen = [r for r in found if activated(self.integration, r.customer)]
         self.log.info(
@@ -64,9 +66,41 @@ class SelectInvoicesOperator(IntegrationOperator):
             f", numbers {list(criteria.numbers)}" if criteria.numbers else "",
             len(found) - len(chosen),
         )
-        if not chosen:
+        if not chosen and not failed:
             raise AirflowSkipException("no invoices to export in this interval")
-        return Manifest(files=[_entry(r) for r in chosen]).to_xcom()
+        return Manifest(files=[_entry(r) for r in chosen] + failed).to_xcom()
+
+    def _read_source(self, criteria: Criteria, run_id: str) -> list[FileEntry]:
+        """An export reading an accounting system first reads the range into the ledger; the records
+        it cannot export are failed entries, named in the run's failure (the others go on)."""
+        source = self.integration.accounting_source
+        if source is None:
+            return []
+        from invoice_hub.exchange.accounting_read import read_into_ledger, source_path
+
+        read = read_into_ledger(self.integration, criteria, run_id, self.ledger.engine)
+        self.log.info(
+            "Read %d invoice(s) from %s (%s): %d new in the ledger, %d of customers not activated "
+            "(not recorded), %d cannot be exported",
+            read.read,
+            source.type,
+            source.conn_id,
+            read.recorded,
+            len(read.not_activated),
+            len(read.failed),
+        )
+        for sourced in read.not_activated:
+            self.log.info("Not activated: %s invoice %s of customer %s", sourced.source, sourced.number,
+                          sourced.customer_id)  # fmt: skip
+        entries = []
+        for sourced, why in read.failed:
+            self.log.error("%s", why)
+            entry = FileEntry(
+                source_path=f"{source_path(sourced)}#{sourced.number}", size=0, mtime=0.0, status="fetched"
+            )
+            entry.fail(Reason.EXPORT_SOURCE_RECORD, why)
+            entries.append(entry)
+        return entries
 
 
 def _entry(record: InvoiceRecord) -> FileEntry:

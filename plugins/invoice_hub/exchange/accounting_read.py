@@ -1,0 +1,164 @@
+"""An export whose invoices come from an accounting system (``source: {type: billy, ...}``): what a
+run reads there and records in the ledger before it selects, as a transfer records what it received.
+
+Every run reads its own range again (an interval, a backfill's day, a person's dates), so an invoice
+approved late, or a customer activated since, is exported by re-running that range; the ledger keeps
+each accounting record once (``source_path`` ``billy:<id>``), so reading it again changes nothing
+and ``reexport`` decides what a destination gets again.
+
+Only activated customers' invoices are recorded (their PDFs downloaded): the others are returned,
+for the select task's log and ``find-invoices``, which list them as not activated. A record that
+cannot be a canonical invoice (no lines, an unknown tax rate) is returned with its findings; the
+export fails it by name and goes on with the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from invoice_hub.accounting import AccountingError
+from invoice_hub.exchange.select import activated
+from invoice_hub.model import Identifier, Invoice
+
+if TYPE_CHECKING:
+    from invoice_hub.accounting import AccountingSource, SourcedInvoice
+    from invoice_hub.config.models import Integration
+    from invoice_hub.ledger.invoices import Criteria, Received
+
+#: The range a run without bounds reads (a manual export by customer or by numbers not yet in the
+#: ledger; ``select.period: all``): the whole books.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
+@dataclass
+class SourceRead:
+    """What one read of an accounting source found, beyond what it recorded in the ledger."""
+
+    read: int = 0
+    recorded: int = 0
+    """New in the ledger (records read before are kept as they are)."""
+    not_activated: list[SourcedInvoice] = field(default_factory=list)
+    failed: list[tuple[SourcedInvoice, str]] = field(default_factory=list)
+    """Activated customers' records that cannot be exported, each with why (naming it): not a
+    canonical invoice (its findings), or a PDF the accounting system would not give."""
+
+
+def source_path(sourced: SourcedInvoice) -> str:
+    """How the ledger names an accounting record: ``billy:<invoice id>`` (unique per integration)."""
+    return f"{sourced.source}:{sourced.source_id}"
+
+
+def problem_text(sourced: SourcedInvoice) -> str:
+    """Why an accounting record is not exported, naming it (for the run's failure list)."""
+    reasons = "; ".join(f"[{f.rule}] {f.message}" for f in sourced.findings) or "not mappable"
+    return f"{sourced.source} invoice {sourced.number} (id {sourced.source_id}): {reasons}"
+
+
+def with_customer_id(invoice: Invoice, customer_id: str | None) -> Invoice:
+    """The invoice with the accounting system's id of its customer as the buyer's first identifier
+    (BT-46, the buyer as the seller knows it): the id ``customers:`` and the ledger know it by."""
+    if not customer_id or (invoice.buyer.ids and invoice.buyer.ids[0].value == customer_id):
+        return invoice
+    ids = [Identifier(value=customer_id), *(i for i in invoice.buyer.ids if i.value != customer_id)]
+    return invoice.model_copy(update={"buyer": invoice.buyer.model_copy(update={"ids": ids})})
+
+
+def read_into_ledger(
+    integration: Integration,
+    criteria: Criteria,
+    run_id: str,
+    engine: Engine,
+    source: AccountingSource | None = None,
+) -> SourceRead:
+    """Read ``criteria``'s range from the integration's accounting source and record its activated
+    customers' invoices in the ledger (``source``: an open one, else opened from the connection)."""
+    from invoice_hub.accounting import open_source
+    from invoice_hub.ledger.invoices import Invoices
+
+    config = integration.accounting_source
+    assert config is not None, f"{integration.name} has no accounting source"
+    if criteria.numbers and criteria.start is None and criteria.end is None:
+        if _all_recorded(engine, integration.name, criteria.numbers):
+            return SourceRead()  # a re-export of invoices read before: nothing to read again
+    opened = source is None
+    source = source or open_source(config.type, config.conn_id)
+    result = SourceRead()
+    try:
+        received = list(_received(integration, criteria, source, result))
+    finally:
+        if opened:
+            source.close()
+    result.recorded = Invoices(engine).record_received(integration.name, run_id, received)
+    return result
+
+
+def _received(
+    integration: Integration, criteria: Criteria, source: AccountingSource, result: SourceRead
+) -> Iterator[Received]:
+    from invoice_hub.ledger.invoices import Received
+    from invoice_hub.store import DocumentStore
+
+    store = DocumentStore()
+    start, end = criteria.start or EARLIEST, criteria.end or LATEST
+    date_field = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
+    for sourced in source.documents(start, end, date_field):
+        result.read += 1
+        if not _wanted(criteria, sourced):
+            continue
+        if not activated(integration, sourced.customer_id):
+            result.not_activated.append(sourced)
+            continue
+        if not sourced.mappable:
+            result.failed.append((sourced, problem_text(sourced)))
+            continue
+        try:
+            invoice = with_customer_id(sourced.with_pdf(), sourced.customer_id)
+        except AccountingError as exc:
+            if exc.retryable:  # the service, not this invoice: the task's retry reads it all again
+                raise
+            result.failed.append((sourced, f"{sourced.source} invoice {sourced.number}: {exc}"))
+            continue
+        path = source_path(sourced)
+        pdf = next((a.content for a in reversed(invoice.attachments) if a.content), None)
+        document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
+        source_url = store.put_bytes(pdf, ".pdf")[0] if pdf else document_url
+        yield Received(
+            invoice=invoice,
+            source_file_id=None,
+            source_path=path,
+            source_sha256=hashlib.sha256(path.encode()).hexdigest(),  # the record's identity, not bytes
+            source_url=source_url,
+            document_url=document_url,
+            approved_at=sourced.approved_at,
+        )
+
+
+def _wanted(criteria: Criteria, sourced: SourcedInvoice) -> bool:
+    """Within a person's choice of numbers or customer (the range was the listing's filter)."""
+    if criteria.numbers and sourced.number not in criteria.numbers:
+        return False
+    if criteria.customers is not None and sourced.customer_id not in criteria.customers:
+        return False
+    return sourced.document_type in criteria.types
+
+
+def _all_recorded(engine: Engine, integration: str, numbers: tuple[str, ...]) -> bool:
+    from invoice_hub.ledger.tables import InvoiceRecord
+
+    with Session(engine) as session:
+        found = set(
+            session.scalars(
+                select(InvoiceRecord.number).where(
+                    InvoiceRecord.integration == integration, InvoiceRecord.number.in_(numbers)
+                )
+            )
+        )
+    return found >= set(numbers)
