@@ -151,7 +151,9 @@ def build_dag(entry: IntegrationFile) -> DAG:
         for task_id, operator in operators.items():
             retries, timeout = TASK_POLICY[task_id]
             if task_id == "wait_for_files" and integration.file_source is not None:
-                timeout += dt.timedelta(seconds=integration.file_source.wait_seconds)  # waiting is not hanging
+                timeout += dt.timedelta(
+                    seconds=integration.file_source.wait_seconds
+                )  # waiting is not hanging
             task = operator(
                 task_id=task_id,
                 integration=integration,

@@ -566,7 +566,7 @@ class Integration(StrictModel):
         if self.kind == "export":
             if self.file_source is not None:
                 raise problem(
-                    "source.type",
+                    "source",
                     "an export takes invoices from the ledger or an accounting system, not files: remove "
                     "source, or name an accounting system (type: billy)",
                 )

@@ -85,9 +85,9 @@ def read_into_ledger(
 
     config = integration.accounting_source
     assert config is not None, f"{integration.name} has no accounting source"
-    if criteria.numbers and criteria.start is None and criteria.end is None:
-        if _all_recorded(engine, integration.name, criteria.numbers):
-            return SourceRead()  # a re-export of invoices read before: nothing to read again
+    unbounded = criteria.start is None and criteria.end is None
+    if criteria.numbers and unbounded and _all_recorded(engine, integration.name, criteria.numbers):
+        return SourceRead()  # a re-export of invoices read before: nothing to read again
     opened = source is None
     source = source or open_source(config.type, config.conn_id)
     result = SourceRead()
