@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.servers.airflow_scheduler import AirflowScheduler
+from tests.servers.billy import BillyStandIn
 from tests.servers.dovecot import DovecotServer
 from tests.servers.ftpd import FtpServer, self_signed_certificate
 from tests.servers.mail_http import HttpServer, SmtpServer
@@ -168,6 +169,16 @@ def httpd(monkeypatch: pytest.MonkeyPatch) -> Iterator[HttpServer]:
     server = HttpServer()
     server.start()
     monkeypatch.setenv("AIRFLOW_CONN_PARTNER_HTTP", server.connection())
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def billy(monkeypatch: pytest.MonkeyPatch) -> Iterator[BillyStandIn]:
+    """The billy API v2 stand-in on a free port with 400 invoices over 5 days from 2026-03-02 (see
+    ``tests/servers/billy.py``); Airflow connection ``billy`` points at it with its token."""
+    server = BillyStandIn().generate(400).start()
+    monkeypatch.setenv("AIRFLOW_CONN_BILLY", server.connection())
     yield server
     server.stop()
 

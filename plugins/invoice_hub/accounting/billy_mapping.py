@@ -51,6 +51,8 @@ from invoice_hub.model import (
 from invoice_hub.validation.findings import Finding
 
 CENT = Decimal("0.01")
+#: BT-24: the core EN 16931 specification (a PEPPOL output states its own).
+EN16931 = "urn:cen.eu:en16931:2017"
 #: ISO 6523 ICD / EAS codes of the identifiers billy holds.
 GLN_SCHEME = "0088"
 DK_CVR_SCHEME = "0184"
@@ -366,6 +368,7 @@ def _invoice(
         number=str(record.get("invoiceNo") or record.get("id")),
         type="credit_note" if credit else "invoice",
         type_code="381" if credit else "380",
+        customization_id=EN16931,
         issue_date=dt.date.fromisoformat(entry) if entry else None,
         due_date=dt.date.fromisoformat(record["dueDate"]) if record.get("dueDate") and not credit else None,
         currency=_text(record.get("currencyId")),
