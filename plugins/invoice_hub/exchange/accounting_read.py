@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session
 
 from invoice_hub.accounting import AccountingError
 from invoice_hub.exchange.select import activated
-from invoice_hub.model import Identifier, Invoice
 
 if TYPE_CHECKING:
     from invoice_hub.accounting import AccountingSource, SourcedInvoice
@@ -60,15 +59,6 @@ def problem_text(sourced: SourcedInvoice) -> str:
     """Why an accounting record is not exported, naming it (for the run's failure list)."""
     reasons = "; ".join(f"[{f.rule}] {f.message}" for f in sourced.findings) or "not mappable"
     return f"{sourced.source} invoice {sourced.number} (id {sourced.source_id}): {reasons}"
-
-
-def with_customer_id(invoice: Invoice, customer_id: str | None) -> Invoice:
-    """The invoice with the accounting system's id of its customer as the buyer's first identifier
-    (BT-46, the buyer as the seller knows it): the id ``customers:`` and the ledger know it by."""
-    if not customer_id or (invoice.buyer.ids and invoice.buyer.ids[0].value == customer_id):
-        return invoice
-    ids = [Identifier(value=customer_id), *(i for i in invoice.buyer.ids if i.value != customer_id)]
-    return invoice.model_copy(update={"buyer": invoice.buyer.model_copy(update={"ids": ids})})
 
 
 def read_into_ledger(
@@ -111,7 +101,7 @@ def _received(
     date_field = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
     for sourced in source.documents(start, end, date_field):
         result.read += 1
-        if not _wanted(criteria, sourced):
+        if not _wanted(integration, criteria, sourced):
             continue
         if not activated(integration, sourced.customer_id):
             result.not_activated.append(sourced)
@@ -120,7 +110,7 @@ def _received(
             result.failed.append((sourced, problem_text(sourced)))
             continue
         try:
-            invoice = with_customer_id(sourced.with_pdf(), sourced.customer_id)
+            invoice = sourced.with_pdf()
         except AccountingError as exc:
             if exc.retryable:  # the service, not this invoice: the task's retry reads it all again
                 raise
@@ -138,14 +128,17 @@ def _received(
             source_url=source_url,
             document_url=document_url,
             approved_at=sourced.approved_at,
+            customer=sourced.customer_id,  # billy's contact id: what customers: names
         )
 
 
-def _wanted(criteria: Criteria, sourced: SourcedInvoice) -> bool:
-    """Within a person's choice of numbers or customer (the range was the listing's filter)."""
+def _wanted(integration: Integration, criteria: Criteria, sourced: SourcedInvoice) -> bool:
+    """Within a person's choice of numbers or customer (the range was the listing's filter); the
+    customers ``select.customers`` leaves out are kept, to be listed as not activated."""
     if criteria.numbers and sourced.number not in criteria.numbers:
         return False
-    if criteria.customers is not None and sourced.customer_id not in criteria.customers:
+    chosen = criteria.customers
+    if chosen is not None and chosen != integration.select.customers and sourced.customer_id not in chosen:
         return False
     return sourced.document_type in criteria.types
 

@@ -32,6 +32,9 @@ class Received:
     source_url: str
     document_url: str
     approved_at: dt.datetime | None = None  # in the accounting system an export read it from
+    #: The customer id when the source knows its customers by its own ids (an accounting system's
+    #: contact id); else the buyer's identifier in the invoice (``party_id``).
+    customer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ def _bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:
 def _row(integration: str, run_id: str, now: dt.datetime, received: Received) -> dict:
     invoice = received.invoice
     totals = invoice.totals
-    customer = party_id(invoice.buyer)
+    customer = received.customer or party_id(invoice.buyer)
     return {
         "integration": integration,
         "source_file_id": received.source_file_id,

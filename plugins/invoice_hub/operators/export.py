@@ -113,6 +113,7 @@ def _entry(record: InvoiceRecord) -> FileEntry:
         staged_url=record.document_url,
         status="fetched",
         invoice_id=record.id,
+        customer=record.customer,
     )
 
 
@@ -146,7 +147,7 @@ class ExportRenderOperator(ValidateTransformOperator):
             try:
                 with DocumentStore.open(entry.staged_url) as document:
                     invoice = Invoice.model_validate_json(document.read())
-                settings = customers.get(party_id(invoice.buyer) or "")
+                settings = customers.get(entry.customer or party_id(invoice.buyer) or "")
                 output = (settings.output if settings else None) or self.integration.transform.output
                 problem = export_problem(invoice, output, entry.source_path)
                 if problem is not None:  # said about the invoice, not about the XML it would become
