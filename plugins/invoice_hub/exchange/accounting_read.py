@@ -57,8 +57,9 @@ def source_path(sourced: SourcedInvoice) -> str:
 
 def problem_text(sourced: SourcedInvoice) -> str:
     """Why an accounting record is not exported, naming it (for the run's failure list)."""
-    reasons = "; ".join(f"[{f.rule}] {f.message}" for f in sourced.findings) or "not mappable"
-    return f"{sourced.source} invoice {sourced.number} (id {sourced.source_id}): {reasons}"
+    named = f"{sourced.source} invoice {sourced.number}"
+    reasons = [f"{f.message} [{f.rule}]" for f in sourced.findings] or ["cannot be mapped"]
+    return "; ".join(r if named in r else f"{named} (id {sourced.source_id}): {r}" for r in reasons)
 
 
 def read_into_ledger(

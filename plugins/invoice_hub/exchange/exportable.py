@@ -36,10 +36,9 @@ CURRENCIES: dict[str, tuple[Callable[[str], bool], str]] = {
 }
 
 
-def export_problem(invoice: Invoice, output: str, where: str) -> str | None:
-    """Why ``invoice`` (found at ``where``, e.g. ``billy:<id>#<number>``) cannot go out as
-    ``output``, naming it and the fix; None when it can."""
-    name = f"{where}: invoice {invoice.number}"
+def export_problem(invoice: Invoice, output: str) -> str | None:
+    """Why ``invoice`` cannot go out as ``output``, naming it and the fix; None when it can."""
+    name = f"invoice {invoice.number}"
     if output in NEEDS_LINES and not invoice.lines:
         return (
             f"{name} has no lines, and {output} needs at least one (EN 16931 BR-16): add the lines "

@@ -149,9 +149,9 @@ class ExportRenderOperator(ValidateTransformOperator):
                     invoice = Invoice.model_validate_json(document.read())
                 settings = customers.get(entry.customer or party_id(invoice.buyer) or "")
                 output = (settings.output if settings else None) or self.integration.transform.output
-                problem = export_problem(invoice, output, entry.source_path)
+                problem = export_problem(invoice, output)
                 if problem is not None:  # said about the invoice, not about the XML it would become
-                    self.log.error("%s", problem)
+                    self.log.error("%s: %s", entry.source_path, problem)
                     entry.fail(Reason.TRANSFORM_OUTPUT, problem)
                     continue
                 filename = (settings.filename if settings else None) or self.integration.transform.filename
