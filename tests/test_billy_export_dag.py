@@ -251,9 +251,12 @@ def test_a_bad_token_fails_once_with_a_clear_message(
     ledger_db: str,
     sftp_conn: str,
     remote: Path,
+    smtpd: SmtpServer,
     monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from invoice_hub.accounting import AccountingError
+    from invoice_hub.cli import main
     from invoice_hub.config import load_folder
     from invoice_hub.exchange.accounting_read import read_into_ledger
     from invoice_hub.exchange.select import criteria_for
@@ -264,6 +267,11 @@ def test_a_bad_token_fails_once_with_a_clear_message(
     assert state == "failed" and tasks["select"] == "failed", tasks
     assert len(books.requests) == 1, "refused once: neither the client nor Airflow tries again"
     assert files_in(remote) == []
+    monkeypatch.setenv("AIRFLOW_CONN_INVOICE_HUB_DB", ledger_db)
+    capsys.readouterr()
+    assert main(["check-connection", "billy_send"]) == 1
+    said = capsys.readouterr().out
+    assert "source (billy:billy): FAILED: billy" in said and "401" in said, said
 
     (entry,) = load_folder([integrations_dir / "billy_send.yaml"])
     assert entry.integration is not None
@@ -273,3 +281,35 @@ def test_a_bad_token_fails_once_with_a_clear_message(
     assert not caught.value.retryable
     message = str(caught.value)
     assert "401" in message and "token" in message.lower() and "revoked-token-0000" not in message, message
+
+
+def test_by_approval_time_an_invoice_booked_late_goes_with_the_day_it_was_approved(
+    books: BillyStandIn, integrations_dir: Path, ledger_db: str, remote: Path
+) -> None:
+    from invoice_hub.config import load_folder
+    from invoice_hub.exchange.accounting_read import read_into_ledger
+    from invoice_hub.exchange.select import criteria_for
+    from invoice_hub.ledger.invoices import Invoices
+
+    late = books.book(
+        contact=books.contact(GATEWAY),
+        entry_date=DAYS[0],
+        approved_time=dt.datetime.combine(DAYS[2], dt.time(15)),
+        lines=[line()],
+    )["invoiceNo"]
+    export(integrations_dir, remote, date_field="approved_at")
+    (entry,) = load_folder([integrations_dir / "billy_send.yaml"])
+    assert entry.integration is not None
+    engine = get_engine(ledger_db)
+    by_day = {}
+    for day in DAYS:
+        criteria = criteria_for(entry.integration, midnight(day), midnight(day + dt.timedelta(days=1)))
+        read = read_into_ledger(entry.integration, criteria, f"run-{day}", engine)
+        assert [s.customer_id for s in read.not_activated] == [NOT_ACTIVATED], "listed, not recorded"
+        by_day[day] = sorted(r.number for r in Invoices(engine).select(criteria))
+    first, second, third = (sorted(numbers(books, GATEWAY, d) + numbers(books, MAILED, d)) for d in DAYS)
+    assert by_day == {
+        DAYS[0]: [n for n in first if n != late],
+        DAYS[1]: second,
+        DAYS[2]: sorted([*third, late]),
+    }
