@@ -391,10 +391,10 @@ def _read_accounting_source(integration: Any, criteria: Any, ledger: Any) -> lis
 
     run_id = f"find-invoices__{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
     read = read_into_ledger(integration, criteria, run_id, ledger.engine)
-    for _, why in read.failed:
-        print(f"cannot be exported: {why}", file=sys.stderr)
+    for _, code, why in read.failed:
+        print(f"cannot be exported [{code}]: {why}", file=sys.stderr)
     return [(s, "not activated") for s in read.not_activated] + [
-        (s, "cannot be exported") for s, _ in read.failed
+        (s, "cannot be exported") for s, _, _ in read.failed
     ]
 
 

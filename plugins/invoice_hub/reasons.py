@@ -34,9 +34,7 @@ class Reason(StrEnum):
     ARCHIVE_REFUSED = "archive.refused"  # the source refused the move, delete or reason file
     # export
     EXPORT_EXPORTED_BEFORE = "export.exported_before"
-    # an accounting system's record that cannot be exported as it is (no lines, an unknown tax rate,
-    # a PDF it would not give): fixed there, then the interval run again
-    EXPORT_SOURCE_RECORD = "export.source_record"
+    EXPORT_UNMAPPABLE = "export.unmappable"  # an accounting system's record the canonical model cannot hold
     # open_ar_reconciliation
     RECONCILE_WAITING = "reconcile.waiting"  # held behind an earlier snapshot that is held
     RECONCILE_HELD = "reconcile.held"  # a change too large to apply without a person's approval

@@ -16,7 +16,7 @@ Errors are :class:`AccountingError`, a :class:`~invoice_hub.errors.HubError`: ``
 whether Airflow's retry can help (a rate limit or a server error that outlasted the client's own
 back-off can; a refused token or a missing resource cannot). A record the model cannot hold is not
 an error of the run: its :class:`SourcedInvoice` carries fatal findings naming the invoice, so the
-export lists it and goes on with the others.
+export lists it (reason ``Reason.EXPORT_UNMAPPABLE``) and goes on with the others.
 
 A second accounting API is one more module beside ``billy.py`` with a class implementing
 :class:`AccountingSource`, and one more entry in :data:`SOURCE_HOOKS`.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -130,10 +130,21 @@ class AccountingSource(Protocol):
         ...
 
     def documents(
-        self, start: dt.datetime, end: dt.datetime, date_field: DateField = "issue_date"
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        date_field: DateField = "issue_date",
+        *,
+        customer_id: str | None = None,
     ) -> Iterator[SourcedInvoice]:
-        """Every approved invoice and credit note whose ``date_field`` is in ``[start, end)``, each
-        exactly once, even when records are approved or voided while the listing is read."""
+        """Every approved invoice and credit note whose ``date_field`` is in ``[start, end)`` (for
+        ``issue_date``: whose date's midnight is, as the ledger selects), of one customer or all,
+        each exactly once, even when records are approved or voided while the listing is read."""
+        ...
+
+    def numbered(self, numbers: Iterable[str]) -> Iterator[SourcedInvoice]:
+        """The approved invoices and credit notes with these numbers (a manual export by invoice);
+        an unknown number is a permanent :class:`AccountingError` naming it."""
         ...
 
     def close(self) -> None: ...

@@ -17,26 +17,28 @@ Reading a listing while the books change
 ----------------------------------------
 Pages are numbered, so a record that enters the listing ahead of the page being read (an invoice
 approved meanwhile) pushes the rest down by one (the next page repeats one: a double), and one that
-leaves it (an invoice voided meanwhile) pulls them up (the next page starts one later: a skip). So:
+leaves it (an invoice voided meanwhile) pulls them up (the next page starts one later: a skip); an
+approval and a voiding together leave ``meta.paging.total`` as it was. So:
 
-1. the listing is sorted by ``approvedTime`` (then no approval can enter ahead of what was read: a
-   newly approved invoice has the latest approval time and lands on the last page);
-2. every record is taken once, by its id (a repeat, whatever caused it, is dropped);
-3. every page's ``meta.paging.total`` is compared with the first page's: if it changed, records left
-   or entered while the listing was read, and the listing is read again from page 1 (what was taken
-   stays taken; only new ids are yielded), until one whole pass sees one total, at most
-   :data:`MAX_PASSES` times, then the run fails retryable rather than risk a skip.
+1. one response is one snapshot: the interval is read in windows of entry dates
+   (``minEntryDate``/``maxEntryDate``) that each fit one page, found by halving the range where a
+   one-record probe (``pageSize=1``) counts more than a page; a daily run is one request;
+2. a window that still needs several pages (a single day with more invoices than a page, or the
+   listing by approval time) is sorted by ``approvedTime``, every record is taken once by its id,
+   and the listing is read again until two whole passes saw the same records with one total, at
+   most :data:`MAX_PASSES` times, then the run fails retryable rather than risk a skip;
+3. windows do not overlap (an approved invoice's entry date does not change), so nothing is taken
+   twice across them.
 
 By approval time (``date_field: approved_at``) billy has no filter, so the listing is sorted newest
-first and read until a page ends before the interval's start; the same checks apply (an approval
-now enters at the top: a repeat, dropped by id; a voiding is seen by the total).
+first and read until a page ends before the interval's start (a daily run: usually one page).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -46,6 +48,7 @@ import requests
 from invoice_hub.accounting import AccountingError, Customer, DateField, SourcedInvoice
 from invoice_hub.accounting.billy_mapping import BillyBooks, map_invoice, organization_party, to_customer
 from invoice_hub.accounting.http import DEFAULT_ATTEMPTS, DEFAULT_TIMEOUT, ApiSession
+from invoice_hub.ledger.invoices import interval_bound
 from invoice_hub.model import Party
 from invoice_hub.redaction import register_secrets
 
@@ -158,35 +161,53 @@ class BillyClient:
                 return
             number += 1
 
+    def total(self, resource: str, key: str, params: Mapping[str, Any]) -> int:
+        """How many records a listing has now: ``meta.paging.total`` of a one-record page."""
+        body = self.api.get_json(resource, {**params, "page": 1, "pageSize": 1})
+        return int(((body.get("meta") or {}).get("paging") or {}).get("total", len(body.get(key) or ())))
+
     def stable_listing(
-        self, resource: str, key: str, params: Mapping[str, Any], *, stop: Any = None
+        self,
+        resource: str,
+        key: str,
+        params: Mapping[str, Any],
+        *,
+        stop: Callable[[dict[str, Any]], bool] | None = None,
     ) -> Iterator[tuple[dict[str, Any], dict[str, dict[str, Any]]]]:
-        """Every record of a listing that may change while read, each once (the module's 1-3),
-        with the contacts sideloaded beside it. ``stop(record)`` true ends a pass early (the
-        listing is sorted and the rest is outside the interval)."""
+        """Every record of a listing that may change while read, each once, with the contacts
+        sideloaded beside it (the module's "Reading a listing while the books change").
+        ``stop(record)`` true ends a pass early (the listing is sorted; the rest is outside the
+        interval)."""
         seen: set[str] = set()
+        previous: frozenset[str] | None = None
         for attempt in range(1, MAX_PASSES + 1):
+            ids: list[str] = []
             totals: set[int] = set()
+            pages_read = 0
             for page in self.pages(resource, key, params):
+                pages_read += 1
                 totals.add(page.total)
                 stopped = False
                 for record in page.records:
                     if stop is not None and stop(record):
                         stopped = True
                         break
+                    ids.append(record["id"])
                     if record["id"] not in seen:
                         seen.add(record["id"])
                         yield record, page.contacts
-                if stopped or len(totals) > 1:
+                if stopped:
                     break
-            if len(totals) <= 1:
-                return
-            log.warning(
-                "billy: %s changed while it was read (totals %s); reading it again (pass %d)",
-                resource,
-                sorted(totals),
-                attempt + 1,
-            )
+            if pages_read == 1:
+                return  # one response is one snapshot of the books: nothing can have shifted
+            current = frozenset(ids)
+            if len(totals) == 1 and len(ids) == len(current) and current == previous:
+                return  # two passes saw the same records, neither changing under the reader
+            previous = current
+            if attempt > 1:
+                log.warning(
+                    "billy: %s changed while it was read; reading it again (pass %d)", resource, attempt + 1
+                )
         raise AccountingError(
             f"billy: {resource} kept changing while it was read ({MAX_PASSES} passes); "
             "the task's retry reads it again later"
@@ -240,43 +261,94 @@ class BillySource:
                 yield to_customer(contact)
 
     def documents(
-        self, start: dt.datetime, end: dt.datetime, date_field: DateField = "issue_date"
+        self,
+        start: dt.datetime,
+        end: dt.datetime,
+        date_field: DateField = "issue_date",
+        *,
+        customer_id: str | None = None,
     ) -> Iterator[SourcedInvoice]:
         books = self.books()
         start, end = _aware(start), _aware(end)
         params: dict[str, Any] = {"state": "approved", "include": INCLUDE, "sortProperty": "approvedTime"}
+        if customer_id:
+            params["contactId"] = customer_id
         stop = None
+        first = last = dt.date.min
         if date_field == "issue_date":
-            # entryDate is a date; the interval [start, end) covers the days from start's to the day
-            # before end's (an end at midnight excludes that day).
-            last = (end - dt.timedelta(microseconds=1)).date()
-            params.update(
-                minEntryDate=start.date().isoformat(), maxEntryDate=last.isoformat(), sortDirection="ASC"
-            )
+            # A date belongs to the interval that holds its midnight (UTC), as in the ledger: every
+            # entry date falls in exactly one of a row of intervals, hourly ones included.
+            first, after = interval_bound("issue_date", start), interval_bound("issue_date", end)
+            if after <= first:
+                return
+            last = after - dt.timedelta(days=1)
+            params["sortDirection"] = "ASC"
+
+            def wanted(record: dict[str, Any]) -> bool:
+                return (
+                    bool(record.get("entryDate"))
+                    and first.isoformat() <= record["entryDate"] <= last.isoformat()
+                )
         elif date_field == "approved_at":
             params["sortDirection"] = "DESC"
 
             def stop(record: dict[str, Any]) -> bool:
                 approved = _time(record.get("approvedTime"))
                 return approved is not None and approved < start
+
+            def wanted(record: dict[str, Any]) -> bool:
+                approved = _time(record.get("approvedTime"))
+                return approved is not None and start <= approved < end
         else:
             raise AccountingError(
                 f"billy: date_field {date_field!r} is not one of issue_date, approved_at", retryable=False
             )
-        for record, contacts in self.client.stable_listing("invoices", "invoices", params, stop=stop):
-            approved = _time(record.get("approvedTime"))
-            if date_field == "approved_at" and not (approved is not None and start <= approved < end):
+        windows = [params] if date_field == "approved_at" else self._entry_windows(params, first, last)
+        for window in windows:
+            for record, contacts in self.client.stable_listing("invoices", "invoices", window, stop=stop):
+                # a server filtering loosely changes nothing: the interval is the hub's promise
+                if wanted(record):
+                    yield self._sourced(record, contacts, books)
+
+    def _entry_windows(
+        self, params: dict[str, Any], first: dt.date, last: dt.date
+    ) -> Iterator[dict[str, Any]]:
+        """The listing's parameters for windows of entry dates, oldest first, each small enough for
+        one page where a day is (one response: one snapshot, nothing shifts), found by halving the
+        range where a one-record probe counts more than a page. A single day is read as it is."""
+        pending = [(first, last)]
+        while pending:
+            low, high = pending.pop()
+            window = {**params, "minEntryDate": low.isoformat(), "maxEntryDate": high.isoformat()}
+            if low < high and self.client.total("invoices", "invoices", window) > self.client.page_size:
+                middle = low + (high - low) // 2
+                pending += [(middle + dt.timedelta(days=1), high), (low, middle)]
                 continue
-            if date_field == "issue_date" and not _entry_in(record, start, end):
-                continue  # a server that filters loosely: the interval is the hub's promise
-            yield self._sourced(record, contacts, books, approved)
+            yield window
+
+    def numbered(self, numbers: Iterable[str]) -> Iterator[SourcedInvoice]:
+        """The approved invoices and credit notes with these invoice numbers (a manual export by
+        invoice), each found by billy's filter on ``invoiceNo``; a number billy does not know is
+        an error naming it (a person asked for it: silence would hide a typo)."""
+        books = self.books()
+        for number in dict.fromkeys(n.strip() for n in numbers if n and n.strip()):
+            params = {"state": "approved", "invoiceNo": number, "include": INCLUDE}
+            page = self.client.page("invoices", "invoices", params, 1)
+            records = [r for r in page.records if str(r.get("invoiceNo")) == number]
+            if not records:
+                raise AccountingError(
+                    f"billy has no approved invoice or credit note numbered {number!r}; check the number "
+                    "(drafts and voided invoices are not exported)",
+                    retryable=False,
+                )
+            for record in records:
+                yield self._sourced(record, page.contacts, books)
 
     def _sourced(
         self,
         record: dict[str, Any],
         contacts: Mapping[str, dict[str, Any]],
         books: BillyBooks,
-        approved: dt.datetime | None,
     ) -> SourcedInvoice:
         contact = contacts.get(record.get("contactId") or "")
         credited = record.get("creditedInvoiceId")
@@ -292,7 +364,7 @@ class BillySource:
             customer_id=record.get("contactId"),
             document_type="credit_note" if record.get("type") == "creditNote" else "invoice",
             issue_date=dt.date.fromisoformat(record["entryDate"]) if record.get("entryDate") else None,
-            approved_at=approved,
+            approved_at=_time(record.get("approvedTime")),
             invoice=invoice,
             findings=tuple(findings),
             fetch_pdf=(lambda: self.client.download(url)) if url else None,
@@ -302,11 +374,3 @@ class BillySource:
 
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _entry_in(record: Mapping[str, Any], start: dt.datetime, end: dt.datetime) -> bool:
-    text = record.get("entryDate")
-    if not text:
-        return False
-    day = dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
-    return start.replace(hour=0, minute=0, second=0, microsecond=0) <= day < end

@@ -30,9 +30,10 @@ currency, no buyer contact.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from invoice_hub.accounting import Customer
@@ -94,6 +95,16 @@ class BillyBooks:
     organization: dict[str, Any]
     tax_rates: dict[str, dict[str, Any]]
     invoice_numbers: dict[str, str] = field(default_factory=dict)
+    _seller: Party | None = None
+
+    @property
+    def seller(self) -> Party:
+        """The seller, built once for all invoices (10,000 invoices, one organisation). Shared, as
+        every model value the hub passes on: nothing changes a model in place (mappings work on a
+        dump and validate a new invoice)."""
+        if self._seller is None:
+            self._seller = organization_party(self.organization)
+        return self._seller
 
 
 def _dec(value: Any) -> Decimal | None:
@@ -103,7 +114,7 @@ def _dec(value: Any) -> Decimal | None:
 
 
 def _money(value: Any) -> Decimal:
-    return (_dec(value) or Decimal(0)).quantize(CENT)
+    return (_dec(value) or Decimal(0)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def _text(value: Any) -> str | None:
@@ -111,8 +122,11 @@ def _text(value: Any) -> str | None:
     return text or None
 
 
+_NOT_DIGITS = re.compile(r"\D")
+
+
 def _digits(value: str | None) -> str:
-    return "".join(ch for ch in value or "" if ch.isdigit())
+    return _NOT_DIGITS.sub("", value) if value else ""
 
 
 def _is_danish_cvr(country: str | None, registration: str | None) -> bool:
@@ -350,7 +364,7 @@ def _invoice(
     tax_subtotals = []
     for (code, rate), nets in subtotals.items():
         taxable = sum(nets, Decimal(0))
-        tax = (taxable * rate / 100).quantize(CENT)
+        tax = (taxable * rate / 100).quantize(CENT, rounding=ROUND_HALF_UP)  # as billy and the rules round
         tax_subtotals.append(
             TaxSubtotal(
                 taxable_amount=taxable,
@@ -376,7 +390,7 @@ def _invoice(
         preceding_invoices=[p for p in preceding if p],
         notes=notes,
         payment_terms=_payment_terms(record),
-        seller=organization_party(books.organization),
+        seller=books.seller,
         buyer=buyer_party(contact),
         lines=lines,
         tax_subtotals=tax_subtotals,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from invoice_hub.accounting import AccountingError
 from invoice_hub.exchange.select import activated
+from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
     from invoice_hub.accounting import AccountingSource, SourcedInvoice
@@ -45,9 +46,9 @@ class SourceRead:
     recorded: int = 0
     """New in the ledger (records read before are kept as they are)."""
     not_activated: list[SourcedInvoice] = field(default_factory=list)
-    failed: list[tuple[SourcedInvoice, str]] = field(default_factory=list)
-    """Activated customers' records that cannot be exported, each with why (naming it): not a
-    canonical invoice (its findings), or a PDF the accounting system would not give."""
+    failed: list[tuple[SourcedInvoice, Reason, str]] = field(default_factory=list)
+    """Activated customers' records that cannot be exported, each with its code and why (naming
+    it): not a canonical invoice (its findings), or a PDF the accounting system would not give."""
 
 
 def source_path(sourced: SourcedInvoice) -> str:
@@ -108,14 +109,15 @@ def _received(
             result.not_activated.append(sourced)
             continue
         if not sourced.mappable:
-            result.failed.append((sourced, problem_text(sourced)))
+            result.failed.append((sourced, Reason.EXPORT_UNMAPPABLE, problem_text(sourced)))
             continue
         try:
             invoice = sourced.with_pdf()
         except AccountingError as exc:
             if exc.retryable:  # the service, not this invoice: the task's retry reads it all again
                 raise
-            result.failed.append((sourced, f"{sourced.source} invoice {sourced.number}: {exc}"))
+            why = f"{sourced.source} invoice {sourced.number}: {exc}"
+            result.failed.append((sourced, Reason.FETCH_UNREADABLE, why))
             continue
         path = source_path(sourced)
         pdf = next((a.content for a in reversed(invoice.attachments) if a.content), None)

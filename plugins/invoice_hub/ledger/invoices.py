@@ -91,9 +91,9 @@ class Invoices:
         if criteria.numbers:
             query = query.where(InvoiceRecord.number.in_(criteria.numbers))
         if criteria.start is not None:
-            query = query.where(date >= _bound(criteria.date_field, criteria.start))
+            query = query.where(date >= interval_bound(criteria.date_field, criteria.start))
         if criteria.end is not None:
-            query = query.where(date < _bound(criteria.date_field, criteria.end))
+            query = query.where(date < interval_bound(criteria.date_field, criteria.end))
         if criteria.customers is not None:
             query = query.where(InvoiceRecord.customer.in_(criteria.customers))
         if criteria.sources:
@@ -155,7 +155,7 @@ class Invoices:
                     )
 
 
-def _bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:
+def interval_bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:
     """For issue_date, a date belongs to the interval that holds its midnight (UTC): every date falls
     in exactly one of a row of intervals, hourly ones included."""
     if date_field != "issue_date":

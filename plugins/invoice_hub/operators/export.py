@@ -93,12 +93,12 @@ class SelectInvoicesOperator(IntegrationOperator):
             self.log.info("Not activated: %s invoice %s of customer %s", sourced.source, sourced.number,
                           sourced.customer_id)  # fmt: skip
         entries = []
-        for sourced, why in read.failed:
+        for sourced, code, why in read.failed:
             self.log.error("%s", why)
             entry = FileEntry(
                 source_path=f"{source_path(sourced)}#{sourced.number}", size=0, mtime=0.0, status="fetched"
             )
-            entry.fail(Reason.EXPORT_SOURCE_RECORD, why)
+            entry.fail(code, why)
             entries.append(entry)
         return entries
 
