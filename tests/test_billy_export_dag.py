@@ -35,7 +35,7 @@ select: {{date_field: {date_field}, customers: [{gateway}, {mailed}]}}
 transform: {{output: ubl, validate: {validate}, filename: "{{invoice_number}}.xml"}}
 customers:
   - id: {gateway}
-    output: peppol_bis3
+    output: peppol_bis3{gateway_mapping}
     destinations: [{{type: sftp, conn_id: partner_sftp, path: {remote}}}]
   - id: {mailed}
     destinations: [{{type: email, conn_id: partner_smtp, to: [ap@kunde002.example]}}]
@@ -88,14 +88,32 @@ def numbers(books: BillyStandIn, contact: str, day: dt.date | None = None) -> li
 
 
 def export(
-    integrations_dir: Path, remote: Path, date_field: str = "issue_date", validate: str = "peppol"
+    integrations_dir: Path,
+    remote: Path,
+    date_field: str = "issue_date",
+    validate: str = "peppol",
+    gateway_mapping: str | None = None,
 ) -> None:
     write(
         integrations_dir / "billy_send.yaml",
         EXPORT.format(
-            gateway=GATEWAY, mailed=MAILED, remote=remote, date_field=date_field, validate=validate
+            gateway=GATEWAY,
+            mailed=MAILED,
+            remote=remote,
+            date_field=date_field,
+            validate=validate,
+            gateway_mapping=f"\n    mapping: {gateway_mapping}" if gateway_mapping else "",
         ),
     )
+
+
+#: The gateway customer's own receiver and supplier settings: what its invoices carry besides billy's.
+RECEIVER_SETTINGS = """
+description: what contact-003's e-invoicing gateway wants in every invoice
+substitutions:
+  - {field: buyer_reference, value: EAN-ORDER-4711, mode: always}
+  - {field: seller.contact.email, value: peppol@hubdemo.dk, mode: always}
+"""
 
 
 def mailed(smtpd: SmtpServer) -> list[str]:
@@ -119,7 +137,11 @@ def test_an_interval_exports_exactly_its_invoices_to_two_customers_over_two_gate
 ) -> None:
     from invoice_hub.cli import main
 
-    export(integrations_dir, remote)
+    monkeypatch.setenv(
+        "INVOICE_HUB_MAPPINGS_DIR",
+        str(write(integrations_dir.parent / "mappings" / "gateway.yaml", RECEIVER_SETTINGS).parent),
+    )
+    export(integrations_dir, remote, gateway_mapping="gateway.yaml")
     # The run at 2026-11-03 00:00 covers [2026-11-02, 2026-11-03): the invoices dated 2026-11-02.
     state, tasks = run_dag(load_dag("billy_send"), logical_date=midnight(DAYS[2]))
     assert state == "success", tasks
@@ -129,6 +151,8 @@ def test_an_interval_exports_exactly_its_invoices_to_two_customers_over_two_gate
     document = (remote / f"{peppol}.xml").read_text()
     assert "urn:fdc:peppol.eu:2017:poacc:billing:3.0" in document and f"<cbc:ID>{peppol}</cbc:ID>" in document
     assert "EmbeddedDocumentBinaryObject" in document, "billy's PDF goes along"
+    assert "<cbc:BuyerReference>EAN-ORDER-4711</cbc:BuyerReference>" in document, "its receiver settings"
+    assert "<cbc:ElectronicMail>peppol@hubdemo.dk</cbc:ElectronicMail>" in document, "its supplier settings"
     assert mailed(smtpd) == [f"{ubl}.xml"], "the other customer's invoice, as UBL by e-mail"
     # PEPPOL BIS 3 output that passes the hub's own PEPPOL validation, as a receiver would check it
     assert main(["validate", "--level", "peppol", str(remote / f"{peppol}.xml")]) == 0, (
@@ -172,7 +196,11 @@ def test_an_interval_exports_exactly_its_invoices_to_two_customers_over_two_gate
     assert main(["customers", "billy_send"]) == 0
     listed = {r[0]: r for r in list(csv.reader(io.StringIO(capsys.readouterr().out)))[1:]}
     assert sorted(listed) == ["contact-000", "contact-001", "contact-002", "contact-003"], "customers only"
-    assert (listed[GATEWAY][7], listed[GATEWAY][8]) == ("activated", "peppol_bis3")
+    assert (listed[GATEWAY][7], listed[GATEWAY][8], listed[GATEWAY][10]) == (
+        "activated",
+        "peppol_bis3",
+        "gateway.yaml",
+    )
     assert listed[GATEWAY][9] == f"customers.{GATEWAY}.destinations.0"
     assert (listed[MAILED][7], listed[MAILED][8]) == ("activated", "ubl")
     assert listed[NOT_ACTIVATED][7] == "not activated"
