@@ -338,3 +338,29 @@ def test_by_approval_time_an_invoice_booked_late_goes_with_the_day_it_was_approv
         DAYS[1]: second,
         DAYS[2]: sorted([*third, late]),
     }
+
+
+def test_a_manual_export_by_numbers_or_customer_reads_those_from_billy(
+    books: BillyStandIn, integrations_dir: Path, ledger_db: str, remote: Path
+) -> None:
+    """The Trigger form's invoice numbers and customer, without dates: read from billy as asked."""
+    from invoice_hub.config import load_folder
+    from invoice_hub.exchange.accounting_read import read_into_ledger
+    from invoice_hub.exchange.select import criteria_for
+    from invoice_hub.ledger.invoices import Invoices
+
+    export(integrations_dir, remote)
+    (entry,) = load_folder([integrations_dir / "billy_send.yaml"])
+    assert entry.integration is not None
+    engine = get_engine(ledger_db)
+    wanted = [numbers(books, GATEWAY, DAYS[0])[0], numbers(books, MAILED, DAYS[2])[0]]
+    criteria = criteria_for(entry.integration, None, None, invoice_numbers=wanted)
+    assert read_into_ledger(entry.integration, criteria, "by-number", engine).recorded == 2
+    assert sorted(r.number for r in Invoices(engine).select(criteria)) == sorted(wanted)
+    asked = [r for r in books.requests if r["path"] == "/v2/invoices"]
+    assert [r["query"]["invoiceNo"] for r in asked] == [[n] for n in wanted], "those two, not the books"
+
+    criteria = criteria_for(entry.integration, None, None, customer=MAILED)
+    read = read_into_ledger(entry.integration, criteria, "by-customer", engine)
+    assert (read.recorded, read.not_activated) == (2, []), "the customer's other two; nobody else's"
+    assert [r.number for r in Invoices(engine).select(criteria)] == numbers(books, MAILED)

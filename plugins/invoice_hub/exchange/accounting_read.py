@@ -20,8 +20,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from invoice_hub.accounting import AccountingError
 from invoice_hub.exchange.select import activated
@@ -32,8 +31,8 @@ if TYPE_CHECKING:
     from invoice_hub.config.models import Integration
     from invoice_hub.ledger.invoices import Criteria, Received
 
-#: The range a run without bounds reads (a manual export by customer or by numbers not yet in the
-#: ledger; ``select.period: all``): the whole books.
+#: The range a run without bounds reads (a manual export by customer; ``select.period: all``): the
+#: whole books. A manual export by invoice numbers reads those invoices alone.
 EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 LATEST = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
@@ -77,9 +76,6 @@ def read_into_ledger(
 
     config = integration.accounting_source
     assert config is not None, f"{integration.name} has no accounting source"
-    unbounded = criteria.start is None and criteria.end is None
-    if criteria.numbers and unbounded and _all_recorded(engine, integration.name, criteria.numbers):
-        return SourceRead()  # a re-export of invoices read before: nothing to read again
     opened = source is None
     source = source or open_source(config.type, config.conn_id)
     result = SourceRead()
@@ -99,9 +95,12 @@ def _received(
     from invoice_hub.store import DocumentStore
 
     store = DocumentStore()
-    start, end = criteria.start or EARLIEST, criteria.end or LATEST
-    date_field = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
-    for sourced in source.documents(start, end, date_field):
+    if criteria.numbers and criteria.start is None and criteria.end is None:
+        documents = source.numbered(criteria.numbers)  # a manual export by invoice: those, wherever
+    else:
+        date_field = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
+        documents = source.documents(criteria.start or EARLIEST, criteria.end or LATEST, date_field)
+    for sourced in documents:
         result.read += 1
         if not _wanted(integration, criteria, sourced):
             continue
@@ -144,17 +143,3 @@ def _wanted(integration: Integration, criteria: Criteria, sourced: SourcedInvoic
     if chosen is not None and chosen != integration.select.customers and sourced.customer_id not in chosen:
         return False
     return sourced.document_type in criteria.types
-
-
-def _all_recorded(engine: Engine, integration: str, numbers: tuple[str, ...]) -> bool:
-    from invoice_hub.ledger.tables import InvoiceRecord
-
-    with Session(engine) as session:
-        found = set(
-            session.scalars(
-                select(InvoiceRecord.number).where(
-                    InvoiceRecord.integration == integration, InvoiceRecord.number.in_(numbers)
-                )
-            )
-        )
-    return found >= set(numbers)
