@@ -134,8 +134,11 @@ def test_customer_and_number_selections(billy: BillyStandIn) -> None:
     )
     assert [d.number for d in chosen] == numbers
     with pytest.raises(AccountingError, match="numbered '99999'") as error:
-        list(src.numbered(["99999"]))
+        list(src.numbered([numbers[0], "99999"]))
     assert not error.value.retryable
+
+    billy.ignored_filters.add("invoiceNo")  # an API that does not apply the filter: read it all
+    assert [d.number for d in source(billy).numbered(numbers)] == numbers
 
 
 def test_mapped_invoices_pass_en16931_and_peppol(billy: BillyStandIn) -> None:
@@ -246,38 +249,28 @@ def test_mapping_of_one_invoice_term_by_term(billy: BillyStandIn) -> None:
 
 
 def test_records_the_model_cannot_hold_are_findings_naming_the_invoice(billy: BillyStandIn) -> None:
-    contact = billy.contacts[2]
-    empty = billy.book(
-        contact=contact, entry_date=dt.date(2026, 3, 4), approved_time=dt.datetime(2026, 3, 4, 9), lines=[]
-    )
-    odd = billy.book(
-        contact=contact,
-        entry_date=dt.date(2026, 3, 4),
-        approved_time=dt.datetime(2026, 3, 4, 9),
-        lines=[
-            {
-                "description": "X",
-                "quantity": Decimal(1),
-                "unitPrice": Decimal(5),
-                "unit": "pieces",
-                "taxRateId": "tax-gone",
-            }
-        ],
-    )
-    tampered = billy.book(
-        contact=contact,
-        entry_date=dt.date(2026, 3, 4),
-        approved_time=dt.datetime(2026, 3, 4, 9),
-        lines=[
-            {
-                "description": "Y",
-                "quantity": Decimal(1),
-                "unitPrice": Decimal(5),
-                "unit": "pieces",
-                "taxRateId": "tax-25",
-            }
-        ],
-    )
+    def book(tax_rate: str | None) -> dict:
+        lines = (
+            []
+            if tax_rate is None
+            else [
+                {
+                    "description": "X",
+                    "quantity": Decimal(1),
+                    "unitPrice": Decimal(5),
+                    "unit": "pieces",
+                    "taxRateId": tax_rate,
+                }
+            ]
+        )
+        return billy.book(
+            contact=billy.contacts[2],
+            entry_date=dt.date(2026, 3, 4),
+            approved_time=dt.datetime(2026, 3, 4, 9),
+            lines=lines,
+        )
+
+    empty, odd, tampered = book(None), book("tax-gone"), book("tax-25")
     tampered["grossAmount"] += Decimal("100.00")  # an invoice-level fee the lines do not show
 
     docs = {d.source_id: d for d in source(billy).documents(START, END)}
@@ -447,3 +440,30 @@ def test_billy_connection_opens_the_source_and_passes_airflows_test(
         True,
         "Token accepted by billy for the organisation 'Hub Demo ApS'",
     )
+
+
+def test_an_unreachable_api_is_retried_then_fails_retryable() -> None:
+    from tests.servers.sshd import free_port
+
+    waits = Waits()
+    client = BillyClient(
+        "some-token-1234", base_url=f"http://127.0.0.1:{free_port()}/v2", max_attempts=3, sleep=waits
+    )
+    with pytest.raises(
+        AccountingError, match="GET organization failed 3 times, last: ConnectionError"
+    ) as error:
+        client.organization()
+    assert error.value.retryable and waits == [1.0, 2.0]
+
+
+def test_the_connection_names_the_api() -> None:
+    from types import SimpleNamespace
+
+    from invoice_hub.hooks.billy import base_url
+
+    def connection(host: str | None, port: int | None = None, schema: str | None = None) -> SimpleNamespace:
+        return SimpleNamespace(host=host, port=port, schema=schema)
+
+    assert base_url(connection(None)) == "https://api.billysbilling.com/v2"
+    assert base_url(connection("http://127.0.0.1:8080/v2/")) == "http://127.0.0.1:8080/v2"
+    assert base_url(connection("billy-proxy.internal", 8443)) == "https://billy-proxy.internal:8443/v2"

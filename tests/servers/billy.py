@@ -97,6 +97,8 @@ class BillyStandIn:
     faults: list[Fault] = field(default_factory=list)
     #: Called as ``after_page(server, page_number, query)`` after a page of /v2/invoices is served.
     after_page: Callable[[BillyStandIn, int, dict[str, list[str]]], None] | None = None
+    #: Property filters this stand-in leaves unapplied (to test a client that must not trust one).
+    ignored_filters: set[str] = field(default_factory=set)
     #: An error body that echoes the request's token (as a careless proxy would): for redaction tests.
     echo_token: bool = False
     lock: threading.RLock = field(default_factory=threading.RLock)

@@ -97,7 +97,7 @@ class BillyClient:
         timeout: float = DEFAULT_TIMEOUT,
         max_attempts: int = DEFAULT_ATTEMPTS,
         backoff: float = 1.0,
-        sleep: Any = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         if not token:
             raise AccountingError(
@@ -123,13 +123,13 @@ class BillyClient:
         self.api.close()
 
     def organization(self) -> dict[str, Any]:
-        return self.api.get_json("organization")["organization"]
+        return _one(self.api.get_json("organization"), "organization", "GET organization")
 
     def tax_rates(self) -> dict[str, dict[str, Any]]:
         return {rate["id"]: rate for rate in self.listing_records("taxRates", "taxRates", {})}
 
     def invoice(self, invoice_id: str) -> dict[str, Any]:
-        return self.api.get_json(f"invoices/{invoice_id}")["invoice"]
+        return _one(self.api.get_json(f"invoices/{invoice_id}"), "invoice", f"GET invoices/{invoice_id}")
 
     def page(self, resource: str, key: str, params: Mapping[str, Any], number: int) -> Page:
         body = self.api.get_json(resource, {**params, "page": number, "pageSize": self.page_size})
@@ -217,6 +217,16 @@ class BillyClient:
         return self.api.get_bytes(url, what=f"GET {pdf_name(url)} (the invoice's PDF)")
 
 
+def _one(body: Mapping[str, Any], key: str, what: str) -> dict[str, Any]:
+    """The record under ``key`` of a single-record answer (``{"organization": {...}}``)."""
+    record = body.get(key)
+    if not isinstance(record, dict):
+        raise AccountingError(
+            f"billy: {what} answered without an {key!r} record; is the connection's host billy's API?"
+        )
+    return record
+
+
 def pdf_name(url: str) -> str:
     """The file name at the end of a download URL (``invoice-no-16147.pdf``)."""
     return unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "invoice.pdf"
@@ -256,7 +266,7 @@ class BillySource:
         return organization_party(self.books().organization)
 
     def customers(self) -> Iterator[Customer]:
-        for contact in self.client.listing_records("contacts", "contacts", {"isCustomer": "true"}):
+        for contact, _ in self.client.stable_listing("contacts", "contacts", {"isCustomer": "true"}):
             if contact.get("isCustomer", True):
                 yield to_customer(contact)
 
@@ -328,21 +338,46 @@ class BillySource:
 
     def numbered(self, numbers: Iterable[str]) -> Iterator[SourcedInvoice]:
         """The approved invoices and credit notes with these invoice numbers (a manual export by
-        invoice), each found by billy's filter on ``invoiceNo``; a number billy does not know is
-        an error naming it (a person asked for it: silence would hide a typo)."""
+        invoice), each looked up with billy's property filter ``invoiceNo``. Should an answer hold
+        other numbers (the filter not applied), the approved invoices are read whole instead. A
+        number billy does not know is an error naming it: a person asked for it, and silence would
+        hide a typo."""
         books = self.books()
-        for number in dict.fromkeys(n.strip() for n in numbers if n and n.strip()):
+        wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+        found: dict[str, list[tuple[dict[str, Any], Mapping[str, dict[str, Any]]]]] = {}
+        unfiltered = False
+        for number in wanted:
             params = {"state": "approved", "invoiceNo": number, "include": INCLUDE}
             page = self.client.page("invoices", "invoices", params, 1)
-            records = [r for r in page.records if str(r.get("invoiceNo")) == number]
-            if not records:
-                raise AccountingError(
-                    f"billy has no approved invoice or credit note numbered {number!r}; check the number "
-                    "(drafts and voided invoices are not exported)",
-                    retryable=False,
-                )
-            for record in records:
-                yield self._sourced(record, page.contacts, books)
+            for record in page.records:
+                if str(record.get("invoiceNo")) == number:
+                    found.setdefault(number, []).append((record, page.contacts))
+                else:
+                    unfiltered = True
+            if unfiltered:
+                break
+        if unfiltered:
+            log.warning("billy: the invoiceNo filter was not applied; reading every approved invoice instead")
+            found = {}
+            params = {
+                "state": "approved",
+                "include": INCLUDE,
+                "sortProperty": "approvedTime",
+                "sortDirection": "ASC",
+            }
+            for record, contacts in self.client.stable_listing("invoices", "invoices", params):
+                if str(record.get("invoiceNo")) in wanted:
+                    found.setdefault(str(record.get("invoiceNo")), []).append((record, contacts))
+        missing = [n for n in wanted if n not in found]
+        if missing:
+            raise AccountingError(
+                f"billy has no approved invoice or credit note numbered {', '.join(map(repr, missing))}; check "
+                "the numbers (drafts and voided invoices are not exported)",
+                retryable=False,
+            )
+        for number in wanted:
+            for record, contacts in found[number]:
+                yield self._sourced(record, contacts, books)
 
     def _sourced(
         self,

@@ -87,7 +87,7 @@ class ApiSession:
             raise AccountingError(
                 f"{self.label}: GET {path} answered {response.status_code} with something that is "
                 f"not JSON ({response.headers.get('Content-Type', 'no content type')}); is the "
-                "connection's host the API (https://api.billysbilling.com/v2)?",
+                f"connection's host the API ({self.base_url})?",
             ) from None
         if not isinstance(body, dict):
             raise AccountingError(
