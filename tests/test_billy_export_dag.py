@@ -159,9 +159,14 @@ def test_an_interval_exports_exactly_its_invoices_to_two_customers_over_two_gate
         capsys.readouterr().out
     )
 
+    pdfs = sum(r["path"].startswith("/v2/downloads/") for r in books.requests)
+    assert pdfs == 2, "the PDFs of the activated customers' invoices only"
+
     state, tasks = run_dag(load_dag("billy_send"), logical_date=midnight(DAYS[2]))
     assert state == "success", tasks
     assert files_in(remote) == [f"{peppol}.xml"] and len(smtpd.messages) == 1, "a re-run delivers nothing"
+    again = sum(r["path"].startswith("/v2/downloads/") for r in books.requests)
+    assert again == pdfs, "a re-run reads billy's listing again, not the PDFs it has"
     engine = get_engine(ledger_db)
     with engine.connect() as connection:
         paths = sorted(

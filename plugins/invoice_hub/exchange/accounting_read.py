@@ -70,7 +70,10 @@ def read_into_ledger(
     source: AccountingSource | None = None,
 ) -> SourceRead:
     """Read ``criteria``'s range from the integration's accounting source and record its activated
-    customers' invoices in the ledger (``source``: an open one, else opened from the connection)."""
+    customers' invoices in the ledger (``source``: an open one, else opened from the connection).
+
+    Records the ledger has already are not downloaded again: a backfill of a day read before costs
+    the listing, not every PDF."""
     from invoice_hub.accounting import open_source
     from invoice_hub.ledger.invoices import Invoices
 
@@ -78,38 +81,55 @@ def read_into_ledger(
     assert config is not None, f"{integration.name} has no accounting source"
     opened = source is None
     source = source or open_source(config.type, config.conn_id)
+    ledger = Invoices(engine)
     result = SourceRead()
     try:
-        received = list(_received(integration, criteria, source, result))
+        exportable = _classify(integration, criteria, source, result)
+        known = ledger.recorded_sources(integration.name, [_identity(s) for s in exportable])
+        received = list(_received([s for s in exportable if _identity(s) not in known], result))
     finally:
         if opened:
             source.close()
-    result.recorded = Invoices(engine).record_received(integration.name, run_id, received)
+    result.recorded = ledger.record_received(integration.name, run_id, received)
     return result
 
 
-def _received(
-    integration: Integration, criteria: Criteria, source: AccountingSource, result: SourceRead
-) -> Iterator[Received]:
-    from invoice_hub.ledger.invoices import Received
-    from invoice_hub.store import DocumentStore
+def _identity(sourced: SourcedInvoice) -> str:
+    """The ledger's ``source_sha256`` of an accounting record: the hash of its source path (the
+    record's identity, not its bytes: its PDF or balance may change, the invoice stays one)."""
+    return hashlib.sha256(source_path(sourced).encode()).hexdigest()
 
-    store = DocumentStore()
+
+def _classify(
+    integration: Integration, criteria: Criteria, source: AccountingSource, result: SourceRead
+) -> list[SourcedInvoice]:
+    """The records the range holds that this export exports; the others noted in ``result``."""
     if criteria.numbers and criteria.start is None and criteria.end is None:
         documents = source.numbered(criteria.numbers)  # a manual export by invoice: those, wherever
     else:
         date_field = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
         documents = source.documents(criteria.start or EARLIEST, criteria.end or LATEST, date_field)
+    exportable = []
     for sourced in documents:
         result.read += 1
         if not _wanted(integration, criteria, sourced):
             continue
         if not activated(integration, sourced.customer_id):
             result.not_activated.append(sourced)
-            continue
-        if not sourced.mappable:
+        elif not sourced.mappable:
             result.failed.append((sourced, Reason.EXPORT_UNMAPPABLE, problem_text(sourced)))
-            continue
+        else:
+            exportable.append(sourced)
+    return exportable
+
+
+def _received(exportable: list[SourcedInvoice], result: SourceRead) -> Iterator[Received]:
+    """Each record with its PDF, kept in the document store: what the ledger is to record."""
+    from invoice_hub.ledger.invoices import Received
+    from invoice_hub.store import DocumentStore
+
+    store = DocumentStore()
+    for sourced in exportable:
         try:
             invoice = sourced.with_pdf()
         except AccountingError as exc:
@@ -118,15 +138,14 @@ def _received(
             why = f"{sourced.source} invoice {sourced.number}: {exc}"
             result.failed.append((sourced, Reason.FETCH_UNREADABLE, why))
             continue
-        path = source_path(sourced)
         pdf = next((a.content for a in reversed(invoice.attachments) if a.content), None)
         document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
         source_url = store.put_bytes(pdf, ".pdf")[0] if pdf else document_url
         yield Received(
             invoice=invoice,
             source_file_id=None,
-            source_path=path,
-            source_sha256=hashlib.sha256(path.encode()).hexdigest(),  # the record's identity, not bytes
+            source_path=source_path(sourced),
+            source_sha256=_identity(sourced),
             source_url=source_url,
             document_url=document_url,
             approved_at=sourced.approved_at,

@@ -82,6 +82,22 @@ class Invoices:
                     added += len(rows)
         return added
 
+    def recorded_sources(self, integration: str, source_sha256s: Iterable[str]) -> set[str]:
+        """Which of these sources (``source_sha256``) this integration recorded invoices of."""
+        wanted = list(dict.fromkeys(source_sha256s))
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                found.update(
+                    connection.scalars(
+                        select(InvoiceRecord.source_sha256).where(
+                            InvoiceRecord.integration == integration,
+                            InvoiceRecord.source_sha256.in_(wanted[start : start + _CHUNK]),
+                        )
+                    )
+                )
+        return found
+
     def select(self, criteria: Criteria) -> list[InvoiceRecord]:
         """The invoices matching ``criteria``, oldest first (by the date field, then number)."""
         date = getattr(InvoiceRecord, criteria.date_field)
