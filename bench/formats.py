@@ -22,6 +22,15 @@ callgrind can be told to count alone; the total divided by three is one round:
     valgrind --tool=callgrind --collect-atstart=no --toggle-collect=functools_reduce \
         .venv/bin/python bench/formats.py --rounds ap_agility
 
+The floor, --floor: what any conversion in Python over lxml and the pydantic model costs before its
+logic, each part measured alone beside the same baseline in the same run: the hub's hardened parse;
+a Python loop that only reads every element's tag and text (what any reader must touch); pydantic
+validating the values the reader collected (the model's construction); and emitting one f-string
+per element (a writer that decides nothing). Their sum, next to the 2.5x target, shows how little
+is left for the reader's and writers' logic:
+
+    .venv/bin/python bench/formats.py --floor [--copies 10] [--repeat 7]
+
 --quick (what `make test` runs, through tests/test_benchmarks.py): one copy, one round, a 3 MB
 attachment; it proves the benchmark runs, its figures are too small to compare with the targets.
 """
@@ -171,6 +180,81 @@ def instruction_rounds(name: str) -> None:
     functools.reduce(lambda _, __: run(files), range(3), None)  # three calls
 
 
+def floor(copies: int, repeat: int) -> dict[str, float]:
+    """CPU milliseconds (best round) of the baseline and of each floor part over the examples ``copies``
+    times; every part starts from what the one before produced, measured outside its timing."""
+    import copy
+
+    from lxml import etree
+
+    from invoice_hub.formats import ubl
+    from invoice_hub.formats.xml import parse_xml
+    from invoice_hub.model import Invoice
+
+    files = sorted(EXAMPLES.rglob("*.xml")) * copies
+    collected: list[dict] = []
+    real_validate = Invoice.model_validate
+    ubl.Invoice = type("Collect", (), {"model_validate": staticmethod(collected.append)})  # type: ignore[misc]
+    try:
+        for path in files:
+            ubl.ubl_from_root(parse_xml(path, str(path)), str(path))
+    finally:
+        ubl.Invoice = Invoice  # type: ignore[misc]
+    roots = [parse_xml(path, str(path)) for path in files]
+    touched = [[(e.tag, e.text) for e in root.iter()] for root in roots]
+
+    def baseline() -> None:
+        for path in files:
+            etree.tostring(etree.parse(str(path)).getroot())
+
+    def parse() -> None:
+        for path in files:
+            parse_xml(path, str(path))
+
+    def touch() -> None:
+        for root in roots:
+            [(element.tag, element.text) for element in root.iter()]
+
+    def emit() -> None:
+        for elements in touched:
+            "".join([f"<{tag}>{text}</{tag}>" for tag, text in elements]).encode()
+
+    parts = {"baseline": baseline, "parse": parse, "touch": touch, "emit": emit}
+    best = {name: float("inf") for name in (*parts, "validate")}
+    for _ in range(repeat):
+        for name, run in parts.items():
+            start = time.process_time()
+            run()
+            best[name] = min(best[name], time.process_time() - start)
+        values = copy.deepcopy(collected)
+        start = time.process_time()
+        for invoice in values:
+            real_validate(invoice)
+        best["validate"] = min(best["validate"], time.process_time() - start)
+    return {name: seconds * 1000 for name, seconds in best.items()}
+
+
+def print_floor(copies: int, repeat: int) -> None:
+    ms = floor(copies, repeat)
+    labels = {
+        "parse": "the hub's hardened lxml parse",
+        "touch": "Python reading every element's tag and text, nothing else",
+        "validate": "pydantic validating the values the reader collected",
+        "emit": "one f-string per element joined into bytes, nothing decided",
+    }
+    print(f"Floor: the 17 examples x {copies}, CPU time, best of {repeat} rounds")
+    print("| part | ms | x baseline |")
+    print("|---|---:|---:|")
+    print(f"| bare lxml parse + serialise (baseline) | {ms['baseline']:.1f} | 1.00 |")
+    for name, label in labels.items():
+        print(f"| {label} | {ms[name]:.1f} | {ms[name] / ms['baseline']:.2f} |")
+    total = sum(ms[name] for name in labels) / ms["baseline"]
+    print(
+        f"\nfloor: {total:.2f}x the baseline before any logic; the 2.5x target leaves "
+        f"{2.5 - total:.2f}x for the reader's and writer's logic"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -182,7 +266,11 @@ def main() -> None:
     parser.add_argument(
         "--rounds", choices=("lxml", "ap_agility", "ubl"), help="only three rounds of one run, for callgrind"
     )
+    parser.add_argument("--floor", action="store_true", help="what conversion costs before its logic")
     args = parser.parse_args()
+    if args.floor:
+        print_floor(min(args.copies, 10), args.repeat)
+        return
     if args.rounds:
         instruction_rounds(args.rounds)
         return
@@ -224,7 +312,8 @@ def main() -> None:
             f"CPU time {cpu_ratios[name]:.2f}x), "
             f"memory {peak:.2f}x the attachment (target < 3x: {'met' if peak < 3 else 'MISSED'})"
         )
-    print("\n" + "\n".join(verdicts))
+    print("\n" + "\n".join(verdicts) + "\n")
+    print_floor(min(args.copies, 10), args.repeat)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,8 @@ def _check_connection(args: argparse.Namespace) -> int:
     endpoints = [("source", integration.source, False)]
     # "destinations.0" is shown as the YAML reader writes it: destinations[0]
     endpoints += [(re.sub(r"\.(\d+)", r"[\1]", key), d, True) for key, d in integration.destinations_by_id()]
-    recipients = sorted({*integration.notify.on_failure, *integration.notify.on_success})
+    notify = integration.notify
+    recipients = sorted({*notify.on_failure, *notify.on_rejection, *notify.on_success})
     if recipients:  # a notification that cannot go out should be found now, not on the first bad day
         from invoice_hub.config.models import EmailDestination
         from invoice_hub.notifications import notification_conn_id

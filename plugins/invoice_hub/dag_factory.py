@@ -29,7 +29,7 @@ from invoice_hub.config.loader import (
     load_folder,
     load_integration,
 )
-from invoice_hub.config.models import Integration
+from invoice_hub.config.models import NOTIFY_EVENTS, Integration
 
 TASK_IDS = ("wait_for_files", "fetch", "validate_transform", "deliver", "archive")
 RECONCILE_TASK_IDS = ("wait_for_files", "fetch", "reconcile", "deliver", "archive")
@@ -225,36 +225,36 @@ def _params(integration: Integration) -> dict[str, Param]:
 
 
 def _notifications(integration: Integration) -> dict[str, Any]:
-    """Task-level callbacks (for the DAG's ``default_args``) mailing ``notify:`` through Airflow's
-    e-mail connection (``[email] email_conn_id``, default ``smtp_default``).
+    """Task-level callbacks (for the DAG's ``default_args``) sending ``notify:``: mails through
+    Airflow's e-mail connection (``[email] email_conn_id``, default ``smtp_default``) and the
+    webhook's HTTP connection.
 
-    Task-level, not the DAG's own callbacks: Airflow 3 runs those in the DAG processor, so a mail
+    Task-level, not the DAG's own callbacks: Airflow 3 runs those in the DAG processor, so a message
     that could not be sent showed only in its log. A task's callbacks run in the worker and log
-    into the task log of the run (see :mod:`invoice_hub.notifications`).
+    into the task log of the run (see :mod:`invoice_hub.notifications.notifier`).
     """
-    callbacks: dict[str, Any] = {}
-    if not (integration.notify.on_failure or integration.notify.on_success):
-        return callbacks
-    from invoice_hub.notifications import HubMailNotifier
+    if not integration.notify.any:
+        return {}
+    from invoice_hub.notifications import RunNotifier
 
-    if integration.notify.on_failure:
-        callbacks["on_failure_callback"] = HubMailNotifier(
-            integration=integration.name,
-            event="failure",
-            to=integration.notify.on_failure,
-            subject=f"[invoice hub] {integration.name} failed: run {{{{ run_id }}}}",
-            html_content=f"<p>The integration <b>{integration.name}</b> failed in run {{{{ run_id }}}}: "
-            "task <b>{{ ti.task_id }}</b>.</p><p>{{ exception | e }}</p><p>See the task logs in the Airflow UI.</p>",
-        )
-    if integration.notify.on_success:
-        callbacks["on_success_callback"] = HubMailNotifier(
-            integration=integration.name,
-            event="success",
-            last_task_only=True,
-            to=integration.notify.on_success,
-            subject=f"[invoice hub] {integration.name} succeeded: run {{{{ run_id }}}}",
-            html_content=f"<p>The integration <b>{integration.name}</b> completed run {{{{ run_id }}}}.</p>",
-        )
+    conn_ids = [
+        endpoint.conn_id
+        for endpoint in [integration.source, *(d for _, d in integration.destinations_by_id())]
+        if getattr(endpoint, "conn_id", None)
+    ]
+    if integration.notify.webhook is not None:
+        conn_ids.append(integration.notify.webhook.conn_id)
+    notify = integration.notify
+    wanted = {e for e in NOTIFY_EVENTS if notify.recipients(e)} | set(
+        notify.webhook.events if notify.webhook else ()
+    )
+    common = {"integration": integration.name, "notify": notify, "conn_ids": conn_ids}
+    callbacks: dict[str, Any] = {}
+    # a rejection is told by whichever ends the run: today a rejected file fails it (archive fails)
+    if wanted & {"failure", "rejection"}:
+        callbacks["on_failure_callback"] = RunNotifier(trigger="failure", **common)
+    if wanted & {"success", "rejection"}:
+        callbacks["on_success_callback"] = RunNotifier(trigger="success", **common)
     return callbacks
 
 
@@ -318,8 +318,14 @@ def doc_md(entry: IntegrationFile) -> str:
                 _endpoint(destination) + f", if the name exists: {destination.if_exists}",
             )
         )
-    if integration.notify.on_failure:
-        rows.append(("Mail on failure", ", ".join(integration.notify.on_failure)))
+    notify = integration.notify
+    for event in NOTIFY_EVENTS:
+        if notify.recipients(event):
+            rows.append((f"Mail on {event}", ", ".join(notify.recipients(event))))
+    if notify.webhook is not None:
+        rows.append(
+            ("Webhook", f"connection `{notify.webhook.conn_id}` on {', '.join(notify.webhook.events)}")
+        )
     table = "\n".join(f"| {key} | {value} |" for key, value in rows)
     return (
         f"### {integration.name}\n\n{integration.description}\n\n| | |\n|---|---|\n{table}\n\n"

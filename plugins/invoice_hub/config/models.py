@@ -471,9 +471,50 @@ class CustomerSettings(StrictModel):
 ReexportPolicy = Literal["skip", "replace", "new_name"]
 
 
+#: What a run can notify of: it failed; it rejected a file (validation, conversion); it succeeded.
+NotifyEvent = Literal["failure", "rejection", "success"]
+NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("failure", "rejection", "success")
+
+
+class Webhook(StrictModel):
+    """A chat tool's (or any service's) incoming webhook: one JSON POST per run and event set."""
+
+    conn_id: str = Field(
+        min_length=1,
+        description="Airflow HTTP connection: the URL the JSON is POSTed to (a token in its path stays "
+        "in the connection), headers and auth in its extra.",
+    )
+    events: list[NotifyEvent] = Field(
+        default_factory=lambda: ["failure", "rejection"],
+        min_length=1,
+        description="failure | rejection | success; default failure and rejection.",
+    )
+
+
 class Notify(StrictModel):
-    on_failure: list[EmailAddress] = Field(default_factory=list, description="Mailed when a run fails.")
-    on_success: list[EmailAddress] = Field(default_factory=list, description="Mailed when a run succeeds.")
+    """Whom a run tells what: one message per run (and recipient group), never one per file or task."""
+
+    on_failure: list[EmailAddress] = Field(
+        default_factory=list,
+        description="Mailed when a run fails: each failed file with its reason and finding ids, the log link.",
+    )
+    on_rejection: list[EmailAddress] = Field(
+        default_factory=list,
+        description="Mailed when a run rejected a file by validation or conversion: each file, its reason "
+        "and finding ids.",
+    )
+    on_success: list[EmailAddress] = Field(
+        default_factory=list,
+        description="Mailed when a run succeeds: files, invoices and deliveries per destination.",
+    )
+    webhook: Webhook | None = Field(default=None, description="Also POST these events as JSON (chat tools).")
+
+    def recipients(self, event: NotifyEvent) -> list[str]:
+        return {"failure": self.on_failure, "rejection": self.on_rejection, "success": self.on_success}[event]
+
+    @property
+    def any(self) -> bool:
+        return bool(self.on_failure or self.on_rejection or self.on_success or self.webhook)
 
 
 class Integration(StrictModel):

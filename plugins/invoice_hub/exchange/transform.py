@@ -72,6 +72,9 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
     #: The invoices as read (before the mapping): what the ledger records as received.
     invoices: list[Invoice] = field(default_factory=list)
+    #: For each output, the positions (in the invoices rendered) of the invoices it holds: one each,
+    #: or all of them in one file. What links a received invoice to its outputs and deliveries.
+    contents: list[list[int]] = field(default_factory=list)
     reason: Reason | None = None
     message: str | None = None
 
@@ -80,7 +83,7 @@ class Outcome:
         return self.reason is not None
 
     def fail(self, reason: Reason, message: str) -> Outcome:
-        self.reason, self.message, self.outputs = reason, message, []
+        self.reason, self.message, self.outputs, self.contents = reason, message, [], []
         return self
 
 
@@ -100,6 +103,15 @@ def quoted(findings: Sequence[Finding]) -> str:
     text = "; ".join(str(f) for f in findings[:QUOTED_FINDINGS])
     more = f" (+{len(findings) - QUOTED_FINDINGS} more)" if len(findings) > QUOTED_FINDINGS else ""
     return text + more
+
+
+def finding_ids(outcome: Outcome) -> str | None:
+    """The rule ids a person looks a file up by, distinct, in order, space-separated: those of the
+    fatal findings that rejected it, or of the losses it was delivered with (``on_loss: warn``)."""
+    from invoice_hub.formats.loss import is_loss
+
+    wanted = [f for f in outcome.findings if (f.severity == "fatal" if outcome.failed else is_loss(f))]
+    return " ".join(dict.fromkeys(f.rule for f in wanted)) or None
 
 
 def passthrough(template: str | None, source_name: str, url: str, sha256: str, size: int) -> Output:
@@ -158,7 +170,7 @@ def transform_file(
     if rendered.failed:
         assert rendered.reason is not None and rendered.message is not None
         return outcome.fail(rendered.reason, rendered.message)
-    outcome.outputs = rendered.outputs
+    outcome.outputs, outcome.contents = rendered.outputs, rendered.contents
     log.info("%s: %d invoice(s) -> %d %s file(s)", source, len(invoices), len(outcome.outputs), output)
     return outcome
 
@@ -223,10 +235,12 @@ def render(
     """
     output_format = OUTPUT_FORMATS[output]
     outcome = Outcome()
+    position = {id(invoice): index for index, invoice in enumerate(invoices)}
     try:
         for index, group in enumerate(output_format.documents(invoices)):
             written = _write(group, output_format, target, index, filename)
             outcome.outputs.append(written)
+            outcome.contents.append([position[id(invoice)] for invoice in group])
             outcome.findings += check_output(
                 written,
                 group,

@@ -1,6 +1,8 @@
 """The ledger's invoices: what transfers received, and what exports made of them.
 
-Transfers record each invoice they read from a valid file (one transaction per run); exports select
+Transfers record each invoice they read from a file that went through (one transaction per run),
+whatever they deliver, passthrough included, with the outputs it is in (``invoice_outputs``: its
+link to the deliveries of those outputs); exports select
 by date, customer, type and status, and record per invoice and destination what they delivered or
 skipped, which the ``reexport`` policy and ``invoice-hub find-invoices`` consult.
 """
@@ -15,7 +17,7 @@ from sqlalchemy import Engine, and_, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
-from invoice_hub.ledger.tables import InvoiceExport, InvoiceRecord, utcnow
+from invoice_hub.ledger.tables import InvoiceExport, InvoiceOutput, InvoiceRecord, utcnow
 from invoice_hub.model import Invoice, party_id
 
 _CHUNK = 500
@@ -35,6 +37,8 @@ class Received:
     #: The customer id when the source knows its customers by its own ids (an accounting system's
     #: contact id); else the buyer's identifier in the invoice (``party_id``).
     customer: str | None = None
+    #: (name, sha256) of each output the invoice is in: the deliveries of those are its deliveries.
+    outputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,8 @@ class Invoices:
         self.engine = engine or get_engine()
 
     def record_received(self, integration: str, run_id: str, received: list[Received]) -> int:
-        """Record the invoices a transfer run read; those recorded before (a retry) are kept as they are."""
+        """Record the invoices a transfer run read, each with its outputs; those recorded before (a
+        retry, or the same file again) are kept as they are."""
         now = utcnow()
         added = 0
         with self.engine.begin() as connection:
@@ -72,14 +77,31 @@ class Invoices:
                         )
                     ).all()
                 )
-                rows = [
-                    _row(integration, run_id, now, r)
-                    for r in chunk
-                    if (r.source_sha256, r.invoice.number, r.invoice.type) not in known
+                new = []
+                for r in chunk:  # the same invoice twice in one file: its first occurrence is the record
+                    key = (r.source_sha256, r.invoice.number, r.invoice.type)
+                    if key not in known:
+                        known.add(key)
+                        new.append(r)
+                if not new:
+                    continue
+                ids = connection.execute(
+                    insert(InvoiceRecord).returning(InvoiceRecord.id, sort_by_parameter_order=True),
+                    [_row(integration, run_id, now, r) for r in new],
+                ).scalars()
+                links = [
+                    {
+                        "invoice_id": invoice_id,
+                        "integration": integration,
+                        "output_name": name,
+                        "output_sha256": sha,
+                    }
+                    for invoice_id, r in zip(ids, new, strict=True)
+                    for name, sha in r.outputs
                 ]
-                if rows:
-                    connection.execute(insert(InvoiceRecord), rows)
-                    added += len(rows)
+                if links:
+                    connection.execute(insert(InvoiceOutput), links)
+                added += len(new)
         return added
 
     def recorded_sources(self, integration: str, source_sha256s: Iterable[str]) -> set[str]:

@@ -156,15 +156,35 @@ class Ledger:
                     claims.append(Claim(file_id=known[0] if known else next(new_ids), duplicate_of=earlier))
         return claims
 
-    def close_files(self, file_ids: list[int], status: str, reasons: dict[int | None, str | None]) -> None:
-        """Give files their final status (and reason): they are not picked up again while unchanged."""
+    def close_files(
+        self,
+        file_ids: list[int],
+        status: str,
+        reasons: dict[int | None, str | None],
+        codes: dict[int | None, str | None] | None = None,
+    ) -> None:
+        """Give files their final status (and reason, and its code): they are not picked up again
+        while unchanged."""
         with Session(self.engine) as session, session.begin():
             for file_id in file_ids:
-                session.execute(
-                    update(SourceFile)
-                    .where(SourceFile.id == file_id)
-                    .values(status=status, reason=reasons.get(file_id), updated_at=utcnow())
-                )
+                values: dict = {"status": status, "reason": reasons.get(file_id), "updated_at": utcnow()}
+                if codes is not None:
+                    values["reason_code"] = codes.get(file_id)
+                session.execute(update(SourceFile).where(SourceFile.id == file_id).values(**values))
+
+    def note_findings(self, finding_ids: dict[int, str]) -> None:
+        """Keep the rule ids of the findings each file was rejected for (or delivered with) beside its
+        record, before archive closes it: the findings JSON lives in staging, which archive removes,
+        and the dashboard and the run's notification find the file by them."""
+        if not finding_ids:
+            return
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(SourceFile)
+                .where(SourceFile.id == bindparam("file_id"))
+                .values(finding_ids=bindparam("ids")),
+                [{"file_id": file_id, "ids": ids} for file_id, ids in finding_ids.items()],
+            )
 
     def final_files(self, integration: str, run_id: str) -> set[int]:
         """Ids of the files this run already gave a final status (what a retried archive must not redo)."""

@@ -122,6 +122,11 @@ class SourceFile(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     reason: Mapped[str | None] = mapped_column(Text)
+    #: The machine-readable code of ``reason`` (``validate.peppol``, ``transform.loss``, ...).
+    reason_code: Mapped[str | None] = mapped_column(String(60))
+    #: The rule ids of the findings that rejected the file (or that it was delivered with), distinct,
+    #: in their order, space-separated (``BR-CO-15 PEPPOL-EN16931-R001``): what a person searches by.
+    finding_ids: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str] = mapped_column(String(250))
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
@@ -275,6 +280,24 @@ class InvoiceRecord(Base):
     source_sha256: Mapped[str] = mapped_column(String(64))
     source_url: Mapped[str] = mapped_column(Text)
     document_url: Mapped[str] = mapped_column(Text)  # the canonical invoice, JSON
+
+
+class InvoiceOutput(Base):
+    """One file a transfer made of (or passed on with) a received invoice: an invoice's link to its
+    deliveries, which are keyed by the output's sha256 (``deliveries.output_sha256``). A file of many
+    invoices has one row per invoice and output, so each invoice finds exactly the outputs it is in."""
+
+    __tablename__ = "invoice_outputs"
+    __table_args__ = (
+        Index("ix_invoice_outputs_invoice", "invoice_id"),
+        Index("ix_invoice_outputs_output", "integration", "output_sha256"),
+    )
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    integration: Mapped[str] = mapped_column(String(200))
+    output_name: Mapped[str] = mapped_column(Text)
+    output_sha256: Mapped[str] = mapped_column(String(64))
 
 
 class InvoiceExport(Base):

@@ -43,8 +43,10 @@ class ArchiveOperator(IntegrationOperator):
                 findings_of=lambda e: self._delivered_findings(e, context["run_id"]),
             )
         for status, ids in result.closed.items():
-            reasons = {e.file_id: result.ledger_reason(e) for e in manifest.files if e.file_id in ids}
-            self.ledger.close_files(ids, status, reasons)
+            closing = [e for e in manifest.files if e.file_id in ids]
+            reasons = {e.file_id: result.ledger_reason(e) for e in closing}
+            codes = {e.file_id: e.reason_code for e in closing}
+            self.ledger.close_files(ids, status, reasons, codes)
         if result.unclosed:  # the reason is recorded; the status stays not final: presented again
             self.ledger.close_files(list(result.unclosed), FileStatus.FETCHED, result.unclosed)  # type: ignore[arg-type]
         if result.retry:

@@ -34,11 +34,19 @@ class ValidateTransformOperator(IntegrationOperator):
     lose values (``on_loss: fail``) with ``transform.loss``, one whose output breaks the rules its
     input passed with ``transform.invalid_output``; its findings go as JSON to staging, which archive
     writes beside the file it moves to the failure folder (losses delivered with ``on_loss: warn``
-    are logged and written there too). ``passthrough`` without validation never opens the files.
+    are logged and written there too).
 
-    Only a file that passed validation *and* was written as every output is kept in the document
-    store and recorded as received in the ledger's invoices (what exports and open-AR reports read):
-    a file whose conversion failed went to the failure folder and is no received invoice.
+    Every file that goes through is read as ``transform.input`` when that names a format, even for
+    ``passthrough`` without validation (reading is cheap), so that its invoices are in the ledger;
+    only ``input: any`` with ``validate: none`` and ``passthrough`` passes files on unopened (they
+    need not be invoices). A file passed through unvalidated that does not read as its format is
+    delivered still (``validate: none`` promised nothing) and the log says why it has no invoices.
+
+    Only a file that went through (validated and written as every output) is kept in the document
+    store and recorded as received in the ledger's invoices, with the outputs each invoice is in
+    (what exports, open-AR reports and the dashboard read): a file whose conversion failed went to
+    the failure folder and is no received invoice; the rule ids of its findings are noted on its
+    ledger record instead.
     """
 
     #: Set by subclasses that always write one format.
@@ -74,12 +82,13 @@ class ValidateTransformOperator(IntegrationOperator):
         self.mapping  # noqa: B018 -- a broken mapping fails here, before any file is touched
         exported_at = dt.datetime.now(dt.UTC)  # one export timestamp for the run's file names
         self._received: list[Received] = []
+        self._finding_ids: dict[int, str] = {}
         for entry in manifest.files:
             if entry.status != "fetched":
                 continue
             assert entry.staged_url is not None and entry.sha256 is not None
             try:
-                if self.output == "passthrough" and self.integration.transform.validate_ == "none":
+                if self.opaque:
                     self._pass_through(entry)
                 else:
                     with local_file(entry.staged_url) as path:
@@ -87,6 +96,7 @@ class ValidateTransformOperator(IntegrationOperator):
             except Exception as exc:  # one bad file never stops the others; it is recorded instead
                 self.log.exception("Cannot transform %s", entry.source_path)
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
+        self.ledger.note_findings(self._finding_ids)
         if self._received:
             from invoice_hub.ledger.invoices import Invoices
 
@@ -101,6 +111,12 @@ class ValidateTransformOperator(IntegrationOperator):
             "Transformed %(transformed)d file(s), %(failed)d failed, %(duplicate)d duplicate(s)", counts
         )
         return Manifest(files=manifest.files).to_xcom()
+
+    @property
+    def opaque(self) -> bool:
+        """Files passed on unopened: not said to be any format, not validated, not converted."""
+        transform = self.integration.transform
+        return self.output == "passthrough" and transform.validate_ == "none" and transform.input == "any"
 
     def _pass_through(self, entry: FileEntry) -> None:
         """The staged source is the output, under the templated name; no copy."""
@@ -119,7 +135,7 @@ class ValidateTransformOperator(IntegrationOperator):
         return Target(staging, key, entry.name, entry.sha256 or "", exported_at)
 
     def _transform(self, entry: FileEntry, path: Path, staging: Staging, exported_at: dt.datetime) -> None:
-        from invoice_hub.exchange.transform import transform_file
+        from invoice_hub.exchange.transform import finding_ids, transform_file
 
         outcome = transform_file(
             path,
@@ -129,13 +145,30 @@ class ValidateTransformOperator(IntegrationOperator):
             output=self.output,
             mapping=self.mapping,
         )
+        passthrough = self.output == "passthrough"
+        if outcome.failed and passthrough and self.integration.transform.validate_ == "none":
+            self.log.warning(
+                "%s: delivered as it is (validate: none), but not recorded in the ledger's invoices: it "
+                "does not read as %s [%s]: %s",
+                entry.source_path,
+                self.integration.transform.input,
+                outcome.reason,
+                outcome.message,
+            )
+            self._pass_through(entry)
+            return
         self.settle(entry, outcome, staging)
+        ids = finding_ids(outcome)
+        if ids and entry.file_id is not None:
+            self._finding_ids[entry.file_id] = ids
         if outcome.failed:
             return
-        if self.output == "passthrough":
+        contents = outcome.contents
+        if passthrough:
             self._pass_through(entry)
+            contents = [list(range(len(outcome.invoices)))]
         # last: a conversion that failed above leaves no received invoice behind
-        self._received.extend(self._keep(entry, path, outcome.invoices))
+        self._received.extend(self._keep(entry, path, outcome.invoices, contents))
         entry.status = "transformed"
 
     def settle(self, entry: FileEntry, outcome: Outcome, staging: Staging) -> None:
@@ -152,20 +185,35 @@ class ValidateTransformOperator(IntegrationOperator):
         else:
             entry.outputs = outcome.outputs
 
-    def _keep(self, entry: FileEntry, path: Path, invoices: list[Invoice]) -> list[Received]:
+    def _keep(
+        self, entry: FileEntry, path: Path, invoices: list[Invoice], contents: list[list[int]]
+    ) -> list[Received]:
         """Keep the file and its invoices in the document store, for exports and re-exports; what the
-        ledger is to record as received once every file of the run is through."""
+        ledger is to record as received once every file of the run is through, each invoice with the
+        outputs it is in (``contents``: per output of ``entry``, the positions of its invoices)."""
         from invoice_hub.ledger.invoices import Received
         from invoice_hub.store import DocumentStore
 
         assert entry.sha256 is not None
         store = DocumentStore()
         source_url = store.put_file(path, entry.sha256, extension(entry.name))
+        outputs_of: dict[int, list[tuple[str, str]]] = {}
+        for output, positions in zip(entry.outputs, contents, strict=True):
+            for position in positions:
+                outputs_of.setdefault(position, []).append((output.name, output.key))
         received = []
-        for invoice in invoices:
+        for position, invoice in enumerate(invoices):
             document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
             received.append(
-                Received(invoice, entry.file_id, entry.source_path, entry.sha256, source_url, document_url)
+                Received(
+                    invoice,
+                    entry.file_id,
+                    entry.source_path,
+                    entry.sha256,
+                    source_url,
+                    document_url,
+                    tuple(outputs_of.get(position, ())),
+                )
             )
         return received
 
