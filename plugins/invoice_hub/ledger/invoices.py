@@ -33,12 +33,12 @@ class Received:
     source_sha256: str
     source_url: str
     document_url: str
+    #: (name, sha256) of each output the invoice is in: the deliveries of those are its deliveries.
+    outputs: tuple[tuple[str, str], ...] = ()
     approved_at: dt.datetime | None = None  # in the accounting system an export read it from
     #: The customer id when the source knows its customers by its own ids (an accounting system's
     #: contact id); else the buyer's identifier in the invoice (``party_id``).
     customer: str | None = None
-    #: (name, sha256) of each output the invoice is in: the deliveries of those are its deliveries.
-    outputs: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
