@@ -12,6 +12,7 @@ declare -A NEEDED=(
   [pkill]=procps
   [useradd]=passwd
   [docker-compose]=docker-compose  # `docker-compose config` validates docker-compose.yaml (tests/test_compose_file.py)
+  [chromium]=chromium  # the headless browser of tests/test_dashboard_browser.py (driven over the DevTools protocol)
 )
 missing=()
 for command in "${!NEEDED[@]}"; do

@@ -121,6 +121,9 @@ def test_make_demo_delivers_validated_invoices_and_stopping_it_ends_every_proces
         assert "unpaused demo_sftp_partner_inbound" in text and "unpaused example_" not in text, text
         assert not list((checkout / ".demo" / "supplier" / "rejected").iterdir()), "demo invoices are valid"
         assert len(marked(marker)) > 5, "the demo's processes carry the marker"
+        shown = _dashboard_rows(checkout, env["INVOICE_HUB_DEMO_PORT"], "demo_supplier_inbound")
+        print(f"the Invoices page lists the demo's invoices after {time.monotonic() - began:.0f} s")
+        assert shown and all(row["status"] in ("received", "delivered") for row in shown), shown
 
         os.killpg(make.pid, stop)  # what a terminal's Ctrl-C does too: SIGINT to the foreground group
         make.wait(timeout=90)
@@ -140,6 +143,37 @@ def test_make_demo_delivers_validated_invoices_and_stopping_it_ends_every_proces
         with contextlib.suppress(subprocess.TimeoutExpired):
             make.wait(timeout=10)
         output.close()
+
+
+def _dashboard_rows(checkout: Path, port: str, integration: str, timeout: float = 60) -> list[dict]:
+    """The demo integration's transactions as the Invoices page's API lists them, logged in as the
+    demo's admin (its generated password): waits until the first is there."""
+    import json
+    import urllib.request
+
+    base = f"http://127.0.0.1:{port}"
+    passwords = checkout / ".airflow" / "simple_auth_manager_passwords.json.generated"
+    login = urllib.request.Request(
+        f"{base}/auth/token",
+        data=json.dumps(
+            {"username": "admin", "password": json.loads(passwords.read_text())["admin"]}
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(login, timeout=30) as reply:
+        token = json.load(reply)["access_token"]
+    deadline = time.monotonic() + timeout
+    while True:
+        listing = urllib.request.Request(
+            f"{base}/invoices/api/transactions?integration={integration}",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with urllib.request.urlopen(listing, timeout=30) as reply:
+            rows = json.load(reply)["rows"]
+        if rows or time.monotonic() > deadline:
+            return rows
+        time.sleep(1)
 
 
 def _tail(tmp_path: Path) -> str:

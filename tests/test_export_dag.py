@@ -363,8 +363,8 @@ def test_the_trigger_form_has_no_required_field(
         """,
     )
     for dag_id, names in (
-        ("semine_send", ["invoice_numbers", "customer", "date_from", "date_to"]),
-        ("kolleno_open_ar", ["approve"]),
+        ("semine_send", ["invoice_numbers", "customer", "date_from", "date_to", "resend"]),
+        ("kolleno_open_ar", ["approve", "resend"]),
     ):
         params = load_dag(dag_id).params
         assert sorted(params) == sorted(names)

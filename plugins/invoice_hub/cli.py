@@ -331,9 +331,8 @@ def _receivables(args: argparse.Namespace) -> int:
 
 def _find_invoices(args: argparse.Namespace) -> int:
     """An export's invoices as CSV for people, each ``not activated``, ``not exported`` or ``exported``."""
-    from invoice_hub.exchange.select import activated, criteria_for
-    from invoice_hub.ledger.invoices import Invoices
-    from invoice_hub.ledger.tables import as_utc
+    from invoice_hub.ledger.dashboard import find_invoices
+    from invoice_hub.ledger.database import get_engine
     from invoice_hub.spreadsheet import people_csv_writer, people_row
 
     entry = _integration_file(args.integration, kind="export")
@@ -341,15 +340,13 @@ def _find_invoices(args: argparse.Namespace) -> int:
         return 2
     integration = entry.integration
     assert integration is not None
-    criteria = criteria_for(
-        integration, None, None, customer=args.customer, date_from=args.date_from, date_to=args.date_to
-    )
-    ledger = Invoices()
     unrecorded: list[tuple[Any, str]] = []
     if integration.accounting_source is not None:  # what the books hold now, not only what runs read
-        unrecorded = _read_accounting_source(integration, criteria, ledger)
-    records = ledger.select(criteria)
-    exports = ledger.exported(integration.name, [r.id for r in records])
+        unrecorded = _read_accounting_source(integration, args)
+    with get_engine().connect() as connection:
+        found = find_invoices(
+            connection, integration, customer=args.customer, date_from=args.date_from, date_to=args.date_to
+        )
     out = people_csv_writer(sys.stdout)
     out.writerow(
         (
@@ -363,16 +360,11 @@ def _find_invoices(args: argparse.Namespace) -> int:
             "exported_at",
         )
     )
-    for record in records:
-        done = exports.get(record.id, [])
-        if not activated(integration, record.customer):
-            state = "not activated"
-        else:
-            state = "exported" if done else "not exported"
-        when = max((as_utc(d.recorded_at) for d in done), default=None)
+    for invoice in found:
+        when = invoice.exported_at
         out.writerow(people_row(
-            (record.number, record.type, record.issue_date, as_utc(record.received_at).isoformat(timespec="seconds"),
-             record.customer, state, " ".join(sorted({d.remote_path or d.destination for d in done})),
+            (invoice.number, invoice.type, invoice.issue_date, invoice.received_at.isoformat(timespec="seconds"),
+             invoice.customer, invoice.state.value, " ".join(invoice.exported_to),
              when.isoformat(timespec="seconds") if when else "")
         ))  # fmt: skip
     for sourced, state in unrecorded:
@@ -383,15 +375,20 @@ def _find_invoices(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_accounting_source(integration: Any, criteria: Any, ledger: Any) -> list[tuple[Any, str]]:
+def _read_accounting_source(integration: Any, args: argparse.Namespace) -> list[tuple[Any, str]]:
     """Read the export's range from its accounting system into the ledger, as a run would (activated
     customers' invoices are recorded); the records it did not record, each with its state."""
     import datetime as dt
 
     from invoice_hub.exchange.accounting_read import read_into_ledger
+    from invoice_hub.exchange.select import criteria_for
+    from invoice_hub.ledger.database import get_engine
 
+    criteria = criteria_for(
+        integration, None, None, customer=args.customer, date_from=args.date_from, date_to=args.date_to
+    )
     run_id = f"find-invoices__{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
-    read = read_into_ledger(integration, criteria, run_id, ledger.engine)
+    read = read_into_ledger(integration, criteria, run_id, get_engine())
     for _, code, why in read.failed:
         print(f"cannot be exported [{code}]: {why}", file=sys.stderr)
     return [(s, "not activated") for s in read.not_activated] + [

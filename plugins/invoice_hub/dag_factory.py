@@ -198,6 +198,19 @@ def _params(integration: Integration) -> dict[str, Param]:
     """
     text = {"type": ["null", "string"]}
     names = {"type": ["null", "array"], "items": {"type": "string"}}
+    resend = {
+        "resend": Param(
+            None,
+            type=["null", "object"],
+            title="Resend (started by the dashboard)",
+            description="Deliver one stored document again: {document: sha256, destination: "
+            "destinations.N, token}. The dashboard's Resend button fills it in; leave it empty.",
+        )
+    }
+    return {**_kind_params(integration, text, names), **resend}
+
+
+def _kind_params(integration: Integration, text: dict, names: dict) -> dict[str, Param]:
     if integration.kind == "export":
         return {
             "invoice_numbers": Param(
@@ -359,6 +372,17 @@ def _file_for_dag_id(folder: Path, dag_id: str) -> list[Path]:
         for path in integration_files([folder])
         if dag_id.encode() in _NAME_LINE.findall(path.read_bytes())
     ]
+
+
+def integration_named(dag_id: str, paths: Iterable[Path] | None = None) -> Integration | None:
+    """The valid integration whose DAG is ``dag_id``, found as a task run finds it (by file name,
+    then by ``name:`` lines), or None. The dashboard reads its destinations and selection rules."""
+    for folder in paths if paths is not None else [settings.integrations_dir()]:
+        for path in _file_for_dag_id(folder, dag_id) if folder.is_dir() else [folder]:
+            integration = load_integration(path).integration
+            if integration is not None and integration.name == dag_id:
+                return integration
+    return None
 
 
 def integration_dags(paths: Iterable[Path] | None = None) -> dict[str, DAG]:

@@ -107,8 +107,10 @@ class AirflowScheduler:
         use_job_schedule: bool = False,
         parallelism: int = 4,
         admin_url: str = POSTGRES_ADMIN_URL,
+        api_apps: str = "execution",
     ) -> None:
         self.folder = folder
+        self.api_apps = api_apps  # "all": also the UI, the public API and plugins' apps (the dashboard)
         self.home = folder / "airflow-home"
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -162,7 +164,7 @@ class AirflowScheduler:
             self._created = True
             self.airflow("db", "migrate", timeout=120)
             commands = {
-                "api-server": ["api-server", "--apps", "execution", "--port", str(self.port)],
+                "api-server": ["api-server", "--apps", self.api_apps, "--port", str(self.port)],
                 "dag-processor": ["dag-processor"],
                 "scheduler": ["scheduler", "--skip-serve-logs"],
                 "triggerer": ["triggerer", "--skip-serve-logs"],

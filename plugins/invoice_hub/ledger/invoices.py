@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, and_, insert, select, tuple_, update
+from sqlalchemy import Engine, Select, and_, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
@@ -122,22 +122,8 @@ class Invoices:
 
     def select(self, criteria: Criteria) -> list[InvoiceRecord]:
         """The invoices matching ``criteria``, oldest first (by the date field, then number)."""
-        date = getattr(InvoiceRecord, criteria.date_field)
-        query = select(InvoiceRecord).where(
-            InvoiceRecord.type.in_(criteria.types), InvoiceRecord.status.in_(criteria.statuses)
-        )
-        if criteria.numbers:
-            query = query.where(InvoiceRecord.number.in_(criteria.numbers))
-        if criteria.start is not None:
-            query = query.where(date >= interval_bound(criteria.date_field, criteria.start))
-        if criteria.end is not None:
-            query = query.where(date < interval_bound(criteria.date_field, criteria.end))
-        if criteria.customers is not None:
-            query = query.where(InvoiceRecord.customer.in_(criteria.customers))
-        if criteria.sources:
-            query = query.where(InvoiceRecord.integration.in_(criteria.sources))
         with Session(self.engine, expire_on_commit=False) as session:
-            return list(session.scalars(query.order_by(date, InvoiceRecord.number, InvoiceRecord.id)))
+            return list(session.scalars(selection_query(criteria)))
 
     def set_status(self, numbers: Iterable[str], status: str, source: str | None = None) -> dict[str, int]:
         """Mark invoices ``open``, ``paid`` or ``cancelled`` (what ``select.statuses`` filters on);
@@ -157,13 +143,7 @@ class Invoices:
         found: dict[int, list[InvoiceExport]] = {}
         with Session(self.engine, expire_on_commit=False) as session:
             for start in range(0, len(wanted), _CHUNK):
-                for row in session.scalars(
-                    select(InvoiceExport).where(
-                        InvoiceExport.integration == integration,
-                        InvoiceExport.status == "delivered",
-                        InvoiceExport.invoice_id.in_(wanted[start : start + _CHUNK]),
-                    )
-                ):
+                for row in session.scalars(exported_query(integration, wanted[start : start + _CHUNK])):
                     found.setdefault(row.invoice_id, []).append(row)
         return found
 
@@ -191,6 +171,35 @@ class Invoices:
                             integration=integration, run_id=run_id, recorded_at=utcnow(), **row
                         )
                     )
+
+
+def selection_query(criteria: Criteria) -> Select[tuple[InvoiceRecord]]:
+    """What ``criteria`` selects, oldest first (by the date field, then number): export runs, the
+    CLI's and the dashboard's "Find invoices" read the same selection."""
+    date = getattr(InvoiceRecord, criteria.date_field)
+    query = select(InvoiceRecord).where(
+        InvoiceRecord.type.in_(criteria.types), InvoiceRecord.status.in_(criteria.statuses)
+    )
+    if criteria.numbers:
+        query = query.where(InvoiceRecord.number.in_(criteria.numbers))
+    if criteria.start is not None:
+        query = query.where(date >= interval_bound(criteria.date_field, criteria.start))
+    if criteria.end is not None:
+        query = query.where(date < interval_bound(criteria.date_field, criteria.end))
+    if criteria.customers is not None:
+        query = query.where(InvoiceRecord.customer.in_(criteria.customers))
+    if criteria.sources:
+        query = query.where(InvoiceRecord.integration.in_(criteria.sources))
+    return query.order_by(date, InvoiceRecord.number, InvoiceRecord.id)
+
+
+def exported_query(integration: str, invoice_ids: list[int]) -> Select[tuple[InvoiceExport]]:
+    """What this export delivered of these invoices (at most ``_CHUNK`` ids)."""
+    return select(InvoiceExport).where(
+        InvoiceExport.integration == integration,
+        InvoiceExport.status == "delivered",
+        InvoiceExport.invoice_id.in_(invoice_ids),
+    )
 
 
 def interval_bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.date:

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -25,6 +26,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    literal_column,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -112,6 +115,12 @@ class SourceFile(Base):
     __table_args__ = (
         UniqueConstraint("integration", "source_path", "size", "mtime", name="uq_source_file_version"),
         Index("ix_source_files_integration_sha256", "integration", "sha256"),
+        # The dashboard (ledger/dashboard.py): its listing in time order, per integration, per
+        # status (rejected files), and the health figures (last success, last failure, waiting).
+        Index("ix_source_files_updated_at", "updated_at", "id"),
+        Index("ix_source_files_integration_updated_at", "integration", "updated_at", "id"),
+        Index("ix_source_files_status_updated_at", "status", "updated_at", "id"),
+        Index("ix_source_files_integration_status_updated_at", "integration", "status", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -138,6 +147,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         UniqueConstraint("integration", "destination", "output_sha256", name="uq_delivery_once"),
+        # The dashboard: whether (and where) a source file's invoices were delivered.
+        Index("ix_deliveries_source_file", "source_file_id", "integration", "status"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -246,10 +257,19 @@ class InvoiceRecord(Base):
     __table_args__ = (
         UniqueConstraint("integration", "source_sha256", "number", "type", name="uq_invoice_received"),
         Index("ix_invoices_issue_date", "issue_date"),
-        Index("ix_invoices_received_at", "received_at"),
         Index("ix_invoices_approved_at", "approved_at"),
         Index("ix_invoices_customer", "customer"),
-        Index("ix_invoices_number", "number"),
+        # The dashboard's listing (ledger/dashboard.py) pages in (column, time, id) order: one index
+        # per column it filters and sorts on, each ending in the time and id of the keyset.
+        Index("ix_invoices_received_at_id", "received_at", "id"),
+        Index("ix_invoices_integration_received_at", "integration", "received_at", "id"),
+        Index("ix_invoices_status_received_at", "status", "received_at", "id"),
+        Index("ix_invoices_sender_received_at", "sender", "received_at", "id"),
+        Index("ix_invoices_receiver_received_at", "receiver", "received_at", "id"),
+        Index("ix_invoices_number_received_at", "number", "received_at", "id"),
+        Index("ix_invoices_customer_order_received_at", "customer_order_number", "received_at", "id"),
+        Index("ix_invoices_supplier_order_received_at", "supplier_order_number", "received_at", "id"),
+        Index("ix_invoices_source_file", "source_file_id"),
     )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
@@ -305,7 +325,15 @@ class InvoiceExport(Base):
     the ``reexport`` policy. What backfills and ``find-invoices`` consult."""
 
     __tablename__ = "invoice_exports"
-    __table_args__ = (Index("ix_invoice_exports_lookup", "integration", "invoice_id", "destination"),)
+    __table_args__ = (
+        Index("ix_invoice_exports_lookup", "integration", "invoice_id", "destination"),
+        # The dashboard: an invoice's exports, and the exports' listing in time order.
+        Index("ix_invoice_exports_invoice", "invoice_id", "status"),
+        Index("ix_invoice_exports_recorded_at", "recorded_at", "id"),
+        Index("ix_invoice_exports_integration_recorded_at", "integration", "recorded_at", "id"),
+        Index("ix_invoice_exports_integration_status_recorded_at", "integration", "status", "recorded_at"),
+        Index("ix_invoice_exports_destination_recorded_at", "destination", "recorded_at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True)
     integration: Mapped[str] = mapped_column(String(200))
@@ -319,3 +347,50 @@ class InvoiceExport(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str] = mapped_column(String(250))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def _joined(*columns: ColumnElement[str]) -> ColumnElement[str]:
+    """``lower(coalesce(a, '') || ' ' || ...)``, with literals (not bind parameters), so that the
+    query's expression is the index's expression, which PostgreSQL needs to use the index."""
+    text: ColumnElement[str] = func.coalesce(columns[0], literal_column("''"))
+    for column in columns[1:]:
+        text = text + literal_column("' '") + func.coalesce(column, literal_column("''"))
+    return func.lower(text)
+
+
+def invoice_search_text() -> ColumnElement[str]:
+    """What the dashboard's free-text search looks in for an invoice: one expression, indexed with
+    trigrams on PostgreSQL (``ix_invoices_search``), so that ``LIKE '%text%'`` needs no table scan."""
+    c = InvoiceRecord.__table__.c
+    return _joined(
+        c.number,
+        c.sender,
+        c.sender_name,
+        c.receiver,
+        c.receiver_name,
+        c.customer_order_number,
+        c.supplier_order_number,
+        c.source_path,
+    )
+
+
+def source_file_search_text() -> ColumnElement[str]:
+    """What the free-text search looks in for a source file that yielded no invoice."""
+    c = SourceFile.__table__.c
+    return _joined(c.source_path, c.reason)
+
+
+#: Trigram indexes exist on PostgreSQL only (extension ``pg_trgm``); SQLite scans, which is what a
+#: small SQLite ledger can afford. Migration 0007 makes the same ones.
+for _table, _text in (
+    (InvoiceRecord.__table__, invoice_search_text),
+    (SourceFile.__table__, source_file_search_text),
+):
+    _table.append_constraint(
+        Index(
+            f"ix_{_table.name}_search",
+            _text().label("search"),
+            postgresql_using="gin",
+            postgresql_ops={"search": "gin_trgm_ops"},
+        ).ddl_if(dialect="postgresql")
+    )

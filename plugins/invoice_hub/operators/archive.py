@@ -30,6 +30,14 @@ class ArchiveOperator(IntegrationOperator):
     @fail_fast
     def execute(self, context: Context) -> dict:
         manifest = self.pull_manifest(context, "deliver")
+        if self.resend_request(context) is not None:  # a stored document went out again: no source file
+            (entry,) = manifest.files
+            if entry.status == "failed":
+                raise AirflowFailException(
+                    f"Resend of {entry.name} failed: [{entry.reason_code}] {entry.reason}"
+                )
+            self.log.info("Resent %s to %s", entry.name, ", ".join(entry.delivered_to))
+            return {"resend": entry.name, "delivered_to": entry.delivered_to}
         source = self.integration.source
         assert source is not None
         done = self.ledger.final_files(self.integration.name, context["run_id"])

@@ -17,6 +17,7 @@ from invoice_hub.manifest import Manifest
 from invoice_hub.transports import Transport, open_transport
 
 if TYPE_CHECKING:  # imported when a task runs, not while Airflow parses DAGs
+    from invoice_hub.exchange.resend import ResendRequest
     from invoice_hub.ledger.store import Ledger
     from invoice_hub.staging import Staging
 
@@ -95,6 +96,26 @@ class IntegrationOperator(BaseOperator):
     def check_run_conf(self, context: Context) -> None:
         """The first task of every run refuses keys of ``dag_run.conf`` that are not the DAG's params."""
         check_params(self.integration, context["dag_run"].conf, self.dag.params.keys())
+
+    def resend_request(self, context: Context) -> ResendRequest | None:
+        """The run's resend request, or None: a resend run delivers one stored document and leaves
+        the source alone (see :mod:`invoice_hub.exchange.resend`)."""
+        from invoice_hub.exchange.resend import resend_request
+
+        return resend_request(self.integration, context["params"])
+
+    def resend_manifest(self, request: ResendRequest) -> dict:
+        from invoice_hub.exchange.resend import resend_manifest
+
+        manifest = resend_manifest(self.ledger.engine, self.integration, request)
+        self.log.info(
+            "Resend %s (sha256 %s) to %s, request %s",
+            manifest.files[0].outputs[0].name,
+            request.document,
+            request.destination,
+            request.token,
+        )
+        return manifest.to_xcom()
 
     @staticmethod
     def pull_manifest(context: Context, task_id: str) -> Manifest:

@@ -49,6 +49,9 @@ class SelectInvoicesOperator(IntegrationOperator):
 
         dag_run = context["dag_run"]
         self.check_run_conf(context)
+        request = self.resend_request(context)
+        if request is not None:
+            return self.resend_manifest(request)
         chosen_by_hand = manual_selection(context["params"])
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if not chosen_by_hand and self.integration.select.period == "interval":

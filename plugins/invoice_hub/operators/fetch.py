@@ -26,6 +26,9 @@ class FetchOperator(IntegrationOperator):
     def execute(self, context: Context) -> dict:
         from invoice_hub.exchange.fetch import fetch_files
 
+        request = self.resend_request(context)
+        if request is not None:
+            return self.resend_manifest(request)
         listing = CandidateList.model_validate(context["ti"].xcom_pull(task_ids="wait_for_files"))
         with self.source_transport() as transport:
             entries = fetch_files(

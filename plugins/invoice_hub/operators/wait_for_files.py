@@ -30,6 +30,8 @@ class WaitForFilesOperator(IntegrationOperator):
     def execute(self, context: Context, event: Any = None, started: float | None = None) -> dict:
         if started is None:  # the first look, not a resumption after deferral
             self.check_run_conf(context)
+            if self.resend_request(context) is not None:  # fetch makes its manifest; no source listed
+                return CandidateList(candidates=[]).to_xcom()
         started = started or time.time()
         found = self._look()
         if found is not None:

@@ -4,7 +4,7 @@ An export selecting by approval time (``select.date_field: approved_at``) needs 
 invoice's date; ``received_at`` stays when the hub read the invoice. Null for received files.
 
 Revision ID: 0008_accounting_sources
-Revises: 0006_ledger_for_dashboard
+Revises: 0007_dashboard_indexes
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_accounting_sources"
-down_revision = "0006_ledger_for_dashboard"
+down_revision = "0007_dashboard_indexes"
 branch_labels = None
 depends_on = None
 
