@@ -64,7 +64,7 @@ def test_check_config_and_the_schema_know_billy(tmp_path: Any) -> None:
     )
     (entry,) = load_folder([path])
     assert entry.problems == [] and entry.integration is not None
-    assert "BillySource" in integration_schema()["$defs"]
+    assert "BillyConfig" in integration_schema()["$defs"]
     wrong = tmp_path / "wrong.yaml"
     wrong.write_text(path.read_text().replace("type: billy", "type: dinero").replace("billy_send", "wrong"))
     (entry,) = load_folder([wrong])

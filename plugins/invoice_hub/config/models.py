@@ -176,14 +176,17 @@ class AccountingSourceBase(StrictModel):
     )
 
 
-class BillySource(AccountingSourceBase):
+class BillyConfig(AccountingSourceBase):
+    """``source: {type: billy, conn_id: ...}``: the billy API v2 (``invoice_hub.accounting.billy``)."""
+
     type: Literal["billy"]
 
 
 #: The file sources of transfers and reconciliations, and the accounting sources of exports.
 FileSource = LocalSource | SftpSource | FtpSource | FtpsSource | Pop3Source | ImapSource
-AccountingSource = BillySource
-Source = Annotated[FileSource | AccountingSource, Field(discriminator="type")]
+#: (Named ...Config: ``invoice_hub.accounting.AccountingSource`` is the client these configure.)
+AccountingConfig = BillyConfig
+Source = Annotated[FileSource | AccountingConfig, Field(discriminator="type")]
 
 IfExists = Literal["unique", "replace", "fail"]
 
@@ -555,7 +558,7 @@ class Integration(StrictModel):
     notify: Notify = Field(default_factory=Notify)
 
     @property
-    def accounting_source(self) -> AccountingSource | None:
+    def accounting_source(self) -> AccountingConfig | None:
         """The accounting system an export reads its invoices from; None: the ledger's received ones."""
         return self.source if isinstance(self.source, AccountingSourceBase) else None
 
