@@ -175,10 +175,15 @@ def test_an_interval_exports_exactly_its_invoices_to_two_customers_over_two_gate
         statuses = sorted(
             (r.status, r.destination) for r in connection.execute(InvoiceExport.__table__.select())
         )
-    assert [(r["number"], r["source_path"], r["customer"]) for r in paths] == [
-        (peppol, f"billy:{books.invoices[int(peppol) - 10001]['id']}", GATEWAY),
-        (ubl, f"billy:{books.invoices[int(ubl) - 10001]['id']}", MAILED),
-    ], "recorded once each, as billy:<id>; the customer not activated is not recorded"
+    (skipped,) = numbers(books, NOT_ACTIVATED, DAYS[1])
+    billy_id = {i["invoiceNo"]: i["id"] for i in books.invoices}
+    assert [
+        (r["number"], r["source_path"], r["customer"], r["source_url"] == r["document_url"]) for r in paths
+    ] == [
+        (peppol, f"billy:{billy_id[peppol]}", GATEWAY, False),
+        (ubl, f"billy:{billy_id[ubl]}", MAILED, False),
+        (skipped, f"billy:{billy_id[skipped]}", NOT_ACTIVATED, True),
+    ], "recorded once each, as billy:<id>; the customer not activated without a PDF (none downloaded)"
     assert statuses == [
         ("delivered", f"customers.{MAILED}.destinations.0"),
         ("delivered", f"customers.{GATEWAY}.destinations.0"),
@@ -335,8 +340,10 @@ def test_by_approval_time_an_invoice_booked_late_goes_with_the_day_it_was_approv
     for day in DAYS:
         criteria = criteria_for(entry.integration, midnight(day), midnight(day + dt.timedelta(days=1)))
         read = read_into_ledger(entry.integration, criteria, f"run-{day}", engine)
-        assert [s.customer_id for s in read.not_activated] == [NOT_ACTIVATED], "listed, not recorded"
-        by_day[day] = sorted(r.number for r in Invoices(engine).select(criteria))
+        assert [s.customer_id for s in read.not_activated] == [NOT_ACTIVATED], "listed as not activated"
+        by_day[day] = sorted(
+            r.number for r in Invoices(engine).select(criteria) if r.customer != NOT_ACTIVATED
+        )
     first, second, third = (sorted(numbers(books, GATEWAY, d) + numbers(books, MAILED, d)) for d in DAYS)
     assert by_day == {
         DAYS[0]: [n for n in first if n != late],
@@ -369,3 +376,37 @@ def test_a_manual_export_by_numbers_or_customer_reads_those_from_billy(
     read = read_into_ledger(entry.integration, criteria, "by-customer", engine)
     assert (read.recorded, read.not_activated) == (2, []), "the customer's other two; nobody else's"
     assert [r.number for r in Invoices(engine).select(criteria)] == numbers(books, MAILED)
+
+
+def test_a_customer_activated_later_gets_its_invoices_with_their_pdfs(
+    books: BillyStandIn, integrations_dir: Path, ledger_db: str, remote: Path
+) -> None:
+    """Read while not activated: recorded (to be listed) without a PDF; read again once activated:
+    the PDF is fetched and the ledger's record points at the invoice with it."""
+    from invoice_hub.config import load_folder
+    from invoice_hub.exchange.accounting_read import read_into_ledger
+    from invoice_hub.exchange.select import criteria_for
+    from invoice_hub.ledger.invoices import Invoices
+    from invoice_hub.model import Invoice
+    from invoice_hub.store import DocumentStore
+
+    export(integrations_dir, remote)
+    (entry,) = load_folder([integrations_dir / "billy_send.yaml"])
+    assert entry.integration is not None
+    engine = get_engine(ledger_db)
+    interval = (midnight(DAYS[0]), midnight(DAYS[1]))
+    read_into_ledger(entry.integration, criteria_for(entry.integration, *interval), "before", engine)
+    everyone = entry.integration.model_copy(
+        update={"select": entry.integration.select.model_copy(update={"customers": "all"})}
+    )
+    criteria = criteria_for(everyone, *interval)
+    (before,) = [r for r in Invoices(engine).select(criteria) if r.customer == NOT_ACTIVATED]
+    assert before.source_url == before.document_url, "no PDF fetched for a customer not activated"
+
+    read = read_into_ledger(everyone, criteria, "after", engine)
+    assert read.recorded == 0 and read.not_activated == [], "nothing new: the same record, completed"
+    (after,) = [r for r in Invoices(engine).select(criteria) if r.customer == NOT_ACTIVATED]
+    assert after.id == before.id and after.source_url.endswith(".pdf")
+    with DocumentStore.open(after.document_url) as document:
+        invoice = Invoice.model_validate_json(document.read())
+    assert [a.mime_type for a in invoice.attachments] == ["application/pdf"]

@@ -367,7 +367,10 @@ def _find_invoices(args: argparse.Namespace) -> int:
              invoice.customer, invoice.state.value, " ".join(invoice.exported_to),
              when.isoformat(timespec="seconds") if when else "")
         ))  # fmt: skip
+    listed = {(invoice.number, invoice.customer) for invoice in found}
     for sourced, state in unrecorded:
+        if (sourced.number, sourced.customer_id) in listed:  # in the ledger, listed above
+            continue
         out.writerow(people_row(
             (sourced.number, sourced.document_type, sourced.issue_date or "", "", sourced.customer_id or "",
              state, "", "")

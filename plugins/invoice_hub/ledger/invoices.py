@@ -104,21 +104,35 @@ class Invoices:
                 added += len(new)
         return added
 
-    def recorded_sources(self, integration: str, source_sha256s: Iterable[str]) -> set[str]:
-        """Which of these sources (``source_sha256``) this integration recorded invoices of."""
+    def source_documents(self, integration: str, source_sha256s: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Of these sources (``source_sha256``), those this integration recorded invoices of, with
+        the ``source_url`` and ``document_url`` recorded."""
         wanted = list(dict.fromkeys(source_sha256s))
-        found: set[str] = set()
+        found: dict[str, tuple[str, str]] = {}
         with self.engine.connect() as connection:
             for start in range(0, len(wanted), _CHUNK):
-                found.update(
-                    connection.scalars(
-                        select(InvoiceRecord.source_sha256).where(
-                            InvoiceRecord.integration == integration,
-                            InvoiceRecord.source_sha256.in_(wanted[start : start + _CHUNK]),
-                        )
+                rows = connection.execute(
+                    select(
+                        InvoiceRecord.source_sha256, InvoiceRecord.source_url, InvoiceRecord.document_url
+                    ).where(
+                        InvoiceRecord.integration == integration,
+                        InvoiceRecord.source_sha256.in_(wanted[start : start + _CHUNK]),
                     )
                 )
+                found.update((sha, (source_url, document_url)) for sha, source_url, document_url in rows)
         return found
+
+    def replace_documents(
+        self, integration: str, source_sha256: str, source_url: str, document_url: str
+    ) -> None:
+        """Point a recorded invoice at new documents: an accounting record read without its PDF (its
+        customer was not activated) and read again with it."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(InvoiceRecord)
+                .where(InvoiceRecord.integration == integration, InvoiceRecord.source_sha256 == source_sha256)
+                .values(source_url=source_url, document_url=document_url)
+            )
 
     def select(self, criteria: Criteria) -> list[InvoiceRecord]:
         """The invoices matching ``criteria``, oldest first (by the date field, then number)."""

@@ -84,7 +84,7 @@ class SelectInvoicesOperator(IntegrationOperator):
         read = read_into_ledger(self.integration, criteria, run_id, self.ledger.engine)
         self.log.info(
             "Read %d invoice(s) from %s (%s): %d new in the ledger, %d of customers not activated "
-            "(not recorded), %d cannot be exported",
+            "(recorded without their PDFs), %d cannot be exported",
             read.read,
             source.type,
             source.conn_id,
