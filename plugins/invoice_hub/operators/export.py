@@ -59,7 +59,12 @@ class SelectInvoicesOperator(IntegrationOperator):
         criteria = criteria_for(self.integration, start, end, **chosen_by_hand)
         failed = self._read_source(criteria, context["run_id"])
         found = Invoices(self.ledger.engine).select(criteria)
-        chosen = [r for r in found if activated(self.integration, r.customer)]
+        unfinished = {e.source_path for e in failed}  # e.g. its PDF would not come: not sent without
+        chosen = [
+            r
+            for r in found
+            if activated(self.integration, r.customer) and _entry(r).source_path not in unfinished
+        ]
         self.log.info(
             "Selected %d invoice(s) by %s in [%s, %s)%s; %d of customers not activated",
             len(chosen),
