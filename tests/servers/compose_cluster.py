@@ -17,8 +17,11 @@ anchor included. What Docker would provide, the harness provides instead:
 
 ``airflow-init`` runs its script with ``bash -c`` as the container would; then the api-server,
 scheduler, DAG processor, triggerer and ``workers`` Celery workers start (``--scale airflow-worker=N``).
-Nothing of the test process's own environment reaches the services: only what the compose file says.
-The query helpers (runs, waits, logs, the CLI) are those of :class:`AirflowScheduler`.
+Nothing of the test process's own environment reaches the services: only what the compose file says,
+plus the deployment's additions a ``docker-compose.override.yaml`` would make (the partners'
+connections, the integrations folder, :data:`TEST_TUNING`'s shorter failure timings).
+The query helpers (runs, waits, logs, the CLI) are those of :class:`AirflowScheduler`; the fault tests
+:meth:`ComposeCluster.kill` a container (SIGKILL to all its processes) and :meth:`ComposeCluster.restart` it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import re
 import secrets
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import uuid
@@ -50,6 +54,18 @@ SERVICES = ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "
 WORKER = "airflow-worker"
 REDIS_PORT = 6379
 BUCKET = "invoice-hub-cluster"
+#: What the test deployment adds to the compose file's environment, as a docker-compose.override.yaml
+#: would: Airflow's timings for failures, shortened from minutes to seconds so that the fault tests
+#: (a worker or the scheduler killed) end quickly. Production keeps Airflow's defaults (see
+#: docs/deployment.md): a shorter heartbeat timeout there fails tasks of a worker that is only slow.
+TEST_TUNING = {
+    # a task whose worker died (no heartbeat for this long) is failed and retried on another worker
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
+    "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
+    # a restarted scheduler takes over the dead one's task instances this soon
+    "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_THRESHOLD": "15",
+    "AIRFLOW__SCHEDULER__ORPHANED_TASKS_CHECK_INTERVAL": "10",
+}
 
 
 def _redis_db() -> int:
@@ -78,6 +94,7 @@ class ComposeCluster(AirflowScheduler):
         self.folder = folder
         self.folder.mkdir(parents=True, exist_ok=True)
         self.processes: dict[str, subprocess.Popen] = {}
+        self.killed: dict[str, subprocess.Popen] = {}  # by kill(): not watched by the waits
         self._engine: sa.Engine | None = None
         self._created = False
         self._ledger_created = False
@@ -113,7 +130,11 @@ class ComposeCluster(AirflowScheduler):
             "AIRFLOW_API_WORKERS": "1",
             **(dotenv or {}),
         }
-        self.extra_env = {"INVOICE_HUB_INTEGRATIONS_DIR": str(integrations_dir), **(env or {})}
+        self.extra_env = {
+            **TEST_TUNING,
+            "INVOICE_HUB_INTEGRATIONS_DIR": str(integrations_dir),
+            **(env or {}),
+        }
         self.services = unescape(compose_config(self.dotenv)["services"])
         # AirflowScheduler's CLI helper (airflow(), dags(), backfill()) runs with the scheduler's env
         self.env = self.service_env("airflow-scheduler", "cli")
@@ -225,6 +246,31 @@ class ComposeCluster(AirflowScheduler):
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
             raise AirflowError(f"airflow-init exited {result.returncode}\n{tail}")
 
+    def kill(self, instance: str) -> None:
+        """SIGKILL one container: its process group and every process it started (a task process
+        runs in a process group of its own), as a lost node or the OOM killer would end it. Waits
+        no longer watch it; :meth:`restart` starts it again."""
+        import psutil
+
+        process = self.processes.pop(instance)
+        try:
+            descendants = psutil.Process(process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            descendants = []
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        for child in descendants:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                child.kill()
+        process.wait()
+        psutil.wait_procs(descendants, timeout=10)
+        self.killed[instance] = process
+
+    def restart(self, instance: str) -> None:
+        """Start a killed container again, with the command and environment it had (``restart: always``)."""
+        self.killed.pop(instance, None)
+        self._spawn(WORKER if instance in self.workers else instance, instance)
+
     def _spawn(self, service: str, instance: str) -> None:
         with (self.folder / f"{instance}.log").open("ab") as log:
             self.processes[instance] = subprocess.Popen(
@@ -297,6 +343,39 @@ class ComposeCluster(AirflowScheduler):
             d=dag_id,
         )
         return {(run_id, task_id): hostname for run_id, task_id, hostname in rows}
+
+    def tries(self, dag_id: str, run_id: str, task_id: str) -> list[tuple[int, str, str]]:
+        """Every try of one task instance, oldest first: (try number, the worker's hostname, state)."""
+        sql = (
+            "SELECT try_number, hostname, state FROM task_instance_history "
+            "WHERE dag_id = :d AND run_id = :r AND task_id = :t "
+            "UNION SELECT try_number, hostname, state FROM task_instance "
+            "WHERE dag_id = :d AND run_id = :r AND task_id = :t ORDER BY 1"
+        )
+        return [
+            (n, host or "", str(state)) for n, host, state in self._rows(sql, d=dag_id, r=run_id, t=task_id)
+        ]
+
+    def consume(self, worker: str, on: bool) -> None:
+        """Make one Celery worker stop (``on`` False) or start again taking tasks from Airflow's
+        queue, by Celery's remote control (``celery control cancel_consumer`` / ``add_consumer``):
+        what is queued meanwhile goes to the other workers. Tasks it holds already run on it."""
+        from celery import Celery
+
+        queue = "default"  # Airflow's [operators] default_queue
+        app = Celery(broker=f"redis://127.0.0.1:{REDIS_PORT}/{self.redis_db}")
+        try:
+            node = f"{worker}@127.0.0.1"
+            command = app.control.add_consumer if on else app.control.cancel_consumer
+            replies = command(queue, destination=[node], reply=True, timeout=10)
+            if not replies:
+                raise AirflowError(f"{node} did not answer the {'add' if on else 'cancel'}_consumer control")
+        finally:
+            app.close()
+
+    def metadata_rows(self, sql: str, **params: Any) -> list[sa.Row]:
+        """Rows of a query on Airflow's metadata database (task instances, jobs)."""
+        return self._rows(sql, **params)
 
     def ledger_rows(self, sql: str, **params: Any) -> list[sa.Row]:
         engine = sa.create_engine(self.ledger_url, poolclass=sa.NullPool)
