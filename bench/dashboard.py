@@ -60,6 +60,89 @@ NOW = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
 SPAN = dt.timedelta(days=730)
 
 
+STEMS = [
+    "nord",
+    "sud",
+    "ost",
+    "west",
+    "berg",
+    "tal",
+    "see",
+    "wald",
+    "feld",
+    "stein",
+    "burg",
+    "hof",
+    "haven",
+    "lund",
+    "dal",
+    "vik",
+    "fjord",
+    "holm",
+    "strand",
+    "mark",
+    "sol",
+    "lys",
+    "blå",
+    "grøn",
+    "rot",
+    "gelb",
+    "silber",
+    "gold",
+    "eisen",
+    "kupfer",
+    "alpen",
+    "baltic",
+    "nordic",
+    "atlantic",
+    "delta",
+    "orion",
+    "vega",
+    "lyra",
+    "polar",
+    "aurora",
+    "cedar",
+    "maple",
+    "birch",
+    "pine",
+    "oak",
+    "elm",
+    "ash",
+    "rowan",
+    "willow",
+    "hazel",
+    "linden",
+    "tern",
+    "gull",
+    "heron",
+    "crane",
+]
+TRADES = [
+    "logistik",
+    "handel",
+    "bau",
+    "technik",
+    "foods",
+    "pharma",
+    "textil",
+    "energie",
+    "data",
+    "systems",
+    "print",
+    "metall",
+    "agrar",
+]
+FORMS = ("GmbH", "AG", "AB", "AS", "ApS", "Oy", "Ltd", "B.V.", "S.A.", "KG")
+
+
+def company(number: int, salt: int) -> str:
+    """A plausible company name per party number: words varied enough that a name searched for is
+    selective, as in a real ledger (``Nordhavn Logistik GmbH``)."""
+    a, b = STEMS[(number * 7 + salt) % len(STEMS)], STEMS[(number // len(STEMS) + salt * 3) % len(STEMS)]
+    trade = TRADES[(number // 3 + salt) % len(TRADES)]
+    return f"{(a + b).capitalize()} {trade.capitalize()} {FORMS[number % len(FORMS)]}"
+
+
 def skewed(rng: np.random.Generator, count: int, size: int, power: float = 1.0) -> np.ndarray:
     """``size`` draws of 0..count-1, the first ones far more often (weights 1/(k+1)^power)."""
     weights = 1.0 / np.arange(1, count + 1) ** power
@@ -141,8 +224,8 @@ class Data:
             yield (
                 k + 1, integration, file + 1, f"/in/{integration}/{at:%Y/%m/%d}/file_{file + 1}.xml",
                 f"scheduled__{at:%Y-%m-%dT%H:%M:%S}", at, f"INV-{sender:04d}-{k + 1:07d}", "invoice",
-                "paid" if self.paid[k] else "open", f"SUP{sender:05d}", f"Supplier {sender} GmbH",
-                f"CUS{receiver:06d}", f"Customer {receiver} AB", f"CUS{receiver:06d}", at.date(),
+                "paid" if self.paid[k] else "open", f"SUP{sender:05d}", company(sender, 0),
+                f"CUS{receiver:06d}", company(receiver, 1), f"CUS{receiver:06d}", at.date(),
                 at.date() + dt.timedelta(days=30), "EUR", "100.00", "25.00", "125.00", "125.00",
                 f"PO-{order:06d}" if order >= 0 else None, f"SO-{supplier:06d}" if supplier >= 0 else None,
                 f"{file + 1:064x}", f"file:///store/source/{file + 1}.xml", f"file:///store/invoice/{k + 1}.json",
@@ -307,7 +390,12 @@ class Requests:
     def search(self) -> str:
         k = self.invoice()
         text = self.rng.choice(
-            [f"{k + 1:07d}", f"supplier {int(self.data.sender[k])} ", f"CUS{int(self.data.receiver[k]):06d}"]
+            [
+                f"{k + 1:07d}",
+                company(int(self.data.sender[k]), 0).split()[0],
+                company(int(self.data.receiver[k]), 1).split()[0],
+                f"CUS{int(self.data.receiver[k]):06d}",
+            ]
         )
         return text.strip()
 
@@ -366,8 +454,7 @@ SELECT 0 AS rank, i.id, i.integration, 'inbound' AS direction, i.sender, i.recei
             ELSE 'received' END AS status,
        lower(coalesce(i.number, '') || ' ' || coalesce(i.sender, '') || ' ' || coalesce(i.sender_name, '') || ' ' ||
              coalesce(i.receiver, '') || ' ' || coalesce(i.receiver_name, '') || ' ' ||
-             coalesce(i.customer_order_number, '') || ' ' || coalesce(i.supplier_order_number, '') || ' ' ||
-             coalesce(i.source_path, '')) AS text
+             coalesce(i.customer_order_number, '') || ' ' || coalesce(i.supplier_order_number, '')) AS text
 FROM invoices i
 UNION ALL
 SELECT 1, e.id, e.integration, 'outbound', i.sender, i.receiver, i.number, i.customer_order_number,

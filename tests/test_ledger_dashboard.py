@@ -54,8 +54,22 @@ class Expected:
     invoice_time: dt.datetime | None = None  # an export's: its invoice's received time
 
 
-def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
-    """Fill the ledger with generated rows; the expected transactions, by the rules of the docs."""
+def _ledger(engine: Engine) -> list[Expected]:
+    """Fill the ledger with generated rows (the first seed whose rows have every status); the
+    expected transactions, by the rules of the docs."""
+    for seed in range(100):
+        files, invoices, deliveries, exports, expected = _generated(seed)
+        if {e.status for e in expected} == set(d.Status) - {d.Status.PENDING}:
+            break
+    with engine.begin() as connection:
+        connection.execute(insert(SourceFile), files)
+        connection.execute(insert(InvoiceRecord), invoices)
+        connection.execute(insert(Delivery), deliveries)
+        connection.execute(insert(InvoiceExport), exports)
+    return expected
+
+
+def _generated(seed: int) -> tuple[list[dict], list[dict], list[dict], list[dict], list[Expected]]:
     rng = random.Random(seed)
     files, invoices, deliveries, exports, expected = [], [], [], [], []
     delivered_files: dict[tuple[int, str], set[str]] = {}
@@ -85,7 +99,8 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
                     "updated_at": at,
                 }
             )
-            has_invoices = status in ("succeeded", "fetched") and rng.random() < 0.8
+            # a failed file may have been read before it failed (its delivery, say)
+            has_invoices = rng.random() < {"succeeded": 0.8, "fetched": 0.8, "failed": 0.3}.get(status, 0)
             if status in ("succeeded", "fetched") and rng.random() < 0.6:
                 for destination in rng.sample(["sftp:/ap", "local:/out", "email:ap"], rng.randint(1, 2)):
                     deliveries.append(
@@ -216,8 +231,10 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
                     status = d.Status.PAID
                 elif exported_to:
                     status = d.Status.EXPORTED
-                elif files[-1]["status"] != "succeeded" and not own:
+                elif files[-1]["status"] == "fetched" and not own:
                     status = d.Status.RECEIVED  # its file not finished, nothing delivered yet
+                elif files[-1]["status"] == "failed" and not own:
+                    status = d.Status.REJECTED  # its file rejected after it was read
                 else:
                     status = d.Status.DELIVERED
                 expected.append(
@@ -234,12 +251,7 @@ def _ledger(engine: Engine, seed: int = 7) -> list[Expected]:
                         search_text=_invoice_text(invoices[-1]),
                     )
                 )
-    with engine.begin() as connection:
-        connection.execute(insert(SourceFile), files)
-        connection.execute(insert(InvoiceRecord), invoices)
-        connection.execute(insert(Delivery), deliveries)
-        connection.execute(insert(InvoiceExport), exports)
-    return expected
+    return files, invoices, deliveries, exports, expected
 
 
 _COLUMN_KEYS = (
@@ -253,7 +265,7 @@ _COLUMN_KEYS = (
 
 def _invoice_text(row: dict) -> str:
     keys = ("number", "sender", "sender_name", "receiver", "receiver_name")
-    keys += ("customer_order_number", "supplier_order_number", "source_path")
+    keys += ("customer_order_number", "supplier_order_number")
     return " ".join(row[k] or "" for k in keys).lower()
 
 
@@ -580,7 +592,7 @@ def test_open_ar_summary_counts_and_pages(ledger_url: str) -> None:
 
 
 def test_models_and_migrations_agree(ledger_url: str) -> None:
-    """The migrated schema is the one tables.py declares: every index of 0007 in both, the same."""
+    """The migrated schema is the one tables.py declares: every index of 0007 and 0008 in both, the same."""
     import warnings
 
     from alembic.autogenerate import compare_metadata

@@ -15,7 +15,15 @@ Why the listing is built the way it is (a ledger of millions of invoices answers
   with a value, then those without; for the status: one part per status), each part one indexed
   range scan of at most ``limit + 1`` rows; the database merges the parts by the same key, so the
   order is the database's own (its collation), the same in the parts and the merge.
+- Source files without an invoice are an anti-join, which reads until it has its rows: they are
+  read after the others, only as far back as the others' ``limit + 1``-th row, and merged with them
+  in Python (their key has no value to compare but the integration's name, which is left to the
+  database).
+- The few rows of a status that is rare in any ledger (invoices still waiting, or of a rejected
+  file) are found from their files, not by walking every invoice in index order (``_FEW``).
 - ``has_more`` comes from the ``limit + 1``-th row: nothing counts the table.
+- Columns are filtered exactly (they are identifiers, and equality uses the index); ``search``
+  looks for text anywhere, through trigram indexes on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -24,19 +32,22 @@ import base64
 import binascii
 import datetime as dt
 import functools
+import heapq
 import json
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
+    Boolean,
     ColumnElement,
     Integer,
     Select,
     String,
+    Text,
     and_,
     cast,
     exists,
@@ -51,6 +62,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from invoice_hub.ledger.status import DeliveryStatus, FileStatus, SnapshotStatus
 from invoice_hub.ledger.tables import (
@@ -128,8 +141,8 @@ class Sort(_Frozen):
 
 class TransactionFilters(_Frozen):
     """Every filter is optional; those given must all match. Column filters match exactly (they are
-    identifiers); ``search`` finds text anywhere in the number, the parties' identifiers and names,
-    the order numbers and the source path (case-insensitive)."""
+    identifiers); ``search`` finds text anywhere in the number, the parties' identifiers and names
+    and the order numbers (for a file without an invoice: its path and reason), case-insensitive."""
 
     integration: str | None = None
     direction: Direction | None = None
@@ -226,17 +239,54 @@ _REJECTED_FILE = (FileStatus.FAILED, FileStatus.DUPLICATE)
 _UNFINISHED_FILE = (FileStatus.FETCHED, *_REJECTED_FILE)
 
 
-def _invoice_waiting() -> ColumnElement[bool]:
-    """An invoice not delivered yet: its file unfinished, nothing of it delivered. Found from the
-    unfinished files (the index on status), not by probing every invoice: a million invoices have
-    only a handful waiting, and an anti-join over them all would read the whole table."""
+def _invoice_unfinished(statuses: tuple[str, ...]) -> ColumnElement[bool]:
+    """An invoice whose file has one of these (unfinished) statuses and of which nothing was
+    delivered: few at any time, found from their files (see ``_FEW``)."""
     unfinished = SourceFile.__table__.alias("unfinished")
     return and_(
-        _invoices.source_file_id.in_(
-            select(unfinished.c.id).where(unfinished.c.status.in_(_UNFINISHED_FILE))
-        ),
+        _AmongFew(_invoices.source_file_id, select(unfinished.c.id).where(unfinished.c.status.in_(statuses))),
         ~_invoice_delivered(),
     )
+
+
+class _AmongFew(ColumnElement[bool]):
+    """``column IN (subquery)`` for a subquery of few rows. PostgreSQL gets ``column = ANY(ARRAY(
+    subquery))``: the subquery runs first, and the column's index is probed for each of its rows;
+    with ``IN`` the planner, estimating from the files, may read every invoice instead."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals: ClassVar = [
+        ("column", InternalTraversal.dp_clauseelement),
+        ("subquery", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], subquery: Select[Any]) -> None:
+        self.column = column
+        self.subquery = subquery
+
+
+@compiles(_AmongFew)
+def _among_few(element: _AmongFew, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.in_(element.subquery), **kw)
+
+
+@compiles(_AmongFew, "postgresql")
+def _among_few_postgresql(element: _AmongFew, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY({compiler.process(element.subquery, **kw)}))"
+
+
+#: (kind, status) whose rows are few in any ledger: invoices still waiting for their file to be
+#: delivered, or whose file was rejected after they were read. Their parts are ordered by an
+#: expression no index has, so that the database finds them from their few files and sorts them,
+#: instead of walking a million invoices in index order and probing each (the planner cannot know
+#: that the invoices of unfinished files are that few: it estimates them from the files).
+_FEW = {(Kind.INVOICE, Status.RECEIVED), (Kind.INVOICE, Status.REJECTED)}
+
+
+def _unindexed(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    return func.coalesce(column, column)
 
 
 def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
@@ -246,8 +296,11 @@ def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
         rules = {
             Status.PAID: paid,
             Status.EXPORTED: and_(~paid, _invoice_exported()),
-            Status.RECEIVED: and_(~paid, ~_invoice_exported(), _invoice_waiting()),
-            Status.DELIVERED: and_(~paid, ~_invoice_exported(), ~_invoice_waiting()),
+            Status.RECEIVED: and_(~paid, ~_invoice_exported(), _invoice_unfinished((FileStatus.FETCHED,))),
+            Status.REJECTED: and_(~paid, ~_invoice_exported(), _invoice_unfinished(_REJECTED_FILE)),
+            Status.DELIVERED: and_(
+                ~paid, ~_invoice_exported(), ~_invoice_unfinished((FileStatus.FETCHED, *_REJECTED_FILE))
+            ),
         }
     elif kind is Kind.EXPORT:
         rules = {
@@ -268,7 +321,7 @@ def _status_predicate(kind: Kind, status: Status) -> ColumnElement[bool]:
 
 def _possible_statuses(kind: Kind) -> tuple[Status, ...]:
     return {
-        Kind.INVOICE: (Status.RECEIVED, Status.DELIVERED, Status.EXPORTED, Status.PAID),
+        Kind.INVOICE: (Status.RECEIVED, Status.DELIVERED, Status.EXPORTED, Status.PAID, Status.REJECTED),
         Kind.EXPORT: (Status.EXPORTED, Status.SKIPPED, Status.PENDING),
         Kind.FILE: (Status.RECEIVED, Status.DELIVERED, Status.REJECTED),
     }[kind]
@@ -455,6 +508,15 @@ class _Key:
     rank: int
     id: int
 
+    @property
+    def order(self) -> tuple[int, dt.datetime, int, int]:
+        """The key without its value: how rows of different kinds compare, but by integration."""
+        return (self.group, self.time, self.rank, self.id)
+
+
+def _key_of(row: Any) -> _Key:
+    return _Key(row.grp, row.value, as_utc(row.time), row.rank, row.id)
+
 
 @dataclass(frozen=True)
 class _Part:
@@ -469,11 +531,29 @@ class _Part:
     #: which follow the invoice's received time: the order of the invoice's (column, time, id)
     #: index, not a sort of every export of a sender by export time.
     time: ColumnElement[dt.datetime]
+    status: Status | None = None  # the part's status, when sorting by status
 
 
-def _parts(branch: _Branch, sort: SortKey) -> list[_Part]:
+def _parts(branch: _Branch, sort: SortKey, status: Status | None = None) -> list[_Part]:
     """The parts of a kind's rows in the order of the key (ascending). NULL sorts after every value
-    (PostgreSQL's own default, which its indexes follow), so a nullable column has two parts."""
+    (PostgreSQL's own default, which its indexes follow), so a nullable column has two parts.
+    ``status``: the status filter, when there is one."""
+    parts = _indexed_parts(branch, sort)
+    return [
+        _Part(
+            p.branch,
+            p.group,
+            _unindexed(p.value) if p.value is not None else None,
+            p.where,
+            _unindexed(p.time),
+        )
+        if (branch.kind, p.status or status) in _FEW
+        else p
+        for p in parts
+    ]
+
+
+def _indexed_parts(branch: _Branch, sort: SortKey) -> list[_Part]:
     time = branch.time
     if sort is SortKey.TIME:
         return [_Part(branch, 0, None, (), time)]
@@ -481,7 +561,7 @@ def _parts(branch: _Branch, sort: SortKey) -> list[_Part]:
         return [_Part(branch, _DIRECTION_RANKS[branch.direction], None, (), time)]
     if sort is SortKey.STATUS:
         return [
-            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),), time)
+            _Part(branch, _STATUS_RANKS[s], None, (_status_predicate(branch.kind, s),), time, s)
             for s in _possible_statuses(branch.kind)
         ]
     column = branch.columns[sort]
@@ -554,7 +634,7 @@ _MERGED_COLUMNS = _merged_columns()
 _KEY_COLUMNS = ("grp", "value", "time", "rank", "id")
 
 
-def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only: bool = False) -> Select[Any]:
+def _merged(queries: list[Select[Any]], descending: bool, limit: int) -> Select[Any]:
     """The parts' rows merged in the listing's order by the database (its collation, not Python's).
 
     Written with ``*`` and column names: SQLAlchemy would otherwise build a proxy of every column of
@@ -562,7 +642,7 @@ def _merged(queries: list[Select[Any]], descending: bool, limit: int, keys_only:
     merged = union_all(*[select(literal_column("*")).select_from(q.subquery()) for q in queries]).subquery(
         "merged"
     )
-    names = _KEY_COLUMNS if keys_only else tuple(_MERGED_COLUMNS)
+    names = tuple(_MERGED_COLUMNS)
     order = [literal_column(f"merged.{name}", _MERGED_COLUMNS[name]) for name in _KEY_COLUMNS]
     return (
         select(*[literal_column(f"merged.{name}", _MERGED_COLUMNS[name]).label(name) for name in names])
@@ -598,7 +678,7 @@ def list_transactions(
             continue
         if integrations is not None:
             where.append(branch.integration.in_(sorted(integrations)))
-        for part in _parts(branch, sort.key):
+        for part in _parts(branch, sort.key, filters.status):
             keyset = _after(part, after, sort.descending) if after else true()
             if keyset is None:
                 continue
@@ -606,22 +686,27 @@ def list_transactions(
                 costly.append((part, [*where, keyset]))
             else:
                 cheap.append(_part_query(part, [*where, keyset], limit + 1, sort.descending))
-    bound = None
-    if cheap and costly:
-        first = _merged(cheap, sort.descending, limit + 1, keys_only=True)
-        found = connection.execute(first).all()
-        if len(found) > limit:
-            last = found[limit]
-            bound = _Key(last.grp, last.value, as_utc(last.time), last.rank, last.id)
-    queries = list(cheap)
+    rows = connection.execute(_merged(cheap, sort.descending, limit + 1)).all() if cheap else []
+    bound = _key_of(rows[limit]) if len(rows) > limit else None
+    later: list[Select[Any]] = []
     for part, where in costly:
         # before the bound (a file's key never equals another kind's): the rows that can be on the page
         before = _after(part, bound, not sort.descending) if bound else true()
         if before is not None:
-            queries.append(_part_query(part, [*where, before], limit + 1, sort.descending))
-    if not queries:
+            later.append(_part_query(part, [*where, before], limit + 1, sort.descending))
+    if later and sort.key is SortKey.INTEGRATION:
+        # names compared: only the database's collation may order them (not Python's)
+        rows = connection.execute(_merged([*cheap, *later], sort.descending, limit + 1)).all()
+    elif later:
+        # Every other key compares a file's row with another kind's by group, time, kind and id
+        # (a file has no value in the other columns: its rows are the NULL group), which Python
+        # compares as the database does: the two ordered lists are merged here.
+        files = connection.execute(_merged(later, sort.descending, limit + 1)).all()
+        rows = list(heapq.merge(rows, files, key=lambda r: _key_of(r).order, reverse=sort.descending))[
+            : limit + 1
+        ]
+    if not rows:
         return TransactionPage(rows=(), has_more=False, next_cursor=None)
-    rows = connection.execute(_merged(queries, sort.descending, limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
     facts = _facts(
@@ -685,6 +770,7 @@ class _Facts:
     delivered: dict[tuple[int, str], list[str]]  # (source file id, integration) -> destinations
     exported: dict[int, list[str]]  # invoice id -> destinations an export delivered it to
     file_status: dict[int, str]  # source file id -> its status
+    file_reason: dict[int, str | None]  # source file id -> why it was rejected
 
 
 def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | None]) -> _Facts:
@@ -694,14 +780,16 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
     exported: dict[int, list[str]] = {}
     wanted = sorted(i for i in file_ids if i is not None)
     file_status: dict[int, str] = {}
+    file_reason: dict[int, str | None] = {}
     if not wanted and not invoice_ids:
-        return _Facts(delivered, exported, file_status)
+        return _Facts(delivered, exported, file_status, file_reason)
     deliveries = select(
         literal("d").label("fact"),
         _deliveries.source_file_id.label("row_id"),
         _deliveries.integration,
         _deliveries.destination,
         _deliveries.id,
+        cast(null(), Text).label("reason"),
     ).where(_deliveries.source_file_id.in_(wanted), _deliveries.status == DeliveryStatus.DELIVERED)
     exports = select(
         literal("e").label("fact"),
@@ -709,12 +797,18 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
         _exports.integration,
         _exports.destination,
         _exports.id,
+        cast(null(), Text).label("reason"),
     ).where(_exports.invoice_id.in_(sorted(invoice_ids)), _exports.status == "delivered")
     files = select(
-        literal("f").label("fact"), _files.id.label("row_id"), _files.integration, _files.status, _files.id
+        literal("f").label("fact"),
+        _files.id.label("row_id"),
+        _files.integration,
+        _files.status,
+        _files.id,
+        _files.reason,
     ).where(_files.id.in_(wanted))
     both = union_all(deliveries, exports, files).subquery()
-    for fact, row_id, integration, destination, _ in connection.execute(
+    for fact, row_id, integration, destination, _, reason in connection.execute(
         select(both).order_by(both.c.fact, both.c.id)
     ):
         if fact == "d":
@@ -723,7 +817,8 @@ def _facts(connection: Connection, invoice_ids: set[int], file_ids: set[int | No
             exported.setdefault(row_id, []).append(destination)
         else:
             file_status[row_id] = destination  # the file's status, in that column
-    return _Facts(delivered, exported, file_status)
+            file_reason[row_id] = reason
+    return _Facts(delivered, exported, file_status, file_reason)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -736,11 +831,12 @@ def _invoice_status(row: Any, facts: _Facts) -> Status:
         return Status.PAID
     if row.id in facts.exported:
         return Status.EXPORTED
-    if (
-        facts.file_status.get(row.source_file_id) in _UNFINISHED_FILE
-        and (row.source_file_id, row.integration) not in facts.delivered
-    ):
-        return Status.RECEIVED
+    if (row.source_file_id, row.integration) not in facts.delivered:
+        file_status = facts.file_status.get(row.source_file_id)
+        if file_status == FileStatus.FETCHED:
+            return Status.RECEIVED
+        if file_status in _REJECTED_FILE:
+            return Status.REJECTED
     return Status.DELIVERED
 
 
@@ -757,6 +853,7 @@ def _file_status(row: Any, facts: _Facts) -> Status:
 
 
 def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
+    status = _invoice_status(row, facts)
     destinations = facts.delivered.get((row.source_file_id, row.integration), [])
     return Transaction(
         id=f"{Kind.INVOICE}-{row.id}",
@@ -771,8 +868,8 @@ def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transact
         type=row.type,
         customer_order_number=row.customer_order_number,
         supplier_order_number=row.supplier_order_number,
-        status=_invoice_status(row, facts),
-        reason=None,
+        status=status,
+        reason=facts.file_reason.get(row.source_file_id) if status is Status.REJECTED else None,
         destinations=tuple(dict.fromkeys(destinations)),
         time=time,
         source_path=row.source_path,

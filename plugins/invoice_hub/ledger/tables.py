@@ -360,7 +360,9 @@ def _joined(*columns: ColumnElement[str]) -> ColumnElement[str]:
 
 def invoice_search_text() -> ColumnElement[str]:
     """What the dashboard's free-text search looks in for an invoice: one expression, indexed with
-    trigrams on PostgreSQL (``ix_invoices_search``), so that ``LIKE '%text%'`` needs no table scan."""
+    trigrams on PostgreSQL (``ix_invoices_search``), so that ``LIKE '%text%'`` needs no table scan.
+    Not the source path: its dates and sequence numbers share their trigrams with every number
+    searched for, which would make the index return a large part of the table for each."""
     c = InvoiceRecord.__table__.c
     return _joined(
         c.number,
@@ -370,7 +372,6 @@ def invoice_search_text() -> ColumnElement[str]:
         c.receiver_name,
         c.customer_order_number,
         c.supplier_order_number,
-        c.source_path,
     )
 
 
@@ -381,7 +382,7 @@ def source_file_search_text() -> ColumnElement[str]:
 
 
 #: Trigram indexes exist on PostgreSQL only (extension ``pg_trgm``); SQLite scans, which is what a
-#: small SQLite ledger can afford. Migration 0007 makes the same ones.
+#: small SQLite ledger can afford. Migrations 0007 and 0008 make the same ones.
 for _table, _text in (
     (InvoiceRecord.__table__, invoice_search_text),
     (SourceFile.__table__, source_file_search_text),

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from airflow.sdk import Context
 
-from invoice_hub.errors import HubError
+from invoice_hub.errors import HubError, is_storage_failure, storage_failed
 from invoice_hub.manifest import FileEntry, Manifest
 from invoice_hub.naming import extension
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
@@ -94,6 +94,8 @@ class ValidateTransformOperator(IntegrationOperator):
                     with local_file(entry.staged_url) as path:
                         self._transform(entry, path, staging, exported_at)
             except Exception as exc:  # one bad file never stops the others; it is recorded instead
+                if is_storage_failure(exc):  # not the file's fault: fail the task, fail no file
+                    raise storage_failed(f"transforming {entry.source_path}", exc) from exc
                 self.log.exception("Cannot transform %s", entry.source_path)
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
         self.ledger.note_findings(self._finding_ids)

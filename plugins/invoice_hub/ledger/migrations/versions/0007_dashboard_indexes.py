@@ -71,7 +71,7 @@ SEARCH = {
             "receiver_name",
             "customer_order_number",
             "supplier_order_number",
-            "source_path",
+            "source_path",  # taken out again by 0008
         ),
     ),
     "ix_source_files_search": ("source_files", _joined("source_path", "reason")),
