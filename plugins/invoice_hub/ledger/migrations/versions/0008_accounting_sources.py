@@ -4,7 +4,7 @@ An export selecting by approval time (``select.date_field: approved_at``) needs 
 invoice's date; ``received_at`` stays when the hub read the invoice. Null for received files.
 
 Revision ID: 0008_accounting_sources
-Revises: 0007_dashboard_indexes
+Revises: 0008_search_without_source_path
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_accounting_sources"
-down_revision = "0007_dashboard_indexes"
+down_revision = "0008_search_without_source_path"
 branch_labels = None
 depends_on = None
 
