@@ -116,8 +116,11 @@ def _check_connection(args: argparse.Namespace) -> int:
             f"{name} ({endpoint.type}{':' + endpoint.conn_id if getattr(endpoint, 'conn_id', None) else ''})"
         )
         try:
-            with open_transport(endpoint, entry.path.parent) as transport:
-                result = transport.probe(getattr(endpoint, "path", "/"), as_destination=as_destination)
+            if endpoint is integration.accounting_source:
+                result = _probe_accounting_source(endpoint)
+            else:
+                with open_transport(endpoint, entry.path.parent) as transport:
+                    result = transport.probe(getattr(endpoint, "path", "/"), as_destination=as_destination)
         except TransportError as exc:
             failed += 1
             print(f"{label}: FAILED: {exc}")
@@ -128,6 +131,22 @@ def _check_connection(args: argparse.Namespace) -> int:
             continue
         print(f"{label}: OK: {result}")
     return 1 if failed else 0
+
+
+def _probe_accounting_source(source: Any) -> str:
+    """An accounting system's token tried by reading the organisation (its books' owner)."""
+    from invoice_hub.accounting import AccountingError, open_source
+    from invoice_hub.transports import TransportError
+
+    try:
+        accounting = open_source(source.type, source.conn_id)
+        try:
+            seller = accounting.organization()
+        finally:
+            accounting.close()
+    except AccountingError as exc:
+        raise TransportError(str(exc)) from exc
+    return f"the token reads the books of {seller.name!r}"
 
 
 def _demo_partner(args: argparse.Namespace) -> int:
@@ -321,6 +340,9 @@ def _find_invoices(args: argparse.Namespace) -> int:
         return 2
     integration = entry.integration
     assert integration is not None
+    unrecorded: list[tuple[Any, str]] = []
+    if integration.accounting_source is not None:  # what the books hold now, not only what runs read
+        unrecorded = _read_accounting_source(integration, args)
     with get_engine().connect() as connection:
         found = find_invoices(
             connection, integration, customer=args.customer, date_from=args.date_from, date_to=args.date_to
@@ -345,6 +367,92 @@ def _find_invoices(args: argparse.Namespace) -> int:
              invoice.customer, invoice.state.value, " ".join(invoice.exported_to),
              when.isoformat(timespec="seconds") if when else "")
         ))  # fmt: skip
+    listed = {(invoice.number, invoice.customer) for invoice in found}
+    for sourced, state in unrecorded:
+        if (sourced.number, sourced.customer_id) in listed:  # in the ledger, listed above
+            continue
+        out.writerow(people_row(
+            (sourced.number, sourced.document_type, sourced.issue_date or "", "", sourced.customer_id or "",
+             state, "", "")
+        ))  # fmt: skip
+    return 0
+
+
+def _read_accounting_source(integration: Any, args: argparse.Namespace) -> list[tuple[Any, str]]:
+    """Read the export's range from its accounting system into the ledger, as a run would (activated
+    customers' invoices are recorded); the records it did not record, each with its state."""
+    import datetime as dt
+
+    from invoice_hub.exchange.accounting_read import read_into_ledger
+    from invoice_hub.exchange.select import criteria_for
+    from invoice_hub.ledger.database import get_engine
+
+    criteria = criteria_for(
+        integration, None, None, customer=args.customer, date_from=args.date_from, date_to=args.date_to
+    )
+    run_id = f"find-invoices__{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
+    read = read_into_ledger(integration, criteria, run_id, get_engine())
+    for _, code, why in read.failed:
+        print(f"cannot be exported [{code}]: {why}", file=sys.stderr)
+    return [(s, "not activated") for s in read.not_activated] + [
+        (s, "cannot be exported") for s, _, _ in read.failed
+    ]
+
+
+def _customers(args: argparse.Namespace) -> int:
+    """An export's accounting system's customers as CSV, with their activation and own settings."""
+    from invoice_hub.accounting import open_source
+    from invoice_hub.exchange.select import activated
+    from invoice_hub.spreadsheet import people_csv_writer, people_row
+
+    entry = _integration_file(args.integration, kind="export")
+    if entry is None:
+        return 2
+    integration = entry.integration
+    assert integration is not None
+    source = integration.accounting_source
+    if source is None:
+        print(
+            f"{integration.name} exports the ledger's received invoices: it has no accounting system "
+            "whose customers to list (source: {type: billy, conn_id: ...})",
+            file=sys.stderr,
+        )
+        return 2
+    own = {c.id: c for c in integration.customers}
+    accounting = open_source(source.type, source.conn_id)
+    try:
+        customers = sorted(accounting.customers(), key=lambda c: (c.name.casefold(), c.id))
+    finally:
+        accounting.close()
+    out = people_csv_writer(sys.stdout)
+    out.writerow(
+        ("customer", "name", "number", "registration_no", "gln", "country", "archived", "state", "output",
+         "destinations", "mapping")
+    )  # fmt: skip
+    transform = integration.transform
+    for customer in customers:
+        settings = own.get(customer.id)
+        state = "activated" if activated(integration, customer.id) else "not activated"
+        if settings is not None and not settings.active:
+            state = "not activated (active: false)"
+        targets = (
+            [f"customers.{customer.id}.destinations.{i}" for i, _ in enumerate(settings.destinations)]
+            if settings is not None and settings.destinations
+            else [f"destinations.{i}" for i, _ in enumerate(integration.destinations)]
+        )
+        out.writerow(people_row(
+            (customer.id, customer.name, customer.number or "", customer.registration_no or "",
+             customer.gln or "", customer.country or "", str(customer.archived).lower(), state,
+             (settings.output if settings else None) or transform.output, " ".join(targets),
+             (settings.mapping if settings else None) or transform.mapping or "")
+        ))  # fmt: skip
+    listed = {c.id for c in customers}
+    for missing in sorted(set(own) - listed):
+        print(
+            f"{integration.name}: customers: {missing!r} is not a customer in {source.type} "
+            f"(connection {source.conn_id}); the ids are in the first column",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -454,13 +562,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     find = command(
         "find-invoices",
-        help="an export's received invoices as CSV: not activated / not exported / exported (where, when)",
+        help="an export's invoices as CSV: not activated / not exported / exported (where, when); an "
+        "export reading an accounting system reads the range there first",
     )
     find.add_argument("integration", help="the export integration's name")
     find.add_argument("--customer", help="one customer's invoices")
     find.add_argument("--from", dest="date_from", help="from this date (YYYY-MM-DD, the select date field)")
     find.add_argument("--to", dest="date_to", help="to this date, inclusive")
     find.set_defaults(run=_find_invoices, airflow=LEDGER)
+
+    customers = command(
+        "customers",
+        help="an export's accounting system's customers as CSV: activated or not, format, destinations",
+    )
+    customers.add_argument("integration", help="the export integration's name (source: billy)")
+    customers.set_defaults(run=_customers, airflow=CONNECTIONS)
 
     status = command(
         "invoice-status", help="mark received invoices open, paid or cancelled (exports select by status)"

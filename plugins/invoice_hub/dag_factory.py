@@ -150,8 +150,10 @@ def build_dag(entry: IntegrationFile) -> DAG:
         previous = None
         for task_id, operator in operators.items():
             retries, timeout = TASK_POLICY[task_id]
-            if task_id == "wait_for_files" and integration.source is not None:
-                timeout += dt.timedelta(seconds=integration.source.wait_seconds)  # waiting is not hanging
+            if task_id == "wait_for_files" and integration.file_source is not None:
+                timeout += dt.timedelta(
+                    seconds=integration.file_source.wait_seconds
+                )  # waiting is not hanging
             task = operator(
                 task_id=task_id,
                 integration=integration,
@@ -273,8 +275,10 @@ def doc_md(entry: IntegrationFile) -> str:
     """What the Airflow UI shows on the DAG's page: a summary, then the integration file itself."""
     integration = entry.integration
     assert integration is not None
-    source = integration.source
+    source = integration.file_source
     rows = [("Kind", integration.kind), ("Schedule", integration.schedule or "manual only")]
+    if integration.accounting_source is not None:
+        rows.append(("Source", _endpoint(integration.accounting_source) + ": its approved invoices"))
     if source is not None:
         rows.append(
             (

@@ -70,6 +70,7 @@ class FileEntry(ManifestModel):
     delivered_to: list[str] = []
     findings_url: str | None = None  # staging URL of the validation findings (JSON) of a rejected file
     invoice_id: int | None = None  # exports: the ledger invoice this entry renders
+    customer: str | None = None  # exports: its customer id in the ledger (whose settings apply)
 
     @property
     def name(self) -> str:

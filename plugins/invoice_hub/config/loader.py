@@ -432,13 +432,16 @@ def _check_references(
         for i, d in enumerate(customer.destinations)
     ]
     for key_path, endpoint in endpoints:
-        if endpoint is not None and endpoint.type not in capabilities.TRANSPORTS:
+        available = capabilities.TRANSPORTS
+        if integration.accounting_source is not None and key_path[0] == "source":
+            available = capabilities.ACCOUNTING_SOURCES
+        if endpoint is not None and endpoint.type not in available:
             yield problem(
                 key_path,
                 f"{endpoint.type!r} is not available in this version of the hub; "
-                f"available: {', '.join(sorted(capabilities.TRANSPORTS))}",
+                f"available: {', '.join(sorted(available))}",
             )
-    source = integration.source
+    source = integration.file_source
     if source is not None and source.type == "pop3":
         for key in ("on_success", "on_failure"):
             if not isinstance(getattr(source, key), str):

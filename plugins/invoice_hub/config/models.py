@@ -167,10 +167,26 @@ class ImapSource(RemoteSourceBase):
     type: Literal["imap"]
 
 
-Source = Annotated[
-    LocalSource | SftpSource | FtpSource | FtpsSource | Pop3Source | ImapSource,
-    Field(discriminator="type"),
-]
+class AccountingSourceBase(StrictModel):
+    """An accounting system's API that an export reads its invoices from (``kind: export``), instead
+    of the ledger's received ones. One class per system (``invoice_hub.accounting`` has its client)."""
+
+    conn_id: str = Field(
+        min_length=1, description="Airflow connection of the accounting system: its API token, its host."
+    )
+
+
+class BillyConfig(AccountingSourceBase):
+    """``source: {type: billy, conn_id: ...}``: the billy API v2 (``invoice_hub.accounting.billy``)."""
+
+    type: Literal["billy"]
+
+
+#: The file sources of transfers and reconciliations, and the accounting sources of exports.
+FileSource = LocalSource | SftpSource | FtpSource | FtpsSource | Pop3Source | ImapSource
+#: (Named ...Config: ``invoice_hub.accounting.AccountingSource`` is the client these configure.)
+AccountingConfig = BillyConfig
+Source = Annotated[FileSource | AccountingConfig, Field(discriminator="type")]
 
 IfExists = Literal["unique", "replace", "fail"]
 
@@ -401,7 +417,7 @@ def check_filename(template: str | None) -> str | None:
     return template
 
 
-DateField = Literal["issue_date", "received_at"]
+DateField = Literal["issue_date", "received_at", "approved_at"]
 DocumentType = Literal["invoice", "credit_note"]
 InvoiceStatus = Literal["open", "paid", "cancelled"]
 
@@ -412,7 +428,8 @@ class Select(StrictModel):
 
     date_field: DateField = Field(
         default="issue_date",
-        description="issue_date (the invoice's date) or received_at (when the hub got it).",
+        description="issue_date (the invoice's date), received_at (when the hub got it) or, for an "
+        "export with an accounting source, approved_at (when the invoice was approved there).",
     )
     period: Literal["interval", "all"] = Field(
         default="interval",
@@ -426,14 +443,20 @@ class Select(StrictModel):
     types: list[DocumentType] = Field(default_factory=lambda: ["invoice", "credit_note"], min_length=1)
     statuses: list[InvoiceStatus] = Field(default_factory=lambda: ["open", "paid"], min_length=1)
     sources: list[str] = Field(
-        default_factory=list, description="Only invoices received by these integrations; empty = all."
+        default_factory=list,
+        description="Only invoices received by these integrations; empty = all (an export with an "
+        "accounting source takes the invoices it reads itself).",
     )
 
 
 class CustomerSettings(StrictModel):
     """One customer's own export: another format, file name or gateway (``customers:``)."""
 
-    id: str = Field(min_length=1, description="The customer id (the buyer's identifier in the ledger).")
+    id: str = Field(
+        min_length=1,
+        description="The customer id (the buyer's identifier in the ledger; for an accounting source, "
+        "the id `invoice-hub customers NAME` lists).",
+    )
     active: bool = Field(default=True, description="false: this customer's invoices are not exported.")
     output: OutputFormat | None = Field(default=None, description="Instead of transform.output.")
     mapping: str | None = Field(default=None, description="Instead of transform.mapping.")
@@ -513,7 +536,11 @@ class Integration(StrictModel):
     catchup: bool = False
     tags: list[str] = Field(default_factory=list)
     owner: str = Field(default="invoice-hub", min_length=1, description="Owner shown in the Airflow UI.")
-    source: Source | None = None
+    source: Source | None = Field(
+        default=None,
+        description="Where files come from (transfer, reconciliation); for an export, an accounting "
+        "system to read invoices from ({type: billy, conn_id: ...}) instead of the ledger's received ones.",
+    )
     transform: Transform = Field(default_factory=Transform)
     destinations: list[Destination] = Field(default_factory=list)
     reconcile: Reconcile | None = Field(
@@ -529,6 +556,16 @@ class Integration(StrictModel):
         "name, overwritten) or delivered under a new name.",
     )
     notify: Notify = Field(default_factory=Notify)
+
+    @property
+    def accounting_source(self) -> AccountingConfig | None:
+        """The accounting system an export reads its invoices from; None: the ledger's received ones."""
+        return self.source if isinstance(self.source, AccountingSourceBase) else None
+
+    @property
+    def file_source(self) -> FileSource | None:
+        """The folder or mailbox a transfer or reconciliation reads files from."""
+        return self.source if isinstance(self.source, SourceBase) else None
 
     def destinations_by_id(self) -> list[tuple[str, Destination]]:
         """Every destination with its id: ``destinations.0``, ..., then each export customer's own,
@@ -571,8 +608,13 @@ class Integration(StrictModel):
             raise problem("start_date", "required when schedule is set, e.g. start_date: 2026-01-01")
         export_keys = {"select", "customers", "reexport"} & self.model_fields_set
         if self.kind == "export":
-            if self.source is not None:
-                raise problem("source", "an export takes invoices from the ledger, not files: remove source")
+            if self.file_source is not None:
+                raise problem(
+                    "source",
+                    "an export takes invoices from the ledger or an accounting system, not files: remove "
+                    "source, or name an accounting system (type: billy)",
+                )
+            _check_export_selection(self)
             if self.transform.output == "passthrough":
                 raise problem("transform.output", "an export renders invoices: name a format, e.g. ubl")
             if not self.destinations and not any(c.destinations for c in self.customers):
@@ -586,6 +628,12 @@ class Integration(StrictModel):
             raise problem(key, "only for kind export; remove it or change kind")
         if self.source is None:
             raise problem("source", f"required for kind {self.kind!r}")
+        if self.accounting_source is not None:
+            raise problem(
+                "source.type",
+                f"{self.source.type} is an accounting system: only kind export reads it (kind: export); "
+                f"a {self.kind} reads files (sftp, ftp, ftps, pop3, imap, local)",
+            )
         if self.kind == "open_ar_reconciliation":
             if "transform" in self.model_fields_set:
                 raise problem(
@@ -599,3 +647,28 @@ class Integration(StrictModel):
         if not self.destinations:
             raise problem("destinations", "a transfer needs at least one destination")
         return self
+
+
+def _check_export_selection(integration: Integration) -> None:
+    """``select`` keys that depend on where an export's invoices come from."""
+    select = integration.select
+    if integration.accounting_source is None:
+        if select.date_field == "approved_at":
+            raise problem(
+                "select.date_field",
+                "approved_at is the approval time in an accounting system: only for an export with "
+                "source: {type: billy, ...}; use issue_date or received_at",
+            )
+        return
+    kind = integration.accounting_source.type
+    if select.date_field == "received_at":
+        raise problem(
+            "select.date_field",
+            f"an export reading {kind} selects by the invoice's date (issue_date, {kind}'s entry date) or "
+            "its approval time (approved_at), not by when the hub read it",
+        )
+    if select.sources:
+        raise problem(
+            "select.sources",
+            f"an export reading {kind} takes the invoices it reads there: remove select.sources",
+        )

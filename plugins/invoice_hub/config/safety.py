@@ -100,7 +100,7 @@ def _overlaps(integration: Integration, places: list[_Place]) -> Iterator[Layout
     A destination (or ``move_to``) inside the source folder is listed by the source when it is the
     folder itself or the source is recursive; a subfolder of a non-recursive source is not.
     """
-    source = integration.source
+    source = integration.file_source
     listed = next((p for p in places if p.role == "source"), None)
     if source is None or listed is None:
         return
@@ -141,7 +141,7 @@ def _overlaps(integration: Integration, places: list[_Place]) -> Iterator[Layout
 
 
 def _places(integration: Integration, base_dir: Path) -> Iterator[_Place]:
-    source = integration.source
+    source = integration.file_source
     if source is not None:
         yield _place(("source", "path"), "source", source, source.path, base_dir)
         for key in ("on_success", "on_failure"):

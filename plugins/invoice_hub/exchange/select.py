@@ -87,7 +87,8 @@ def criteria_for(
         customers=[customer] if customer else (None if select.customers == "all" else list(select.customers)),
         types=tuple(select.types),
         statuses=tuple(select.statuses),
-        sources=tuple(select.sources),
+        # an export reading an accounting system takes the invoices it read there, nobody else's
+        sources=(integration.name,) if integration.accounting_source else tuple(select.sources),
         numbers=numbers,
     )
 

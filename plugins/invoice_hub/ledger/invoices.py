@@ -35,6 +35,10 @@ class Received:
     document_url: str
     #: (name, sha256) of each output the invoice is in: the deliveries of those are its deliveries.
     outputs: tuple[tuple[str, str], ...] = ()
+    approved_at: dt.datetime | None = None  # in the accounting system an export read it from
+    #: The customer id when the source knows its customers by its own ids (an accounting system's
+    #: contact id); else the buyer's identifier in the invoice (``party_id``).
+    customer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,36 @@ class Invoices:
                     connection.execute(insert(InvoiceOutput), links)
                 added += len(new)
         return added
+
+    def source_documents(self, integration: str, source_sha256s: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Of these sources (``source_sha256``), those this integration recorded invoices of, with
+        the ``source_url`` and ``document_url`` recorded."""
+        wanted = list(dict.fromkeys(source_sha256s))
+        found: dict[str, tuple[str, str]] = {}
+        with self.engine.connect() as connection:
+            for start in range(0, len(wanted), _CHUNK):
+                rows = connection.execute(
+                    select(
+                        InvoiceRecord.source_sha256, InvoiceRecord.source_url, InvoiceRecord.document_url
+                    ).where(
+                        InvoiceRecord.integration == integration,
+                        InvoiceRecord.source_sha256.in_(wanted[start : start + _CHUNK]),
+                    )
+                )
+                found.update((sha, (source_url, document_url)) for sha, source_url, document_url in rows)
+        return found
+
+    def replace_documents(
+        self, integration: str, source_sha256: str, source_url: str, document_url: str
+    ) -> None:
+        """Point a recorded invoice at new documents: an accounting record read without its PDF (its
+        customer was not activated) and read again with it."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(InvoiceRecord)
+                .where(InvoiceRecord.integration == integration, InvoiceRecord.source_sha256 == source_sha256)
+                .values(source_url=source_url, document_url=document_url)
+            )
 
     def select(self, criteria: Criteria) -> list[InvoiceRecord]:
         """The invoices matching ``criteria``, oldest first (by the date field, then number)."""
@@ -195,13 +229,14 @@ def interval_bound(date_field: str, moment: dt.datetime) -> dt.datetime | dt.dat
 def _row(integration: str, run_id: str, now: dt.datetime, received: Received) -> dict:
     invoice = received.invoice
     totals = invoice.totals
-    customer = party_id(invoice.buyer)
+    customer = received.customer or party_id(invoice.buyer)
     return {
         "integration": integration,
         "source_file_id": received.source_file_id,
         "source_path": received.source_path,
         "run_id": run_id,
         "received_at": now,
+        "approved_at": received.approved_at,
         "number": invoice.number,
         "type": invoice.type,
         "status": "open",

@@ -246,7 +246,8 @@ class ArStatusChange(Base):
 
 
 class InvoiceRecord(Base):
-    """One invoice a transfer received (read from a valid source file): what exports select by.
+    """One invoice a transfer received (read from a valid source file), or an export read from an
+    accounting system (``source_path`` ``billy:<invoice id>``): what exports select by.
 
     The source file and the canonical invoice (JSON) are in the document store; the columns are the
     ones selection and listings need.
@@ -256,6 +257,7 @@ class InvoiceRecord(Base):
     __table_args__ = (
         UniqueConstraint("integration", "source_sha256", "number", "type", name="uq_invoice_received"),
         Index("ix_invoices_issue_date", "issue_date"),
+        Index("ix_invoices_approved_at", "approved_at"),
         Index("ix_invoices_customer", "customer"),
         # The dashboard's listing (ledger/dashboard.py) pages in (column, time, id) order: one index
         # per column it filters and sorts on, each ending in the time and id of the keyset.
@@ -276,6 +278,8 @@ class InvoiceRecord(Base):
     source_path: Mapped[str] = mapped_column(Text)
     run_id: Mapped[str] = mapped_column(String(250))
     received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # when an accounting system (billy) approved it; None for invoices received in files
+    approved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     number: Mapped[str] = mapped_column(String(200))
     type: Mapped[str] = mapped_column(String(20))  # invoice | credit_note
     status: Mapped[str] = mapped_column(String(20), default="open")  # open | paid | cancelled

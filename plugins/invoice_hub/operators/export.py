@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.config.models import CustomerSettings
     from invoice_hub.exchange.transform import Outcome
+    from invoice_hub.ledger.invoices import Criteria
     from invoice_hub.ledger.tables import InvoiceRecord
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
@@ -56,8 +57,14 @@ class SelectInvoicesOperator(IntegrationOperator):
         if not chosen_by_hand and self.integration.select.period == "interval":
             start, end = run_interval(self.integration, start, end, getattr(dag_run, "run_after", None))
         criteria = criteria_for(self.integration, start, end, **chosen_by_hand)
+        failed = self._read_source(criteria, context["run_id"])
         found = Invoices(self.ledger.engine).select(criteria)
-        chosen = [r for r in found if activated(self.integration, r.customer)]
+        unfinished = {e.source_path for e in failed}  # e.g. its PDF would not come: not sent without
+        chosen = [
+            r
+            for r in found
+            if activated(self.integration, r.customer) and _entry(r).source_path not in unfinished
+        ]
         self.log.info(
             "Selected %d invoice(s) by %s in [%s, %s)%s; %d of customers not activated",
             len(chosen),
@@ -67,9 +74,41 @@ class SelectInvoicesOperator(IntegrationOperator):
             f", numbers {list(criteria.numbers)}" if criteria.numbers else "",
             len(found) - len(chosen),
         )
-        if not chosen:
+        if not chosen and not failed:
             raise AirflowSkipException("no invoices to export in this interval")
-        return Manifest(files=[_entry(r) for r in chosen]).to_xcom()
+        return Manifest(files=[_entry(r) for r in chosen] + failed).to_xcom()
+
+    def _read_source(self, criteria: Criteria, run_id: str) -> list[FileEntry]:
+        """An export reading an accounting system first reads the range into the ledger; the records
+        it cannot export are failed entries, named in the run's failure (the others go on)."""
+        source = self.integration.accounting_source
+        if source is None:
+            return []
+        from invoice_hub.exchange.accounting_read import read_into_ledger, source_path
+
+        read = read_into_ledger(self.integration, criteria, run_id, self.ledger.engine)
+        self.log.info(
+            "Read %d invoice(s) from %s (%s): %d new in the ledger, %d of customers not activated "
+            "(recorded without their PDFs), %d cannot be exported",
+            read.read,
+            source.type,
+            source.conn_id,
+            read.recorded,
+            len(read.not_activated),
+            len(read.failed),
+        )
+        for sourced in read.not_activated:
+            self.log.info("Not activated: %s invoice %s of customer %s", sourced.source, sourced.number,
+                          sourced.customer_id)  # fmt: skip
+        entries = []
+        for sourced, code, why in read.failed:
+            self.log.error("%s", why)
+            entry = FileEntry(
+                source_path=f"{source_path(sourced)}#{sourced.number}", size=0, mtime=0.0, status="fetched"
+            )
+            entry.fail(code, why)
+            entries.append(entry)
+        return entries
 
 
 def _entry(record: InvoiceRecord) -> FileEntry:
@@ -82,6 +121,7 @@ def _entry(record: InvoiceRecord) -> FileEntry:
         staged_url=record.document_url,
         status="fetched",
         invoice_id=record.id,
+        customer=record.customer,
     )
 
 
@@ -95,6 +135,7 @@ class ExportRenderOperator(ValidateTransformOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
+        from invoice_hub.exchange.exportable import export_problem
         from invoice_hub.formats import OUTPUT_FORMATS
         from invoice_hub.ledger.invoices import Invoices
         from invoice_hub.model import Invoice, party_id
@@ -114,8 +155,13 @@ class ExportRenderOperator(ValidateTransformOperator):
             try:
                 with DocumentStore.open(entry.staged_url) as document:
                     invoice = Invoice.model_validate_json(document.read())
-                settings = customers.get(party_id(invoice.buyer) or "")
+                settings = customers.get(entry.customer or party_id(invoice.buyer) or "")
                 output = (settings.output if settings else None) or self.integration.transform.output
+                problem = export_problem(invoice, output)
+                if problem is not None:  # said about the invoice, not about the XML it would become
+                    self.log.error("%s: %s", entry.source_path, problem)
+                    entry.fail(Reason.TRANSFORM_OUTPUT, problem)
+                    continue
                 filename = (settings.filename if settings else None) or self.integration.transform.filename
                 mapping = self._mapping_for(settings)
                 targets = self._targets(settings)
