@@ -3,7 +3,7 @@
 An export selecting by approval time (``select.date_field: approved_at``) needs it beside the
 invoice's date; ``received_at`` stays when the hub read the invoice. Null for received files.
 
-Revision ID: 0008_accounting_sources
+Revision ID: 0009_accounting_sources
 Revises: 0008_search_without_source_path
 Create Date: 2026-12-01
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-01
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0008_accounting_sources"
+revision = "0009_accounting_sources"
 down_revision = "0008_search_without_source_path"
 branch_labels = None
 depends_on = None
