@@ -273,7 +273,9 @@ def test_lists_show_only_the_integrations_a_user_may_read(hub: Hub) -> None:
     assert {row["integration"] for row in hub.rows("ana", limit=500)["rows"]} == {"dash_in"}
     assert {row["integration"] for row in hub.rows("bob", limit=500)["rows"]} == {"dash_other"}
     assert hub.rows("bob", integration="dash_in")["rows"] == []
-    assert [h["integration"] for h in hub.get("/api/integrations", "bob").json()] == ["dash_other"]
+    # DAGs of other test modules (in no team: every user may read them) share the metadata database
+    visible = {h["integration"] for h in hub.get("/api/integrations", "bob").json()}
+    assert "dash_other" in visible and not visible & {"dash_in", "dash_export"}, visible
     page = hub.get("/", "bob")
     assert page.status_code == 200 and "B-1" in page.text and "INV-001" not in page.text
 
