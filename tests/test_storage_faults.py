@@ -1,4 +1,4 @@
-"""The hub's own storage failing mid-run is not the files' fault: no file is failed for it.
+"""The hub's own storage failing mid-run is not the files' fault: no file (nor invoice) is failed for it.
 
 A staged copy that cannot be read (staging unreachable, a disk gone, the bucket answering 500s) used
 to be recorded against the file being converted, which archive then moved to the failure folder for
@@ -112,3 +112,44 @@ def test_a_database_gone_is_a_storage_failure_and_the_hubs_own_errors_say_themse
     else:  # pragma: no cover - nothing listens on port 1
         pytest.fail("port 1 answered")
     assert not is_storage_failure(HubError("the partner refused the file", retryable=True))
+
+
+RECEIVE = """
+name: fault_in
+source: {{type: local, path: "{root}/in"}}
+transform: {{input: ubl, validate: structure, output: ubl}}
+destinations: [{{type: local, path: "{root}/erp"}}]
+"""
+
+EXPORT = """
+name: fault_out
+kind: export
+select: {{period: all}}
+transform: {{output: ubl, filename: "{{invoice_number}}.xml"}}
+destinations: [{{type: local, path: "{root}/out"}}]
+"""
+
+
+def test_the_document_store_gone_mid_export_fails_the_task_and_no_invoice(
+    integrations_dir: Path, ledger_db: str, staging_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = tmp_path / "store"
+    monkeypatch.setenv("INVOICE_HUB_STORE_URL", store.as_uri())
+    write(integrations_dir / "fault_in.yaml", RECEIVE.format(root=tmp_path))
+    write(integrations_dir / "fault_out.yaml", EXPORT.format(root=tmp_path))
+    example = EXAMPLE.read_text(encoding="utf-8")
+    for number in (1, 2):
+        drop(tmp_path / "in", f"INV-{number}.xml", example.replace(">Snippet1<", f">INV-{number}<"))
+    assert run_dag(load_dag("fault_in"))[0] == "success"
+
+    dag = load_dag("fault_out")
+    # the store is unreachable once the invoices are selected, while they are rendered
+    dag.get_task("validate_transform").pre_execute = lambda context: store.rename(tmp_path / "away")
+    state, tasks = run_dag(dag)
+
+    assert state == "failed" and tasks["validate_transform"] == "failed", tasks
+    assert files_in(tmp_path / "out") == []
+    (tmp_path / "away").rename(store)  # back: the next run exports both, once
+    state, tasks = run_dag(load_dag("fault_out"))
+    assert state == "success", tasks
+    assert files_in(tmp_path / "out") == ["INV-1.xml", "INV-2.xml"]

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+from invoice_hub.errors import is_storage_failure, storage_failed
 from invoice_hub.exchange.select import activated, criteria_for, manual_selection, run_interval
 from invoice_hub.manifest import FileEntry, Manifest, Output
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
@@ -171,6 +172,8 @@ class ExportRenderOperator(ValidateTransformOperator):
                     continue
                 outcome = self._render(entry, [invoice], output, filename, mapping, staging, exported_at)
             except Exception as exc:  # one invoice never stops the others
+                if is_storage_failure(exc):  # not the invoice's fault: fail the task, fail no invoice
+                    raise storage_failed(f"rendering {entry.source_path}", exc) from exc
                 self.log.exception("Cannot render invoice %s", entry.source_path)
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
                 continue
@@ -229,6 +232,8 @@ class ExportRenderOperator(ValidateTransformOperator):
                 source_name=f"{self.integration.name}.{output}",
             )
         except Exception as exc:
+            if is_storage_failure(exc):
+                raise storage_failed(f"writing the {output} report", exc) from exc
             self.log.exception("Cannot write the %s report", output)
             for entry, _ in members:
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
