@@ -330,8 +330,9 @@ def _receivables(args: argparse.Namespace) -> int:
 
 
 def _find_invoices(args: argparse.Namespace) -> int:
-    """An export's invoices as CSV for people, each ``not activated``, ``not exported`` or ``exported``."""
-    from invoice_hub.ledger.dashboard import find_invoices
+    """An export's invoices as CSV for people, each ``not activated``, ``not exported``, ``exported``
+    or (an accounting record that is no invoice) ``cannot be exported``."""
+    from invoice_hub.exchange.find import find_export_invoices
     from invoice_hub.ledger.database import get_engine
     from invoice_hub.spreadsheet import people_csv_writer, people_row
 
@@ -340,13 +341,9 @@ def _find_invoices(args: argparse.Namespace) -> int:
         return 2
     integration = entry.integration
     assert integration is not None
-    unrecorded: list[tuple[Any, str]] = []
-    if integration.accounting_source is not None:  # what the books hold now, not only what runs read
-        unrecorded = _read_accounting_source(integration, args)
-    with get_engine().connect() as connection:
-        found = find_invoices(
-            connection, integration, customer=args.customer, date_from=args.date_from, date_to=args.date_to
-        )
+    found = find_export_invoices(
+        integration, get_engine(), customer=args.customer, date_from=args.date_from, date_to=args.date_to
+    )
     out = people_csv_writer(sys.stdout)
     out.writerow(
         (
@@ -361,42 +358,15 @@ def _find_invoices(args: argparse.Namespace) -> int:
         )
     )
     for invoice in found:
-        when = invoice.exported_at
+        if invoice.reason:
+            print(f"{invoice.number}: cannot be exported {invoice.reason}", file=sys.stderr)
+        received, when = invoice.received_at, invoice.exported_at
         out.writerow(people_row(
-            (invoice.number, invoice.type, invoice.issue_date, invoice.received_at.isoformat(timespec="seconds"),
-             invoice.customer, invoice.state.value, " ".join(invoice.exported_to),
-             when.isoformat(timespec="seconds") if when else "")
-        ))  # fmt: skip
-    listed = {(invoice.number, invoice.customer) for invoice in found}
-    for sourced, state in unrecorded:
-        if (sourced.number, sourced.customer_id) in listed:  # in the ledger, listed above
-            continue
-        out.writerow(people_row(
-            (sourced.number, sourced.document_type, sourced.issue_date or "", "", sourced.customer_id or "",
-             state, "", "")
+            (invoice.number, invoice.type, invoice.issue_date or "",
+             received.isoformat(timespec="seconds") if received else "", invoice.customer or "",
+             invoice.state.value, " ".join(invoice.exported_to), when.isoformat(timespec="seconds") if when else "")
         ))  # fmt: skip
     return 0
-
-
-def _read_accounting_source(integration: Any, args: argparse.Namespace) -> list[tuple[Any, str]]:
-    """Read the export's range from its accounting system into the ledger, as a run would (activated
-    customers' invoices are recorded); the records it did not record, each with its state."""
-    import datetime as dt
-
-    from invoice_hub.exchange.accounting_read import read_into_ledger
-    from invoice_hub.exchange.select import criteria_for
-    from invoice_hub.ledger.database import get_engine
-
-    criteria = criteria_for(
-        integration, None, None, customer=args.customer, date_from=args.date_from, date_to=args.date_to
-    )
-    run_id = f"find-invoices__{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
-    read = read_into_ledger(integration, criteria, run_id, get_engine())
-    for _, code, why in read.failed:
-        print(f"cannot be exported [{code}]: {why}", file=sys.stderr)
-    return [(s, "not activated") for s in read.not_activated] + [
-        (s, "cannot be exported") for s, _, _ in read.failed
-    ]
 
 
 def _customers(args: argparse.Namespace) -> int:

@@ -213,14 +213,15 @@ def found_invoices(
     invoice_numbers: list[str],
 ) -> list[queries.FoundInvoice]:
     from invoice_hub.errors import HubError
+    from invoice_hub.exchange.find import find_export_invoices
+    from invoice_hub.ledger.database import get_engine
 
     require_read(request, user, integration)
     config = export_integration(integration)
-    try:
-        with ledger() as connection:
-            return queries.find_invoices(connection, config, customer, date_from, date_to, invoice_numbers)
-    except HubError as exc:  # a date that is not one: the person's to fix
-        raise HTTPException(422, str(exc)) from None
+    try:  # an export from an accounting system reads its books first, as invoice-hub find-invoices does
+        return find_export_invoices(config, get_engine(), customer, date_from, date_to, invoice_numbers)
+    except HubError as exc:  # a date that is not one, or the accounting system refusing: theirs to fix
+        raise HTTPException(422 if not exc.retryable else 503, str(exc)) from None
 
 
 def integration_config(name: str) -> Integration:

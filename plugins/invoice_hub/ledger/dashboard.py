@@ -1453,18 +1453,20 @@ class FindState(StrEnum):
     NOT_ACTIVATED = "not activated"  # the export does not export this customer
     NOT_EXPORTED = "not exported"
     EXPORTED = "exported"
+    CANNOT_BE_EXPORTED = "cannot be exported"  # an accounting record that is no invoice (see reason)
 
 
 class FoundInvoice(_Frozen):
-    id: int
+    id: int | None  # None: read from the accounting system, not in the ledger
     number: str
     type: str
     issue_date: dt.date | None
-    received_at: dt.datetime
+    received_at: dt.datetime | None
     customer: str | None
     state: FindState
     exported_to: tuple[str, ...]  # remote paths (or destinations) it was delivered to
     exported_at: dt.datetime | None  # the latest delivery
+    reason: str | None = None  # why it cannot be exported
 
 
 def find_invoices(
