@@ -9,10 +9,15 @@ HTTP server on 127.0.0.1), with their lines embedded and contacts sideloaded in 
     ``.json()``), nothing else: what any client of the API pays at least;
   - hub, read + map: ``BillySource.documents`` over the interval: the entry-date windows (probes and
     one request a day), Decimal JSON, each record once by id, mapped to the canonical model;
-  - hub, read + map + UBL: the same, each invoice then rendered as UBL 2.1 (``write_ubl``).
+  - hub, read + map + UBL: the same, each invoice then rendered as UBL 2.1 (``write_ubl``);
+  - hub, export end to end: ``dag.test()`` of a billy export integration (a monthly interval holding
+    the N invoices) in a fresh Airflow home: every invoice read, recorded in a SQLite ledger with
+    its PDF (one more request each) in the document store, rendered as UBL and delivered to a local
+    folder, as a scheduled run does; timed from the run's start to its end, files counted.
 
 Invoices/s for each, the median of ``--repeat`` runs; the ratio to the baseline is the figure.
-PDFs are not fetched: each is one more request per invoice, the same for any client.
+The first three fetch no PDF (each is one more request per invoice, the same for any client); the
+export does, as it must.
 
     .venv/bin/python bench/billy.py [--invoices 10000] [--days 10] [--repeat 3]
     .venv/bin/python bench/billy.py --quick          (400 invoices over 2 days, pages of 100, once)
@@ -22,8 +27,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
+import os
 import statistics
+import subprocess
 import sys
+import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -75,6 +85,72 @@ def hub(server: BillyStandIn, days: int, page_size: int, *, render: bool) -> int
     return count
 
 
+EXPORT = """
+name: billy_bench
+kind: export
+schedule: "@monthly"
+start_date: 2026-03-01
+source: {type: billy, conn_id: billy}
+transform: {output: ubl, validate: none, filename: "{invoice_number}.xml"}
+destinations: [{type: local, path: "%s"}]
+"""
+
+EXPORT_CHILD = """
+import json, sys, time
+from airflow.dag_processing.dagbag import DagBag
+import datetime as dt
+bag = DagBag(dag_folder=sys.argv[1])
+assert not bag.import_errors, bag.import_errors
+dag = bag.dags["billy_bench"]
+for task in dag.tasks:
+    task.retries = 0
+began = time.perf_counter()
+run = dag.test(logical_date=dt.datetime(2026, 4, 1, tzinfo=dt.UTC))  # the interval March ends at
+seconds = time.perf_counter() - began
+print(json.dumps({"state": str(run.state), "seconds": seconds}))
+"""
+
+
+def export_end_to_end(server: BillyStandIn) -> tuple[float, int]:
+    """One dag.test() of a billy export in a fresh Airflow home; (seconds, files delivered)."""
+    with tempfile.TemporaryDirectory(prefix="bench-billy-") as tmp:
+        root = Path(tmp)
+        (root / "integrations").mkdir()
+        (root / "integrations" / "billy_bench.yaml").write_text(textwrap.dedent(EXPORT % (root / "out")))
+        env = {
+            **os.environ,
+            "PYTHONPATH": f"{PROJECT / 'plugins'}:{PROJECT}",
+            "AIRFLOW_HOME": str(root / "airflow"),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT / "plugins"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "ERROR"),
+            "INVOICE_HUB_INTEGRATIONS_DIR": str(root / "integrations"),
+            "AIRFLOW_CONN_INVOICE_HUB_DB": f"sqlite:///{root / 'ledger.db'}",
+            "INVOICE_HUB_STAGING_URL": (root / "staging").as_uri(),
+            "INVOICE_HUB_STORE_URL": (root / "store").as_uri(),
+            "AIRFLOW_CONN_BILLY": server.connection(),
+        }
+        airflow = Path(sys.executable).with_name("airflow")
+        subprocess.run([str(airflow), "db", "migrate"], env=env, check=True, capture_output=True)
+        out = subprocess.run(
+            [sys.executable, "-c", EXPORT_CHILD, str(PROJECT / "dags")],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        lines = [line for line in out.stdout.splitlines() if line.startswith('{"state"')]
+        if out.returncode != 0 or not lines:
+            raise SystemExit(f"the export run did not finish:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+        result = json.loads(lines[-1])
+        if result["state"] != "success":
+            raise SystemExit(f"the export run ended {result['state']}:\n{out.stderr[-3000:]}")
+        if os.environ.get("BENCH_LOG_LEVEL"):
+            print(out.stdout[-6000:], out.stderr[-6000:])
+        delivered = len(list((root / "out").glob("*.xml")))
+        return result["seconds"], delivered
+
+
 def timed(run, repeat: int) -> tuple[float, int]:
     times, count = [], 0
     for _ in range(repeat):
@@ -110,6 +186,8 @@ def main() -> None:
         ):
             seconds, count = timed(run, args.repeat)
             rows.append((name, seconds, count))
+        seconds, count = export_end_to_end(server)  # once: a run at this size takes minutes
+        rows.append(("hub: export end to end", seconds, count))
     finally:
         server.stop()
 
