@@ -21,6 +21,8 @@ export does, as it must.
 
     .venv/bin/python bench/billy.py [--invoices 10000] [--days 10] [--repeat 3]
     .venv/bin/python bench/billy.py --quick          (400 invoices over 2 days, pages of 100, once)
+
+``BENCH_LOG_LEVEL=INFO`` prints the export run's own log (what it selected, read and delivered).
 """
 
 from __future__ import annotations
