@@ -7,6 +7,7 @@ its invoices were nowhere in the ledger (no export, open-AR report or dashboard 
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,50 @@ def test_each_invoice_of_a_report_links_to_its_own_output_and_a_rejected_file_to
     engine.dispose()
     assert rejected.status == "failed" and rejected.reason_code == "validate.structure", rejected
     assert "CSV-AMOUNT" in rejected.reason and rejected.finding_ids.split() == ["CSV-AMOUNT"]
+
+
+def test_a_converting_transfer_keeps_what_it_rendered_for_the_dashboard_to_show_and_resend(
+    integrations_dir: Path, ledger_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from invoice_hub.ledger import dashboard
+    from invoice_hub.store import DocumentStore
+
+    monkeypatch.setenv("INVOICE_HUB_STORE_URL", (tmp_path / "store").as_uri())
+    write(
+        integrations_dir / "to_ap.yaml",
+        """
+        name: to_ap
+        source: {type: local, path: inbox, on_success: {move_to: done}}
+        transform: {input: ubl, validate: structure, output: ap_agility, on_loss: warn}
+        destinations: [{type: local, path: outbox}]
+        """,
+    )
+    base = (EXAMPLES / "peppol-bis3" / "examples_base-example.xml").read_text(encoding="utf-8")
+    drop(integrations_dir / "inbox", "INV-7.xml", base.replace(">Snippet1<", ">INV-7<"))
+    state, tasks = run_dag(load_dag("to_ap"))
+    assert state == "success", tasks
+    (delivered,) = files_in(integrations_dir / "outbox")
+
+    engine = create_engine(ledger_db)
+    with engine.connect() as connection:
+        (invoice_id,) = connection.execute(select(InvoiceRecord.id)).scalars()
+        detail = dashboard.transaction_detail(connection, f"invoice-{invoice_id}")
+    engine.dispose()
+    assert detail is not None
+    rendered = [d for d in detail.documents if d.role == "rendered"]
+    assert [d.name for d in rendered] == [delivered], "the AP Agility file the transfer sent"
+    with DocumentStore.open(rendered[0].url) as kept:
+        assert kept.read() == (integrations_dir / "outbox" / delivered).read_bytes(), "byte for byte"
+    assert {d.role for d in detail.documents} == {"source", "canonical", "rendered"}
+
+    # and it can be resent: a run of the transfer's own DAG delivers the rendered file, not the source
+    sha256 = hashlib.sha256((integrations_dir / "outbox" / delivered).read_bytes()).hexdigest()
+    conf = {"resend": {"document": sha256, "destination": "destinations.0", "token": "tok-rendered-1"}}
+    state, tasks = run_dag(load_dag("to_ap"), run_conf=conf)
+    assert state == "success", tasks
+    sent = files_in(integrations_dir / "outbox")
+    assert len(sent) == 2 and all(
+        (integrations_dir / "outbox" / name).read_bytes()
+        == (integrations_dir / "outbox" / delivered).read_bytes()
+        for name in sent
+    ), sent

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from invoice_hub.config.models import Integration
 from invoice_hub.errors import HubError
-from invoice_hub.ledger.tables import Delivery, InvoiceExport, InvoiceRecord
+from invoice_hub.ledger.tables import Delivery, InvoiceExport, InvoiceOutput, InvoiceRecord
 from invoice_hub.manifest import FileEntry, Manifest, Output
 
 #: The DAG param (and ``dag_run.conf`` key) of a resend.
@@ -109,8 +109,8 @@ class StoredDocument:
 
 def stored_document(engine: Engine, integration: str, sha256: str) -> StoredDocument | None:
     """The stored document with content ``sha256`` that this integration received or rendered: a
-    received source file (for passthrough transfers also what was delivered) or an export's
-    rendered output. None when this integration has no such document: a sha256 from another
+    received source file (for passthrough transfers also what was delivered), what a converting
+    transfer rendered and delivered, or an export's rendered output. None when this integration has no such document: a sha256 from another
     integration never leaks into this one's destinations."""
     with Session(engine) as session:
         exported = session.execute(
@@ -125,6 +125,19 @@ def stored_document(engine: Engine, integration: str, sha256: str) -> StoredDocu
         if exported is not None:
             url, name, invoice_id = exported
             return StoredDocument(url, name, sha256, None, invoice_id)
+        rendered = session.execute(
+            select(InvoiceOutput.output_url, InvoiceOutput.output_name, InvoiceRecord.source_file_id)
+            .join(InvoiceRecord, InvoiceRecord.id == InvoiceOutput.invoice_id)
+            .where(
+                InvoiceOutput.integration == integration,
+                InvoiceOutput.output_sha256 == sha256,
+                InvoiceOutput.output_url.is_not(None),
+            )
+            .limit(1)
+        ).first()
+        if rendered is not None:
+            url, name, file_id = rendered
+            return StoredDocument(url, name, sha256, file_id, None)
         received = session.execute(
             select(InvoiceRecord.source_url, InvoiceRecord.source_path, InvoiceRecord.source_file_id)
             .where(InvoiceRecord.integration == integration, InvoiceRecord.source_sha256 == sha256)

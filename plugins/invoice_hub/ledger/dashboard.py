@@ -72,6 +72,7 @@ from invoice_hub.ledger.tables import (
     ArStatusChange,
     Delivery,
     InvoiceExport,
+    InvoiceOutput,
     InvoiceRecord,
     SourceFile,
     as_utc,
@@ -1060,6 +1061,19 @@ def transaction_detail(
             integration=invoice.integration,
         ),
     ]
+    for output in connection.execute(
+        select(InvoiceOutput.output_name, InvoiceOutput.output_url)
+        .where(InvoiceOutput.invoice_id == invoice.id, InvoiceOutput.output_url.is_not(None))
+        .order_by(InvoiceOutput.id)
+    ):  # what a converting transfer rendered and delivered
+        documents.append(
+            Document(
+                role="rendered",
+                name=output.output_name,
+                url=output.output_url,
+                integration=invoice.integration,
+            )
+        )
     for export in connection.execute(
         select(InvoiceExport.__table__).where(_exports.invoice_id == invoice.id).order_by(_exports.id)
     ):

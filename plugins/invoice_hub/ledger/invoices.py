@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import Engine, Select, and_, insert, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -33,12 +34,22 @@ class Received:
     source_sha256: str
     source_url: str
     document_url: str
-    #: (name, sha256) of each output the invoice is in: the deliveries of those are its deliveries.
-    outputs: tuple[tuple[str, str], ...] = ()
+    #: Each output the invoice is in, ``(name, sha256)`` or ``(name, sha256, store URL)``: the
+    #: deliveries of those are its deliveries (see :class:`OutputLink`).
+    outputs: tuple[tuple[str, ...], ...] = ()
     approved_at: dt.datetime | None = None  # in the accounting system an export read it from
     #: The customer id when the source knows its customers by its own ids (an accounting system's
     #: contact id); else the buyer's identifier in the invoice (``party_id``).
     customer: str | None = None
+
+
+class OutputLink(NamedTuple):
+    """An output a received invoice is in: its name, its sha256 (what deliveries are keyed by) and,
+    when it was rendered rather than passed through, where the document store keeps it."""
+
+    name: str
+    sha256: str
+    url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,11 +104,12 @@ class Invoices:
                     {
                         "invoice_id": invoice_id,
                         "integration": integration,
-                        "output_name": name,
-                        "output_sha256": sha,
+                        "output_name": link.name,
+                        "output_sha256": link.sha256,
+                        "output_url": link.url,
                     }
                     for invoice_id, r in zip(ids, new, strict=True)
-                    for name, sha in r.outputs
+                    for link in (OutputLink(*output) for output in r.outputs)
                 ]
                 if links:
                     connection.execute(insert(InvoiceOutput), links)

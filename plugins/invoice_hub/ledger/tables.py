@@ -318,6 +318,9 @@ class InvoiceOutput(Base):
     integration: Mapped[str] = mapped_column(String(200))
     output_name: Mapped[str] = mapped_column(Text)
     output_sha256: Mapped[str] = mapped_column(String(64))
+    #: The rendered output in the document store (a converting transfer's AP Agility or UBL file, what
+    #: the dashboard shows and resends); None for a passthrough, whose output is the source itself.
+    output_url: Mapped[str | None] = mapped_column(Text)
 
 
 class InvoiceExport(Base):

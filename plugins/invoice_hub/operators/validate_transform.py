@@ -199,10 +199,14 @@ class ValidateTransformOperator(IntegrationOperator):
         assert entry.sha256 is not None
         store = DocumentStore()
         source_url = store.put_file(path, entry.sha256, extension(entry.name))
-        outputs_of: dict[int, list[tuple[str, str]]] = {}
+        outputs_of: dict[int, list[tuple[str, str, str | None]]] = {}
         for output, positions in zip(entry.outputs, contents, strict=True):
+            # A rendered output is kept too (by content, once), so that what was sent can be shown
+            # and resent after staging is gone; a passthrough's output is the source, kept above.
+            rendered = output.sha256 != entry.sha256
+            url = store.put_file(output.url, output.sha256, extension(output.name)) if rendered else None
             for position in positions:
-                outputs_of.setdefault(position, []).append((output.name, output.key))
+                outputs_of.setdefault(position, []).append((output.name, output.key, url))
         received = []
         for position, invoice in enumerate(invoices):
             document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
