@@ -853,6 +853,23 @@ def _file_status(row: Any, facts: _Facts) -> Status:
     return Status.DELIVERED
 
 
+#: The columns a transaction shows of its invoice (an export row selects them from its invoice too).
+_INVOICE_FIELDS = (
+    "sender",
+    "sender_name",
+    "receiver",
+    "receiver_name",
+    "number",
+    "type",
+    "customer_order_number",
+    "supplier_order_number",
+)
+
+
+def _invoice_fields(row: Any) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in _INVOICE_FIELDS}
+
+
 def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction:
     status = _invoice_status(row, facts)
     destinations = facts.delivered.get((row.source_file_id, row.integration), [])
@@ -861,14 +878,7 @@ def _invoice_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transact
         kind=Kind.INVOICE,
         integration=row.integration,
         direction=Direction.INBOUND,
-        sender=row.sender,
-        sender_name=row.sender_name,
-        receiver=row.receiver,
-        receiver_name=row.receiver_name,
-        number=row.number,
-        type=row.type,
-        customer_order_number=row.customer_order_number,
-        supplier_order_number=row.supplier_order_number,
+        **_invoice_fields(row),
         status=status,
         reason=facts.file_reason.get(row.source_file_id) if status is Status.REJECTED else None,
         destinations=tuple(dict.fromkeys(destinations)),
@@ -884,14 +894,7 @@ def _export_transaction(row: Any, facts: _Facts | None, time: dt.datetime) -> Tr
         kind=Kind.EXPORT,
         integration=row.integration,
         direction=Direction.OUTBOUND,
-        sender=row.sender,
-        sender_name=row.sender_name,
-        receiver=row.receiver,
-        receiver_name=row.receiver_name,
-        number=row.number,
-        type=row.type,
-        customer_order_number=row.customer_order_number,
-        supplier_order_number=row.supplier_order_number,
+        **_invoice_fields(row),
         status=_export_status(row.status),
         reason=row.reason,
         destinations=(row.destination,),
@@ -908,14 +911,7 @@ def _file_transaction(row: Any, facts: _Facts, time: dt.datetime) -> Transaction
         kind=Kind.FILE,
         integration=row.integration,
         direction=Direction.INBOUND,
-        sender=None,
-        sender_name=None,
-        receiver=None,
-        receiver_name=None,
-        number=None,
-        type=None,
-        customer_order_number=None,
-        supplier_order_number=None,
+        **dict.fromkeys(_INVOICE_FIELDS),  # a file without an invoice has none of them
         status=status,
         reason=row.reason,
         destinations=tuple(dict.fromkeys(facts.delivered.get((row.id, row.integration), []))),
