@@ -20,11 +20,22 @@ from pathlib import Path
 import pytest
 
 from invoice_hub import settings
+from invoice_hub import staging as staging_module
 from invoice_hub.exchange import fetch
 from invoice_hub.exchange.deliver import deliver_files
 from invoice_hub.ledger.store import Ledger
-from invoice_hub.manifest import Candidate
-from invoice_hub.staging import PART_SIZE, READ_WHOLE, Staging, local_file, object_path, write_atomically
+from invoice_hub.manifest import Candidate, FileEntry, Output
+from invoice_hub.staging import (
+    PART_SIZE,
+    READ_WHOLE,
+    Staging,
+    local_file,
+    member,
+    object_path,
+    open_staged,
+    read_staged,
+    write_atomically,
+)
 from invoice_hub.store import DocumentStore
 from invoice_hub.transports import open_transport
 from invoice_hub.transports.local import LocalTransport
@@ -298,8 +309,9 @@ def test_a_large_staged_file_streams_from_s3_to_sftp(
 def test_fetch_into_s3_staging_uploads_each_round_while_the_next_downloads(
     bucket: S3Server, ledger_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Seven files in rounds of three: every file staged under its own key with its own hash, each
-    once (one PUT), in the order of the candidates; a file that cannot be read fails alone."""
+    """Seven files in rounds of three: each round's files packed into one object (one PUT), every
+    file its own member URL with its own hash, in the order of the candidates; a file that cannot
+    be read fails alone."""
     monkeypatch.setattr(fetch, "ROUND", 3)
     inbox = tmp_path / "inbox"
     files = [drop(inbox, f"INV-{n}.xml", f"<Invoice>{n}</Invoice>") for n in range(7)]
@@ -314,10 +326,109 @@ def test_fetch_into_s3_staging_uploads_each_round_while_the_next_downloads(
     assert [e.status for e in entries] == ["fetched"] * 4 + ["failed"] + ["fetched"] * 3
     fetched = [e for e in entries if e.status == "fetched"]
     for entry, path in zip(fetched, files, strict=True):
-        data = object_path(entry.staged_url or "").read_bytes()
+        with open_staged(entry.staged_url or "") as reader:
+            data = reader.read()
         assert data == path.read_bytes() and entry.sha256 == hashlib.sha256(data).hexdigest()
     staged_puts = [p for p in bucket.requests("PUT")[puts:] if "/staging/s3_fetch/" in p]
-    assert len(staged_puts) == len(set(staged_puts)) == len(files)
+    # rounds [0 1 2] [3 gone 4] [5 6]: three packs
+    assert len(staged_puts) == len(set(staged_puts)) == 3
+    assert {member(e.staged_url or "").pack.name for e in fetched} == {
+        p.rsplit("/", 1)[1] for p in staged_puts
+    }
+
+
+def _put_all(staging: Staging, tmp_path: Path, contents: dict[str, bytes]) -> list[str]:
+    local = tmp_path / "local"
+    local.mkdir(exist_ok=True)
+    files = []
+    for index, (name, content) in enumerate(contents.items()):
+        (local / name).write_bytes(content)
+        files.append((local / name, staging.new_path("in", str(index), name)))
+    return staging.put_many(files)
+
+
+def test_small_files_staged_together_are_one_object_and_read_back_each_as_itself(
+    bucket: S3Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Packs of at most PACK bytes; a large file and a lone small one are objects of their own; an
+    empty file is a member too. Every reader of a staged URL reads the member, and nothing else:
+    an upload's bytes (read_staged), a local copy (local_file), a stream (open_staged), the store."""
+    monkeypatch.setattr(staging_module, "PACK", 100)
+    contents = {f"INV-{n}.xml": f"<Invoice>{n}</Invoice>".encode() for n in range(9)}  # 20 bytes each
+    contents["empty.xml"] = b""
+    contents["scan.pdf"] = b"%PDF-1.7 " + os.urandom(READ_WHOLE + 10)
+    staging = Staging("packing", "run_1")
+    puts = len(bucket.requests("PUT"))
+    urls = _put_all(staging, tmp_path, contents)
+    members = [member(url) for url in urls]
+    assert [m is not None for m in members] == [True] * 10 + [False]  # the large one: its own object
+    assert [m.size for m in members if m] == [len(c) for c in list(contents.values())[:10]]
+    # 200 bytes of members in packs of at most 100: 5 + 5 (the empty one) members
+    packs = sorted({m.pack.name for m in members if m})
+    assert len(packs) == 2
+    staged_puts = [p for p in bucket.requests("PUT")[puts:] if "/staging/packing/" in p]
+    assert len([p for p in staged_puts if p.endswith(".pack")]) == 2
+    assert bucket.keys(BUCKET, "staging/packing/") == sorted(
+        [f"staging/packing/run_1/in/{name}" for name in packs] + ["staging/packing/run_1/in/10-scan.pdf"]
+    )
+
+    gets = len(bucket.requests("GET"))
+    sizes = [len(c) for c in contents.values()]
+    staged = [s for group in read_staged(list(zip(urls, sizes, strict=True))) for s in group]
+    assert [s.read_bytes() for s in staged[:10]] == list(contents.values())[:10]
+    assert [s.name for s in staged[:10]] == [f"{n}-{name}" for n, name in enumerate(list(contents)[:10])]
+    assert object_path(staged[10]) == object_path(urls[10])  # streamed by the transport
+    ranged = [p for p in bucket.requests("GET")[gets:] if p.endswith(".pack")]
+    assert len(ranged) == 2  # the members of a pack side by side: one GET per pack
+
+    every_other = [(url, size) for url, size in list(zip(urls, sizes, strict=True))[:9:2]]
+    gets = len(bucket.requests("GET"))
+    picked = [s for group in read_staged(every_other) for s in group]
+    assert [s.read_bytes() for s in picked] == list(contents.values())[:9:2]  # nothing of a neighbour
+    assert len(bucket.requests("GET")[gets:]) == 5
+
+    with local_file(urls[3]) as copy:
+        assert copy.name == "3-INV-3.xml" and copy.read_bytes() == contents["INV-3.xml"]
+    with open_staged(urls[9]) as reader:
+        assert reader.read() == b""
+    stored = DocumentStore().put_file(urls[4], hashlib.sha256(contents["INV-4.xml"]).hexdigest(), ".xml")
+    with DocumentStore.open(stored) as reader:
+        assert reader.read() == contents["INV-4.xml"]
+
+
+def test_a_lone_small_file_is_an_object_of_its_own(bucket: S3Server, tmp_path: Path) -> None:
+    staging = Staging("packing", "run_2")
+    (url,) = _put_all(staging, tmp_path, {"INV-1.xml": b"<Invoice>1</Invoice>"})
+    assert member(url) is None
+    assert object_path(url).read_bytes() == b"<Invoice>1</Invoice>"
+
+
+def test_a_delivery_reads_a_fetched_round_in_one_request(
+    bucket: S3Server, ledger_db: str, tmp_path: Path
+) -> None:
+    """What fetch packed, deliver uploads as it was: every file delivered whole, the pack one GET."""
+    staging = Staging("s3_pack_delivery", "run_1")
+    contents = {f"INV-{n}.xml": f"<Invoice>{n}</Invoice>".encode() * (n + 1) for n in range(40)}
+    urls = _put_all(staging, tmp_path, contents)
+    entries = staged_entries(staging, {})
+    for index, ((name, content), url) in enumerate(zip(contents.items(), urls, strict=True)):
+        output = Output(name=name, url=url, sha256=hashlib.sha256(content).hexdigest(), size=len(content))
+        entries.append(
+            FileEntry(
+                source_path=f"/in/{index}",
+                size=len(content),
+                mtime=1.0,
+                status="transformed",
+                outputs=[output],
+            )
+        )
+    outbox = tmp_path / "erp" / "in"
+    hub = integration({"type": "local", "path": str(outbox)}, name="s3_pack_delivery")
+    gets = len(bucket.requests("GET"))
+    deliver_files(Ledger(), hub, entries, "run_1", lambda d: open_transport(d, tmp_path))
+    assert all(entry.status == "delivered" for entry in entries), [e.reason for e in entries]
+    assert {p.name: p.read_bytes() for p in outbox.iterdir()} == contents
+    assert len([p for p in bucket.requests("GET")[gets:] if "/staging/" in p]) == 1
 
 
 # -- local folders: the fast path, unchanged ------------------------------------------------------

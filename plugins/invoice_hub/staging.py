@@ -14,10 +14,10 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, NamedTuple, TypeVar
 
 from airflow.sdk import ObjectStoragePath
 
@@ -37,6 +37,12 @@ READ_WHOLE = _CHUNK
 #: Bytes of small staged files held in memory at once by :func:`read_staged` (a batch of 500 invoices
 #: of 3 KiB is 1.5 MiB; 500 PDFs of 1 MiB are read in groups).
 MEMORY = 64 * _CHUNK
+#: Small files staged together on an object store go up packed into objects of at most this size (one
+#: PUT for a round of 250 invoices, not 250): an object store's cost is its requests, not its bytes.
+PACK = PART_SIZE
+#: A member of a pack: ``<pack URL>#member=<name>&offset=<first byte>&size=<bytes>``. Staging's own keys
+#: are made of ``[A-Za-z0-9._-]`` only (:func:`safe_segment`), so a ``#`` never belongs to a key there.
+_MEMBER = re.compile(r"#member=(?P<name>[A-Za-z0-9._-]+)&offset=(?P<offset>[0-9]+)&size=(?P<size>[0-9]+)\Z")
 
 T = TypeVar("T")
 A = TypeVar("A")
@@ -108,19 +114,53 @@ class Staging:
             json.dump([f.model_dump() for f in findings], sink, indent=2)
         return str(path)
 
-    def put(self, local: Path, path: ObjectStoragePath) -> None:
-        """Copy a local file into a (remote) staging area."""
-        self.put_many([(local, path)])
+    def put(self, local: Path, path: ObjectStoragePath) -> str:
+        """Copy a local file into a (remote) staging area; its staged URL."""
+        (url,) = self.put_many([(local, path)])
+        return url
 
-    def put_many(self, files: Sequence[tuple[Path, ObjectStoragePath]]) -> None:
-        """Copy local files into a (remote) staging area: the small ones all in flight at once (a
-        PUT each), the large ones one after the other in :data:`PART_SIZE` parts (bounded memory;
-        a multipart upload is completed whole or not at all)."""
-        small = [(path, local) for local, path in files if local.stat().st_size <= READ_WHOLE]
-        _run_all(small, lambda fs, path, local: fs._put_file(str(local), path.path), _put_one)
-        for local, path in files:
-            if local.stat().st_size > READ_WHOLE:
+    def put_many(self, files: Sequence[tuple[Path, ObjectStoragePath]]) -> list[str]:
+        """Copy local files into a (remote) staging area; each one's staged URL, in order.
+
+        The small ones go up packed, :data:`PACK` bytes to an object, the packs all in flight at once
+        (a PUT each; a file alone in its pack is its own object), every file then a member URL of its
+        pack (:func:`read_staged` and :func:`open_staged` read it back); the large ones one after
+        the other in :data:`PART_SIZE` parts (bounded memory; a multipart upload is completed whole
+        or not at all)."""
+        urls = [str(path) for _, path in files]
+        if self.is_local:  # a local file is no request: nothing to save by packing
+            for local, path in files:
                 _put_one(path, local)
+            return urls
+        sizes = [local.stat().st_size for local, _ in files]
+        packs: list[list[int]] = []
+        held = PACK
+        for index, size in enumerate(sizes):
+            if size > READ_WHOLE:
+                continue
+            if held + size > PACK:
+                packs.append([])
+                held = 0
+            packs[-1].append(index)
+            held += size
+        jobs: list[tuple[ObjectStoragePath, Path | bytes]] = []
+        for members in packs:
+            if len(members) == 1:
+                jobs.append((files[members[0]][1], files[members[0]][0]))
+                continue
+            pack = files[members[0]][1].parent / f"{files[members[0]][1].name}.pack"
+            data, offset = bytearray(), 0
+            for index in members:
+                local, path = files[index]
+                data += local.read_bytes()
+                urls[index] = f"{pack}#member={path.name}&offset={offset}&size={sizes[index]}"
+                offset += sizes[index]
+            jobs.append((pack, bytes(data)))
+        _run_all(jobs, _put_async, _put_one)
+        for (local, path), size in zip(files, sizes, strict=True):
+            if size > READ_WHOLE:
+                _put_one(path, local)
+        return urls
 
     def remove(self) -> None:
         """Drop the run's staging folder (its files are archived or delivered by then)."""
@@ -136,9 +176,9 @@ class StagedBytes:
     (:class:`invoice_hub.transports.base.Readable`): nothing is written to a temporary file.
     """
 
-    def __init__(self, url: str, data: bytes) -> None:
+    def __init__(self, url: str, data: bytes, name: str | None = None) -> None:
         self.url, self.data = url, data
-        self.name = url.rstrip("/").rsplit("/", 1)[-1]
+        self.name = name or url.rstrip("/").rsplit("/", 1)[-1]
 
     def open(self, mode: str = "rb") -> BinaryIO:
         if mode != "rb":
@@ -160,26 +200,40 @@ class StagedBytes:
 Staged = Path | StagedBytes | ObjectStoragePath
 
 
+class Member(NamedTuple):
+    """Where a packed staged file lies: its pack, its own name, its first byte and its size."""
+
+    pack: ObjectStoragePath
+    name: str
+    offset: int
+    size: int
+
+
+def member(url: str) -> Member | None:
+    """The pack member ``url`` names (see :meth:`Staging.put_many`), or None for a file of its own."""
+    match = _MEMBER.search(url)
+    if match is None:
+        return None
+    return Member(object_path(url[: match.start()]), match["name"], int(match["offset"]), int(match["size"]))
+
+
 def read_staged(files: Sequence[tuple[str, int]]) -> Iterator[list[Staged]]:
     """The staged files (URL, size), in order and in groups, as uploads read them, with no local copy.
 
     Local staging: each file's own path (one group). On an object store the small files of a group
     are fetched together, every GET in flight at once on the store's own event loop (2,000 invoices
-    one after the other cost 2,000 round trips end to end); a group holds at most :data:`MEMORY`
-    bytes of them. A large file is its path, which the transport streams in parts.
+    one after the other cost 2,000 round trips end to end), the members of one pack that lie side
+    by side in one GET; a group holds at most :data:`MEMORY` bytes of them. A large file is its
+    path, which the transport streams in parts.
     """
-    group: list[tuple[ObjectStoragePath, int]] = []
+    group: list[tuple[str, int]] = []
     held = 0
     for url, size in files:
-        path = object_path(url)
-        if path.protocol in LOCAL_PROTOCOLS:
-            group.append((path, size))
-            continue
         if size <= READ_WHOLE and held + size > MEMORY and group:
             yield _resolve(group)
             group, held = [], 0
-        group.append((path, size))
-        if size <= READ_WHOLE:
+        group.append((url, size))
+        if size <= READ_WHOLE:  # (a local one is not held, but a smaller group of them costs nothing)
             held += size
     if group:
         yield _resolve(group)
@@ -191,21 +245,78 @@ def staged_file(url: str, size: int) -> Staged:
     return only
 
 
-def _resolve(group: list[tuple[ObjectStoragePath, int]]) -> list[Staged]:
+def open_staged(url: str) -> BinaryIO:
+    """A reader of the staged file ``url``, a file of its own or a member of a pack."""
+    packed = member(url)
+    if packed is None:
+        return object_path(url).open("rb")  # type: ignore[return-value]
+    return io.BytesIO(_members([packed])[0])
+
+
+def _resolve(group: list[tuple[str, int]]) -> list[Staged]:
     """An empty file is not asked for: a range of an empty object is one the store may refuse (416)."""
-    small = [path for path, size in group if path.protocol not in LOCAL_PROTOCOLS and 0 < size <= READ_WHOLE]
-    fetched = iter(_cat_many(small))
-    resolved: list[Staged] = []
-    for path, size in group:
+    resolved: list[Staged | None] = [None] * len(group)
+    small: list[tuple[int, ObjectStoragePath]] = []
+    packed: list[tuple[int, Member]] = []
+    for index, (url, size) in enumerate(group):
+        inside = member(url)
+        if inside is not None:
+            packed.append((index, inside))
+            continue
+        path = object_path(url)
         if path.protocol in LOCAL_PROTOCOLS:
-            resolved.append(Path(path.path))
+            resolved[index] = Path(path.path)
         elif size == 0:
-            resolved.append(StagedBytes(str(path), b""))
+            resolved[index] = StagedBytes(url, b"")
         elif size <= READ_WHOLE:
-            resolved.append(StagedBytes(str(path), next(fetched)))
+            small.append((index, path))
         else:
-            resolved.append(path)
-    return resolved
+            resolved[index] = path
+    for (index, _path), data in zip(small, _cat_many([path for _, path in small]), strict=True):
+        resolved[index] = StagedBytes(group[index][0], data)
+    for (index, inside), data in zip(packed, _members(m for _, m in packed), strict=True):
+        resolved[index] = StagedBytes(group[index][0], data, inside.name)
+    return [staged for staged in resolved if staged is not None]
+
+
+def _members(members: Iterable[Member]) -> list[bytes]:
+    """The bytes of each pack member: the members of a pack that lie side by side in one range (an
+    empty member is not asked for, as an empty file is not)."""
+    wanted = list(members)
+    ranges: list[tuple[ObjectStoragePath, int, int]] = []  # (pack, offset, size) to read
+    spans: list[tuple[int, int] | None] = []  # per member: its range, and where it starts in that range
+    for inside in wanted:
+        if inside.size == 0:
+            spans.append(None)
+            continue
+        if ranges:
+            pack, offset, size = ranges[-1]
+            if str(pack) == str(inside.pack) and offset + size == inside.offset:
+                ranges[-1] = (pack, offset, size + inside.size)
+                spans.append((len(ranges) - 1, inside.offset - offset))
+                continue
+        ranges.append((inside.pack, inside.offset, inside.size))
+        spans.append((len(ranges) - 1, 0))
+    data = _read_ranges(ranges)
+    return [
+        b"" if span is None else data[span[0]][span[1] : span[1] + inside.size]
+        for span, inside in zip(spans, wanted, strict=True)
+    ]
+
+
+def _read_ranges(ranges: list[tuple[ObjectStoragePath, int, int]]) -> list[bytes]:
+    """Each (object, offset, size) range's bytes, one GET each, all in flight together."""
+    return _run_all(
+        [(path, (offset, size)) for path, offset, size in ranges],
+        lambda fs, path, span: fs._cat_file(path.path, start=span[0], end=span[0] + span[1]),
+        _read_range,
+    )
+
+
+def _read_range(path: ObjectStoragePath, span: tuple[int, int]) -> bytes:
+    with path.open("rb") as reader:
+        reader.seek(span[0])
+        return reader.read(span[1])
 
 
 def _cat_many(paths: list[ObjectStoragePath]) -> list[bytes]:
@@ -291,20 +402,31 @@ def _abandon(writer: Any) -> None:
         writer.closed = True  # neither close() nor the garbage collector may flush and commit it now
 
 
-def _put_one(path: ObjectStoragePath, local: Path) -> None:
-    with local.open("rb") as source, write_atomically(path) as sink:
-        shutil.copyfileobj(source, sink, _CHUNK)
+def _put_async(fs: Any, path: ObjectStoragePath, content: Path | bytes) -> Awaitable[Any]:
+    if isinstance(content, bytes):
+        return fs._pipe_file(path.path, content)
+    return fs._put_file(str(content), path.path)
+
+
+def _put_one(path: ObjectStoragePath, content: Path | bytes) -> None:
+    with write_atomically(path) as sink:
+        if isinstance(content, bytes):
+            sink.write(content)
+            return
+        with content.open("rb") as source:
+            shutil.copyfileobj(source, sink, _CHUNK)
 
 
 @contextlib.contextmanager
 def local_file(url: str) -> Iterator[Path]:
     """A local path with the staged file's bytes: the file itself when staging is local, else a copy."""
-    path = object_path(url)
-    if path.protocol in LOCAL_PROTOCOLS:
+    packed = member(url)
+    path = object_path(url) if packed is None else packed.pack
+    if packed is None and path.protocol in LOCAL_PROTOCOLS:
         yield Path(path.path)
         return
     with tempfile.TemporaryDirectory(prefix="invoice-hub-") as folder:
-        copy = Path(folder) / path.name
-        with path.open("rb") as source, copy.open("wb") as sink:
+        copy = Path(folder) / (path.name if packed is None else packed.name)
+        with open_staged(url) as source, copy.open("wb") as sink:
             shutil.copyfileobj(source, sink, _CHUNK)
         yield copy

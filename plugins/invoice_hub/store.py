@@ -16,7 +16,7 @@ from typing import BinaryIO
 from airflow.sdk import ObjectStoragePath
 
 from invoice_hub import settings
-from invoice_hub.staging import LOCAL_PROTOCOLS, READ_WHOLE, object_path, write_atomically
+from invoice_hub.staging import LOCAL_PROTOCOLS, READ_WHOLE, object_path, open_staged, write_atomically
 
 _CHUNK = 1024 * 1024
 
@@ -31,13 +31,12 @@ class DocumentStore:
     def put_file(self, source: ObjectStoragePath | Path | str, sha256: str, suffix: str = "") -> str:
         """Keep the file ``source`` (a path, or a URL such as a staging one, whose content hashes to
         ``sha256``); its URL."""
-        readable = object_path(source) if isinstance(source, str) else source
 
         def copy(writer: BinaryIO) -> None:
-            with readable.open("rb") as reader:
+            with open_staged(source) if isinstance(source, str) else source.open("rb") as reader:
                 shutil.copyfileobj(reader, writer, _CHUNK)
 
-        size = readable.stat().st_size if isinstance(readable, Path) else None  # a URL: no HEAD for it
+        size = source.stat().st_size if isinstance(source, Path) else None  # a URL: no HEAD for it
         return self._keep(self._path(sha256, suffix), copy, size)
 
     def put_bytes(self, data: bytes, suffix: str = "") -> tuple[str, str]:

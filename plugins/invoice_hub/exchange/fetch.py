@@ -58,7 +58,7 @@ def fetch_files(
         tempfile.TemporaryDirectory(prefix="invoice-hub-") as scratch,
         ThreadPoolExecutor(1, thread_name_prefix="staging-put") as uploader,
     ):
-        putting: Future[None] | None = None
+        putting: tuple[Future[list[str]], list[FileEntry]] | None = None
         for indexes in rounds:
             targets = [
                 staging.local_path(staged[i]) if staging.is_local else Path(scratch) / str(i) for i in indexes
@@ -67,20 +67,22 @@ def fetch_files(
                 [(candidates[i].path, target) for i, target in zip(indexes, targets, strict=True)]
             )
             uploads: list[tuple[Path, ObjectStoragePath]] = []
+            uploaded: list[FileEntry] = []
             for i, target, error in zip(indexes, targets, errors, strict=True):
                 entry = _staged_entry(candidates[i], target, error)
                 if entry is None:
                     continue
                 if entry.status == "fetched":
                     uploads.append((target, staged[i]))
+                    uploaded.append(entry)
                     entry.staged_url = str(staged[i])
                 entries.append(entry)
             if putting is not None:
-                putting.result()  # its error (a lost connection: retryable) fails the task here
-            if not staging.is_local:
-                putting = uploader.submit(staging.put_many, uploads)  # every PUT of the round in flight
+                _staged_at(*putting)  # its error (a lost connection: retryable) fails the task here
+            if not staging.is_local:  # the round's files packed, every PUT of the round in flight
+                putting = uploader.submit(staging.put_many, uploads), uploaded
         if putting is not None:
-            putting.result()
+            _staged_at(*putting)
     fetched = [e for e in entries if e.status == "fetched"]
     claims = ledger.claim_many(
         integration,
@@ -103,6 +105,12 @@ def fetch_files(
         sum(e.status == "failed" for e in entries),
     )
     return entries
+
+
+def _staged_at(putting: Future[list[str]], entries: list[FileEntry]) -> None:
+    """The entries at the URLs their round was staged at (a small file is a member of a pack)."""
+    for entry, url in zip(entries, putting.result(), strict=True):
+        entry.staged_url = url
 
 
 def _staged_entry(candidate: Candidate, target: Path, error: TransportError | None) -> FileEntry | None:
