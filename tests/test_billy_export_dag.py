@@ -384,11 +384,11 @@ def test_a_customer_activated_later_gets_its_invoices_with_their_pdfs(
     """Read while not activated: recorded (to be listed) without a PDF; read again once activated:
     the PDF is fetched and the ledger's record points at the invoice with it."""
     from invoice_hub.config import load_folder
+    from invoice_hub.document_store import DocumentStore
     from invoice_hub.exchange.accounting_read import read_into_ledger
     from invoice_hub.exchange.select import criteria_for
     from invoice_hub.ledger.invoices import Invoices
     from invoice_hub.model import Invoice
-    from invoice_hub.store import DocumentStore
 
     export(integrations_dir, remote)
     (entry,) = load_folder([integrations_dir / "billy_send.yaml"])

@@ -152,8 +152,8 @@ def test_each_invoice_of_a_report_links_to_its_own_output_and_a_rejected_file_to
 def test_a_converting_transfer_keeps_what_it_rendered_for_the_dashboard_to_show_and_resend(
     integrations_dir: Path, ledger_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from invoice_hub.document_store import DocumentStore
     from invoice_hub.ledger import dashboard
-    from invoice_hub.store import DocumentStore
 
     monkeypatch.setenv("INVOICE_HUB_STORE_URL", (tmp_path / "store").as_uri())
     write(

@@ -21,6 +21,7 @@ import pytest
 
 from invoice_hub import settings
 from invoice_hub import staging as staging_module
+from invoice_hub.document_store import DocumentStore
 from invoice_hub.exchange import fetch
 from invoice_hub.exchange.deliver import deliver_files
 from invoice_hub.ledger.store import Ledger
@@ -36,7 +37,6 @@ from invoice_hub.staging import (
     read_staged,
     write_atomically,
 )
-from invoice_hub.store import DocumentStore
 from invoice_hub.transports import open_transport
 from invoice_hub.transports.local import LocalTransport
 from tests.delivery_helpers import integration, staged_entries

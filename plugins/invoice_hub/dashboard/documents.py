@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from fastapi import Response
 from lxml import etree
 
+from invoice_hub.document_store import DocumentStore
 from invoice_hub.formats.xml import FormatError, parse_xml
-from invoice_hub.store import DocumentStore
 
 #: Shown formatted up to this size; larger documents are offered as a download only.
 MAX_FORMATTED_BYTES = 5 * 1024 * 1024

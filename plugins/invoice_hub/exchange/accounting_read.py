@@ -24,9 +24,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 
 from invoice_hub.accounting import AccountingError
+from invoice_hub.document_store import DocumentStore
 from invoice_hub.exchange.select import activated
 from invoice_hub.reasons import Reason
-from invoice_hub.store import DocumentStore
 
 if TYPE_CHECKING:
     from invoice_hub.accounting import AccountingSource, SourcedInvoice

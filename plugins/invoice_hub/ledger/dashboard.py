@@ -969,7 +969,7 @@ class HistoryEvent(_Frozen):
 
 
 class Document(_Frozen):
-    """A document in the hub's store (``invoice_hub.store.DocumentStore`` opens the URL)."""
+    """A document in the hub's store (``invoice_hub.document_store.DocumentStore`` opens the URL)."""
 
     role: str  # source | canonical (the invoice model, JSON) | rendered (an export's output)
     name: str

@@ -136,11 +136,11 @@ class ExportRenderOperator(ValidateTransformOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
+        from invoice_hub.document_store import DocumentStore
         from invoice_hub.exchange.exportable import export_problem
         from invoice_hub.formats import OUTPUT_FORMATS
         from invoice_hub.ledger.invoices import Invoices
         from invoice_hub.model import Invoice, party_id
-        from invoice_hub.store import DocumentStore
 
         manifest = self.pull_manifest(context, "select")
         staging = self.staging(context)
@@ -330,8 +330,8 @@ class ExportArchiveOperator(IntegrationOperator):
 
     @fail_fast
     def execute(self, context: Context) -> None:
+        from invoice_hub.document_store import DocumentStore
         from invoice_hub.ledger.invoices import Invoices
-        from invoice_hub.store import DocumentStore
 
         manifest = self.pull_manifest(context, "deliver")
         store = DocumentStore()

@@ -193,8 +193,8 @@ class ValidateTransformOperator(IntegrationOperator):
         """Keep the file and its invoices in the document store, for exports and re-exports; what the
         ledger is to record as received once every file of the run is through, each invoice with the
         outputs it is in (``contents``: per output of ``entry``, the positions of its invoices)."""
+        from invoice_hub.document_store import DocumentStore
         from invoice_hub.ledger.invoices import Received
-        from invoice_hub.store import DocumentStore
 
         assert entry.sha256 is not None
         store = DocumentStore()
