@@ -191,7 +191,7 @@ class ValidateTransformOperator(IntegrationOperator):
                 input=outcome.input_format, output=self.output, at=now, outputs=len(outcome.outputs)
             )
         noted = Noted(finding_ids(outcome), validation, conversion)
-        return noted if noted.finding_ids or validation or conversion else None
+        return noted if noted.finding_ids or validation is not None or conversion is not None else None
 
     def settle(self, entry: FileEntry, outcome: Outcome, staging: Staging) -> None:
         """``outcome`` on ``entry``: the findings as JSON in staging when there are any a person should
