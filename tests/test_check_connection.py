@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import pytest
 
 from tests.helpers import write
 from tests.servers.ftpd import FtpServer
-from tests.servers.mail_http import SmtpServer
+from tests.servers.mail_http import HttpServer, SmtpServer
 from tests.servers.sshd import SshServer, free_port
 
 INTEGRATION = """
@@ -106,3 +107,57 @@ def test_the_smtp_connection_of_notifications_is_checked(integrations_dir: Path,
     result = check(integrations_dir, {"AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{free_port()}"})
     notify = [line for line in result.stdout.splitlines() if line.startswith("notify ")]
     assert result.returncode == 1 and len(notify) == 1 and "FAILED" in notify[0], result.stdout
+
+
+WEBHOOK = """
+name: checked
+source:
+  type: local
+  path: inbox
+destinations:
+  - type: local
+    path: out
+notify:
+  webhook: {conn_id: team_chat}
+"""
+
+
+def notify_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith("notify ")]
+
+
+def test_the_webhook_connection_of_notifications_is_checked_without_posting(
+    integrations_dir: Path, httpd: HttpServer
+) -> None:
+    """A chat webhook that cannot be posted to is found by check-connection; nothing is posted (a
+    post would be a message in the team's chat), and the URL's path (its token) is not shown."""
+    write(integrations_dir / "checked.yaml", WEBHOOK)
+    (integrations_dir / "inbox").mkdir()
+    token_url = {"conn_type": "http", "host": f"http://localhost:{httpd.port}/hooks/T0KEN-SECRET"}
+    result = check(integrations_dir, {"AIRFLOW_CONN_TEAM_CHAT": json.dumps(token_url)})
+    (line,) = notify_lines(result)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert line.startswith(
+        "notify (webhook:team_chat): OK: HTTP connection to http://localhost (resolves to "
+    )
+    assert line.endswith("nothing posted") and "T0KEN" not in result.stdout + result.stderr
+    result = check(integrations_dir, {"AIRFLOW_CONN_TEAM_CHAT": httpd.connection()})  # host, schema, port
+    assert result.returncode == 0 and "OK: HTTP connection to http://127.0.0.1" in notify_lines(result)[0]
+    assert httpd.requests == [], "checking posts nothing"
+
+    failures = {
+        "no Airflow connection 'team_chat'": None,
+        "a smtp connection; the webhook is posted with Airflow's HttpNotifier": json.dumps(
+            {"conn_type": "smtp", "host": "mail.example.com"}
+        ),
+        "its host 'chat.does-not-exist.invalid' does not resolve": json.dumps(
+            {"conn_type": "http", "host": "https://chat.does-not-exist.invalid/hooks/x"}
+        ),
+        "its URL's scheme is 'ftp'": json.dumps({"conn_type": "http", "host": "ftp://files.example.com/x"}),
+    }
+    for expected, connection in failures.items():
+        env = {"AIRFLOW_CONN_TEAM_CHAT": connection} if connection else {}
+        result = check(integrations_dir, env)
+        (line,) = notify_lines(result)
+        assert result.returncode == 1, result.stdout
+        assert line.startswith("notify (webhook:team_chat): FAILED: ") and expected in line, line

@@ -13,6 +13,7 @@ import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -344,6 +345,33 @@ def test_a_transaction_shows_its_history_documents_and_the_invoice(hub: Hub) -> 
 
     model = hub.get(f"/api/transactions/{transaction}/invoice").json()
     assert model["number"] == "INV-001" and model["lines"]
+
+
+def test_a_rejected_files_page_lists_its_validation_findings(hub: Hub) -> None:
+    """Issue 15: the history says what validation found; the page lists each finding (rule, flag,
+    message) in a table under that event, and the JSON API returns them too."""
+    (row,) = hub.rows(integration="dash_in", status="rejected")["rows"]
+    detail = hub.get(f"/api/transactions/{row['id']}").json()
+    assert [e["step"] for e in detail["history"]] == ["fetched", "validated", "rejected"]
+    validated = detail["history"][1]
+    assert validated["status"] == "invalid" and validated["detail"].startswith("validated (structure): ")
+    assert validated["log_url"].endswith("/tasks/validate_transform")
+    findings = validated["findings"]
+    assert findings and all(f["severity"] == "fatal" and f["rule"] and f["message"] for f in findings)
+    first = findings[0]
+    assert first["rule"] in validated["detail"]
+
+    page = hub.get(f"/transactions/{row['id']}")
+    assert page.status_code == 200
+    table = page.text.split('<table class="findings">', 1)[1].split("</table>", 1)[0]
+    assert f'<td class="rule">{first["rule"]}</td>' in table
+    assert "fatal" in table and escape(first["message"]) in table
+
+    received = hub.get(f"/api/transactions/{_first_invoice(hub)}").json()
+    validated = next(e for e in received["history"] if e["step"] == "validated")
+    assert (
+        validated["detail"] == "validated (structure): 0 warnings, 0 errors" and validated["findings"] == []
+    )
 
 
 def test_documents_are_served_so_that_they_cannot_run(hub: Hub) -> None:

@@ -29,6 +29,7 @@ from invoice_hub.ledger.tables import (
     InvoiceRecord,
     SourceFile,
 )
+from invoice_hub.validation.findings import Finding
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 INTEGRATIONS = ("alpha_in", "beta_in", "gamma_in")
@@ -540,6 +541,114 @@ def test_statuses_health_and_volume_from_what_the_hub_records(ledger_url: str) -
         assert (week[-1].received, week[-1].rejected) == (3, 1)
         assert sum(v.received + v.rejected for v in week[:-1]) == 0
         assert d.volume_per_day(connection, "out", days=2)[-1].exported == 1
+
+
+def _finding(rule: str, severity: str, message: str, location: str = "") -> Finding:
+    return Finding(rule=rule, severity=severity, message=message, location=location)
+
+
+def test_detail_shows_validation_findings_and_conversion(ledger_url: str) -> None:
+    """What validate_transform notes (ledger.note_outcomes) is what a transaction's history shows:
+    a delivered file's warnings, a rejected file's fatal findings, a conversion's formats and files."""
+    from invoice_hub.ledger.invoices import Invoices, Received
+    from invoice_hub.ledger.outcomes import Conversion, validation_record
+    from invoice_hub.ledger.store import Ledger, Noted
+    from invoice_hub.model import Identifier, Invoice, Party
+
+    engine = get_engine(ledger_url)
+    ledger, invoices = Ledger(engine), Invoices(engine)
+    files = [(f"/in/{n}.xml", 10, 1.0, f"{n:064x}") for n in range(1, 3)]
+    good, bad = (c.file_id for c in ledger.claim_many("in", "run_1", files))
+    warnings = [
+        _finding(
+            "BR-CL-10",
+            "warning",
+            "Any identifier shall have a scheme from the ISO 6523 ICD list",
+            "/Invoice/cbc:ID",
+        ),
+        _finding("UBL-CR-561", "warning", "A UBL invoice should not include the AccountingCost <b>", ""),
+    ]
+    fatal = [_finding("BR-CO-15", "fatal", "Invoice total amount with VAT = total without VAT + VAT")]
+    now = dt.datetime.now(dt.UTC)
+    ledger.note_outcomes(
+        {
+            good: Noted(
+                None,
+                validation_record("en16931", warnings, now),
+                Conversion(input="ubl", output="ap_agility", at=now, outputs=1),
+            ),
+            bad: Noted("BR-CO-15", validation_record("en16931", [*fatal, warnings[0]], now)),
+        }
+    )
+    invoice = Invoice(
+        number="W-1",
+        issue_date=dt.date(2026, 11, 2),
+        seller=Party(ids=[Identifier(value="SELLER")], name="Seller AS"),
+        buyer=Party(ids=[Identifier(value="C1")], name="Buyer AB"),
+    )
+    output = ("W-1_20261201.xml", "a" * 64, "file:///out/W-1.xml")
+    received = Received(invoice, good, "/in/1.xml", files[0][3], "file:///src/1", "file:///doc/1", (output,))
+    invoices.record_received("in", "run_1", [received])
+    ledger.start_delivery("in", "sftp:/ap", "a" * 64, output[0], "/ap/W-1_20261201.xml", "run_1", good)
+    ledger.finish_delivery("in", "sftp:/ap", "a" * 64, "/ap/W-1_20261201.xml")
+    ledger.close_files([good], "succeeded", {})
+    ledger.close_files(
+        [bad], "failed", {bad: "1 fatal finding(s): [BR-CO-15] fatal: ..."}, {bad: "validate.en16931"}
+    )
+
+    with engine.connect() as connection:
+        rows = {(r.kind, r.number or r.source_path): r for r in _all_pages(engine, 50)}
+        detail = d.transaction_detail(connection, rows[d.Kind.INVOICE, "W-1"].id)
+        assert detail is not None
+        assert [e.step for e in detail.history] == [
+            d.Step.FETCHED,
+            d.Step.VALIDATED,
+            d.Step.CONVERTED,
+            d.Step.RECEIVED,
+            d.Step.DELIVERED,
+        ]
+        validated, converted = detail.history[1], detail.history[2]
+        assert validated.detail == "validated (en16931): 2 warnings, 0 errors: BR-CL-10 UBL-CR-561"
+        assert validated.status == "warnings" and validated.run_id == "run_1"
+        assert [(f.rule, f.severity, f.message, f.location) for f in validated.findings] == [
+            (f.rule, f.severity, f.message, f.location) for f in warnings
+        ]
+        assert converted.detail == "ubl -> ap_agility: W-1_20261201.xml"
+
+        failed = d.transaction_detail(connection, rows[d.Kind.FILE, "/in/2.xml"].id)
+        assert failed is not None
+        assert [(e.step, e.status) for e in failed.history] == [
+            (d.Step.FETCHED, "failed"),
+            (d.Step.VALIDATED, "invalid"),
+            (d.Step.REJECTED, "failed"),
+        ]
+        assert failed.history[1].detail == "validated (en16931): 1 warning, 1 error: BR-CO-15 BR-CL-10"
+        assert [f.rule for f in failed.history[1].findings] == ["BR-CO-15", "BR-CL-10"]
+        assert failed.history[1].findings[0].message.startswith("Invoice total amount with VAT")
+
+
+def test_a_validation_record_is_bounded() -> None:
+    """A hostile file's 100,000 findings keep the first 100 and the counts; long texts are cut."""
+    from invoice_hub.ledger.outcomes import KEPT_FINDINGS, MESSAGE_CHARS, read_validation, validation_record
+
+    many = [_finding(f"R-{n}", "fatal" if n % 4 == 0 else "warning", "x" * 10_000) for n in range(100_000)]
+    record = validation_record("peppol", many, dt.datetime.now(dt.UTC))
+    text = record.model_dump_json()
+    assert len(text) < 100_000
+    back = read_validation(text)
+    assert back is not None and back.counts == {"fatal": 25_000, "warning": 75_000}
+    assert len(back.findings) == KEPT_FINDINGS and back.truncated and back.total == 100_000
+    assert all(len(f.message) == MESSAGE_CHARS for f in back.findings)
+    event = d._validated(_FileRow("in", "run_1"), back)
+    assert event.detail is not None
+    assert event.detail.startswith("validated (peppol): 75000 warnings, 25000 errors: R-0 R-1")
+    assert event.detail.endswith("(the first 100 of 100000 findings kept)")
+
+
+@dataclass(frozen=True)
+class _FileRow:
+    integration: str
+    run_id: str
 
 
 def _everything():

@@ -194,3 +194,71 @@ def test_a_converting_transfer_keeps_what_it_rendered_for_the_dashboard_to_show_
         == (integrations_dir / "outbox" / delivered).read_bytes()
         for name in sent
     ), sent
+
+
+def test_a_delivered_files_en16931_warnings_are_in_the_ledger_and_its_history(
+    integrations_dir: Path, ledger_db: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 15: a file delivered with warnings (here UBL-CR-005, a UUID EN 16931 says a UBL invoice
+    should not include) keeps them in the ledger, and its history says validated, then converted."""
+    from invoice_hub.ledger import dashboard
+    from invoice_hub.ledger.outcomes import read_conversion, read_validation
+
+    monkeypatch.setenv("INVOICE_HUB_STORE_URL", (tmp_path / "store").as_uri())
+    write(
+        integrations_dir / "warn_ap.yaml",
+        """
+        name: warn_ap
+        source: {type: local, path: inbox}
+        transform: {input: ubl, validate: en16931, output: ap_agility, on_loss: warn}
+        destinations: [{type: local, path: outbox}]
+        """,
+    )
+    base = (EXAMPLES / "peppol-bis3" / "examples_base-example.xml").read_text(encoding="utf-8")
+    uuid = "<cbc:UUID>6E09886B-DC6E-439F-82D1-7CCAC7F4E3B1</cbc:UUID>"
+    drop(
+        integrations_dir / "inbox",
+        "W-1.xml",
+        base.replace("<cbc:ID>Snippet1</cbc:ID>", f"<cbc:ID>W-1</cbc:ID>{uuid}", 1),
+    )
+    state, tasks = run_dag(load_dag("warn_ap"))
+    assert state == "success", tasks
+    (delivered,) = files_in(integrations_dir / "outbox")
+
+    engine = create_engine(ledger_db)
+    with engine.connect() as connection:
+        row = connection.execute(select(SourceFile)).one()
+        (invoice_id,) = connection.execute(select(InvoiceRecord.id)).scalars()
+        detail = dashboard.transaction_detail(connection, f"invoice-{invoice_id}")
+    engine.dispose()
+    validation, conversion = read_validation(row.validation), read_conversion(row.conversion)
+    assert validation is not None and validation.level == "en16931"
+    assert validation.counts["fatal"] == 0 and validation.counts["warning"] >= 1
+    (warning,) = [f for f in validation.findings if f.rule == "UBL-CR-005"]
+    assert (warning.severity, warning.message, warning.location) == (
+        "warning",
+        "A UBL invoice should not include the UUID",
+        "/Invoice/cbc:UUID",
+    )
+    assert conversion is not None and (conversion.input, conversion.output, conversion.outputs) == (
+        "ubl",
+        "ap_agility",
+        1,
+    )
+
+    assert detail is not None
+    steps = [e.step for e in detail.history]
+    assert (
+        steps[:4]
+        == [
+            dashboard.Step.FETCHED,
+            dashboard.Step.VALIDATED,
+            dashboard.Step.CONVERTED,
+            dashboard.Step.RECEIVED,
+        ]
+        and dashboard.Step.DELIVERED in steps
+    ), steps
+    validated, converted = detail.history[1], detail.history[2]
+    assert validated.detail and validated.detail.startswith("validated (en16931): ")
+    assert "UBL-CR-005" in validated.detail and validated.status == "warnings"
+    assert converted.detail == f"ubl -> ap_agility: {delivered}"

@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from urllib.parse import SplitResult
+
     from invoice_hub.config.loader import IntegrationFile
 
 #: What a command needs of Airflow (``set_defaults(airflow=...)``): its connections, or also the
@@ -108,16 +110,19 @@ def _check_connection(args: argparse.Namespace) -> int:
 
         smtp = EmailDestination(type="email", conn_id=notification_conn_id(), to=recipients)
         endpoints.append(("notify", smtp, True))
+    if notify.webhook is not None:  # checked without posting: a test message would reach the chat
+        endpoints.append(("notify", notify.webhook, True))
     failed = 0
     for name, endpoint, as_destination in endpoints:
         if endpoint is None:
             continue
-        label = (
-            f"{name} ({endpoint.type}{':' + endpoint.conn_id if getattr(endpoint, 'conn_id', None) else ''})"
-        )
+        kind = getattr(endpoint, "type", "webhook")  # a webhook is no transport: it has no type
+        label = f"{name} ({kind}{':' + endpoint.conn_id if getattr(endpoint, 'conn_id', None) else ''})"
         try:
             if endpoint is integration.accounting_source:
                 result = _probe_accounting_source(endpoint)
+            elif endpoint is notify.webhook:
+                result = _probe_webhook(endpoint.conn_id)
             else:
                 with open_transport(endpoint, entry.path.parent) as transport:
                     result = transport.probe(getattr(endpoint, "path", "/"), as_destination=as_destination)
@@ -147,6 +152,69 @@ def _probe_accounting_source(source: Any) -> str:
     except AccountingError as exc:
         raise TransportError(str(exc)) from exc
     return f"the token reads the books of {seller.name!r}"
+
+
+#: The connection types Airflow's HttpHook (behind the HttpNotifier a webhook posts with) is for.
+WEBHOOK_CONN_TYPES = frozenset({"http", "https"})
+
+
+def _probe_webhook(conn_id: str) -> str:
+    """A webhook's connection checked as far as it can be without posting (a post would be a message
+    in the team's chat): it exists, is an HTTP connection, its URL (built as the HttpHook builds it)
+    parses, and its host resolves. The URL's path is not shown: it often holds the webhook's token."""
+    from invoice_hub.redaction import register_connection
+    from invoice_hub.transports import TransportError, _connection
+
+    connection = _connection("webhook", conn_id)
+    register_connection(connection)  # an error below must not quote its password
+    if (connection.conn_type or "") not in WEBHOOK_CONN_TYPES:
+        raise TransportError(
+            f"a {connection.conn_type or 'typeless'} connection; the webhook is posted with Airflow's "
+            f"HttpNotifier, which needs conn_type http (its host the webhook's URL)"
+        )
+    url = _webhook_url(connection)
+    host = url.hostname
+    if host is None:
+        raise TransportError("its URL has no host (set the connection's host to the webhook's URL)")
+    if str(connection.extra_dejson.get("srv_lookup", "")).lower() == "true":
+        return f"HTTP connection to {url.scheme}://{host} (an SRV name, not resolved here); nothing posted"
+    addresses = _resolved(host, url.port or (443 if url.scheme == "https" else 80))
+    return f"HTTP connection to {url.scheme}://{host} (resolves to {', '.join(addresses)}); nothing posted"
+
+
+def _webhook_url(connection: Any) -> SplitResult:
+    """The connection's URL, parsed, as ``HttpHook._set_base_url`` makes it (host, or schema://host,
+    then the port): what the notification would be posted to."""
+    from urllib.parse import urlsplit
+
+    from invoice_hub.transports import TransportError
+
+    host = connection.host or ""
+    base = host if "://" in host else f"{connection.schema or 'http'}://{host}"
+    if connection.port:
+        base = f"{base}:{connection.port}"
+    try:
+        url = urlsplit(base)
+        url.port  # noqa: B018 -- raises for a port that is not a number
+    except ValueError as exc:
+        raise TransportError(f"its URL does not parse: {exc}") from None
+    if url.scheme not in ("http", "https"):
+        raise TransportError(f"its URL's scheme is {url.scheme!r}, not http or https")
+    return url
+
+
+def _resolved(host: str, port: int) -> list[str]:
+    """The addresses ``host`` resolves to (at most three shown); a name that does not is an error."""
+    import socket
+
+    from invoice_hub.transports import TransportError
+
+    try:
+        infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise TransportError(f"its host {host!r} does not resolve: {exc}") from None
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+    return addresses[:3] + ([f"+{len(addresses) - 3} more"] if len(addresses) > 3 else [])
 
 
 def _demo_partner(args: argparse.Namespace) -> int:

@@ -31,6 +31,8 @@ RESENDABLE_ROLES = frozenset({"source", "rendered"})
 #: The task that did each step of a transaction's history (its log is linked).
 STEP_TASKS = {
     queries.Step.FETCHED: "fetch",
+    queries.Step.VALIDATED: "validate_transform",
+    queries.Step.CONVERTED: "validate_transform",
     queries.Step.RECEIVED: "validate_transform",
     queries.Step.REJECTED: "validate_transform",
     queries.Step.DELIVERED: "deliver",

@@ -77,6 +77,9 @@ class Outcome:
     contents: list[list[int]] = field(default_factory=list)
     reason: Reason | None = None
     message: str | None = None
+    #: The format the file was read as (``ubl``, ``csv``...; None when it could not be told): what
+    #: the ledger's record of the conversion says it was converted from.
+    input_format: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -140,7 +143,9 @@ def transform_file(
     output = output or transform.output
     level = transform.validate_
     document = read_document(path, transform.input, source, validate=level, csv_options=transform.csv)
-    outcome = Outcome(findings=list(document.findings), invoices=list(document.invoices))
+    outcome = Outcome(
+        findings=list(document.findings), invoices=list(document.invoices), input_format=document.format
+    )
     for finding in document.findings:
         log.info("%s: %s", source, finding)
     if not document.valid:

@@ -65,6 +65,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
 
+from invoice_hub.ledger.outcomes import Conversion, Validation, read_conversion, read_validation
 from invoice_hub.ledger.status import DeliveryStatus, FileStatus, SnapshotStatus
 from invoice_hub.ledger.tables import (
     ArInvoice,
@@ -79,6 +80,7 @@ from invoice_hub.ledger.tables import (
     invoice_search_text,
     source_file_search_text,
 )
+from invoice_hub.validation.findings import Finding
 
 if TYPE_CHECKING:
     from invoice_hub.config.models import Integration
@@ -949,6 +951,8 @@ def _export_query() -> Select[Any]:
 
 class Step(StrEnum):
     FETCHED = "fetched"  # the source file arrived
+    VALIDATED = "validated"  # validated at the transfer's level, with its findings
+    CONVERTED = "converted"  # written in another format (input -> output, the files)
     RECEIVED = "received"  # read (and validated) from it
     REJECTED = "rejected"  # the file was rejected (or was a duplicate)
     DELIVERED = "delivered"  # delivered to a destination (or noted before: pending)
@@ -966,6 +970,8 @@ class HistoryEvent(_Frozen):
     destination: str | None = None
     remote_path: str | None = None
     detail: str | None = None  # a reason, a change, an amount
+    #: A validation's findings (the first ``ledger.outcomes.KEPT_FINDINGS``), for the page's table.
+    findings: tuple[Finding, ...] = ()
 
 
 class Document(_Frozen):
@@ -1006,7 +1012,10 @@ def transaction_detail(
         if file is None or not readable(file.integration):
             return None
         facts = _facts(connection, set(), {file.id})
-        history = [*_file_history(file), *_delivery_history(connection, file.id, file.integration)]
+        history = [
+            *_file_history(file, _output_names(connection, file_id=file.id)),
+            *_delivery_history(connection, file.id, file.integration),
+        ]
         return TransactionDetail(
             transaction=_file_transaction(file, facts, as_utc(file.updated_at)),
             history=tuple(_ordered(e for e in history if readable(e.integration))),
@@ -1033,7 +1042,7 @@ def transaction_detail(
             select(SourceFile.__table__).where(_files.id == invoice.source_file_id)
         ).first()
     if file is not None:
-        history.append(_fetched(file))
+        history += [_fetched(file), *_processing(file, _output_names(connection, invoice_id=invoice.id))]
     history.append(
         HistoryEvent(
             step=Step.RECEIVED,
@@ -1123,8 +1132,76 @@ def _fetched(file: Any) -> HistoryEvent:
     )
 
 
-def _file_history(file: Any) -> list[HistoryEvent]:
-    events = [_fetched(file)]
+def _processing(file: Any, output_names: list[str]) -> list[HistoryEvent]:
+    """What ``validate_transform`` made of the file: validated (with its findings), converted (into
+    ``output_names``); nothing for files recorded before the ledger kept it (migration 0011)."""
+    events = []
+    try:
+        validation, conversion = read_validation(file.validation), read_conversion(file.conversion)
+    except ValueError:  # a record this version cannot read: the rest of the history still shows
+        return []
+    if validation is not None:
+        events.append(_validated(file, validation))
+    if conversion is not None:
+        events.append(_converted(file, conversion, output_names))
+    return events
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
+def _validated(file: Any, validation: Validation) -> HistoryEvent:
+    """``validated (en16931): 2 warnings, 0 errors: BR-CL-10 BR-S-08``; status valid, warnings or
+    invalid (a fatal finding: the file was rejected)."""
+    errors, warnings = validation.counts.get("fatal", 0), validation.counts.get("warning", 0)
+    detail = f"validated ({validation.level}): {_plural(warnings, 'warning')}, {_plural(errors, 'error')}"
+    if validation.rule_ids:
+        detail += ": " + " ".join(validation.rule_ids)
+    if validation.truncated:
+        detail += f" (the first {len(validation.findings)} of {validation.total} findings kept)"
+    return HistoryEvent(
+        step=Step.VALIDATED,
+        at=as_utc(validation.at),
+        integration=file.integration,
+        run_id=file.run_id,
+        status="invalid" if errors else "warnings" if warnings else "valid",
+        detail=detail,
+        findings=validation.findings,
+    )
+
+
+def _converted(file: Any, conversion: Conversion, output_names: list[str]) -> HistoryEvent:
+    """``ubl -> ap_agility: INV-1_20261201.xml``: the formats, and the files the invoice is in."""
+    names = ", ".join(output_names) if output_names else _plural(conversion.outputs, "file")
+    return HistoryEvent(
+        step=Step.CONVERTED,
+        at=as_utc(conversion.at),
+        integration=file.integration,
+        run_id=file.run_id,
+        status="converted",
+        detail=f"{conversion.input or 'any'} -> {conversion.output}: {names}",
+    )
+
+
+def _output_names(
+    connection: Connection, *, invoice_id: int | None = None, file_id: int | None = None
+) -> list[str]:
+    """The outputs one invoice is in, or those of every invoice of a source file (the names are
+    kept once, in ``invoice_outputs``), in the order they were written."""
+    o = InvoiceOutput.__table__.c
+    query = select(o.output_name, func.min(o.id).label("first")).group_by(o.output_name)
+    if invoice_id is not None:
+        query = query.where(o.invoice_id == invoice_id)
+    else:
+        query = query.join_from(
+            InvoiceOutput.__table__, InvoiceRecord.__table__, _invoices.id == o.invoice_id
+        ).where(_invoices.source_file_id == file_id)
+    return [row.output_name for row in connection.execute(query.order_by("first"))]
+
+
+def _file_history(file: Any, output_names: list[str]) -> list[HistoryEvent]:
+    events = [_fetched(file), *_processing(file, output_names)]
     if file.status in _REJECTED_FILE:
         events.append(
             HistoryEvent(

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, Row, bindparam, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from invoice_hub.ledger.database import get_engine
+from invoice_hub.ledger.outcomes import Conversion, Validation
 from invoice_hub.ledger.status import DeliveryStatus, FileStatus
 from invoice_hub.ledger.tables import Delivery, SourceFile, utcnow
 
@@ -34,6 +35,15 @@ class Planned:
     remote_path: str  # where it will be written (for send-only destinations, the name)
     source_file_id: int | None
     delivery_id: str | None = None  # the Message-ID / Idempotency-Key every attempt carries
+
+
+@dataclass(frozen=True)
+class Noted:
+    """What ``validate_transform`` notes of one file (see :meth:`Ledger.note_outcomes`)."""
+
+    finding_ids: str | None = None
+    validation: Validation | None = None
+    conversion: Conversion | None = None
 
 
 class Ledger:
@@ -173,17 +183,36 @@ class Ledger:
                 session.execute(update(SourceFile).where(SourceFile.id == file_id).values(**values))
 
     def note_findings(self, finding_ids: dict[int, str]) -> None:
-        """Keep the rule ids of the findings each file was rejected for (or delivered with) beside its
-        record, before archive closes it: the findings JSON lives in staging, which archive removes,
-        and the dashboard and the run's notification find the file by them."""
-        if not finding_ids:
+        """Keep the rule ids of the findings each file was rejected for (or delivered with); see
+        :meth:`note_outcomes`, which keeps what validation and conversion made of it too."""
+        self.note_outcomes({file_id: Noted(finding_ids=ids) for file_id, ids in finding_ids.items()})
+
+    def note_outcomes(self, noted: dict[int, Noted]) -> None:
+        """Keep, beside each file's record and before archive closes it, the rule ids of the findings
+        it was rejected for (or delivered with), its validation outcome and what conversion wrote of
+        it: the findings JSON lives in staging, which archive removes, and the dashboard (a
+        transaction's history) and the run's notification read them here. One statement for the
+        task's files (executemany): a run of thousands of files must not make one per file."""
+        if not noted:
             return
         with self.engine.begin() as connection:
             connection.execute(
                 update(SourceFile)
                 .where(SourceFile.id == bindparam("file_id"))
-                .values(finding_ids=bindparam("ids")),
-                [{"file_id": file_id, "ids": ids} for file_id, ids in finding_ids.items()],
+                .values(
+                    finding_ids=bindparam("ids"),
+                    validation=bindparam("checked"),
+                    conversion=bindparam("converted"),
+                ),
+                [
+                    {
+                        "file_id": file_id,
+                        "ids": n.finding_ids,
+                        "checked": n.validation.model_dump_json() if n.validation else None,
+                        "converted": n.conversion.model_dump_json() if n.conversion else None,
+                    }
+                    for file_id, n in noted.items()
+                ],
             )
 
     def final_files(self, integration: str, run_id: str) -> set[int]:

@@ -136,6 +136,12 @@ class SourceFile(Base):
     #: The rule ids of the findings that rejected the file (or that it was delivered with), distinct,
     #: in their order, space-separated (``BR-CO-15 PEPPOL-EN16931-R001``): what a person searches by.
     finding_ids: Mapped[str | None] = mapped_column(Text)
+    #: What validation found (``ledger.outcomes.Validation`` as JSON: the level, the count of each
+    #: severity, the first 100 findings); None when the file was not validated (``validate: none``).
+    validation: Mapped[str | None] = mapped_column(Text)
+    #: What conversion wrote (``ledger.outcomes.Conversion`` as JSON: input and output format, how
+    #: many files; their names are in ``invoice_outputs``); None when the file was not converted.
+    conversion: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str] = mapped_column(String(250))
     first_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

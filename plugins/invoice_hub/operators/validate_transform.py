@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.exchange.transform import Outcome, Target
     from invoice_hub.ledger.invoices import Received
+    from invoice_hub.ledger.store import Noted
     from invoice_hub.model import Invoice
     from invoice_hub.staging import Staging
 
@@ -82,7 +83,7 @@ class ValidateTransformOperator(IntegrationOperator):
         self.mapping  # noqa: B018 -- a broken mapping fails here, before any file is touched
         exported_at = dt.datetime.now(dt.UTC)  # one export timestamp for the run's file names
         self._received: list[Received] = []
-        self._finding_ids: dict[int, str] = {}
+        self._noted: dict[int, Noted] = {}
         for entry in manifest.files:
             if entry.status != "fetched":
                 continue
@@ -98,7 +99,7 @@ class ValidateTransformOperator(IntegrationOperator):
                     raise storage_failed(f"transforming {entry.source_path}", exc) from exc
                 self.log.exception("Cannot transform %s", entry.source_path)
                 entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
-        self.ledger.note_findings(self._finding_ids)
+        self.ledger.note_outcomes(self._noted)  # one statement for the run's files
         if self._received:
             from invoice_hub.ledger.invoices import Invoices
 
@@ -137,7 +138,7 @@ class ValidateTransformOperator(IntegrationOperator):
         return Target(staging, key, entry.name, entry.sha256 or "", exported_at)
 
     def _transform(self, entry: FileEntry, path: Path, staging: Staging, exported_at: dt.datetime) -> None:
-        from invoice_hub.exchange.transform import finding_ids, transform_file
+        from invoice_hub.exchange.transform import transform_file
 
         outcome = transform_file(
             path,
@@ -160,9 +161,9 @@ class ValidateTransformOperator(IntegrationOperator):
             self._pass_through(entry)
             return
         self.settle(entry, outcome, staging)
-        ids = finding_ids(outcome)
-        if ids and entry.file_id is not None:
-            self._finding_ids[entry.file_id] = ids
+        noted = self.noted(outcome)
+        if noted is not None and entry.file_id is not None:
+            self._noted[entry.file_id] = noted
         if outcome.failed:
             return
         contents = outcome.contents
@@ -172,6 +173,25 @@ class ValidateTransformOperator(IntegrationOperator):
         # last: a conversion that failed above leaves no received invoice behind
         self._received.extend(self._keep(entry, path, outcome.invoices, contents))
         entry.status = "transformed"
+
+    def noted(self, outcome: Outcome) -> Noted | None:
+        """What the ledger keeps of ``outcome`` (None: nothing): the rule ids a person looks the file
+        up by, every finding of a validated file (a delivered file's warnings are nowhere else once
+        staging is gone), and the formats of a conversion, for the transaction's history."""
+        from invoice_hub.exchange.transform import finding_ids
+        from invoice_hub.ledger.outcomes import Conversion, validation_record
+        from invoice_hub.ledger.store import Noted
+
+        now = dt.datetime.now(dt.UTC)
+        level = self.integration.transform.validate_
+        validation = validation_record(level, outcome.findings, now) if level != "none" else None
+        conversion = None
+        if not outcome.failed and self.output != "passthrough":
+            conversion = Conversion(
+                input=outcome.input_format, output=self.output, at=now, outputs=len(outcome.outputs)
+            )
+        noted = Noted(finding_ids(outcome), validation, conversion)
+        return noted if noted.finding_ids or validation is not None or conversion is not None else None
 
     def settle(self, entry: FileEntry, outcome: Outcome, staging: Staging) -> None:
         """``outcome`` on ``entry``: the findings as JSON in staging when there are any a person should
