@@ -18,6 +18,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from invoice_hub import settings
 from invoice_hub import staging as staging_module
@@ -394,6 +397,38 @@ def test_small_files_staged_together_are_one_object_and_read_back_each_as_itself
     stored = DocumentStore().put_file(urls[4], hashlib.sha256(contents["INV-4.xml"]).hexdigest(), ".xml")
     with DocumentStore.open(stored) as reader:
         assert reader.read() == contents["INV-4.xml"]
+
+
+@examples(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    sizes=st.lists(st.integers(0, 300), min_size=1, max_size=12),
+    pack=st.integers(1, 900),
+    picked=st.lists(st.booleans(), min_size=12, max_size=12),
+)
+def test_every_packed_file_and_every_selection_of_them_reads_back_as_it_was(
+    bucket: S3Server,
+    tmp_path_factory: pytest.TempPathFactory,
+    sizes: list[int],
+    pack: int,
+    picked: list[bool],
+) -> None:
+    """Whatever the sizes and the pack limit: every file reads back whole and alone, all of them in
+    order and any selection of them (neighbours in a pack read together, gaps left out)."""
+    staging_module.PACK, saved = pack, staging_module.PACK
+    try:
+        contents = {f"F{n}.xml": os.urandom(size) for n, size in enumerate(sizes)}
+        staging = Staging("packing_property", f"run_{len(bucket.keys(BUCKET))}")
+        urls = _put_all(staging, tmp_path_factory.mktemp("pack"), contents)
+    finally:
+        staging_module.PACK = saved
+    files = list(zip(urls, sizes, strict=True))
+    selection = [file for file, keep in zip(files, picked, strict=False) if keep]
+    wanted = [data for data, keep in zip(contents.values(), picked, strict=False) if keep]
+    assert [s.read_bytes() for group in read_staged(files) for s in group] == list(contents.values())
+    assert [s.read_bytes() for group in read_staged(selection) for s in group] == wanted
+    for url, data in zip(urls, contents.values(), strict=True):
+        with open_staged(url) as reader:
+            assert reader.read() == data
 
 
 def test_a_lone_small_file_is_an_object_of_its_own(bucket: S3Server, tmp_path: Path) -> None:

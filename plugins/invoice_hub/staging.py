@@ -134,11 +134,11 @@ class Staging:
             return urls
         sizes = [local.stat().st_size for local, _ in files]
         packs: list[list[int]] = []
-        held = PACK
+        held = 0
         for index, size in enumerate(sizes):
             if size > READ_WHOLE:
                 continue
-            if held + size > PACK:
+            if not packs or held + size > PACK:
                 packs.append([])
                 held = 0
             packs[-1].append(index)
