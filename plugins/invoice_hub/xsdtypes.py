@@ -4,7 +4,8 @@ optional time zone (``2016-04-04Z``, ``2016-04-04+01:00``).
 One parser for every check that reads a UBL date, so that ``validate: structure`` never refuses what
 the schema accepts, and date comparisons (BR-29, BR-30: an end not before its start) compare as
 XPath does: an ``xs:date`` is the day starting at its midnight in its time zone; one without a zone
-is taken in UTC, the implicit time zone the hub's validation uses.
+is taken in UTC, the implicit time zone the hub's validation uses. AP Agility's own date form is
+here too, so that its reader and its structure check (``formats`` and ``validation``) share it.
 """
 
 from __future__ import annotations
@@ -44,3 +45,12 @@ def xs_date_start(text: str) -> dt.datetime | None:
         return None
     date, zone = parsed
     return dt.datetime.combine(date, dt.time(), zone or dt.UTC)
+
+
+def ap_agility_date(text: str) -> dt.date:
+    """AP Agility's ``M/D/YYYY h:mm:ss AM`` (the time is ignored), or ISO ``YYYY-MM-DD``: its reader
+    and its structure check read a date the same way."""
+    day = text.split(" ", 1)[0].split("T", 1)[0]
+    if "/" in day:
+        return dt.datetime.strptime(day, "%m/%d/%Y").date()
+    return dt.date.fromisoformat(day)

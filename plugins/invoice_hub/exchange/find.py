@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 
 from invoice_hub.config.models import Integration
 from invoice_hub.ledger.dashboard import FindState, FoundInvoice, find_invoices
+from invoice_hub.ledger.invoices import Criteria
 
 
 def find_export_invoices(
@@ -26,26 +27,7 @@ def find_export_invoices(
     is an accounting system, its range is read from the books into the ledger first, as a run would,
     so that the list is what the books hold now, not only what runs have read (records not
     recorded, such as those that are no invoice, are listed after the ledger's, by number)."""
-    numbers = list(invoice_numbers)
-    unrecorded: list[FoundInvoice] = []
-    if integration.accounting_source is not None:
-        unrecorded = _read_books(integration, engine, customer, date_from, date_to, numbers)
-    with engine.connect() as connection:
-        found = find_invoices(connection, integration, customer, date_from, date_to, numbers)
-    listed = {(invoice.number, invoice.customer) for invoice in found}
-    return found + [invoice for invoice in unrecorded if (invoice.number, invoice.customer) not in listed]
-
-
-def _read_books(
-    integration: Integration,
-    engine: Engine,
-    customer: str | None,
-    date_from: str | None,
-    date_to: str | None,
-    numbers: list[str],
-) -> list[FoundInvoice]:
-    from invoice_hub.exchange.accounting_read import read_into_ledger
-    from invoice_hub.exchange.select import criteria_for
+    from invoice_hub.exchange.select import activated, criteria_for
 
     criteria = criteria_for(
         integration,
@@ -54,8 +36,22 @@ def _read_books(
         customer=customer,
         date_from=date_from,
         date_to=date_to,
-        invoice_numbers=numbers,
+        invoice_numbers=list(invoice_numbers),
     )
+    unrecorded: list[FoundInvoice] = []
+    if integration.accounting_source is not None:
+        unrecorded = _read_books(integration, engine, criteria)
+    with engine.connect() as connection:
+        found = find_invoices(
+            connection, integration.name, criteria, lambda customer: activated(integration, customer)
+        )
+    listed = {(invoice.number, invoice.customer) for invoice in found}
+    return found + [invoice for invoice in unrecorded if (invoice.number, invoice.customer) not in listed]
+
+
+def _read_books(integration: Integration, engine: Engine, criteria: Criteria) -> list[FoundInvoice]:
+    from invoice_hub.exchange.accounting_read import read_into_ledger
+
     run_id = f"find-invoices__{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
     read = read_into_ledger(integration, criteria, run_id, engine)
     states = [(sourced, FindState.NOT_ACTIVATED, None) for sourced in read.not_activated]

@@ -41,12 +41,12 @@ from invoice_hub.formats import (
     read_document,
 )
 from invoice_hub.formats.loss import element_findings, element_paths, is_loss, loss_findings
-from invoice_hub.formats.ubl import NS
 from invoice_hub.formats.xml import FormatError, parse_xml
 from invoice_hub.manifest import Output
 from invoice_hub.naming import output_name
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import HashingSink, local_file
+from invoice_hub.ubl_namespaces import NS
 from invoice_hub.validation.findings import Finding, Severity
 
 if TYPE_CHECKING:

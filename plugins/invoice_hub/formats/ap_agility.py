@@ -52,6 +52,7 @@ from invoice_hub.model import (
     Totals,
     decimal_text,
 )
+from invoice_hub.xsdtypes import ap_agility_date
 
 #: Header elements in the seed's order. ``NetAmount1`` and ``TaxAmount1`` stand for ``NetAmountN`` /
 #: ``TaxAmountN``: one of each per VAT rate, written where the first one is.
@@ -118,14 +119,6 @@ def _optional(value: object) -> str:
 def format_date(value: dt.date | None) -> str:
     """AP Agility's date: ``7/3/2017 12:00:00 AM`` (month/day/year, midnight)."""
     return "" if value is None else f"{value.month}/{value.day}/{value.year} 12:00:00 AM"
-
-
-def parse_date(text: str) -> dt.date:
-    """AP Agility's ``M/D/YYYY h:mm:ss AM`` (the time is ignored), or ISO ``YYYY-MM-DD``."""
-    day = text.split(" ", 1)[0].split("T", 1)[0]
-    if "/" in day:
-        return dt.datetime.strptime(day, "%m/%d/%Y").date()
-    return dt.date.fromisoformat(day)
 
 
 # -- writing --------------------------------------------------------------------------------------
@@ -455,7 +448,7 @@ class _Values:
         return self._typed(name, Decimal, "a number")  # type: ignore[return-value]
 
     def date(self, name: str) -> dt.date | None:
-        return self._typed(name, parse_date, "a date (M/D/YYYY or YYYY-MM-DD)")  # type: ignore[return-value]
+        return self._typed(name, ap_agility_date, "a date (M/D/YYYY or YYYY-MM-DD)")  # type: ignore[return-value]
 
 
 def _children(element: etree._Element) -> dict[str, str]:

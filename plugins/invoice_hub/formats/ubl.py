@@ -23,13 +23,8 @@ from pydantic import ValidationError
 
 from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
 from invoice_hub.model import Invoice
+from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
 
-INVOICE_NS = "urn:oasis:names:specification:ubl:schema:xsd:Invoice-2"
-CREDIT_NOTE_NS = "urn:oasis:names:specification:ubl:schema:xsd:CreditNote-2"
-NS = {
-    "cac": "urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2",
-    "cbc": "urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2",
-}
 ROOTS = {f"{{{INVOICE_NS}}}Invoice": "invoice", f"{{{CREDIT_NOTE_NS}}}CreditNote": "credit_note"}
 
 Values = dict[str, Any]

@@ -14,7 +14,6 @@ import re
 from decimal import Decimal
 from typing import BinaryIO
 
-from invoice_hub.formats.ubl import CREDIT_NOTE_NS, INVOICE_NS, NS
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import (
     Address,
@@ -28,6 +27,7 @@ from invoice_hub.model import (
     TaxCategory,
     decimal_text,
 )
+from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
 
 CAC, CBC = NS["cac"], NS["cbc"]
 

@@ -34,7 +34,7 @@ import datetime as dt
 import functools
 import heapq
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -83,7 +83,7 @@ from invoice_hub.ledger.tables import (
 from invoice_hub.validation.findings import Finding
 
 if TYPE_CHECKING:
-    from invoice_hub.config.models import Integration
+    from invoice_hub.ledger.invoices import Criteria
 
 _invoices = InvoiceRecord.__table__.c
 _exports = InvoiceExport.__table__.c
@@ -1558,35 +1558,24 @@ class FoundInvoice(_Frozen):
 
 def find_invoices(
     connection: Connection,
-    integration: Integration,
-    customer: str | None = None,
-    date_from: str | None = None,
-    date_to: str | None = None,
-    invoice_numbers: Iterable[str] = (),
+    integration: str,
+    criteria: Criteria,
+    activated: Callable[[str | None], bool],
 ) -> list[FoundInvoice]:
-    """An export's invoices (what its Trigger form's params would select), each not activated, not
-    exported or exported: the seed's "Find invoices" view, and ``invoice-hub find-invoices``."""
-    from invoice_hub.exchange.select import activated, criteria_for
+    """The invoices ``criteria`` selects (what an export's Trigger form's params would), each not
+    activated (``activated(customer)`` is false), not exported or exported by ``integration``: the
+    seed's "Find invoices" view (``invoice_hub.exchange.find`` says what the params select)."""
     from invoice_hub.ledger.invoices import exported_query, selection_query
 
-    criteria = criteria_for(
-        integration,
-        None,
-        None,
-        customer=customer,
-        date_from=date_from,
-        date_to=date_to,
-        invoice_numbers=list(invoice_numbers),
-    )
     records = connection.execute(selection_query(criteria)).all()
     done: dict[int, list[Any]] = {}
     for chunk in _chunks([r.id for r in records]):
-        for export in connection.execute(exported_query(integration.name, chunk)):
+        for export in connection.execute(exported_query(integration, chunk)):
             done.setdefault(export.invoice_id, []).append(export)
     found = []
     for record in records:
         exports = done.get(record.id, [])
-        if not activated(integration, record.customer):
+        if not activated(record.customer):
             state = FindState.NOT_ACTIVATED
         else:
             state = FindState.EXPORTED if exports else FindState.NOT_EXPORTED

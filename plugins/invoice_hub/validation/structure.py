@@ -38,10 +38,9 @@ from functools import cache
 
 from lxml import etree
 
-from invoice_hub.formats.ap_agility import parse_date as parse_ap_agility_date
-from invoice_hub.formats.ubl import CREDIT_NOTE_NS, INVOICE_NS, NS
+from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
 from invoice_hub.validation.findings import Finding
-from invoice_hub.xsdtypes import xs_date
+from invoice_hub.xsdtypes import ap_agility_date, xs_date
 
 CAC, CBC = NS["cac"], NS["cbc"]
 _UNIT = re.compile(r"^[A-Z0-9]{1,3}$")
@@ -330,7 +329,7 @@ def check_ap_agility(root: etree._Element, declared: str = "ap_agility") -> list
                 values[element.tag] = number
         elif element.tag in _AP_DATES:
             try:
-                parse_ap_agility_date(text)
+                ap_agility_date(text)
             except ValueError:
                 c.add(
                     "XML-DATE",

@@ -25,7 +25,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
-from invoice_hub.formats.ubl import CREDIT_NOTE_NS, NS
+from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, NS
 from invoice_hub.validation.en16931.registry import RULES
 from invoice_hub.validation.findings import Finding
 from invoice_hub.validation.structure import xpath

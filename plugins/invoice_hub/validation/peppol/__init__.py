@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from lxml import etree
 
-from invoice_hub.formats.ubl import CREDIT_NOTE_NS, INVOICE_NS
+from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS
 from invoice_hub.validation.en16931 import check_en16931
 from invoice_hub.validation.en16931.document import Doc
 from invoice_hub.validation.en16931.registry import CHECKS
