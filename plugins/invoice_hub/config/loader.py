@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from invoice_hub import capabilities, settings
-from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration
+from invoice_hub.config.models import EMAIL_PATTERN, NAME_PATTERN, Integration, yaml_keys
 from invoice_hub.config.safety import layout_problems
 
 INTEGRATION_SUFFIXES = (".yaml", ".yml")
@@ -307,7 +307,7 @@ def _allowed_keys(loc: tuple[str | int, ...], root: type[BaseModel]) -> tuple[st
         fields = [m.model_fields.get(part) or _field_by_alias(m, part) for m in models]
         current = [c for f in fields if f is not None for c in _candidates(f.annotation)]
     models = [c for c in current if isinstance(c, type) and issubclass(c, BaseModel)]
-    return models[0].yaml_keys() if len(models) == 1 else ()
+    return yaml_keys(models[0]) if len(models) == 1 else ()
 
 
 def _tag_of(model: type[BaseModel]) -> str | None:

@@ -18,7 +18,7 @@ from invoice_hub.formats.xml import FormatError
 from invoice_hub.validation.findings import Finding, is_valid
 
 if TYPE_CHECKING:
-    from invoice_hub.formats.open_ar_csv import CsvOptions
+    from invoice_hub.csv_options import CsvOptions
     from invoice_hub.model import Invoice
 
 #: What ``transform.input`` may name (besides ``any``).

@@ -52,10 +52,10 @@ from typing import BinaryIO, Literal
 import numpy as np
 import pandas as pd
 
-from invoice_hub.config.models import CsvOptions
-from invoice_hub.config.report_columns import COLUMNS, HEADERS, canonical_column, normalise_header
+from invoice_hub.csv_options import CsvOptions
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import Contact, Identifier, Invoice, Party, Totals, as_text
+from invoice_hub.report_columns import COLUMNS, HEADERS, canonical_column, normalise_header
 from invoice_hub.spreadsheet import neutralise_formula
 from invoice_hub.validation.findings import Finding, Severity, csv_location
 
