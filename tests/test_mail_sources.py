@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from invoice_hub.transports import TransportError
-from invoice_hub.transports.mail import ImapTransport, Pop3Transport
+from invoice_hub.transports.mailbox import ImapTransport, Pop3Transport
 from tests.helpers import files_in, load_dag, run_dag, write
 from tests.servers.dovecot import DovecotServer
 

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from invoice_hub.apply_mapping import MappingError, apply_mapping
 from invoice_hub.config.mappings import load_mapping
 from invoice_hub.formats import read_invoices
 from invoice_hub.formats.ubl import NS
 from invoice_hub.formats.ubl_writer import PEPPOL_CUSTOMIZATION_ID, PEPPOL_PROFILE_ID
-from invoice_hub.mapping import MappingError, apply_mapping
 from invoice_hub.model import Invoice
 from tests.conftest import SHARED
 from tests.helpers import write

@@ -162,7 +162,7 @@ def test_attachment_names_never_escape_the_message(
 ) -> None:
     """A real mailbox: attachment names with ``../`` or ``..`` stay inside ``/INBOX/MESSAGE-ID/``."""
     from invoice_hub.config.models import ImapSource
-    from invoice_hub.transports.mail import ImapTransport
+    from invoice_hub.transports.mailbox import ImapTransport
 
     monkeypatch.setenv("AIRFLOW_CONN_PARTNER_MAIL", dovecot.connection("imap"))
     message_id = dovecot.deliver(
@@ -181,7 +181,7 @@ def test_a_pop3_source_keeps_its_attachments_whatever_its_path(
 ) -> None:
     """POP3 ignores ``path``: its files are named below the mailbox read, which is their root."""
     from invoice_hub.config.models import Pop3Source
-    from invoice_hub.transports.mail import Pop3Transport
+    from invoice_hub.transports.mailbox import Pop3Transport
 
     monkeypatch.setenv("AIRFLOW_CONN_PARTNER_MAIL", dovecot.connection("pop3"))
     message_id = dovecot.deliver("Invoice", {"INV-1.xml": b"<Invoice>1</Invoice>"})

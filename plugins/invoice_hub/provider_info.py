@@ -23,7 +23,7 @@ def get_provider_info() -> dict[str, Any]:
             },
             {
                 "connection-type": "pop3",
-                "hook-class-name": "invoice_hub.hooks.mail.Pop3Hook",
+                "hook-class-name": "invoice_hub.hooks.mailbox.Pop3Hook",
                 "hook-name": "POP3",
             },
             {

@@ -213,7 +213,7 @@ def mapped(invoices: list[Invoice], mapping: tuple[Mapping, Path] | None) -> lis
     """``invoices`` through the mapping (field maps, constants, substitutions), if there is one."""
     if mapping is None:
         return invoices
-    from invoice_hub.mapping import apply_mapping
+    from invoice_hub.apply_mapping import apply_mapping
 
     return [apply_mapping(mapping[0], mapping[1], invoice) for invoice in invoices]
 

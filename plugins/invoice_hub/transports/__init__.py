@@ -27,7 +27,7 @@ def open_transport(endpoint: Any, base_dir: Path) -> Transport:
 
         return SftpTransport(endpoint.conn_id)
     if endpoint.type in ("pop3", "imap"):
-        from invoice_hub.transports.mail import ImapTransport, Pop3Transport
+        from invoice_hub.transports.mailbox import ImapTransport, Pop3Transport
 
         if endpoint.type == "pop3":
             return Pop3Transport(endpoint.conn_id, endpoint.pattern)

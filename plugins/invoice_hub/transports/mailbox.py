@@ -227,7 +227,7 @@ class ImapTransport(MailTransport):
     @property
     def client(self) -> imaplib.IMAP4:
         if self._client is None:
-            from invoice_hub.hooks.mail import HubImapHook
+            from invoice_hub.hooks.mailbox import HubImapHook
 
             try:
                 self._client = HubImapHook(imap_conn_id=self.conn_id).get_conn().mail_client
@@ -285,7 +285,7 @@ class Pop3Transport(MailTransport):
     @property
     def client(self) -> poplib.POP3:
         if self._client is None:
-            from invoice_hub.hooks.mail import Pop3Hook
+            from invoice_hub.hooks.mailbox import Pop3Hook
 
             try:
                 self._client = Pop3Hook(self.conn_id).get_conn()
