@@ -33,6 +33,7 @@ from invoice_hub.staging import (
     PART_SIZE,
     READ_WHOLE,
     Staging,
+    local_copies,
     local_file,
     member,
     object_path,
@@ -429,6 +430,31 @@ def test_every_packed_file_and_every_selection_of_them_reads_back_as_it_was(
     for url, data in zip(urls, contents.values(), strict=True):
         with open_staged(url) as reader:
             assert reader.read() == data
+
+
+def test_validation_reads_a_fetched_round_as_local_copies_in_one_request(
+    bucket: S3Server, tmp_path: Path
+) -> None:
+    """What validate_transform parses: each staged file as a local file, in order, a pack's members
+    in one GET, a large file streamed; each copy gone once the next is asked for, and all at the end."""
+    staging = Staging("s3_pack_copies", "run_1")
+    contents = {f"INV-{n}.xml": f"<Invoice>{n}</Invoice>".encode() for n in range(30)}
+    contents["scan.pdf"] = b"%PDF-1.7 " + os.urandom(READ_WHOLE + 10)
+    urls = _put_all(staging, tmp_path, contents)
+    gets = len(bucket.requests("GET"))
+    seen: list[Path] = []
+    for path, (name, content) in zip(
+        local_copies(list(zip(urls, [len(c) for c in contents.values()], strict=True))),
+        contents.items(),
+        strict=True,
+    ):
+        assert path.read_bytes() == content and path.name.endswith(name)
+        assert all(not earlier.exists() for earlier in seen)
+        seen.append(path)
+    assert not any(path.exists() for path in seen) and not seen[0].parent.exists()
+    staged_gets = [p for p in bucket.requests("GET")[gets:] if "/staging/" in p]
+    assert len([p for p in staged_gets if p.endswith(".pack")]) == 1
+    assert len(staged_gets) == 2  # and the large file's one block
 
 
 def test_a_lone_small_file_is_an_object_of_its_own(bucket: S3Server, tmp_path: Path) -> None:

@@ -417,6 +417,30 @@ def _put_one(path: ObjectStoragePath, content: Path | bytes) -> None:
             shutil.copyfileobj(source, sink, _CHUNK)
 
 
+def local_copies(files: Sequence[tuple[str, int]]) -> Iterator[Path]:
+    """Each staged file (URL, size) as a local path, in order, for readers that need one (the XML
+    and CSV parsers): the file itself when staging is local. On an object store the small files
+    are fetched a group at a time, as :func:`read_staged` does for uploads (a pack's side-by-side
+    members in one GET: 8 requests for 2,000 invoices, not 2,000), a large one streamed; each copy
+    lives in a temporary folder until the next one is asked for."""
+    with tempfile.TemporaryDirectory(prefix="invoice-hub-") as folder:
+        for group in read_staged(files):
+            for staged in group:
+                if isinstance(staged, Path):
+                    yield staged
+                    continue
+                copy = Path(folder) / safe_segment(staged.name)
+                if isinstance(staged, StagedBytes):
+                    copy.write_bytes(staged.data)
+                else:
+                    with staged.open("rb") as source, copy.open("wb") as sink:
+                        shutil.copyfileobj(source, sink, _CHUNK)
+                try:
+                    yield copy
+                finally:
+                    copy.unlink()
+
+
 @contextlib.contextmanager
 def local_file(url: str) -> Iterator[Path]:
     """A local path with the staged file's bytes: the file itself when staging is local, else a copy."""

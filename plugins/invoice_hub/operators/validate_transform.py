@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 from functools import cached_property
@@ -76,7 +77,7 @@ class ValidateTransformOperator(IntegrationOperator):
 
     @fail_fast
     def execute(self, context: Context) -> dict:
-        from invoice_hub.staging import local_file
+        from invoice_hub.staging import local_copies
 
         manifest = self.pull_manifest(context, "fetch")
         staging = self.staging(context)
@@ -84,21 +85,28 @@ class ValidateTransformOperator(IntegrationOperator):
         exported_at = dt.datetime.now(dt.UTC)  # one export timestamp for the run's file names
         self._received: list[Received] = []
         self._noted: dict[int, Noted] = {}
-        for entry in manifest.files:
-            if entry.status != "fetched":
-                continue
-            assert entry.staged_url is not None and entry.sha256 is not None
-            try:
+        fetched = [entry for entry in manifest.files if entry.status == "fetched"]
+        # read a group at a time from an object store, not one request per file (see local_copies)
+        wanted = [(e.staged_url or "", e.size) for e in fetched] if not self.opaque else []
+        with contextlib.closing(local_copies(wanted)) as copies:
+            for entry in fetched:
+                assert entry.staged_url is not None and entry.sha256 is not None
                 if self.opaque:
                     self._pass_through(entry)
-                else:
-                    with local_file(entry.staged_url) as path:
-                        self._transform(entry, path, staging, exported_at)
-            except Exception as exc:  # one bad file never stops the others; it is recorded instead
-                if is_storage_failure(exc):  # not the file's fault: fail the task, fail no file
-                    raise storage_failed(f"transforming {entry.source_path}", exc) from exc
-                self.log.exception("Cannot transform %s", entry.source_path)
-                entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
+                    continue
+                try:
+                    path = next(copies)
+                except Exception as exc:  # the staging area, not the file: the task fails, no file does
+                    if is_storage_failure(exc):
+                        raise storage_failed(f"reading {entry.source_path} from staging", exc) from exc
+                    raise
+                try:
+                    self._transform(entry, path, staging, exported_at)
+                except Exception as exc:  # one bad file never stops the others; it is recorded instead
+                    if is_storage_failure(exc):  # not the file's fault: fail the task, fail no file
+                        raise storage_failed(f"transforming {entry.source_path}", exc) from exc
+                    self.log.exception("Cannot transform %s", entry.source_path)
+                    entry.fail(Reason.TRANSFORM_ERROR, f"{type(exc).__name__}: {exc}")
         self.ledger.note_outcomes(self._noted)  # one statement for the run's files
         if self._received:
             from invoice_hub.ledger.invoices import Invoices
