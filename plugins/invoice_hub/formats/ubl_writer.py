@@ -9,6 +9,7 @@ the UBL 2.1 schema's type for each aggregate; where Invoice and CreditNote diffe
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -89,10 +90,12 @@ class _Writer:
 
     def open(self, tag: str) -> None:
         # Written at once and taken back by close() if nothing came inside: cheaper than deciding
-        # at every child whether its parents' start tags are written yet.
+        # at every child whether its parents' start tags are written yet. (begin(), inline.)
         start = f"{self.indent}<{tag}>"
         self.parts.append(start)
-        self.begin(tag, start)
+        stack = self.stack
+        stack.append((tag, start))
+        self.indent = _INDENT[len(stack)]
 
     def close(self) -> None:
         tag, start = self.stack.pop()
@@ -107,7 +110,7 @@ class _Writer:
         text = ""
         for name, value in attributes.items():
             if value:
-                if _SPECIAL_ATTRIBUTE.search(value):
+                if not value.isalnum() and _SPECIAL_ATTRIBUTE.search(value):  # isalnum(): see leaf()
                     value = self._special(value, tag, attribute=True)
                 text += f' {name}="{value}"'
         return text
@@ -121,9 +124,13 @@ class _Writer:
         if type(value) is str:
             if not value:
                 return
-            text = self._special(value, tag) if _needs_escaping(value) else value
+            # Letters and digits only (codes, most identifiers) need no escaping: isalnum() is a
+            # quarter of the regular expression's cost, and is tried first.
+            text = value if value.isalnum() or not _needs_escaping(value) else self._special(value, tag)
         elif type(value) is Decimal:  # a number's text never needs escaping
             text = decimal_text(value)
+        elif type(value) is dt.date:  # YYYY-MM-DD never needs escaping
+            text = value.isoformat()
         else:
             text = str(value)
             if _needs_escaping(text):
@@ -138,7 +145,7 @@ class _Writer:
         if value is None or value == "":
             return
         text = value if type(value) is str else _text(value)
-        if _needs_escaping(text):
+        if not text.isalnum() and _needs_escaping(text):  # isalnum(): see leaf()
             text = self._special(text, tag)
         indent = self.indent
         self.parts.append(
