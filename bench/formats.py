@@ -15,7 +15,8 @@ attachment.
 
     .venv/bin/python bench/formats.py [--copies 30] [--repeat 7] [--attachment-mb 200] [--quick]
 
-Instruction counts, which a loaded machine does not disturb: --rounds RUN (lxml, ap_agility or ubl)
+Instruction counts, which a loaded machine does not disturb: --rounds RUN (lxml, ap_agility or ubl;
+or one part of a conversion alone: parse, walk, validate, write_ubl or write_ap_agility)
 converts the 17 examples twice to warm up, then three times inside ``functools.reduce``, which
 callgrind can be told to count alone; the total divided by three is one round:
 
@@ -49,6 +50,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parents[1]
@@ -174,10 +176,47 @@ def memory(megabytes: int, folder: Path) -> list[tuple[str, float]]:
 def instruction_rounds(name: str) -> None:
     """Three rounds of ``name`` over the examples, each inside functools.reduce (see the docstring)."""
     files = sorted(EXAMPLES.rglob("*.xml"))
-    run = {"lxml": lxml_all, "ap_agility": to_ap_agility, "ubl": to_ubl}[name]
-    run(files)
-    run(files)
-    functools.reduce(lambda _, __: run(files), range(3), None)  # three calls
+    runs = {"lxml": lxml_all, "ap_agility": to_ap_agility, "ubl": to_ubl}
+    run = functools.partial(runs[name], files) if name in runs else _part(name, files)
+    run()
+    run()
+    functools.reduce(lambda _, __: run(), range(3), None)  # three calls
+
+
+#: The parts --rounds can count alone: the hardened parse, the reader's walk, pydantic's validation
+#: of what the walk collected, and each writer from the finished model.
+PARTS = ("parse", "walk", "validate", "write_ubl", "write_ap_agility")
+
+
+def _part(name: str, files: list[Path]) -> Callable[[], object]:
+    """One part of a conversion alone (PARTS), its inputs for the five rounds made beforehand."""
+    import copy
+
+    from invoice_hub.formats import read_document, ubl
+    from invoice_hub.formats.ap_agility import write_ap_agility
+    from invoice_hub.formats.ubl_writer import write_ubl
+    from invoice_hub.formats.xml import parse_xml
+    from invoice_hub.model import Invoice
+
+    if name == "parse":
+        return lambda: [parse_xml(path, str(path)) for path in files]
+    if name in ("write_ubl", "write_ap_agility"):
+        invoices = [read_document(path, "ubl", str(path)).invoices[0] for path in files]
+        if name == "write_ubl":
+            return lambda: [write_ubl(invoice) for invoice in invoices]
+        return lambda: [write_ap_agility(invoice, io.BytesIO()) for invoice in invoices]
+    if name == "walk":  # a fresh tree each round: reading takes the attachments' text out
+        trees = iter([[parse_xml(path, str(path)) for path in files] for _ in range(5)])
+        return lambda: [ubl._read(root, ubl.DOCUMENT, "x", {"type": "invoice"}) for root in next(trees)]
+    collected: list[dict] = []  # validate: the values the reader hands to pydantic, for each round
+    ubl.Invoice = type("Collect", (), {"model_validate": staticmethod(collected.append)})  # type: ignore[misc]
+    try:
+        for path in files:
+            ubl.ubl_from_root(parse_xml(path, str(path)), str(path))
+    finally:
+        ubl.Invoice = Invoice  # type: ignore[misc]
+    values = iter([copy.deepcopy(collected) for _ in range(5)])
+    return lambda: [Invoice.model_validate(invoice) for invoice in next(values)]
 
 
 def floor(copies: int, repeat: int) -> dict[str, float]:
@@ -264,7 +303,9 @@ def main() -> None:
     parser.add_argument("--attachment-mb", type=int, default=200, help="size of the embedded PDF")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds: does it run?")
     parser.add_argument(
-        "--rounds", choices=("lxml", "ap_agility", "ubl"), help="only three rounds of one run, for callgrind"
+        "--rounds",
+        choices=("lxml", "ap_agility", "ubl", *PARTS),
+        help="only three rounds of one run (or one part of a conversion), for callgrind",
     )
     parser.add_argument("--floor", action="store_true", help="what conversion costs before its logic")
     args = parser.parse_args()

@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from invoice_hub.formats.bindings import BINDINGS, credit_note_path
 from invoice_hub.formats.ubl import NS, read_ubl
 from invoice_hub.formats.ubl_writer import (
+    _SPECIAL,
+    _SPECIAL_ATTRIBUTE,
     PEPPOL_CUSTOMIZATION_ID,
     PEPPOL_PROFILE_ID,
     as_peppol_bis3,
@@ -429,6 +431,14 @@ def test_markup_in_values_is_escaped_and_read_back_unchanged() -> None:
         }
     )
     assert read_ubl(write_ubl(invoice)) == invoice
+
+
+def test_no_letter_or_digit_needs_escaping() -> None:
+    """The writer takes a text of letters and digits only (``str.isalnum``) as it is, without the
+    escaping expressions: that must never skip a character they would escape or refuse."""
+    alphanumeric = "".join(c for c in map(chr, range(0x110000)) if c.isalnum())
+    assert _SPECIAL.search(alphanumeric) is None
+    assert _SPECIAL_ATTRIBUTE.search(alphanumeric) is None
 
 
 def test_a_character_xml_cannot_hold_is_refused_naming_the_element() -> None:

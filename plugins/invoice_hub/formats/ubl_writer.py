@@ -9,6 +9,7 @@ the UBL 2.1 schema's type for each aggregate; where Invoice and CreditNote diffe
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import io
 import re
 from decimal import Decimal
@@ -41,6 +42,23 @@ _BASE64_CHUNK = 3 * 1024 * 1024  # bytes of an attachment encoded at a time (a m
 _INDENT = ["\n" + "  " * depth for depth in range(32)]
 
 
+class _Tags(dict[str, str]):
+    """An aggregate's start (or end) tag at one depth, by tag, each made once: an f-string per
+    open() and close() was a third of their cost. A few hundred tags at most: UBL's aggregates."""
+
+    def __init__(self, form: str) -> None:
+        super().__init__()
+        self.form = form
+
+    def __missing__(self, tag: str) -> str:
+        text = self[tag] = self.form.format(tag)
+        return text
+
+
+_STARTS = [_Tags(indent + "<{}>") for indent in _INDENT]
+_ENDS = [_Tags(indent + "</{}>") for indent in _INDENT]
+
+
 def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
 
@@ -70,8 +88,10 @@ class _Writer:
         self.currency = currency
         self.where = where
         self.parts: list[str] = []
-        self.flushed = 0  # parts already written to the sink (positions count from the document's start)
-        self.stack: list[tuple[str, int]] = []  # (tag, position of its start tag in the parts)
+        # The open aggregates: (tag, its start tag as written, to know whether it is still the last part).
+        self.stack: list[tuple[str, str | None]] = []
+        # The current depth's indentation, kept at hand: every element starts with it.
+        self.indent = _INDENT[0]
         self.currency_attribute = self._attributes({"currencyID": currency}, "currencyID")
 
     def _special(self, text: str, tag: str, attribute: bool = False) -> str:
@@ -80,61 +100,77 @@ class _Writer:
             raise FormatError(f"{self.where}: {tag} holds a character XML cannot hold: {text!r}")
         return _escape_attribute(text) if attribute else _escape(text)
 
+    def begin(self, tag: str, start: str | None) -> None:
+        """Enter an aggregate whose start tag ``start`` is written (None: one never taken back)."""
+        self.stack.append((tag, start))
+        self.indent = _INDENT[len(self.stack)]
+
     def open(self, tag: str) -> None:
         # Written at once and taken back by close() if nothing came inside: cheaper than deciding
-        # at every child whether its parents' start tags are written yet.
-        self.stack.append((tag, self.flushed + len(self.parts)))
-        self.parts.append(f"{_INDENT[len(self.stack) - 1]}<{tag}>")
+        # at every child whether its parents' start tags are written yet. (begin(), inline.)
+        stack = self.stack
+        start = _STARTS[len(stack)][tag]
+        self.parts.append(start)
+        stack.append((tag, start))
+        self.indent = _INDENT[len(stack)]
 
     def close(self) -> None:
-        tag, position = self.stack.pop()
+        stack = self.stack
+        tag, start = stack.pop()
+        depth = len(stack)
+        self.indent = _INDENT[depth]
         parts = self.parts
-        if position >= self.flushed and self.flushed + len(parts) == position + 1:
+        # Its start tag still last: nothing was written inside (what comes inside is deeper, so
+        # never the same string, and a sibling's start tag was taken back or followed by more).
+        if parts and parts[-1] is start:
             parts.pop()  # an aggregate without children is not written
         else:
-            parts.append(f"{_INDENT[len(self.stack)]}</{tag}>")
+            parts.append(_ENDS[depth][tag])
 
     def _attributes(self, attributes: dict[str, str | None], tag: str) -> str:
         text = ""
         for name, value in attributes.items():
             if value:
-                if _SPECIAL_ATTRIBUTE.search(value):
+                if not value.isalnum() and _SPECIAL_ATTRIBUTE.search(value):  # isalnum(): see leaf()
                     value = self._special(value, tag, attribute=True)
                 text += f' {name}="{value}"'
         return text
 
-    def leaf(self, tag: str, value: object, **attributes: str | None) -> None:
+    def leaf(self, tag: str, value: object, attributes: dict[str, str | None] | None = None) -> None:
         # The writer's inner loop (a hundred and more calls a document): the common case first.
+        # Attributes come as a dict, not as keywords: a ``**attributes`` parameter built an empty
+        # dict at every call, also for the leaves (most) that have none.
         if value is None:
             return
         if type(value) is str:
             if not value:
                 return
-            text = self._special(value, tag) if _needs_escaping(value) else value
+            # Letters and digits only (codes, most identifiers) need no escaping: isalnum() is a
+            # quarter of the regular expression's cost, and is tried first.
+            text = value if value.isalnum() or not _needs_escaping(value) else self._special(value, tag)
         elif type(value) is Decimal:  # a number's text never needs escaping
             text = decimal_text(value)
+        elif type(value) is dt.date:  # YYYY-MM-DD never needs escaping
+            text = value.isoformat()
         else:
             text = str(value)
             if _needs_escaping(text):
                 text = self._special(text, tag)
-        stack = self.stack
         if attributes:
-            self.parts.append(
-                f"{_INDENT[len(stack)]}<{tag}{self._attributes(attributes, tag)}>{text}</{tag}>"
-            )
+            self.parts.append(f"{self.indent}<{tag}{self._attributes(attributes, tag)}>{text}</{tag}>")
         else:
-            self.parts.append(f"{_INDENT[len(stack)]}<{tag}>{text}</{tag}>")
+            self.parts.append(f"{self.indent}<{tag}>{text}</{tag}>")
 
     def wrapped(self, wrapper: str, tag: str, value: object) -> None:
         """``<wrapper><tag>value</tag></wrapper>``, only when there is a value."""
         if value is None or value == "":
             return
         text = value if type(value) is str else _text(value)
-        if _needs_escaping(text):
+        if not text.isalnum() and _needs_escaping(text):  # isalnum(): see leaf()
             text = self._special(text, tag)
-        depth = len(self.stack)
+        indent = self.indent
         self.parts.append(
-            f"{_INDENT[depth]}<{wrapper}>{_INDENT[depth + 1]}<{tag}>{text}</{tag}>{_INDENT[depth]}</{wrapper}>"
+            f"{indent}<{wrapper}>{_INDENT[len(self.stack) + 1]}<{tag}>{text}</{tag}>{indent}</{wrapper}>"
         )
 
     def amount(self, tag: str, value: Decimal | None, currency: str | None = None) -> None:
@@ -144,16 +180,19 @@ class _Writer:
         attribute = (
             self.currency_attribute if currency is None else self._attributes({"currencyID": currency}, tag)
         )
-        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{attribute}>{decimal_text(value)}</{tag}>")
+        text = str(value)  # decimal_text(), inline: amounts are a fifth of the elements
+        if "E" in text:
+            text = format(value, "f")
+        self.parts.append(f"{self.indent}<{tag}{attribute}>{text}</{tag}>")
 
     def identifier(self, tag: str, value: Identifier | None) -> None:
         if value is not None:
-            self.leaf(tag, value.value, schemeID=value.scheme)
+            self.leaf(tag, value.value, {"schemeID": value.scheme})
 
     def binary(self, tag: str, content: bytes, **attributes: str | None) -> None:
         """An embedded document, base64-encoded in chunks straight to the sink (a 200 MB attachment is
         never held a second time as one 270 MB string); empty content writes an empty element."""
-        self.parts.append(f"{_INDENT[len(self.stack)]}<{tag}{self._attributes(attributes, tag)}>")
+        self.parts.append(f"{self.indent}<{tag}{self._attributes(attributes, tag)}>")
         self.flush()
         view = memoryview(content)
         for start in range(0, len(view), _BASE64_CHUNK):
@@ -162,7 +201,6 @@ class _Writer:
 
     def flush(self) -> None:
         self.sink.write("".join(self.parts).encode("utf-8"))
-        self.flushed += len(self.parts)
         self.parts.clear()
 
 
@@ -183,7 +221,7 @@ def write_ubl_to(invoice: Invoice, sink: BinaryIO) -> None:
     b.parts.append(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{namespace}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">'
     )
-    b.stack.append((root, -1))  # the root is never taken back
+    b.begin(root, None)  # the root is never taken back
     _document(b, invoice, credit)
     b.close()
     b.parts.append("\n")
@@ -389,7 +427,7 @@ def _party(b: _Writer, tag: str, party: Party) -> None:
 
 def _payment_means(b: _Writer, means: PaymentMeans, credit_note: Invoice | None) -> None:
     b.open("cac:PaymentMeans")
-    b.leaf("cbc:PaymentMeansCode", means.code, name=means.text)
+    b.leaf("cbc:PaymentMeansCode", means.code, {"name": means.text})
     if credit_note is not None:  # a CreditNote has its due date (BT-9) in the payment means
         b.leaf("cbc:PaymentDueDate", credit_note.due_date)
     b.leaf("cbc:PaymentID", means.payment_id)
@@ -443,7 +481,9 @@ def _line(b: _Writer, line: Line, credit: bool) -> None:
     b.leaf("cbc:ID", line.id)
     b.leaf("cbc:Note", line.note)
     b.leaf(
-        "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity", line.quantity, unitCode=line.unit_code
+        "cbc:CreditedQuantity" if credit else "cbc:InvoicedQuantity",
+        line.quantity,
+        {"unitCode": line.unit_code},
     )
     b.amount("cbc:LineExtensionAmount", line.net_amount)
     b.leaf("cbc:AccountingCost", line.accounting_cost)
@@ -475,8 +515,7 @@ def _line(b: _Writer, line: Line, credit: bool) -> None:
         b.leaf(
             "cbc:ItemClassificationCode",
             classification.value,
-            listID=classification.scheme,
-            listVersionID=classification.scheme_version,
+            {"listID": classification.scheme, "listVersionID": classification.scheme_version},
         )
         b.close()
     _tax_category(b, "cac:ClassifiedTaxCategory", line.tax)
@@ -488,7 +527,7 @@ def _line(b: _Writer, line: Line, credit: bool) -> None:
     b.close()
     b.open("cac:Price")
     b.amount("cbc:PriceAmount", line.price)
-    b.leaf("cbc:BaseQuantity", line.price_base_quantity, unitCode=line.price_base_unit_code)
+    b.leaf("cbc:BaseQuantity", line.price_base_quantity, {"unitCode": line.price_base_unit_code})
     if line.price_discount is not None or line.gross_price is not None:
         b.open("cac:AllowanceCharge")
         b.leaf("cbc:ChargeIndicator", "false")  # a price carries only a discount (BT-147)

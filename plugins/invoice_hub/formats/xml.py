@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import io
+import threading
 from pathlib import Path
 
 from lxml import etree
@@ -28,15 +29,24 @@ class FormatError(ValueError):
         self.line = line
 
 
+_parsers = threading.local()
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=True,  # long text nodes (embedded attachments); size is bounded by MAX_XML_BYTES
-        remove_blank_text=False,
-    )
+    """This thread's hardened parser. One per thread, not one per document: a new parser also builds
+    a new libxml2 parser context at its first parse, a cost of every small document; a parser is
+    reusable, but not by two threads at once."""
+    parser = getattr(_parsers, "parser", None)
+    if parser is None:
+        parser = _parsers.parser = etree.XMLParser(
+            resolve_entities=False,
+            no_network=True,
+            load_dtd=False,
+            dtd_validation=False,
+            huge_tree=True,  # long text nodes (embedded attachments); size is bounded by MAX_XML_BYTES
+            remove_blank_text=False,
+        )
+    return parser
 
 
 def parse_xml(document: bytes | Path, source: str) -> etree._Element:
@@ -59,7 +69,8 @@ def parse_xml(document: bytes | Path, source: str) -> etree._Element:
         raise FormatError(f"{source}{line}: not well-formed XML: {exc.msg}", exc.lineno) from None
     except OSError as exc:
         raise FormatError(f"{source}: cannot read: {exc}") from None
-    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+    docinfo = tree.docinfo  # a new object at every access
+    if docinfo.doctype or docinfo.internalDTD is not None:
         raise FormatError(f"{source}: DOCTYPE and ENTITY declarations are not accepted in invoices")
     return tree.getroot()
 
