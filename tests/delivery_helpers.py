@@ -34,19 +34,16 @@ def staged_entries(staging: Staging, contents: dict[str, bytes]) -> list[FileEnt
     for index, (name, content) in enumerate(contents.items()):
         path = staging.new_path("out", str(index), f"out-{index}")
         path.write_bytes(content)
-        output = Output(
-            name=name, url=str(path), sha256=hashlib.sha256(content).hexdigest(), size=len(content)
-        )
-        entries.append(
-            FileEntry(
-                source_path=f"/in/{index}",
-                size=len(content),
-                mtime=1.0,
-                status="transformed",
-                outputs=[output],
-            )
-        )
+        entries.append(transformed_entry(index, name, content, str(path)))
     return entries
+
+
+def transformed_entry(index: int, name: str, content: bytes, url: str) -> FileEntry:
+    """The manifest entry of source ``index`` transformed into one output ``name`` staged at ``url``."""
+    output = Output(name=name, url=url, sha256=hashlib.sha256(content).hexdigest(), size=len(content))
+    return FileEntry(
+        source_path=f"/in/{index}", size=len(content), mtime=1.0, status="transformed", outputs=[output]
+    )
 
 
 def start_worker(

@@ -80,7 +80,7 @@ def test_unknown_integration(integrations_dir: Path) -> None:
     assert result.returncode == 2 and "no valid integration named 'checked'" in result.stderr
 
 
-NOTIFYING = """
+LOCAL_TO_LOCAL = """
 name: checked
 source:
   type: local
@@ -88,9 +88,13 @@ source:
 destinations:
   - type: local
     path: out
-notify:
-  on_failure: [ap-team@example.com]
 """
+NOTIFYING = LOCAL_TO_LOCAL + "notify:\n  on_failure: [ap-team@example.com]\n"
+WEBHOOK = LOCAL_TO_LOCAL + "notify:\n  webhook: {conn_id: team_chat}\n"
+
+
+def notify_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
+    return [line for line in result.stdout.splitlines() if line.startswith("notify ")]
 
 
 def test_the_smtp_connection_of_notifications_is_checked(integrations_dir: Path, smtpd: SmtpServer) -> None:
@@ -98,32 +102,15 @@ def test_the_smtp_connection_of_notifications_is_checked(integrations_dir: Path,
     write(integrations_dir / "checked.yaml", NOTIFYING)
     (integrations_dir / "inbox").mkdir()
     result = check(integrations_dir, {})
-    notify = [line for line in result.stdout.splitlines() if line.startswith("notify ")]
+    notify = notify_lines(result)
     assert notify == [
         "notify (email:smtp_default): OK: logged in to the SMTP server; would send to ap-team@example.com"
     ], result.stdout + result.stderr
     assert result.returncode == 0
 
     result = check(integrations_dir, {"AIRFLOW_CONN_SMTP_DEFAULT": f"smtp://127.0.0.1:{free_port()}"})
-    notify = [line for line in result.stdout.splitlines() if line.startswith("notify ")]
+    notify = notify_lines(result)
     assert result.returncode == 1 and len(notify) == 1 and "FAILED" in notify[0], result.stdout
-
-
-WEBHOOK = """
-name: checked
-source:
-  type: local
-  path: inbox
-destinations:
-  - type: local
-    path: out
-notify:
-  webhook: {conn_id: team_chat}
-"""
-
-
-def notify_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
-    return [line for line in result.stdout.splitlines() if line.startswith("notify ")]
 
 
 def test_the_webhook_connection_of_notifications_is_checked_without_posting(

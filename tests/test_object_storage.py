@@ -28,7 +28,7 @@ from invoice_hub.document_store import DocumentStore
 from invoice_hub.exchange import fetch
 from invoice_hub.exchange.deliver import deliver_files
 from invoice_hub.ledger.store import Ledger
-from invoice_hub.manifest import Candidate, FileEntry, Output
+from invoice_hub.manifest import Candidate
 from invoice_hub.staging import (
     PART_SIZE,
     READ_WHOLE,
@@ -43,7 +43,7 @@ from invoice_hub.staging import (
 )
 from invoice_hub.transports import open_transport
 from invoice_hub.transports.local import LocalTransport
-from tests.delivery_helpers import integration, staged_entries
+from tests.delivery_helpers import integration, staged_entries, transformed_entry
 from tests.helpers import drop
 from tests.servers.s3 import S3Server
 from tests.servers.sshd import SshServer
@@ -471,18 +471,10 @@ def test_a_delivery_reads_a_fetched_round_in_one_request(
     staging = Staging("s3_pack_delivery", "run_1")
     contents = {f"INV-{n}.xml": f"<Invoice>{n}</Invoice>".encode() * (n + 1) for n in range(40)}
     urls = _put_all(staging, tmp_path, contents)
-    entries = staged_entries(staging, {})
-    for index, ((name, content), url) in enumerate(zip(contents.items(), urls, strict=True)):
-        output = Output(name=name, url=url, sha256=hashlib.sha256(content).hexdigest(), size=len(content))
-        entries.append(
-            FileEntry(
-                source_path=f"/in/{index}",
-                size=len(content),
-                mtime=1.0,
-                status="transformed",
-                outputs=[output],
-            )
-        )
+    entries = [
+        transformed_entry(index, name, content, url)
+        for index, ((name, content), url) in enumerate(zip(contents.items(), urls, strict=True))
+    ]
     outbox = tmp_path / "erp" / "in"
     hub = integration({"type": "local", "path": str(outbox)}, name="s3_pack_delivery")
     gets = len(bucket.requests("GET"))

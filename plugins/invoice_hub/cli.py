@@ -172,7 +172,7 @@ def _probe_webhook(conn_id: str) -> str:
             f"a {connection.conn_type or 'typeless'} connection; the webhook is posted with Airflow's "
             f"HttpNotifier, which needs conn_type http (its host the webhook's URL)"
         )
-    url = _webhook_url(connection)
+    url = _webhook_url(conn_id)
     host = url.hostname
     if host is None:
         raise TransportError("its URL has no host (set the connection's host to the webhook's URL)")
@@ -182,19 +182,19 @@ def _probe_webhook(conn_id: str) -> str:
     return f"HTTP connection to {url.scheme}://{host} (resolves to {', '.join(addresses)}); nothing posted"
 
 
-def _webhook_url(connection: Any) -> SplitResult:
-    """The connection's URL, parsed, as ``HttpHook._set_base_url`` makes it (host, or schema://host,
-    then the port): what the notification would be posted to."""
+def _webhook_url(conn_id: str) -> SplitResult:
+    """The URL the notification would be posted to, parsed, as Airflow's HttpHook builds it from the
+    connection (host, or schema://host, then the port; the session from its extras) without sending."""
     from urllib.parse import urlsplit
+
+    from airflow.providers.http.hooks.http import HttpHook
 
     from invoice_hub.transports import TransportError
 
-    host = connection.host or ""
-    base = host if "://" in host else f"{connection.schema or 'http'}://{host}"
-    if connection.port:
-        base = f"{base}:{connection.port}"
+    hook = HttpHook(method="POST", http_conn_id=conn_id)
     try:
-        url = urlsplit(base)
+        hook.get_conn().close()  # a session only: nothing is sent
+        url = urlsplit(hook.base_url)
         url.port  # noqa: B018 -- raises for a port that is not a number
     except ValueError as exc:
         raise TransportError(f"its URL does not parse: {exc}") from None

@@ -72,10 +72,11 @@ def fetch_files(
                 entry = _staged_entry(candidates[i], target, error)
                 if entry is None:
                     continue
-                if entry.status == "fetched":
+                if entry.status == "fetched" and staging.is_local:
+                    entry.staged_url = str(staged[i])  # downloaded into staging itself
+                elif entry.status == "fetched":  # its URL once staged: a small file is a pack's member
                     uploads.append((target, staged[i]))
                     uploaded.append(entry)
-                    entry.staged_url = str(staged[i])
                 entries.append(entry)
             if putting is not None:
                 _staged_at(*putting)  # its error (a lost connection: retryable) fails the task here

@@ -1013,7 +1013,7 @@ def transaction_detail(
             return None
         facts = _facts(connection, set(), {file.id})
         history = [
-            *_file_history(file, _output_names(connection, file_id=file.id)),
+            *_file_history(file, _file_output_names(connection, file.id)),
             *_delivery_history(connection, file.id, file.integration),
         ]
         return TransactionDetail(
@@ -1036,13 +1036,20 @@ def transaction_detail(
         facts = _facts(connection, {invoice.id}, {invoice.source_file_id})
         transaction = _invoice_transaction(invoice, facts, as_utc(invoice.received_at))
     history: list[HistoryEvent] = []
+    # what a converting transfer wrote the invoice into: the history's names, the page's documents
+    outputs = connection.execute(
+        select(InvoiceOutput.output_name, InvoiceOutput.output_url)
+        .where(InvoiceOutput.invoice_id == invoice.id)
+        .order_by(InvoiceOutput.id)
+    ).all()
     file = None
     if invoice.source_file_id is not None:
         file = connection.execute(
             select(SourceFile.__table__).where(_files.id == invoice.source_file_id)
         ).first()
     if file is not None:
-        history += [_fetched(file), *_processing(file, _output_names(connection, invoice_id=invoice.id))]
+        names = list(dict.fromkeys(output.output_name for output in outputs))
+        history += [_fetched(file), *_processing(file, names)]
     history.append(
         HistoryEvent(
             step=Step.RECEIVED,
@@ -1066,19 +1073,11 @@ def transaction_detail(
             integration=invoice.integration,
         ),
     ]
-    for output in connection.execute(
-        select(InvoiceOutput.output_name, InvoiceOutput.output_url)
-        .where(InvoiceOutput.invoice_id == invoice.id, InvoiceOutput.output_url.is_not(None))
-        .order_by(InvoiceOutput.id)
-    ):  # what a converting transfer rendered and delivered
-        documents.append(
-            Document(
-                role="rendered",
-                name=output.output_name,
-                url=output.output_url,
-                integration=invoice.integration,
-            )
-        )
+    documents += [  # what a converting transfer rendered and delivered (a passthrough's is its source)
+        Document(role="rendered", name=o.output_name, url=o.output_url, integration=invoice.integration)
+        for o in outputs
+        if o.output_url is not None
+    ]
     for export in connection.execute(
         select(InvoiceExport.__table__).where(_exports.invoice_id == invoice.id).order_by(_exports.id)
     ):
@@ -1184,19 +1183,16 @@ def _converted(file: Any, conversion: Conversion, output_names: list[str]) -> Hi
     )
 
 
-def _output_names(
-    connection: Connection, *, invoice_id: int | None = None, file_id: int | None = None
-) -> list[str]:
-    """The outputs one invoice is in, or those of every invoice of a source file (the names are
-    kept once, in ``invoice_outputs``), in the order they were written."""
+def _file_output_names(connection: Connection, file_id: int) -> list[str]:
+    """The outputs the invoices of a source file are in (the names are kept once per invoice, in
+    ``invoice_outputs``), in the order they were written."""
     o = InvoiceOutput.__table__.c
-    query = select(o.output_name, func.min(o.id).label("first")).group_by(o.output_name)
-    if invoice_id is not None:
-        query = query.where(o.invoice_id == invoice_id)
-    else:
-        query = query.join_from(
-            InvoiceOutput.__table__, InvoiceRecord.__table__, _invoices.id == o.invoice_id
-        ).where(_invoices.source_file_id == file_id)
+    query = (
+        select(o.output_name, func.min(o.id).label("first"))
+        .join_from(InvoiceOutput.__table__, InvoiceRecord.__table__, _invoices.id == o.invoice_id)
+        .where(_invoices.source_file_id == file_id)
+        .group_by(o.output_name)
+    )
     return [row.output_name for row in connection.execute(query.order_by("first"))]
 
 
