@@ -14,7 +14,7 @@ from invoice_hub.ledger import database
 from invoice_hub.ledger.database import get_engine
 from invoice_hub.ledger.invoices import Invoices, Received
 from invoice_hub.ledger.status import FileStatus
-from invoice_hub.ledger.store import Ledger, Planned
+from invoice_hub.ledger.store import Ledger, Noted, Planned
 from invoice_hub.ledger.tables import Delivery, InvoiceOutput, InvoiceRecord, SourceFile
 from tests.conftest import SHARED
 
@@ -86,7 +86,7 @@ def test_each_invoice_of_a_file_links_to_its_own_outputs_and_their_deliveries(le
 def test_a_rejected_file_keeps_its_reason_code_and_finding_ids(ledger_url: str) -> None:
     ledger = Ledger(get_engine(ledger_url))
     (claim,) = ledger.claim_many("in", "run1", [("/in/bad.xml", 10, 1.0, "b" * 64)])
-    ledger.note_findings({claim.file_id: "BR-CO-15 PEPPOL-EN16931-R001"})
+    ledger.note_outcomes({claim.file_id: Noted(finding_ids="BR-CO-15 PEPPOL-EN16931-R001")})
     ledger.close_files(
         [claim.file_id],
         FileStatus.FAILED,

@@ -7,7 +7,7 @@ from invoice_hub import redaction
 from invoice_hub.config.models import Notify
 from invoice_hub.ledger.database import get_engine
 from invoice_hub.ledger.status import FileStatus
-from invoice_hub.ledger.store import Ledger, Planned
+from invoice_hub.ledger.store import Ledger, Noted, Planned
 from invoice_hub.notifications.message import events_of, html_body, mail_groups, subject, webhook_payload
 from invoice_hub.notifications.report import run_report
 
@@ -17,7 +17,7 @@ def test_the_report_lists_failed_rejected_and_unfinished_files_and_counts_delive
     files = [(f"/in/{name}", 1, 1.0, name[0] * 64) for name in ("bad.xml", "late.xml", "ok.xml", "taken.xml")]
     bad, late, ok, taken = (c.file_id for c in ledger.claim_many("in", "run1", files))
     ledger.claim_many("in", "run0", [("/in/other-run.xml", 1, 1.0, "o" * 64)])
-    ledger.note_findings({bad: "BR-CO-16"})
+    ledger.note_outcomes({bad: Noted(finding_ids="BR-CO-16")})
     ledger.close_files([bad, taken], FileStatus.FAILED, {bad: "2 fatal finding(s)", taken: "exists"},
                        {bad: "validate.en16931", taken: "deliver.target_exists"})  # fmt: skip
     ledger.close_files([ok], FileStatus.SUCCEEDED, {})

@@ -180,10 +180,7 @@ class _Writer:
         attribute = (
             self.currency_attribute if currency is None else self._attributes({"currencyID": currency}, tag)
         )
-        text = str(value)  # decimal_text(), inline: amounts are a fifth of the elements
-        if "E" in text:
-            text = format(value, "f")
-        self.parts.append(f"{self.indent}<{tag}{attribute}>{text}</{tag}>")
+        self.parts.append(f"{self.indent}<{tag}{attribute}>{decimal_text(value)}</{tag}>")
 
     def identifier(self, tag: str, value: Identifier | None) -> None:
         if value is not None:

@@ -182,11 +182,6 @@ class Ledger:
                     values["reason_code"] = codes.get(file_id)
                 session.execute(update(SourceFile).where(SourceFile.id == file_id).values(**values))
 
-    def note_findings(self, finding_ids: dict[int, str]) -> None:
-        """Keep the rule ids of the findings each file was rejected for (or delivered with); see
-        :meth:`note_outcomes`, which keeps what validation and conversion made of it too."""
-        self.note_outcomes({file_id: Noted(finding_ids=ids) for file_id, ids in finding_ids.items()})
-
     def note_outcomes(self, noted: dict[int, Noted]) -> None:
         """Keep, beside each file's record and before archive closes it, the rule ids of the findings
         it was rejected for (or delivered with), its validation outcome and what conversion wrote of
