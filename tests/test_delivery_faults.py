@@ -297,17 +297,22 @@ def test_worker_killed_mid_delivery_to_a_folder(ledger_db: str, staging: Staging
 def test_worker_killed_mid_delivery_to_sftp(
     ledger_db: str, staging: Staging, tmp_path: Path, sshd: SshServer, sftp_key_conn: str, remote: Path
 ) -> None:
-    """SIGKILLed by the test (watching the server's folder) once 40 of 300 uploads are there, with
-    more in flight: the retry leaves exactly one file per output and no temporary file."""
+    """SIGKILLed by the test (watching the server's folder) once 40 of 300 uploads are there and
+    another is in flight as a temporary file: the retry leaves exactly one file per output and no
+    temporary file."""
     out = remote / "out"
     hub = integration({"type": "sftp", "conn_id": sftp_key_conn, "path": str(out)})
     invoices = {f"INV-{n:03d}.xml": f"<Invoice>{n}</Invoice>".encode() * 50 for n in range(300)}
     process = start_worker(tmp_path, hub, staged_entries(staging, invoices))
 
     def kill_after_40() -> None:
+        # Both conditions on one listing: between two uploads no temporary file exists, and a kill
+        # there would leave the retry nothing to clean up (seen once in CI).
         while process.poll() is None:
             with contextlib.suppress(FileNotFoundError):
-                if sum(not name.startswith(".") for name in os.listdir(out)) >= 40:
+                listing = os.listdir(out)
+                in_flight = any(name.endswith(".part") for name in listing)
+                if in_flight and sum(not name.startswith(".") for name in listing) >= 40:
                     process.kill()
                     return
             time.sleep(0.002)
