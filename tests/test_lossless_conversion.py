@@ -161,6 +161,25 @@ def test_a_peppol_output_of_an_invoice_the_rules_reject_fails_even_when_the_inpu
     assert "BR-CO-15" in {f.rule for f in outcome.findings}
 
 
+def test_an_empty_charge_reason_is_delivered_as_ubl_and_fails_the_file_as_peppol(
+    staging: Staging, tmp_path: Path
+) -> None:
+    """BR-38 asks only that a charge's reason be there: an empty one passes EN 16931 and is kept in
+    UBL; PEPPOL forbids empty elements (R008), and without it BR-38 fires: the file fails."""
+
+    def empty_reason(root: etree._Element) -> None:
+        root.find("cac:AllowanceCharge/cbc:AllowanceChargeReason", PREFIX).text = None
+
+    path = mutated(
+        tmp_path, EXAMPLES / "peppol-bis3" / "national-examples_GR_GR-base-example-correct.xml", empty_reason
+    )
+    as_ubl = convert(path, staging, validate="en16931", output="ubl")
+    assert not as_ubl.failed and len(as_ubl.outputs) == 1, as_ubl.message
+    as_peppol = convert(path, staging, validate="en16931", output="peppol_bis3")
+    assert as_peppol.reason == Reason.TRANSFORM_INVALID_OUTPUT and as_peppol.outputs == []
+    assert "BR-38" in {f.rule for f in as_peppol.findings}
+
+
 def test_an_invoice_valid_by_en16931_that_peppol_rejects_is_not_delivered_as_peppol(
     staging: Staging, tmp_path: Path
 ) -> None:

@@ -386,6 +386,41 @@ def test_an_attachment_with_empty_content_survives() -> None:
     assert read_ubl(write_ubl(invoice)) == invoice
 
 
+def test_an_element_the_source_has_empty_is_kept_in_ubl_and_left_out_of_peppol() -> None:
+    """Present, if empty, is not absent: CEN's BR-38 asks for a charge's reason with ``exists()``, so
+    the official XSLT accepts an empty one, and must accept the UBL output too. PEPPOL forbids empty
+    elements (PEPPOL-EN16931-R008): there it is left out, and BR-38 then fires, as the output's check
+    in validate_transform reports (tests/test_conversion_differential.py)."""
+    from tests.reference_xslt import reference
+
+    root = _example("national-examples_GR_GR-base-example-correct.xml")
+    reason = root.find("cac:AllowanceCharge/cbc:AllowanceChargeReason", NS)
+    assert reason is not None and reason.text
+    reason.text = None
+    source = etree.tostring(root)
+    assert reference().fatal(source) == set()
+
+    invoice = read_ubl(source)
+    assert invoice.allowances_charges[0].reason == ""  # not None: the element is there
+    written = write_ubl(invoice)
+    assert reference().fatal(written) == set(), "CEN accepts the UBL output as it accepted the source"
+    assert read_ubl(written) == invoice
+    assert b"<cbc:AllowanceChargeReason></cbc:AllowanceChargeReason>" in written
+
+    peppol = write_peppol_bis3(invoice)
+    assert b"AllowanceChargeReason" not in peppol
+    assert reference().fatal(peppol) >= {"BR-38"}
+    assert read_ubl(peppol).allowances_charges[0].reason is None
+
+
+def test_an_empty_number_or_date_is_no_value() -> None:
+    root = _example("ubl-tc434-example2.xml")
+    due = root.find("cbc:DueDate", NS)
+    assert due is not None
+    due.text = ""
+    assert read_ubl(etree.tostring(root)).due_date is None
+
+
 def _order(element: etree._Element) -> list[str]:
     """Child tags in document order, repeats collapsed."""
     tags: list[str] = []

@@ -134,7 +134,7 @@ def _read(element: etree._Element, shape: Shape, source: str, values: Values | N
         if kind is _TextKey:
             if entry not in values:
                 text_ = child.text
-                values[entry] = (text_.strip() or None) if text_ else None
+                values[entry] = text_.strip() if text_ else ""  # present, if empty: see _text_of
         elif kind is _DecimalKey:
             if entry not in values:
                 text_ = child.text
@@ -168,14 +168,17 @@ def _shape(handlers: dict[str, Handler]) -> Shape:
     return Shape({f"{{{NS[name[:3]]}}}{name[4:]}": handler for name, handler in handlers.items()})
 
 
-def _text_of(element: etree._Element) -> str | None:
+def _text_of(element: etree._Element) -> str:
+    """The element's text, stripped; ``""`` when it is empty, which is not the same as absent: CEN's
+    rules ask for many elements with ``exists()`` (BR-38's charge reason, BR-S-02's seller VAT
+    id, ...), so an invoice with an empty one passes them, and a UBL output without it would not."""
     text = element.text
-    return (text.strip() or None) if text else None
+    return text.strip() if text else ""
 
 
 def _typed(element: etree._Element, source: str, convert: Callable[[str], Any], expected: str) -> Any:
     value = _text_of(element)
-    if value is None:
+    if not value:  # an empty number or date has no value to carry
         return None
     try:
         return convert(value)
@@ -208,9 +211,8 @@ def date(key: str) -> Handler:
     return _DateKey(key)  # type: ignore[return-value]  # read inline by _read, never called
 
 
-def _identifier(element: etree._Element, scheme_attribute: str = "schemeID") -> Values | None:
-    value = _text_of(element)
-    return None if value is None else {"value": value, "scheme": element.get(scheme_attribute)}
+def _identifier(element: etree._Element, scheme_attribute: str = "schemeID") -> Values:
+    return {"value": _text_of(element), "scheme": element.get(scheme_attribute)}
 
 
 def identifier(key: str) -> Handler:
@@ -236,16 +238,14 @@ def group(key: str, shape: Shape, finish: Callable[[Values], Values] | None = No
 
 def texts(key: str) -> Handler:
     def take(element: etree._Element, values: Values, source: str) -> None:
-        if (value := _text_of(element)) is not None:
-            values.setdefault(key, []).append(value)
+        values.setdefault(key, []).append(_text_of(element))
 
     return take
 
 
 def identifiers(key: str, scheme_attribute: str = "schemeID") -> Handler:
     def take(element: etree._Element, values: Values, source: str) -> None:
-        if (value := _identifier(element, scheme_attribute)) is not None:
-            values.setdefault(key, []).append(value)
+        values.setdefault(key, []).append(_identifier(element, scheme_attribute))
 
     return take
 
@@ -305,9 +305,9 @@ def _binary_object(element: etree._Element, values: Values, source: str) -> None
 
 
 def _classification(element: etree._Element, values: Values, source: str) -> None:
-    if (value := _identifier(element, "listID")) is not None:
-        value["scheme_version"] = element.get("listVersionID")
-        values.setdefault("classifications", []).append(value)
+    value = _identifier(element, "listID")
+    value["scheme_version"] = element.get("listVersionID")
+    values.setdefault("classifications", []).append(value)
 
 
 def _payment_means_code(element: etree._Element, values: Values, source: str) -> None:

@@ -13,7 +13,9 @@ import datetime as dt
 import io
 import re
 from decimal import Decimal
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
+
+from pydantic import BaseModel
 
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import (
@@ -31,6 +33,7 @@ from invoice_hub.model import (
 from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
 
 CAC, CBC = NS["cac"], NS["cbc"]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -79,12 +82,16 @@ class _Writer:
     Building an lxml tree and serialising it took most of a conversion's time (an element costs
     more to create than to print); the document is written as text instead. A ``None`` or empty
     value writes nothing, so optional fields stay optional, and an aggregate that gets no child is
-    taken back when it closes, so no empty element is ever written (PEPPOL-EN16931-R008).
+    taken back when it closes. An empty text (``""``: an element the source had, empty) is written
+    as the empty element it was, except in PEPPOL BIS 3, which forbids empty elements
+    (PEPPOL-EN16931-R008): there it is left out, and the output's PEPPOL check fails the file if a
+    rule needed it.
     Text is escaped here, and a value XML cannot hold (a control character) is refused naming it.
     """
 
-    def __init__(self, sink: BinaryIO, currency: str | None, where: str) -> None:
+    def __init__(self, sink: BinaryIO, currency: str | None, where: str, *, empty_elements: bool) -> None:
         self.sink = sink
+        self.empty_elements = empty_elements
         self.currency = currency
         self.where = where
         self.parts: list[str] = []
@@ -143,10 +150,11 @@ class _Writer:
         if value is None:
             return
         if type(value) is str:
-            if not value:
+            if not value and not self.empty_elements:
                 return
             # Letters and digits only (codes, most identifiers) need no escaping: isalnum() is a
             # quarter of the regular expression's cost, and is tried first.
+            # "" (an element the source had empty) is written empty: see formats.ubl._text_of.
             text = value if value.isalnum() or not _needs_escaping(value) else self._special(value, tag)
         elif type(value) is Decimal:  # a number's text never needs escaping
             text = decimal_text(value)
@@ -162,8 +170,8 @@ class _Writer:
             self.parts.append(f"{self.indent}<{tag}>{text}</{tag}>")
 
     def wrapped(self, wrapper: str, tag: str, value: object) -> None:
-        """``<wrapper><tag>value</tag></wrapper>``, only when there is a value."""
-        if value is None or value == "":
+        """``<wrapper><tag>value</tag></wrapper>``, only when there is a value (or an empty text to keep)."""
+        if value is None or (value == "" and not self.empty_elements):
             return
         text = value if type(value) is str else _text(value)
         if not text.isalnum() and _needs_escaping(text):  # isalnum(): see leaf()
@@ -211,10 +219,14 @@ def write_ubl(invoice: Invoice) -> bytes:
 def write_ubl_to(invoice: Invoice, sink: BinaryIO) -> None:
     """:func:`write_ubl` into ``sink``: embedded attachments are encoded straight into it, so a large
     one is not held again as one string (what the memory target of ``bench/formats.py`` measures)."""
+    _write(invoice, sink, empty_elements=True)
+
+
+def _write(invoice: Invoice, sink: BinaryIO, *, empty_elements: bool) -> None:
     credit = invoice.type == "credit_note"
     namespace = CREDIT_NOTE_NS if credit else INVOICE_NS
     root = "CreditNote" if credit else "Invoice"
-    b = _Writer(sink, invoice.currency, f"invoice {invoice.number}")
+    b = _Writer(sink, invoice.currency, f"invoice {invoice.number}", empty_elements=empty_elements)
     b.parts.append(
         f'<?xml version="1.0" encoding="UTF-8"?>\n<{root} xmlns="{namespace}" xmlns:cac="{CAC}" xmlns:cbc="{CBC}">'
     )
@@ -585,6 +597,28 @@ def _peppol_forbidden(invoice: Invoice) -> None:
             )
 
 
+def _without_empty_texts(model: ModelT) -> ModelT:
+    """``model`` with the empty texts it read (elements the source had, empty) left out: PEPPOL
+    forbids empty elements (PEPPOL-EN16931-R008). A copy only where there was one (they are rare)."""
+    update: dict[str, object] = {}
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        if value == "" and field.default is None:
+            update[name] = None
+        elif isinstance(value, BaseModel):
+            if (kept := _without_empty_texts(value)) is not value:
+                update[name] = kept
+        elif isinstance(value, list) and value:
+            items = [
+                _without_empty_texts(item) if isinstance(item, BaseModel) else item
+                for item in value
+                if item != ""
+            ]
+            if len(items) != len(value) or any(a is not b for a, b in zip(items, value, strict=True)):
+                update[name] = items
+    return model.model_copy(update=update) if update else model
+
+
 def as_peppol_bis3(invoice: Invoice) -> Invoice:
     """``invoice`` with the PEPPOL BIS Billing 3.0 identifiers; both parties need an electronic address.
 
@@ -602,6 +636,7 @@ def as_peppol_bis3(invoice: Invoice) -> Invoice:
                 f"{role}.endpoint.scheme in the integration's mapping (substitutions, mode if_missing)"
             )
     _peppol_forbidden(invoice)
+    invoice = _without_empty_texts(invoice)
     customization = invoice.customization_id or ""
     profile = invoice.profile_id or ""
     return invoice.model_copy(
@@ -616,9 +651,11 @@ def as_peppol_bis3(invoice: Invoice) -> Invoice:
 
 
 def write_peppol_bis3(invoice: Invoice) -> bytes:
-    return write_ubl(as_peppol_bis3(invoice))
+    sink = io.BytesIO()
+    write_peppol_bis3_to(invoice, sink)
+    return sink.getvalue()
 
 
 def write_peppol_bis3_to(invoice: Invoice, sink: BinaryIO) -> None:
     """:func:`write_peppol_bis3` into ``sink`` (attachments streamed, as :func:`write_ubl_to`)."""
-    write_ubl_to(as_peppol_bis3(invoice), sink)
+    _write(as_peppol_bis3(invoice), sink, empty_elements=False)
