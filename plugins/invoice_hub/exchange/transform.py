@@ -33,10 +33,10 @@ from lxml import etree
 
 from invoice_hub.errors import HubError
 from invoice_hub.formats import (
-    OUTPUT_FORMATS,
+    OUTPUT_WRITERS,
     RULE_LEVELS,
     Document,
-    OutputFormat,
+    OutputWriter,
     check_rules,
     read_document,
 )
@@ -193,7 +193,7 @@ class Elements:
 def _elements(document: Document, output: str, *, mapped_: bool) -> Elements | None:
     if document.format != "ubl" or document.root is None or len(document.invoices) != 1:
         return None
-    same_syntax = OUTPUT_FORMATS[output].reads_as == "ubl" and not mapped_
+    same_syntax = OUTPUT_WRITERS[output].reads_as == "ubl" and not mapped_
     carried = None if same_syntax else model_elements(document.invoices[0])
     return Elements(element_paths(document.root), carried)
 
@@ -203,7 +203,7 @@ def held_to(level: str, input_format: str | None, output: str) -> str:
     the output. A UBL input's checks do (every output is made from a complete invoice); an AP Agility
     input's say something of AP Agility output only; an open-AR report row is no complete invoice
     at all, so it promises nothing (PEPPOL output is checked whatever the input)."""
-    reads_as = OUTPUT_FORMATS[output].reads_as
+    reads_as = OUTPUT_WRITERS[output].reads_as
     if input_format == "ubl" or (reads_as is not None and input_format == reads_as):
         return level
     return "none"
@@ -238,18 +238,18 @@ def render(
     cannot express (``FormatError``: PEPPOL without an electronic address) fails with
     ``transform.output``; anything unexpected with ``transform.error``.
     """
-    output_format = OUTPUT_FORMATS[output]
+    writer = OUTPUT_WRITERS[output]
     outcome = Outcome()
     position = {id(invoice): index for index, invoice in enumerate(invoices)}
     try:
-        for index, group in enumerate(output_format.documents(invoices)):
-            written = _write(group, output_format, target, index, filename)
+        for index, group in enumerate(writer.documents(invoices)):
+            written = _write(group, writer, target, index, filename)
             outcome.outputs.append(written)
             outcome.contents.append([position[id(invoice)] for invoice in group])
             outcome.findings += check_output(
                 written,
                 group,
-                output_format,
+                writer,
                 validate=validate,
                 on_loss=on_loss,
                 elements=elements,
@@ -296,22 +296,22 @@ def loss_reason(lost: Sequence[Finding], output: str) -> str:
 
 
 def _write(
-    group: Sequence[Invoice], output_format: OutputFormat, target: Target, index: int, filename: str | None
+    group: Sequence[Invoice], writer: OutputWriter, target: Target, index: int, filename: str | None
 ) -> Output:
-    name = output_format.file_name(
+    name = writer.file_name(
         group, filename, source_name=target.source_name, sha256=target.sha256, now=target.exported_at
     )
     path = target.staging.new_path("out", f"{target.key}-{index}", name)
     with path.open("wb") as file:
         sink = HashingSink(file)
-        output_format.write(group, sink)
+        writer.write(group, sink)
     return Output(name=name, url=str(path), sha256=sink.sha256.hexdigest(), size=sink.size)
 
 
 def check_output(
     written: Output,
     group: Sequence[Invoice],
-    output_format: OutputFormat,
+    writer: OutputWriter,
     *,
     validate: str,
     on_loss: LossPolicy,
@@ -320,20 +320,20 @@ def check_output(
     """The findings of one written document: the rules it is held to, then every loss against the
     invoice it was written from (and the ``elements`` of its UBL source the model does not carry).
     Reports and renditions (``reads_as`` None) have none."""
-    if output_format.reads_as is None:
+    if writer.reads_as is None:
         return []
     (source,) = group
     with local_file(written.url) as local:
         root, shared = _read_output(local, written.name, source)
-    findings = _output_rules(root, output_format.name, validate)
+    findings = _output_rules(root, writer.name, validate)
     findings = [
-        f.model_copy(update={"message": f"in the {output_format.name} output: {f.message}"}) for f in findings
+        f.model_copy(update={"message": f"in the {writer.name} output: {f.message}"}) for f in findings
     ]
     severity: Severity = "fatal" if on_loss == "fail" else "warning"
     if elements is not None:
         carried = elements.carried if elements.carried is not None else element_paths(root)
-        findings += element_findings(elements.source, carried, output_format.name, severity)
-    if output_format.reads_as == "ubl":
+        findings += element_findings(elements.source, carried, writer.name, severity)
+    if writer.reads_as == "ubl":
         from invoice_hub.formats.ubl import ubl_from_root
 
         back = ubl_from_root(root, written.name)  # after the rules: it takes attachments out of the tree
@@ -345,7 +345,7 @@ def check_output(
     for attachment, content in zip(embedded, shared, strict=False):
         if content is not None:
             attachment.content = content
-    return findings + loss_findings(source, back, output_format.name, severity, output_format.sets)
+    return findings + loss_findings(source, back, writer.name, severity, writer.sets)
 
 
 #: The elements holding an attachment's content as base64: UBL's, and AP Agility's invoice image.

@@ -31,8 +31,9 @@ _UBL_NAMESPACES = (
 
 
 @dataclass(frozen=True)
-class OutputFormat:
-    """A format invoices can be written in. ``per_invoice``: one file per invoice, else one per input."""
+class OutputWriter:
+    """How invoices are written in one output format (the config's ``OutputFormat`` names it):
+    ``per_invoice``, one file per invoice, else one per input."""
 
     name: str
     extension: str
@@ -124,11 +125,11 @@ def _write_pdf(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
     sink.write(pdf)
 
 
-OUTPUT_FORMATS: dict[str, OutputFormat] = {
+OUTPUT_WRITERS: dict[str, OutputWriter] = {
     f.name: f
     for f in (
-        OutputFormat("ubl", ".xml", True, _write_ubl, reads_as="ubl"),
-        OutputFormat(
+        OutputWriter("ubl", ".xml", True, _write_ubl, reads_as="ubl"),
+        OutputWriter(
             "peppol_bis3",
             ".xml",
             True,
@@ -136,9 +137,9 @@ OUTPUT_FORMATS: dict[str, OutputFormat] = {
             reads_as="ubl",
             sets=frozenset({"customization_id", "profile_id"}),
         ),
-        OutputFormat("ap_agility", ".xml", True, _write_ap_agility, reads_as="ap_agility"),
-        OutputFormat("open_ar_csv", ".csv", False, _write_open_ar_csv),
-        OutputFormat("pdf", ".pdf", True, _write_pdf),
+        OutputWriter("ap_agility", ".xml", True, _write_ap_agility, reads_as="ap_agility"),
+        OutputWriter("open_ar_csv", ".csv", False, _write_open_ar_csv),
+        OutputWriter("pdf", ".pdf", True, _write_pdf),
     )
 }
 

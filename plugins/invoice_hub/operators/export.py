@@ -138,7 +138,7 @@ class ExportRenderOperator(ValidateTransformOperator):
     def execute(self, context: Context) -> dict:
         from invoice_hub.document_store import DocumentStore
         from invoice_hub.exchange.exportable import export_problem
-        from invoice_hub.formats import OUTPUT_FORMATS
+        from invoice_hub.formats import OUTPUT_WRITERS
         from invoice_hub.ledger.invoices import Invoices
         from invoice_hub.model import Invoice, party_id
 
@@ -166,7 +166,7 @@ class ExportRenderOperator(ValidateTransformOperator):
                 filename = (settings.filename if settings else None) or self.integration.transform.filename
                 mapping = self._mapping_for(settings)
                 targets = self._targets(settings)
-                if not OUTPUT_FORMATS[output].per_invoice:  # a report of all of them: written below
+                if not OUTPUT_WRITERS[output].per_invoice:  # a report of all of them: written below
                     key = (output, filename, mapping and str(mapping[1]), tuple(targets))
                     reports.setdefault(key, (mapping, []))[1].append((entry, invoice))
                     continue
