@@ -19,7 +19,7 @@ from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
-    from invoice_hub.exchange.transform import Outcome, Target
+    from invoice_hub.exchange.transform import Outcome
     from invoice_hub.ledger.invoices import Received
     from invoice_hub.ledger.store import Noted
     from invoice_hub.model import Invoice
@@ -138,21 +138,15 @@ class ValidateTransformOperator(IntegrationOperator):
         entry.outputs = [passthrough(template, entry.name, entry.staged_url, entry.sha256, entry.size)]
         entry.status = "transformed"
 
-    def target(self, entry: FileEntry, staging: Staging, exported_at: dt.datetime) -> Target:
-        """Where ``entry``'s outputs go: its own key in the run's staging, its name and hash."""
-        from invoice_hub.exchange.transform import Target
-
-        key = str(entry.file_id) if entry.invoice_id is None else f"invoice{entry.invoice_id}"
-        return Target(staging, key, entry.name, entry.sha256 or "", exported_at)
-
     def _transform(self, entry: FileEntry, path: Path, staging: Staging, exported_at: dt.datetime) -> None:
+        from invoice_hub.exchange.settle import settle, target_for
         from invoice_hub.exchange.transform import transform_file
 
         outcome = transform_file(
             path,
             entry.source_path,
             self.integration.transform,
-            self.target(entry, staging, exported_at),
+            target_for(entry, staging, exported_at),
             output=self.output,
             mapping=self.mapping,
         )
@@ -168,7 +162,7 @@ class ValidateTransformOperator(IntegrationOperator):
             )
             self._pass_through(entry)
             return
-        self.settle(entry, outcome, staging)
+        settle(entry, outcome, staging, self.log)
         noted = self.noted(outcome)
         if noted is not None and entry.file_id is not None:
             self._noted[entry.file_id] = noted
@@ -200,20 +194,6 @@ class ValidateTransformOperator(IntegrationOperator):
             )
         noted = Noted(finding_ids(outcome), validation, conversion)
         return noted if noted.finding_ids or validation is not None or conversion is not None else None
-
-    def settle(self, entry: FileEntry, outcome: Outcome, staging: Staging) -> None:
-        """``outcome`` on ``entry``: the findings as JSON in staging when there are any a person should
-        see (a failure's, or losses delivered with a warning), the outputs, or the failure."""
-        from invoice_hub.formats.loss import is_loss
-
-        if outcome.failed or any(is_loss(f) for f in outcome.findings):
-            entry.findings_url = staging.put_findings(str(entry.file_id), entry.name, outcome.findings)
-        if outcome.failed:
-            assert outcome.reason is not None and outcome.message is not None
-            self.log.error("%s failed [%s]: %s", entry.source_path, outcome.reason, outcome.message)
-            entry.fail(outcome.reason, outcome.message)
-        else:
-            entry.outputs = outcome.outputs
 
     def _keep(
         self, entry: FileEntry, path: Path, invoices: list[Invoice], contents: list[list[int]]
