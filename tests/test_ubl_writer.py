@@ -322,6 +322,7 @@ def test_peppol_output_of_the_full_invoice_reads_back_equal() -> None:
         (lambda i: i.model_copy(update={"lines": [i.lines[0].model_copy(update={"price_base_unit_code": "KGM"})]}), "BT-150"),
         (lambda i: i.model_copy(update={"seller": i.seller.model_copy(update={"endpoint": None})}), "BT-34"),
         (lambda i: i.model_copy(update={"buyer": i.buyer.model_copy(update={"endpoint": Identifier(value="x")})}), "BT-49"),
+        (lambda i: i.model_copy(update={"buyer": i.buyer.model_copy(update={"endpoint": Identifier(value="", scheme="0088")})}), "BT-49"),
     ],
 )  # fmt: skip
 def test_peppol_writer_refuses_what_peppol_forbids_naming_the_term(change, term: str) -> None:  # type: ignore[no-untyped-def]

@@ -629,7 +629,7 @@ def as_peppol_bis3(invoice: Invoice) -> Invoice:
     """
     for role, term, party in (("seller", "BT-34", invoice.seller), ("buyer", "BT-49", invoice.buyer)):
         endpoint = party.endpoint
-        if endpoint is None or not endpoint.scheme:
+        if endpoint is None or not endpoint.value or not endpoint.scheme:
             raise FormatError(
                 f"invoice {invoice.number}: PEPPOL BIS 3 needs the {role}'s electronic address ({term}) with "
                 f"its scheme (EndpointID schemeID=, e.g. 0088 for a GLN); set {role}.endpoint.value and "
