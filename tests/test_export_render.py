@@ -22,9 +22,7 @@ from invoice_hub.ledger.tables import InvoiceExport
 from invoice_hub.manifest import FileEntry, Output
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import Staging
-from tests.conftest import SHARED
-
-BASE = (SHARED / "einvoice-examples/peppol-bis3/examples_base-example.xml").read_text()
+from tests.test_export_dag import invoice
 
 EXPORT = """
 name: semine_send
@@ -57,13 +55,11 @@ def invoices(tmp_path: Path, ledger_db: str) -> Invoices:
     ledger = Invoices(get_engine(ledger_db))
     received = []
     for number, customer in (("INV-1", "C1"), ("INV-2", "C2")):
-        text = BASE.replace("<cbc:ID>Snippet1</cbc:ID>", f"<cbc:ID>{number}</cbc:ID>", 1).replace(
-            '<cbc:ID schemeID="0002">FR23342</cbc:ID>', f'<cbc:ID schemeID="0002">{customer}</cbc:ID>'
-        )
-        invoice = read_ubl(text.encode(), f"{number}.xml")
+        text = invoice(number, "2017-11-13", customer)
+        read = read_ubl(text.encode(), f"{number}.xml")
         source_url, sha256 = store.put_bytes(text.encode(), ".xml")
-        document_url, _ = store.put_bytes(invoice.model_dump_json().encode(), ".json")
-        received.append(Received(invoice, None, f"in/{number}.xml", sha256, source_url, document_url))
+        document_url, _ = store.put_bytes(read.model_dump_json().encode(), ".json")
+        received.append(Received(read, None, f"in/{number}.xml", sha256, source_url, document_url))
     ledger.record_received("supplier_in", "run-0", received)
     return ledger
 

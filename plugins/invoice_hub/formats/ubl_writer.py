@@ -80,9 +80,9 @@ class _Writer:
     """Writes UBL as text, element by element, in the order it is told.
 
     Building an lxml tree and serialising it took most of a conversion's time (an element costs
-    more to create than to print); the document is written as text instead. A ``None`` or empty
-    value writes nothing, so optional fields stay optional, and an aggregate that gets no child is
-    taken back when it closes. An empty text (``""``: an element the source had, empty) is written
+    more to create than to print); the document is written as text instead. A ``None`` value
+    writes nothing, so optional fields stay optional, and an aggregate that gets no child is taken
+    back when it closes. An empty text (``""``: an element the source had, empty) is written
     as the empty element it was, except in PEPPOL BIS 3, which forbids empty elements
     (PEPPOL-EN16931-R008): there it is left out, and the output's PEPPOL check fails the file if a
     rule needed it.
