@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 
-from invoice_hub.exchange.archive import archive_files
-from invoice_hub.ledger.status import FileStatus
-from invoice_hub.manifest import FileEntry
+from invoice_hub.exchange.archive_run import ArchiveRun, archive_run, problems, summary
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
-from invoice_hub.transports import TransportError
 
 
 class ArchiveOperator(IntegrationOperator):
     """Keeps, deletes or moves each source file by its outcome; a moved failed file gets its reason beside it
-    (see :func:`invoice_hub.exchange.archive.archive_files`: one file that cannot be archived never stops the
-    others).
+    (the work is :func:`invoice_hub.exchange.archive_run.archive_run`: one file that cannot be archived never
+    stops the others).
 
     When any file failed, or the source refused to archive one, the task fails at the end (after
     archiving every other file, without retries) so that the run shows red and ``notify.on_failure``
@@ -40,98 +34,17 @@ class ArchiveOperator(IntegrationOperator):
             return {"resend": entry.name, "delivered_to": entry.delivered_to}
         source = self.integration.source
         assert source is not None
-        done = self.ledger.final_files(self.integration.name, context["run_id"])
+        run = ArchiveRun(self.integration.name, source, context["run_id"])
         with self.source_transport() as transport:
-            result = archive_files(
-                transport,
-                source,
-                manifest.files,
-                lambda e: self._reason(e, context["run_id"]),
-                done,
-                findings_of=lambda e: self._delivered_findings(e, context["run_id"]),
-            )
-        for status, ids in result.closed.items():
-            closing = [e for e in manifest.files if e.file_id in ids]
-            reasons = {e.file_id: result.ledger_reason(e) for e in closing}
-            codes = {e.file_id: e.reason_code for e in closing}
-            self.ledger.close_files(ids, status, reasons, codes)
-        if result.unclosed:  # the reason is recorded; the status stays not final: presented again
-            self.ledger.close_files(list(result.unclosed), FileStatus.FETCHED, result.unclosed)  # type: ignore[arg-type]
-        if result.retry:
-            raise TransportError(
-                f"{len(result.retry)} file(s) could not be archived and will be retried: "
-                + "; ".join(result.retry[:5])
-            )
+            result = archive_run(run, transport, manifest.files, self.ledger)
         self.staging(context).remove()
-        failed = [e for e in manifest.files if e.status == "failed"]
-        held = [e for e in manifest.files if e.status == "held"]
-        self.log.info(
-            "Archived %d file(s): %d succeeded, %d duplicate(s), %d failed, %d held at the source, "
-            "%d vanished from the source, %d the source refused to archive",
-            len(manifest.files) - len(held),
-            sum(e.status == "delivered" for e in manifest.files),
-            sum(e.status == "duplicate" for e in manifest.files),
-            len(failed),
-            len(held),
-            len(result.vanished),
-            len(result.refused),
-        )
-        problems = []
-        if failed:
-            lines = [f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:20]]
-            problems.append(f"{len(failed)} file(s) failed and went to on_failure:\n" + "\n".join(lines))
-        if held:
-            lines = [f"{e.source_path}: {e.reason}" for e in held[:20]]
-            problems.append(f"{len(held)} file(s) held at the source for a person:\n" + "\n".join(lines))
-        if result.refused:
-            lines = [f"{e.archive_problem}" for e in result.refused[:20]]
-            problems.append(
-                f"{len(result.refused)} file(s) could not be archived at the source:\n" + "\n".join(lines)
-            )
-        if problems:
-            raise AirflowFailException("\n".join(problems))
+        self.log.info("%s", summary(manifest.files, result))
+        needs_a_person = problems(manifest.files, result)
+        if needs_a_person:
+            raise AirflowFailException(needs_a_person)
         return {
-            "archived": len(manifest.files) - len(held),
+            "archived": sum(e.status != "held" for e in manifest.files),
             "vanished": [
                 {"source_path": e.source_path, "problem": e.archive_problem} for e in result.vanished
             ],
         }
-
-    def _delivered_findings(self, entry: FileEntry, run_id: str) -> dict:
-        """What is kept beside a file delivered with findings (losses with ``on_loss: warn``): where it
-        went, and every finding with its location, before staging is removed."""
-        return {
-            "integration": self.integration.name,
-            "run_id": run_id,
-            "file": entry.name,
-            "source_path": entry.source_path,
-            "sha256": entry.sha256,
-            "delivered_to": entry.delivered_to,
-            "outputs": [output.name for output in entry.outputs],
-            "findings": _findings(entry),
-        }
-
-    def _reason(self, entry: FileEntry, run_id: str) -> dict:
-        """What is written beside a failed file: why, and every validation finding with its location."""
-        findings = _findings(entry)
-        return {
-            "integration": self.integration.name,
-            "run_id": run_id,
-            "file": entry.name,
-            "source_path": entry.source_path,
-            "sha256": entry.sha256,
-            "reason_code": entry.reason_code,
-            "reason": entry.reason,
-            "failed_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "findings": findings,
-        }
-
-
-def _findings(entry: FileEntry) -> list:
-    """The findings JSON of ``entry`` in staging (none without one)."""
-    if entry.findings_url is None:
-        return []
-    from airflow.sdk import ObjectStoragePath
-
-    with ObjectStoragePath(entry.findings_url).open("r") as source:
-        return json.load(source)
