@@ -22,7 +22,7 @@ from invoice_hub.formats import read_document, read_invoices
 from invoice_hub.formats.ap_agility import read_ap_agility, write_ap_agility
 from invoice_hub.formats.loss import loss_findings, losses
 from invoice_hub.formats.ubl import NS
-from invoice_hub.formats.xml import parse_xml
+from invoice_hub.formats.xml import FormatError, parse_xml
 from invoice_hub.model import Invoice
 from invoice_hub.reasons import Reason
 from invoice_hub.staging import Staging
@@ -355,6 +355,10 @@ def test_an_attachment_the_output_holds_unchanged_is_compared_by_digest_and_a_ch
     assert shared == [] and root[0].text.startswith("!not base64!")
     root, shared = _read_output(document(embedded.content), "out.xml", source)
     assert shared == [embedded.content]
+    with_doctype = document(embedded.content)
+    with_doctype.write_bytes(b"<!DOCTYPE r>" + with_doctype.read_bytes())  # refused, as by parse_xml
+    with pytest.raises(FormatError, match="DOCTYPE and ENTITY declarations are not accepted"):
+        _read_output(with_doctype, "out.xml", source)
 
     outcome = convert(
         EXAMPLES / "en16931" / "ubl-tc434-example2.xml", staging, validate="en16931", output="ubl"

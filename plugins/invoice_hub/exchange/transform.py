@@ -374,18 +374,23 @@ def _read_output(path: Path, name: str, source: Invoice) -> tuple[etree._Element
     by_digest = {hashlib.sha256(content).digest(): content for content in embedded}
     target = _DigestingTarget()
     try:
-        root = etree.parse(str(path), _streaming_parser(target))
+        # with a parser target, parse() returns what the target's close() does: the root element
+        root: etree._Element = etree.parse(str(path), _streaming_parser(target))  # type: ignore[assignment]
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"{name}, line {exc.lineno}: not well-formed XML: {exc.msg}", exc.lineno) from None
     shared = [by_digest.get(digest) if digest is not None else None for digest in target.digests]
-    if target.doctype or any(content is None for content in shared):
+    if target.saw_doctype or any(content is None for content in shared):
         return parse_xml(path, name), []  # refuses a DOCTYPE; keeps a differing attachment whole
     return root, shared
 
 
 def _streaming_parser(target: _DigestingTarget) -> etree.XMLParser:
     return etree.XMLParser(
-        target=target, resolve_entities=False, no_network=True, load_dtd=False, huge_tree=True
+        target=target,  # type: ignore[arg-type]  # lxml-stubs' ParserTarget is stricter than lxml (comment() optional, start/end may return elements)
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        huge_tree=True,
     )
 
 
@@ -401,13 +406,14 @@ class _DigestingTarget:
         self._valid = True
         #: The sha256 of each binary element's decoded content, in document order (None: not base64).
         self.digests: list[bytes | None] = []
-        self.doctype = False
+        #: Whether the document has a DOCTYPE (refused, by the whole parse that follows).
+        self.saw_doctype = False
 
     def start(self, tag: str, attrib: dict, nsmap: dict | None = None) -> etree._Element:
         if tag in _BINARY:
             self._digest, self._carry, self._valid = hashlib.sha256(), b"", True
         # the parser names the default namespace '', the tree builder None
-        return self._builder.start(tag, attrib, {k or None: v for k, v in (nsmap or {}).items()})
+        return self._builder.start(tag, attrib, {k or None: v for k, v in (nsmap or {}).items()})  # type: ignore[call-arg,func-returns-value,return-value]  # lxml-stubs: TreeBuilder.start takes nsmap and returns the element
 
     def data(self, text: str) -> None:
         if self._digest is None:
@@ -429,10 +435,10 @@ class _DigestingTarget:
             self.digests.append(self._digest.digest() if valid else None)
             self._builder.data(_ONE_BYTE)
             self._digest = None
-        return self._builder.end(tag)
+        return self._builder.end(tag)  # type: ignore[func-returns-value,return-value]  # lxml-stubs: TreeBuilder.end returns the element
 
     def doctype(self, *_: object) -> None:
-        self.doctype = True
+        self.saw_doctype = True
 
     def close(self) -> etree._Element:
         return self._builder.close()

@@ -36,7 +36,8 @@ class ValidateTransformOperator(IntegrationOperator):
     output_format: str | None = None
 
     @property
-    def output(self) -> str:
+    def writes(self) -> str:
+        # not ``output``: that is BaseOperator's XComArg of the task, which a DAG may use
         return self.output_format or self.integration.transform.output
 
     @cached_property
@@ -62,7 +63,7 @@ class ValidateTransformOperator(IntegrationOperator):
 
         manifest = self.pull_manifest(context, "fetch")
         run = TransformRun(
-            self.integration, self.output, self.mapping, self.staging(context), context["run_id"], self.log
+            self.integration, self.writes, self.mapping, self.staging(context), context["run_id"], self.log
         )
         transform_files(run, manifest.files, self.ledger)
         counts = {

@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from typing import cast
 
 from lxml import etree
 
@@ -167,6 +168,9 @@ def check_ubl(root: etree._Element, declared: str = "ubl") -> list[Finding]:
         c.require(line, "cac:Item/cbc:Name", "the item name")
         c.require(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID", "the line's VAT category")
         c.require(line, "cac:Price/cbc:PriceAmount", "the price")
+    for allowance_charge in root.findall("cac:AllowanceCharge", NS):  # both required by the UBL schema
+        c.require(allowance_charge, "cbc:ChargeIndicator", "the allowance or charge's ChargeIndicator")
+        c.require(allowance_charge, "cbc:Amount", "the allowance or charge amount")
     if monetary is not None and not any(f.rule in ("XML-AMOUNT", "XML-REQUIRED") for f in c.findings):
         _ubl_totals(c, root, monetary, lines)
     return c.findings
@@ -226,7 +230,8 @@ def _ubl_totals(
     c.equal(
         "TOTAL-LINES",
         line_total,
-        _sum(line.find("cbc:LineExtensionAmount", NS) for line in lines),
+        # check_ubl calls this only without XML-REQUIRED findings: every line has its amount
+        _sum(cast("etree._Element", line.find("cbc:LineExtensionAmount", NS)) for line in lines),
         "the sum of the line amounts",
         f"{where}/cbc:LineExtensionAmount",
     )
@@ -242,7 +247,8 @@ def _ubl_totals(
             c.equal(
                 rule,
                 stated or Decimal(0),
-                _sum(a.find("cbc:Amount", NS) for a in items),
+                # check_ubl calls this only without XML-REQUIRED findings: every one has its amount
+                _sum(cast("etree._Element", a.find("cbc:Amount", NS)) for a in items),
                 what,
                 f"{where}/cbc:{name}",
             )
@@ -343,10 +349,12 @@ def check_ap_agility(root: etree._Element, declared: str = "ap_agility") -> list
         c.add("XML-LINES", "the export has no LineItem", "/Invoice/LineItem", severity="warning")
     for item in items:
         for name in _AP_LINE_NUMBERS:
-            element = item.find(name)
-            text = (element.text or "").strip() if element is not None else ""
+            field = item.find(name)
+            if field is None:
+                continue
+            text = (field.text or "").strip()
             if text and _decimal(text) is None:
-                c.add("XML-NUMBER", f"{name} is not a decimal number: {text!r}", xpath(element))
+                c.add("XML-NUMBER", f"{name} is not a decimal number: {text!r}", xpath(field))
     if any(f.rule == "XML-AMOUNT" for f in c.findings):
         return c.findings  # totals of unreadable amounts say nothing more
     nets = [v for k, v in values.items() if k.startswith("NetAmount")]
