@@ -11,6 +11,7 @@ demo: install
 
 test: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/invoice-hub schema --check
 	$(BIN)/invoice-hub rules --check
 	$(BIN)/invoice-hub terms --check
@@ -30,6 +31,7 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt pyproject.toml
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 schema: install
 	$(BIN)/invoice-hub schema

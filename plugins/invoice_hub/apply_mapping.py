@@ -41,22 +41,23 @@ def _get(data: Any, steps: tuple[str | int, ...]) -> Any:
 
 def _set(data: dict[str, Any], steps: tuple[str | int, ...], value: Any) -> None:
     """Set the value at ``steps``, creating the groups and list items on the way."""
+    node: Any = data  # a dict at a str step, a list at an int step
     for position, step in enumerate(steps[:-1]):
         following = steps[position + 1]
         empty: Any = [] if isinstance(following, int) else {}
         if isinstance(step, int):
-            while len(data) <= step:  # type: ignore[arg-type]
-                data.append({})  # type: ignore[attr-defined]
-            if data[step] is None:
-                data[step] = empty
-        elif data.get(step) is None:
-            data[step] = empty
-        data = data[step]
+            while len(node) <= step:
+                node.append({})
+            if node[step] is None:
+                node[step] = empty
+        elif node.get(step) is None:
+            node[step] = empty
+        node = node[step]
     last = steps[-1]
     if isinstance(last, int):
-        while len(data) <= last:  # type: ignore[arg-type]
-            data.append(None)  # type: ignore[attr-defined]
-    data[last] = value  # type: ignore[index]
+        while len(node) <= last:
+            node.append(None)
+    node[last] = value
 
 
 class _Rules:
@@ -84,23 +85,17 @@ class _Rules:
                 continue
             path = parse_field_path(rule.field)
             value, if_missing = rule.value, rule.mode == "if_missing"
-            self._update(
-                data,
-                path,
-                f"substitutions[{index}] ({rule.field})",
-                lambda current, value=value, if_missing=if_missing: (
-                    value if not (if_missing and not _empty(current)) else current
-                ),
-            )
+
+            def substitute(current: Any, value: str = value, if_missing: bool = if_missing) -> Any:
+                return value if not (if_missing and not _empty(current)) else current
+
+            self._update(data, path, f"substitutions[{index}] ({rule.field})", substitute)
         for field, table in m.codes.items():
-            self._update(
-                data,
-                parse_field_path(field),
-                f"codes.{field}",
-                lambda current, table=table: (
-                    table.get(current, current) if isinstance(current, str) else current
-                ),
-            )
+
+            def translate(current: Any, table: dict[str, str] = table) -> Any:
+                return table.get(current, current) if isinstance(current, str) else current
+
+            self._update(data, parse_field_path(field), f"codes.{field}", translate)
         lines = data.get("lines") or []
         for output, source in m.fields.items():
             path = parse_field_path(source)

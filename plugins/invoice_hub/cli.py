@@ -9,12 +9,13 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 
     from invoice_hub.config.loader import IntegrationFile
+    from invoice_hub.config.models import Destination, Source, Webhook
 
 #: What a command needs of Airflow (``set_defaults(airflow=...)``): its connections, or also the
 #: ledger under its home. Commands without it never import Airflow (check-config stays fast).
@@ -99,7 +100,9 @@ def _check_connection(args: argparse.Namespace) -> int:
         return 2
     integration = entry.integration
     assert integration is not None
-    endpoints = [("source", integration.source, False)]
+    endpoints: list[tuple[str, Source | Destination | Webhook | None, bool]] = [
+        ("source", integration.source, False)
+    ]
     # "destinations.0" is shown as the YAML reader writes it: destinations[0]
     endpoints += [(re.sub(r"\.(\d+)", r"[\1]", key), d, True) for key, d in integration.destinations_by_id()]
     notify = integration.notify
@@ -117,12 +120,13 @@ def _check_connection(args: argparse.Namespace) -> int:
         if endpoint is None:
             continue
         kind = getattr(endpoint, "type", "webhook")  # a webhook is no transport: it has no type
-        label = f"{name} ({kind}{':' + endpoint.conn_id if getattr(endpoint, 'conn_id', None) else ''})"
+        conn_id = getattr(endpoint, "conn_id", None)
+        label = f"{name} ({kind}{':' + conn_id if conn_id else ''})"
         try:
             if endpoint is integration.accounting_source:
                 result = _probe_accounting_source(endpoint)
             elif endpoint is notify.webhook:
-                result = _probe_webhook(endpoint.conn_id)
+                result = _probe_webhook(cast("Webhook", endpoint).conn_id)
             else:
                 with open_transport(endpoint, entry.path.parent) as transport:
                     result = transport.probe(getattr(endpoint, "path", "/"), as_destination=as_destination)

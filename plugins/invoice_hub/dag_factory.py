@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import pendulum
 from airflow.sdk import DAG, CronDataIntervalTimetable, CronTriggerTimetable, Param, get_parsing_context
@@ -29,7 +29,7 @@ from invoice_hub.config.loader import (
     load_folder,
     load_integration,
 )
-from invoice_hub.config.models import NOTIFY_EVENTS, Integration
+from invoice_hub.config.models import NOTIFY_EVENTS, Integration, Notify
 
 TASK_IDS = ("wait_for_files", "fetch", "validate_transform", "deliver", "archive")
 RECONCILE_TASK_IDS = ("wait_for_files", "fetch", "reconcile", "deliver", "archive")
@@ -54,6 +54,15 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 _log = logging.getLogger(__name__)
+
+
+class _NotifierArgs(TypedDict):
+    """What every RunNotifier of an integration is given, besides its trigger."""
+
+    integration: str
+    notify: Notify
+    conn_ids: list[str]
+
 
 _NAME_LINE = re.compile(rb"^name:\s*[\"']?([a-z][a-z0-9_]*)", re.MULTILINE)
 
@@ -250,10 +259,10 @@ def _notifications(integration: Integration) -> dict[str, Any]:
         return {}
     from invoice_hub.notifications import RunNotifier
 
-    conn_ids = [
-        endpoint.conn_id
+    conn_ids: list[str] = [
+        conn_id
         for endpoint in [integration.source, *(d for _, d in integration.destinations_by_id())]
-        if getattr(endpoint, "conn_id", None)
+        if (conn_id := getattr(endpoint, "conn_id", None))
     ]
     if integration.notify.webhook is not None:
         conn_ids.append(integration.notify.webhook.conn_id)
@@ -261,7 +270,7 @@ def _notifications(integration: Integration) -> dict[str, Any]:
     wanted = {e for e in NOTIFY_EVENTS if notify.recipients(e)} | set(
         notify.webhook.events if notify.webhook else ()
     )
-    common = {"integration": integration.name, "notify": notify, "conn_ids": conn_ids}
+    common: _NotifierArgs = {"integration": integration.name, "notify": notify, "conn_ids": conn_ids}
     callbacks: dict[str, Any] = {}
     # a rejection is told by whichever ends the run: today a rejected file fails it (archive fails)
     if wanted & {"failure", "rejection"}:

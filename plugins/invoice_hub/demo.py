@@ -184,7 +184,11 @@ async def _serve(
             "127.0.0.1",
             port,
             server_host_keys=[partner["key_file"]],
-            sftp_factory=lambda channel: asyncssh.SFTPServer(channel, chroot=str(sftp_root)),
+            sftp_factory=lambda channel: asyncssh.SFTPServer(
+                channel,
+                # asyncssh annotates chroot as bytes, but takes any local path (os.fsencode).
+                chroot=str(sftp_root),  # type: ignore[arg-type]
+            ),
         )
         print(f"demo partner: SFTP server on 127.0.0.1:{port}, root {sftp_root}", flush=True)
     rng = random.Random()  # noqa: S311 - made-up invoice contents, not secrets

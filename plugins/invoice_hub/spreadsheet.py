@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import Any, Final, TextIO
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ _PREFIX_CHARS = frozenset(FORMULA_PREFIXES)
 #: A number a spreadsheet reads as a number, not a formula: ``-12.50``, ``+3``, ``-1e5``.
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 #: Every cell of a CSV for people is quoted (OWASP: a neutralised cell is quoted).
-PEOPLE_CSV_QUOTING = csv.QUOTE_ALL
+PEOPLE_CSV_QUOTING: Final = csv.QUOTE_ALL
 
 
 def neutralise_formula(cell: str) -> str:

@@ -338,7 +338,7 @@ def _run_all(
     ``fs.batch_size`` at a time (an async file system: s3fs, gcsfs, adlfs), else ``one(path, arg)``
     after the other; the results in order. The first error is raised (as the same jobs one at a time would
     have raised it), on an async file system once every job of the group ended."""
-    from fsspec.asyn import _run_coros_in_chunks, sync
+    from fsspec.asyn import _run_coros_in_chunks, sync  # type: ignore[import-untyped]  # fsspec has no stubs
 
     results: list[Any] = [None] * len(jobs)
     by_fs: dict[int, tuple[Any, list[int]]] = {}

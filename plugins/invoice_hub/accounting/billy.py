@@ -365,9 +365,9 @@ class BillySource:
                 "sortProperty": "approvedTime",
                 "sortDirection": "ASC",
             }
-            for record, contacts in self.client.stable_listing("invoices", "invoices", params):
+            for record, listed in self.client.stable_listing("invoices", "invoices", params):
                 if str(record.get("invoiceNo")) in wanted:
-                    found.setdefault(str(record.get("invoiceNo")), []).append((record, contacts))
+                    found.setdefault(str(record.get("invoiceNo")), []).append((record, listed))
         missing = [n for n in wanted if n not in found]
         if missing:
             raise AccountingError(

@@ -29,7 +29,7 @@ from pydantic_core import PydanticCustomError
 from invoice_hub.csv_options import CsvOptions, check_columns
 from invoice_hub.report_columns import COLUMNS
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[1] = 1
 
 #: Airflow schedule presets an integration may name instead of a cron string.
 SCHEDULE_PRESETS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly")
@@ -364,6 +364,14 @@ DocumentType = Literal["invoice", "credit_note"]
 InvoiceStatus = Literal["open", "paid", "cancelled"]
 
 
+def _default_types() -> list[DocumentType]:
+    return ["invoice", "credit_note"]
+
+
+def _default_statuses() -> list[InvoiceStatus]:
+    return ["open", "paid"]
+
+
 class Select(StrictModel):
     """Which received invoices an export run takes (``select:``, kind ``export``): those whose
     ``date_field`` falls in the run's data interval."""
@@ -382,8 +390,8 @@ class Select(StrictModel):
         default="all",
         description="'all', or the customer ids (the buyer's identifier) this export is activated for.",
     )
-    types: list[DocumentType] = Field(default_factory=lambda: ["invoice", "credit_note"], min_length=1)
-    statuses: list[InvoiceStatus] = Field(default_factory=lambda: ["open", "paid"], min_length=1)
+    types: list[DocumentType] = Field(default_factory=_default_types, min_length=1)
+    statuses: list[InvoiceStatus] = Field(default_factory=_default_statuses, min_length=1)
     sources: list[str] = Field(
         default_factory=list,
         description="Only invoices received by these integrations; empty = all (an export with an "
@@ -421,6 +429,10 @@ NotifyEvent = Literal["failure", "rejection", "success"]
 NOTIFY_EVENTS: tuple[NotifyEvent, ...] = ("failure", "rejection", "success")
 
 
+def _default_webhook_events() -> list[NotifyEvent]:
+    return ["failure", "rejection"]
+
+
 class Webhook(StrictModel):
     """A chat tool's (or any service's) incoming webhook: one JSON POST per run and event set."""
 
@@ -430,7 +442,7 @@ class Webhook(StrictModel):
         "in the connection), headers and auth in its extra.",
     )
     events: list[NotifyEvent] = Field(
-        default_factory=lambda: ["failure", "rejection"],
+        default_factory=_default_webhook_events,
         min_length=1,
         description="failure | rejection | success; default failure and rejection.",
     )

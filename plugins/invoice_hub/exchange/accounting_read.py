@@ -29,7 +29,7 @@ from invoice_hub.exchange.select import activated
 from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
-    from invoice_hub.accounting import AccountingSource, SourcedInvoice
+    from invoice_hub.accounting import AccountingSource, DateField, SourcedInvoice
     from invoice_hub.config.models import Integration
     from invoice_hub.ledger.invoices import Criteria, Received
     from invoice_hub.model import Invoice
@@ -121,7 +121,7 @@ def _classify(
     if criteria.numbers and criteria.start is None and criteria.end is None:
         documents = source.numbered(criteria.numbers)  # a manual export by invoice: those, wherever
     else:
-        date_field = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
+        date_field: DateField = "approved_at" if criteria.date_field == "approved_at" else "issue_date"
         documents = source.documents(criteria.start or EARLIEST, criteria.end or LATEST, date_field)
     exportable, listed = [], []
     for sourced in documents:

@@ -82,7 +82,7 @@ def archive_run(
     for status, ids in result.closed.items():
         closing = [e for e in entries if e.file_id in ids]
         reasons = {e.file_id: result.ledger_reason(e) for e in closing}
-        codes = {e.file_id: e.reason_code for e in closing}
+        codes: dict[int | None, str | None] = {e.file_id: e.reason_code for e in closing}
         ledger.close_files(ids, status, reasons, codes)
     if result.unclosed:  # the reason is recorded; the status stays not final: presented again
         ledger.close_files(list(result.unclosed), FileStatus.FETCHED, result.unclosed)  # type: ignore[arg-type]

@@ -31,6 +31,7 @@ from invoice_hub.reasons import Reason
 if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.config.models import CustomerSettings, Integration
+    from invoice_hub.exchange import TaskLog
     from invoice_hub.exchange.transform import Outcome
     from invoice_hub.ledger.invoices import Invoices
     from invoice_hub.manifest import FileEntry, Output
@@ -50,7 +51,7 @@ class ExportRun:
     run_id: str
     exported_at: dt.datetime
     mapping_named: Callable[[str | None], LoadedMapping]
-    log: logging.Logger = _log
+    log: TaskLog = _log
 
 
 def render_export(run: ExportRun, entries: list[FileEntry], invoices: Invoices) -> None:

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from invoice_hub.config.models import Integration
 from invoice_hub.ledger.dashboard import FindState, FoundInvoice, find_invoices
 from invoice_hub.ledger.invoices import Criteria
+
+if TYPE_CHECKING:
+    from invoice_hub.accounting import SourcedInvoice
 
 
 def find_export_invoices(
@@ -54,7 +58,9 @@ def _read_books(integration: Integration, engine: Engine, criteria: Criteria) ->
 
     run_id = f"find-invoices__{dt.datetime.now(dt.UTC).isoformat(timespec='seconds')}"
     read = read_into_ledger(integration, criteria, run_id, engine)
-    states = [(sourced, FindState.NOT_ACTIVATED, None) for sourced in read.not_activated]
+    states: list[tuple[SourcedInvoice, FindState, str | None]] = [
+        (sourced, FindState.NOT_ACTIVATED, None) for sourced in read.not_activated
+    ]
     states += [
         (sourced, FindState.CANNOT_BE_EXPORTED, f"[{code}] {why}") for sourced, code, why in read.failed
     ]

@@ -124,6 +124,7 @@ def stored_document(engine: Engine, integration: str, sha256: str) -> StoredDocu
         ).first()
         if exported is not None:
             url, name, invoice_id = exported
+            assert url is not None  # the query keeps only rows with an output_url
             return StoredDocument(url, name, sha256, None, invoice_id)
         rendered = session.execute(
             select(InvoiceOutput.output_url, InvoiceOutput.output_name, InvoiceRecord.source_file_id)
@@ -137,6 +138,7 @@ def stored_document(engine: Engine, integration: str, sha256: str) -> StoredDocu
         ).first()
         if rendered is not None:
             url, name, file_id = rendered
+            assert url is not None  # the query keeps only rows with an output_url
             return StoredDocument(url, name, sha256, file_id, None)
         received = session.execute(
             select(InvoiceRecord.source_url, InvoiceRecord.source_path, InvoiceRecord.source_file_id)

@@ -4,13 +4,13 @@ and for an export's render, so that a failed, lossy or converted file is recorde
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import TYPE_CHECKING
 
 from invoice_hub.exchange.transform import Target
 from invoice_hub.formats.loss import is_loss
 
 if TYPE_CHECKING:
+    from invoice_hub.exchange import TaskLog
     from invoice_hub.exchange.transform import Outcome
     from invoice_hub.manifest import FileEntry
     from invoice_hub.staging import Staging
@@ -23,7 +23,7 @@ def target_for(entry: FileEntry, staging: Staging, exported_at: dt.datetime) -> 
     return Target(staging, key, entry.name, entry.sha256 or "", exported_at)
 
 
-def settle(entry: FileEntry, outcome: Outcome, staging: Staging, log: logging.Logger) -> None:
+def settle(entry: FileEntry, outcome: Outcome, staging: Staging, log: TaskLog) -> None:
     """``outcome`` on ``entry``: the findings as JSON in staging when there are any a person should
     see (a failure's, or losses delivered with a warning), the outputs, or the failure."""
     if outcome.failed or any(is_loss(f) for f in outcome.findings):

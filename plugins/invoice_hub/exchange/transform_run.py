@@ -20,7 +20,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from invoice_hub.document_store import DocumentStore
 from invoice_hub.errors import is_storage_failure, storage_failed
@@ -34,8 +34,11 @@ from invoice_hub.reasons import Reason
 from invoice_hub.staging import local_copies
 
 if TYPE_CHECKING:
+    from collections.abc import Generator
+
     from invoice_hub.config.mappings import Mapping
     from invoice_hub.config.models import Integration
+    from invoice_hub.exchange import TaskLog
     from invoice_hub.exchange.transform import Outcome
     from invoice_hub.ledger.store import Ledger
     from invoice_hub.manifest import FileEntry
@@ -55,7 +58,7 @@ class TransformRun:
     mapping: tuple[Mapping, Path] | None
     staging: Staging
     run_id: str
-    log: logging.Logger = _log
+    log: TaskLog = _log
     #: One export timestamp for the run's file names.
     exported_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
     #: What the run's files leave for the ledger: received invoices, and each file's outcome by id.
@@ -76,7 +79,8 @@ def transform_files(run: TransformRun, entries: list[FileEntry], ledger: Ledger)
     fetched = [entry for entry in entries if entry.status == "fetched"]
     # read a group at a time from an object store, not one request per file (see local_copies)
     wanted = [(e.staged_url or "", e.size) for e in fetched] if not run.opaque else []
-    with contextlib.closing(local_copies(wanted)) as copies:
+    # local_copies is a generator function (annotated Iterator): what it returns has close()
+    with contextlib.closing(cast("Generator[Path, None, None]", local_copies(wanted))) as copies:
         for entry in fetched:
             assert entry.staged_url is not None and entry.sha256 is not None
             if run.opaque:

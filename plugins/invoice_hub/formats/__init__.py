@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -18,6 +18,8 @@ from invoice_hub.formats.xml import FormatError
 from invoice_hub.validation.findings import Finding, is_valid
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from invoice_hub.csv_options import CsvOptions
     from invoice_hub.model import Invoice
 
@@ -38,7 +40,7 @@ class OutputWriter:
     name: str
     extension: str
     per_invoice: bool
-    write: Callable[[Sequence[Invoice], BinaryIO], None]
+    write: Callable[[Sequence[Invoice], SupportsWrite[bytes]], None]
     #: The input format that reads this output back (None: a report or rendition, not the invoice):
     #: what the conversion reads its output with to prove nothing was lost.
     reads_as: str | None = None
@@ -73,34 +75,34 @@ class OutputWriter:
         )
 
 
-def _write_ubl(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+def _write_ubl(invoices: Sequence[Invoice], sink: SupportsWrite[bytes]) -> None:
     from invoice_hub.formats.ubl_writer import write_ubl_to
 
     (invoice,) = invoices
     write_ubl_to(invoice, sink)  # attachments streamed: a 200 MB one is never held as base64 text
 
 
-def _write_peppol(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+def _write_peppol(invoices: Sequence[Invoice], sink: SupportsWrite[bytes]) -> None:
     from invoice_hub.formats.ubl_writer import write_peppol_bis3_to
 
     (invoice,) = invoices
     write_peppol_bis3_to(invoice, sink)
 
 
-def _write_ap_agility(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+def _write_ap_agility(invoices: Sequence[Invoice], sink: SupportsWrite[bytes]) -> None:
     from invoice_hub.formats.ap_agility import write_ap_agility
 
     (invoice,) = invoices
     write_ap_agility(invoice, sink)
 
 
-def _write_open_ar_csv(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+def _write_open_ar_csv(invoices: Sequence[Invoice], sink: SupportsWrite[bytes]) -> None:
     from invoice_hub.formats.open_ar_csv import write_open_ar_csv
 
     write_open_ar_csv(invoices, sink)
 
 
-def _write_pdf(invoices: Sequence[Invoice], sink: BinaryIO) -> None:
+def _write_pdf(invoices: Sequence[Invoice], sink: SupportsWrite[bytes]) -> None:
     """The invoice's own document: its first PDF attachment (Kolleno's ``<invoice ref>.pdf``)."""
     from invoice_hub.formats.xml import FormatError
 

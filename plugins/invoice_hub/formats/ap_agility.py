@@ -33,7 +33,7 @@ import string
 from collections.abc import Callable, Iterable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING
 
 from lxml import etree
 
@@ -53,6 +53,9 @@ from invoice_hub.model import (
     decimal_text,
 )
 from invoice_hub.xsdtypes import ap_agility_date
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 #: Header elements in the seed's order. ``NetAmount1`` and ``TaxAmount1`` stand for ``NetAmountN`` /
 #: ``TaxAmountN``: one of each per VAT rate, written where the first one is.
@@ -430,7 +433,7 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
     return head, "".join(tail)
 
 
-def write_ap_agility(invoice: Invoice, sink: BinaryIO) -> None:
+def write_ap_agility(invoice: Invoice, sink: SupportsWrite[bytes]) -> None:
     """``invoice`` as AP Agility XML into ``sink``, the image base64-encoded chunk by chunk.
 
     The document is written as text rather than built as a tree: it is flat, its element names are
@@ -575,10 +578,10 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
         for name, value in raw.items()
         if name not in ("ImageExtension", PREPAID, ROUNDING) and value != derived.get(name, "")
     }
-    for line, item in zip(invoice.lines, root.iterfind("LineItem"), strict=True):
+    for line, line_item in zip(invoice.lines, root.iterfind("LineItem"), strict=True):
         values = line_values(invoice, line)
         line.custom_fields = {
-            name: value for name, value in _children(item).items() if value != values.get(name, "")
+            name: value for name, value in _children(line_item).items() if value != values.get(name, "")
         }
     return invoice
 
@@ -597,12 +600,12 @@ def _group_categories(lines: list[Line], nets: list[Decimal | None]) -> list[Tax
     free = dict(sums)
     categories: list[TaxCategory | None] = []
     for net in nets:
-        key = next((k for k, total in free.items() if total == net), None)
-        if key is None:
+        matched = next((k for k, total in free.items() if total == net), None)
+        if matched is None:
             categories.append(None)
             continue
-        del free[key]
-        categories.append(TaxCategory(code=key[0], rate=key[1]))
+        del free[matched]
+        categories.append(TaxCategory(code=matched[0], rate=matched[1]))
     return categories
 
 

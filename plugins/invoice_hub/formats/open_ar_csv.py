@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 import pandas as pd
@@ -58,6 +58,9 @@ from invoice_hub.model import Contact, Identifier, Invoice, Party, Totals, as_te
 from invoice_hub.report_columns import COLUMNS, HEADERS, canonical_column, normalise_header
 from invoice_hub.spreadsheet import neutralise_formula
 from invoice_hub.validation.findings import Finding, Severity, csv_location
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 _AMOUNTS = ("amount", "open_amount")
 _DATES = ("issue_date", "due_date")
@@ -358,6 +361,7 @@ def _map_columns(layout: _Layout, options: CsvOptions, source: str, found: _Find
     headers, row = layout.headers[: layout.header_count], layout.header_row
     normalised = [normalise_header(h) for h in headers]
     listed = ", ".join(repr(h) for h in headers)
+    column: str | None  # below, canonical_column() is None for a header that names no column
     for column, wanted in options.columns.items():
         exact = [i for i, h in enumerate(headers) if h == wanted]
         matches = exact or [i for i, n in enumerate(normalised) if n == normalise_header(wanted)]
@@ -593,7 +597,8 @@ def _typed(
 ) -> OpenArReport:
     """Text cells -> typed columns, with a finding for every cell that is not what its column needs."""
     rows = _row_numbers(len(raw), skipped, layout.header_row + 1)
-    empty = {i: (raw[i] == "").to_numpy() for i in raw.columns}
+    # the frame's columns are the file's column positions (``names=range(...)``); the stubs say str
+    empty = {i: (raw[i] == "").to_numpy() for i in cast("Iterable[int]", raw.columns)}
     blank = np.logical_and.reduce(list(empty.values())) if empty else np.zeros(len(raw), dtype=bool)
     # Values beyond the header (within the columns the sample showed; pandas skipped wider rows):
     # an unquoted delimiter has shifted the row, so its cells cannot be trusted. Empty ones are
@@ -625,29 +630,24 @@ def _typed(
         if column in _AMOUNTS:
             columns[column], bad = _amounts(cells, decimal)
             example = "1234.56 or 1,234.56" if decimal == "." else "1234,56 or 1.234,56"
-            found.cells(
-                "CSV-AMOUNT",
-                bad,
-                rows,
-                header,
-                lambda p, cells=cells, example=example: (
+
+            # a def, not a lambda: mypy cannot infer the type of a lambda with default arguments
+            def amount_message(p: int, cells: pd.Series = cells, example: str = example) -> str:
+                return (
                     f"{cells.iat[p]!r} is not an amount; this file uses {decimal!r} as the decimal "
                     f"separator, so write e.g. {example} (set decimal: if it was detected wrongly)"
-                ),
-            )
+                )
+
+            found.cells("CSV-AMOUNT", bad, rows, header, amount_message)
         elif column == "currency":
             text = cells.str.strip()
             bad = ~(text.str.fullmatch("[A-Za-z]{3}") | (text == "")).to_numpy(dtype=bool)
             columns[column] = _text(text.str.upper())
-            found.cells(
-                "CSV-CURRENCY",
-                bad,
-                rows,
-                header,
-                lambda p, cells=cells: (
-                    f"{cells.iat[p]!r} is not a currency code; write the ISO 4217 code, e.g. EUR"
-                ),
-            )
+
+            def currency_message(p: int, cells: pd.Series = cells) -> str:
+                return f"{cells.iat[p]!r} is not a currency code; write the ISO 4217 code, e.g. EUR"
+
+            found.cells("CSV-CURRENCY", bad, rows, header, currency_message)
         elif column not in _DATES:
             columns[column] = _text(cells)
     _dates(raw, rows, found, layout, options, decimal, columns)
@@ -712,15 +712,12 @@ def _dates(
         bad = text.isin(invalid).to_numpy(dtype=bool) if invalid else np.zeros(len(text), dtype=bool)
         values[bad] = None
         columns[column] = values
-        found.cells(
-            "CSV-DATE",
-            bad,
-            rows,
-            layout.headers[index],
-            lambda p, text=text: (
-                f"{text.iat[p]!r} is not a date in this file's format {shown}; write it like the others"
-            ),
-        )
+
+        # a def, not a lambda: mypy cannot infer the type of a lambda with default arguments
+        def date_message(p: int, text: pd.Series = text) -> str:
+            return f"{text.iat[p]!r} is not a date in this file's format {shown}; write it like the others"
+
+        found.cells("CSV-DATE", bad, rows, layout.headers[index], date_message)
 
 
 def _invoice_numbers(
@@ -840,7 +837,7 @@ def _standard_cells(invoice: Invoice) -> list[str]:
     return [as_text(v) for v in values]
 
 
-def write_open_ar_csv(invoices: Iterable[Invoice], sink: BinaryIO) -> None:
+def write_open_ar_csv(invoices: Iterable[Invoice], sink: SupportsWrite[bytes]) -> None:
     """The invoices as an open-AR report: UTF-8, comma, ISO dates, ``.`` decimals, custom fields last.
 
     A custom field named like a standard header (``Open Amount``) replaces that column's value, as in the

@@ -126,7 +126,9 @@ def _read(element: etree._Element, shape: Shape, source: str, values: Values | N
     # groups are read here rather than by a call each (the calls were most of reading's time).
     values = {} if values is None else values
     table = shape.table
-    for child in element[:]:  # lxml builds the list in one C call: faster than its child iterator
+    child: etree._Element  # a bare annotation: no runtime cost
+    # lxml builds the list in one C call: faster than its child iterator
+    for child in element[:]:  # type: ignore[index]  # lxml-stubs lack the slice overload
         entry = table.get(child.tag)
         if entry is None:
             continue

@@ -13,7 +13,7 @@ import datetime as dt
 import io
 import re
 from decimal import Decimal
-from typing import BinaryIO, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
@@ -31,6 +31,9 @@ from invoice_hub.model import (
     decimal_text,
 )
 from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 CAC, CBC = NS["cac"], NS["cbc"]
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -89,7 +92,9 @@ class _Writer:
     Text is escaped here, and a value XML cannot hold (a control character) is refused naming it.
     """
 
-    def __init__(self, sink: BinaryIO, currency: str | None, where: str, *, empty_elements: bool) -> None:
+    def __init__(
+        self, sink: SupportsWrite[bytes], currency: str | None, where: str, *, empty_elements: bool
+    ) -> None:
         self.sink = sink
         self.empty_elements = empty_elements
         self.currency = currency
@@ -216,13 +221,13 @@ def write_ubl(invoice: Invoice) -> bytes:
     return sink.getvalue()
 
 
-def write_ubl_to(invoice: Invoice, sink: BinaryIO) -> None:
+def write_ubl_to(invoice: Invoice, sink: SupportsWrite[bytes]) -> None:
     """:func:`write_ubl` into ``sink``: embedded attachments are encoded straight into it, so a large
     one is not held again as one string (what the memory target of ``bench/formats.py`` measures)."""
     _write(invoice, sink, empty_elements=True)
 
 
-def _write(invoice: Invoice, sink: BinaryIO, *, empty_elements: bool) -> None:
+def _write(invoice: Invoice, sink: SupportsWrite[bytes], *, empty_elements: bool) -> None:
     credit = invoice.type == "credit_note"
     namespace = CREDIT_NOTE_NS if credit else INVOICE_NS
     root = "CreditNote" if credit else "Invoice"
@@ -656,6 +661,6 @@ def write_peppol_bis3(invoice: Invoice) -> bytes:
     return sink.getvalue()
 
 
-def write_peppol_bis3_to(invoice: Invoice, sink: BinaryIO) -> None:
+def write_peppol_bis3_to(invoice: Invoice, sink: SupportsWrite[bytes]) -> None:
     """:func:`write_peppol_bis3` into ``sink`` (attachments streamed, as :func:`write_ubl_to`)."""
     _write(as_peppol_bis3(invoice), sink, empty_elements=False)

@@ -70,7 +70,7 @@ def parse_xml(document: bytes | Path, source: str) -> etree._Element:
     except OSError as exc:
         raise FormatError(f"{source}: cannot read: {exc}") from None
     docinfo = tree.docinfo  # a new object at every access
-    if docinfo.doctype or docinfo.internalDTD is not None:
+    if docinfo.doctype or docinfo.internalDTD is not None:  # type: ignore[union-attr]  # stubs lack doctype
         raise FormatError(f"{source}: DOCTYPE and ENTITY declarations are not accepted in invoices")
     return tree.getroot()
 

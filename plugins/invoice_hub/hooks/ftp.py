@@ -20,7 +20,7 @@ from __future__ import annotations
 import ftplib
 import socket
 import ssl
-from typing import Any
+from typing import Any, cast
 
 from airflow.providers.ftp.hooks.ftp import FTPHook, _get_passive_mode
 
@@ -33,7 +33,8 @@ class ReusingFtpTls(ftplib.FTP_TLS):
     def ntransfercmd(self, cmd: str, rest: Any = None) -> tuple[socket.socket, int | None]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
         if self._prot_p:  # type: ignore[attr-defined]
-            session = self.sock.session  # type: ignore[attr-defined]
+            # protected data connections come after login(), whose AUTH TLS wrapped the control socket
+            session = cast(ssl.SSLSocket, self.sock).session
             conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)
         return conn, size
 

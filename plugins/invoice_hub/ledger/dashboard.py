@@ -38,7 +38,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import (
@@ -259,7 +259,7 @@ class _AmongFew(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
-    _traverse_internals: ClassVar = [
+    _traverse_internals: list[tuple[str, InternalTraversal]] = [
         ("column", InternalTraversal.dp_clauseelement),
         ("subquery", InternalTraversal.dp_clauseelement),
     ]
@@ -1012,7 +1012,7 @@ def transaction_detail(
         if file is None or not readable(file.integration):
             return None
         facts = _facts(connection, set(), {file.id})
-        history = [
+        history: list[HistoryEvent] = [
             *_file_history(file, _file_output_names(connection, file.id)),
             *_delivery_history(connection, file.id, file.integration),
         ]
@@ -1035,7 +1035,7 @@ def transaction_detail(
     if kind is Kind.INVOICE:
         facts = _facts(connection, {invoice.id}, {invoice.source_file_id})
         transaction = _invoice_transaction(invoice, facts, as_utc(invoice.received_at))
-    history: list[HistoryEvent] = []
+    history = []
     # what a converting transfer wrote the invoice into: the history's names, the page's documents
     outputs = connection.execute(
         select(InvoiceOutput.output_name, InvoiceOutput.output_url)
@@ -1480,7 +1480,7 @@ def open_ar_summary(
     invoice_ref order, keyset on the unique (integration, invoice_ref) index) of those in ``state``."""
     a = ArInvoice.__table__.c
     limit = max(1, min(limit, MAX_LIMIT))
-    statuses = dict(
+    statuses: dict[str, int] = dict(
         connection.execute(
             select(a.status, func.count()).where(a.integration == name).group_by(a.status)
         ).all()

@@ -36,7 +36,7 @@ class Received:
     document_url: str
     #: Each output the invoice is in, ``(name, sha256)`` or ``(name, sha256, store URL)``: the
     #: deliveries of those are its deliveries (see :class:`OutputLink`).
-    outputs: tuple[tuple[str, ...], ...] = ()
+    outputs: tuple[tuple[str, str] | tuple[str, str, str | None], ...] = ()
     approved_at: dt.datetime | None = None  # in the accounting system an export read it from
     #: The customer id when the source knows its customers by its own ids (an accounting system's
     #: contact id); else the buyer's identifier in the invoice (``party_id``).
@@ -78,7 +78,7 @@ class Invoices:
         with self.engine.begin() as connection:
             for start in range(0, len(received), _CHUNK):
                 chunk = received[start : start + _CHUNK]
-                known = set(
+                known: set[tuple[str, str, str]] = set(
                     connection.execute(
                         select(InvoiceRecord.source_sha256, InvoiceRecord.number, InvoiceRecord.type).where(
                             InvoiceRecord.integration == integration,
@@ -199,7 +199,7 @@ class Invoices:
                     )
 
 
-def selection_query(criteria: Criteria) -> Select[tuple[InvoiceRecord]]:
+def selection_query(criteria: Criteria) -> Select[InvoiceRecord]:
     """What ``criteria`` selects, oldest first (by the date field, then number): export runs, the
     CLI's and the dashboard's "Find invoices" read the same selection."""
     date = getattr(InvoiceRecord, criteria.date_field)
@@ -219,7 +219,7 @@ def selection_query(criteria: Criteria) -> Select[tuple[InvoiceRecord]]:
     return query.order_by(date, InvoiceRecord.number, InvoiceRecord.id)
 
 
-def exported_query(integration: str, invoice_ids: list[int]) -> Select[tuple[InvoiceExport]]:
+def exported_query(integration: str, invoice_ids: list[int]) -> Select[InvoiceExport]:
     """What this export delivered of these invoices (at most ``_CHUNK`` ids)."""
     return select(InvoiceExport).where(
         InvoiceExport.integration == integration,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Context, Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     Numeric,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -393,8 +394,9 @@ def source_file_search_text() -> ColumnElement[str]:
 #: Trigram indexes exist on PostgreSQL only (extension ``pg_trgm``); SQLite scans, which is what a
 #: small SQLite ledger can afford. Migrations 0007 and 0008 make the same ones.
 for _table, _text in (
-    (InvoiceRecord.__table__, invoice_search_text),
-    (SourceFile.__table__, source_file_search_text),
+    # A declarative class's __table__ is typed as a FromClause; for these classes it is their Table.
+    (cast(Table, InvoiceRecord.__table__), invoice_search_text),
+    (cast(Table, SourceFile.__table__), source_file_search_text),
 ):
     _table.append_constraint(
         Index(

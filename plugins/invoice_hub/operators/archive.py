@@ -32,7 +32,7 @@ class ArchiveOperator(IntegrationOperator):
                 )
             self.log.info("Resent %s to %s", entry.name, ", ".join(entry.delivered_to))
             return {"resend": entry.name, "delivered_to": entry.delivered_to}
-        source = self.integration.source
+        source = self.integration.file_source
         assert source is not None
         run = ArchiveRun(self.integration.name, source, context["run_id"])
         with self.source_transport() as transport:

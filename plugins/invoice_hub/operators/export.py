@@ -40,6 +40,8 @@ class SelectInvoicesOperator(IntegrationOperator):
         if request is not None:
             return self.resend_manifest(request)
         chosen_by_hand = manual_selection(context["params"])
+        start: dt.datetime | None
+        end: dt.datetime | None
         start, end = context.get("data_interval_start"), context.get("data_interval_end")
         if not chosen_by_hand and self.integration.select.period == "interval":
             start, end = run_interval(self.integration, start, end, getattr(dag_run, "run_after", None))

@@ -36,7 +36,7 @@ class WaitForFilesOperator(IntegrationOperator):
         found = self._look()
         if found is not None:
             return found
-        source = self.integration.source
+        source = self.integration.file_source
         assert source is not None
         waited = time.time() - started
         if waited + source.poll_interval_seconds > source.wait_seconds:
@@ -58,7 +58,7 @@ class WaitForFilesOperator(IntegrationOperator):
         raise AssertionError("defer() does not return")  # pragma: no cover
 
     def _look(self) -> dict | None:
-        source = self.integration.source
+        source = self.integration.file_source
         assert source is not None
         with self.source_transport() as transport:
             found = find_candidates(transport, source, time.time())

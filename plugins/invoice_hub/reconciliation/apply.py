@@ -79,6 +79,7 @@ def reconcile_file(
             f"it would mark {counts['paid']:,} of {comparison.open_before:,} open invoices paid "
             f"({comparison.paid_fraction:.1%}, more than max_paid_fraction {options.max_paid_fraction:.0%})"
         )
+    reason = "; ".join(holds) or None
     record = {
         "source_path": source,
         "sha256": sha256,
@@ -87,13 +88,13 @@ def reconcile_file(
         "open_before": comparison.open_before,
         **counts,
         "run_id": run_id,
-        "reason": "; ".join(holds) or None,
+        "reason": reason,
         "approved_by": approved_by if holds else None,
     }
     if holds and approved_by is None:
         receivables.hold(integration, record)
-        return Outcome("held", record["reason"], snapshot, comparison)
+        return Outcome("held", reason, snapshot, comparison)
     snapshot_id = receivables.apply(
         integration, record, comparison.changes, snapshot.frame, snapshot.extra_columns
     )
-    return Outcome("applied", record["reason"], snapshot, comparison, snapshot_id)
+    return Outcome("applied", reason, snapshot, comparison, snapshot_id)

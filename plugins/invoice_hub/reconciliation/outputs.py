@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,9 @@ import pandas as pd
 from invoice_hub.amounts import units_to_amount
 from invoice_hub.reconciliation.apply import Outcome
 from invoice_hub.spreadsheet import people_csv_text
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 CHANGE_COLUMNS = (
     "invoice_ref",
@@ -77,7 +80,7 @@ def _change_table(outcome: Outcome) -> pd.DataFrame:
     )
 
 
-def write_changes_csv(outcome: Outcome, sink: BinaryIO) -> None:
+def write_changes_csv(outcome: Outcome, sink: SupportsWrite[bytes]) -> None:
     """The changes for people: a partner's ``=HYPERLINK(...)`` customer name arrives inert."""
     sink.write(people_csv_text(change_table(outcome)).encode())
 
@@ -100,6 +103,6 @@ def changes_document(outcome: Outcome, integration: str) -> dict[str, Any]:
     }
 
 
-def write_changes_json(outcome: Outcome, integration: str, sink: BinaryIO) -> None:
+def write_changes_json(outcome: Outcome, integration: str, sink: SupportsWrite[bytes]) -> None:
     # No indent: json's C encoder only runs without one (three times faster for a million changes).
     sink.write(json.dumps(changes_document(outcome, integration), default=int).encode())

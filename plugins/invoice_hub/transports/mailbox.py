@@ -30,7 +30,7 @@ import ssl
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import parsedate_to_datetime
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from invoice_hub.naming import safe_name
 from invoice_hub.transports.base import Readable, RemoteFile, Transport, TransportError
@@ -68,7 +68,8 @@ def _parse(raw: bytes, server_id: str) -> _Message:
             while name in parsed.attachments:  # a second attachment of this name: one of its own
                 variant += 1
                 name = safe_name(name, variant=f"part {position}.{variant}")
-            parsed.attachments[name] = part.get_payload(decode=True) or b""
+            # decoded, a part that is not multipart is its bytes (typeshed also allows a Message)
+            parsed.attachments[name] = cast("bytes | None", part.get_payload(decode=True)) or b""
     return parsed
 
 
@@ -230,8 +231,10 @@ class ImapTransport(MailTransport):
             from invoice_hub.hooks.mailbox import HubImapHook
 
             try:
-                self._client = HubImapHook(imap_conn_id=self.conn_id).get_conn().mail_client
-                status, _ = self._client.select(_quote(self.mailbox))
+                client = HubImapHook(imap_conn_id=self.conn_id).get_conn().mail_client
+                assert client is not None  # get_conn() builds the client
+                self._client = client
+                status, _ = client.select(_quote(self.mailbox))
             except (*_TRANSIENT, imaplib.IMAP4.error, ssl.SSLError) as exc:
                 raise _login_error(self.label, exc) from exc
             if status != "OK":

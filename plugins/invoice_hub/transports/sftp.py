@@ -23,7 +23,7 @@ import socket
 import threading
 from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO, TypeVar, cast
 
 import asyncssh
 
@@ -179,7 +179,7 @@ class SftpTransport(Transport):
         try:
             async with sftp.open(path, "rb") as remote:
                 while chunk := await remote.read(_BLOCK):
-                    into.write(chunk)
+                    into.write(cast(bytes, chunk))  # binary mode; asyncssh types read() as AnyStr
         except _IO_ERRORS as exc:
             raise self._error(exc, "read", path) from exc
 

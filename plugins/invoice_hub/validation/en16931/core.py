@@ -383,19 +383,25 @@ def check_invoice(doc: Doc) -> None:
         )
         ok = (
             len(vat) == 1
-            and None not in (inclusive, exclusive, vat[0])
+            and inclusive is not None
+            and exclusive is not None
+            and vat[0] is not None
             and inclusive == round2(exclusive + vat[0])
         )
         doc.fail_unless(ok, "BR-CO-15", root)
     doc.fail_unless(exists(root, "cac:TaxTotal/cac:TaxSubtotal"), "BR-CO-18", root)
     # BR-DEC-13/15: the official XPath compares @currencyID with a child of cbc:TaxAmount and so never
     # fires; the hub checks what the rule states: the VAT totals in document (tax) currency have <= 2 decimals.
-    for rule_id, code in (
+    for rule_id, currency_code in (
         ("BR-DEC-13", text(root, "cbc:DocumentCurrencyCode")),
         ("BR-DEC-15", text(root, "cbc:TaxCurrencyCode")),
     ):
         for amount in (a for t in tax_amounts for a in every(t, "cbc:TaxAmount")):
-            if code is not None and amount.get("currencyID") == code and not decimals_ok(amount):
+            if (
+                currency_code is not None
+                and amount.get("currencyID") == currency_code
+                and not decimals_ok(amount)
+            ):
                 doc.fail(rule_id, amount)
 
 
@@ -530,8 +536,9 @@ def check_document_totals(doc: Doc) -> None:
             and (prepaid is not None or not has_prepaid)
             and (rounding is not None or not has_rounding)
         ):
-            due = round2(inclusive - prepaid) if has_prepaid else inclusive
-            co16 = (round2(payable - rounding) if has_rounding else payable) == due
+            # has_prepaid (has_rounding) implies a readable value here: "and ... is not None" narrows
+            due = round2(inclusive - prepaid) if has_prepaid and prepaid is not None else inclusive
+            co16 = (round2(payable - rounding) if has_rounding and rounding is not None else payable) == due
         doc.fail_unless(co16, "BR-CO-16", totals)
         for rule_id, name in (
             ("BR-DEC-09", "LineExtensionAmount"), ("BR-DEC-10", "AllowanceTotalAmount"), ("BR-DEC-11", "ChargeTotalAmount"),
@@ -683,7 +690,7 @@ def check_vat_breakdown(doc: Doc) -> None:
         )
         doc.fail_unless(ok, "BR-CO-14", tax_total)
     for subtotal in doc.all("cac:TaxSubtotal"):
-        if subtotal.getparent() is None or subtotal.getparent().tag != _TAX_TOTAL:
+        if (parent := subtotal.getparent()) is None or parent.tag != _TAX_TOTAL:
             continue
         doc.fail_unless(exists(subtotal, "cbc:TaxableAmount"), "BR-45", subtotal)
         doc.fail_unless(exists(subtotal, "cbc:TaxAmount"), "BR-46", subtotal)

@@ -21,7 +21,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 
 from lxml import etree
 
@@ -36,6 +36,16 @@ _PREFIXES = {
     "ext": "urn:oasis:names:specification:ubl:schema:xsd:CommonExtensionComponents-2",
 }
 _HUNDRED = Decimal(100)
+
+if TYPE_CHECKING:
+
+    class NodeSetXPath(Protocol):
+        """A compiled XPath whose expression selects elements. lxml-stubs type every evaluation as the
+        union of all XPath results (boolean, number, string, node-set), whatever the expression."""
+
+        def __call__(
+            self, _etree_or_element: etree._Element, /, **_variables: list[etree._Element]
+        ) -> list[etree._Element]: ...
 
 
 @functools.cache
@@ -85,8 +95,8 @@ class _Path(NamedTuple):
     """A path of child steps, ready to run: one Clark tag, or compiled XPath for several steps."""
 
     tag: str | None  # a single step: lxml's C child iterator, no ElementPath
-    all: etree.XPath | None  # several steps: libxml2 walks them in C (2-3x ElementPath or Python loops)
-    first: etree.XPath | None  # (path)[1]
+    all: NodeSetXPath | None  # several steps: libxml2 walks them in C (2-3x ElementPath or Python loops)
+    first: NodeSetXPath | None  # (path)[1]
 
 
 @functools.cache
@@ -98,7 +108,9 @@ def _path(path: str) -> _Path | None:
     if len(steps) == 1:
         return _Path(clark(path), None, None)
     return _Path(
-        None, etree.XPath(path, namespaces=_PREFIXES), etree.XPath(f"({path})[1]", namespaces=_PREFIXES)
+        None,
+        cast("NodeSetXPath", etree.XPath(path, namespaces=_PREFIXES)),
+        cast("NodeSetXPath", etree.XPath(f"({path})[1]", namespaces=_PREFIXES)),
     )
 
 
@@ -106,9 +118,9 @@ _XPATH_SYNTAX = frozenset("[]()@*.= ")
 
 
 @functools.cache
-def _compiled(expression: str) -> etree.XPath:
+def _compiled(expression: str) -> NodeSetXPath:
     """``expression`` compiled once per process (lxml serialises evaluations of one XPath object)."""
-    return etree.XPath(expression, namespaces=_PREFIXES)
+    return cast("NodeSetXPath", etree.XPath(expression, namespaces=_PREFIXES))  # Doc.select's: elements
 
 
 def first(parent: etree._Element | None, path: str) -> etree._Element | None:
@@ -118,7 +130,7 @@ def first(parent: etree._Element | None, path: str) -> etree._Element | None:
     compiled = _path(path)
     if compiled is None:
         return parent.find(path, NS)
-    if compiled.tag is not None:
+    if compiled.first is None:  # a single step: compiled.tag (a path has either tag or all and first)
         return next(parent.iterchildren(compiled.tag), None)
     found = compiled.first(parent)
     return found[0] if found else None
@@ -131,7 +143,7 @@ def every(parent: etree._Element | None, path: str) -> list[etree._Element]:
     compiled = _path(path)
     if compiled is None:
         return parent.findall(path, NS)
-    if compiled.tag is not None:
+    if compiled.all is None:  # a single step: compiled.tag (a path has either tag or all and first)
         return list(parent.iterchildren(compiled.tag))
     return compiled.all(parent)
 
@@ -154,7 +166,7 @@ def total(values: Iterable[Decimal | None]) -> Decimal:
     return sum((v for v in values if v is not None), Decimal(0))
 
 
-def charge_indicator(element: etree._Element) -> bool | None:
+def charge_indicator(element: etree._Element | None) -> bool | None:
     """``cbc:ChargeIndicator`` as xs:boolean (true/1, false/0), None when absent or not a boolean."""
     value = norm(text(element, "cbc:ChargeIndicator"))
     return {"true": True, "1": True, "false": False, "0": False}.get(value)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from functools import cache
 from importlib.resources import files
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 
 from lxml import etree
 
@@ -19,6 +19,16 @@ from invoice_hub.validation.en16931.registry import checks, define
 
 _WHOLE, _TAIL = "=", "A UBL invoice should not include the "
 _SPECIAL_CR = ("UBL-CR-002", "UBL-CR-412", "UBL-CR-665", "UBL-CR-666", "UBL-CR-673")
+
+if TYPE_CHECKING:
+
+    class _AttributeValue(Protocol):
+        """What ``//*/@*`` selects: lxml's smart string of an attribute's value. Its name is a str and
+        its element is always there (lxml-stubs allow str, bytes or None, and no element)."""
+
+        attrname: str
+
+        def getparent(self) -> etree._Element: ...
 
 
 class _Restriction(NamedTuple):
@@ -62,7 +72,7 @@ def _cr_table() -> _CrTable:
         if not steps:
             table.attributes[attribute] = rule_id  # type: ignore[index]
             continue
-        variants = [[]]
+        variants: list[list[str]] = [[]]
         for step in steps:
             names = ("cac:InvoiceLine", "cac:CreditNoteLine") if step == "LINE" else (step,)
             variants = [[*v, clark(n)] for v in variants for n in names]
@@ -187,7 +197,7 @@ def check_elements(doc: Doc) -> None:
     visit(doc.root, _ROOT_PLAN)
     # every attribute of the document in one C-level XPath (most elements have none; asking each
     # element for its attributes costs more than the whole walk)
-    for value in doc.select("//*/@*"):
+    for value in cast("list[_AttributeValue]", doc.select("//*/@*")):
         attribute = value.attrname
         rule_id = attributes.get(attribute)
         dt = _DT_ATTRIBUTES.get(attribute)
@@ -344,12 +354,12 @@ def check_occurrences(doc: Doc) -> None:
         if any(c.text == "130" for c in every(r, "cbc:DocumentTypeCode"))
     ]
     doc.fail_unless(sum(len(every(r, "cbc:ID")) for r in objects) <= 1, "UBL-SR-04", root)
-    for rule_id, party, vat in (
+    for rule_id, party_path, vat in (
         ("UBL-SR-12", "cac:AccountingSupplierParty", True),
         ("UBL-SR-13", "cac:AccountingSupplierParty", False),
         ("UBL-SR-18", "cac:AccountingCustomerParty", True),
     ):
-        schemes = every(root, f"{party}/cac:Party/cac:PartyTaxScheme")
+        schemes = every(root, f"{party_path}/cac:Party/cac:PartyTaxScheme")
         # [cac:TaxScheme/upper-case(cbc:ID) = 'VAT'] (UBL-SR-12/18) and [... != 'VAT'] (UBL-SR-13) are
         # general comparisons: some TaxScheme equals (differs from) VAT; neither holds without a TaxScheme
         chosen = [s for s in schemes if any((value == "VAT") == vat for value in _scheme_ids(s))]
@@ -358,7 +368,8 @@ def check_occurrences(doc: Doc) -> None:
         i
         for i in doc.all("cbc:ID")
         if (i.get("schemeID") or "").upper() == "SEPA"
-        and i.getparent().tag == clark("cac:PartyIdentification")
+        and (parent := i.getparent()) is not None  # always: doc.all() has no root
+        and parent.tag == clark("cac:PartyIdentification")
     ]
     doc.fail_unless(len(sepa) <= 1, "UBL-SR-29", root)
     doc.fail_unless(len({e.text for e in doc.all("cbc:PaymentID")}) <= 1, "UBL-SR-44", root)
@@ -413,9 +424,9 @@ def check_occurrences(doc: Doc) -> None:
             doc.fail_unless(len(every(means, path)) <= 1, rule_id, means)
     for ac in doc.all("cac:AllowanceCharge"):
         value = norm(text(ac, "cbc:ChargeIndicator"))
-        rule_id = {"false": "UBL-SR-30", "0": "UBL-SR-30", "true": "UBL-SR-31", "1": "UBL-SR-31"}.get(value)
-        if rule_id:
-            doc.fail_unless(len(every(ac, "cbc:AllowanceChargeReason")) <= 1, rule_id, ac)
+        rule = {"false": "UBL-SR-30", "0": "UBL-SR-30", "true": "UBL-SR-31", "1": "UBL-SR-31"}.get(value)
+        if rule:
+            doc.fail_unless(len(every(ac, "cbc:AllowanceChargeReason")) <= 1, rule, ac)
     for subtotal in doc.all("cac:TaxSubtotal"):
         doc.fail_unless(
             len(every(subtotal, "cac:TaxCategory/cbc:TaxExemptionReason")) <= 1, "UBL-SR-32", subtotal

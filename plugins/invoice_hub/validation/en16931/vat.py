@@ -9,6 +9,7 @@ BR-AF-08/09, BR-AG-08/09), with XPath's half-up rounding to two decimals.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal, NamedTuple
@@ -418,7 +419,7 @@ def check_categories(doc: Doc) -> None:
         # XX-01: the category in lines, allowances or charges <=> (exactly) one breakdown of it
         if category.breakdown == "exactly-one":
             used = bool(facts.by_tax_category.get((code, True)) or facts.by_classified.get((code, True)))
-            breakdowns = facts.by_breakdown.get((code, True), [])
+            breakdowns: Sequence[etree._Element] = facts.by_breakdown.get((code, True), [])
             doc.fail_unless(not used or len(breakdowns) == 1, f"{p}-01", root)
         else:
             vat_only = code != "S"
@@ -439,7 +440,11 @@ def check_categories(doc: Doc) -> None:
         # XX-05/06/07: the rate on lines, allowances and charges of the category
         for line_category in facts.by_classified.get((code, True), ()):
             parent = line_category.getparent()
-            if parent is not None and parent.getparent() is not None and parent.getparent().tag in _LINES:
+            if (
+                parent is not None
+                and (grandparent := parent.getparent()) is not None
+                and grandparent.tag in _LINES
+            ):
                 doc.fail_unless(_rate_ok(line_category, category.rate), f"{p}-05", line_category)
         for charge in (False, True):
             for ac_category in facts.by_kind_group[False, charge].get((code, True), ()):
@@ -451,6 +456,7 @@ def check_categories(doc: Doc) -> None:
         if breakdowns and amounts is None:
             amounts = _Amounts(doc)
         for breakdown in breakdowns:
+            assert amounts is not None  # read above, as there are breakdowns
             doc.fail_unless(_taxable_ok(amounts, category, breakdown), f"{p}-08", breakdown)
             doc.fail_unless(_tax_ok(category, breakdown), f"{p}-09", breakdown)
             reason = exists(breakdown, "cbc:TaxExemptionReason") or exists(

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
+from typing import TYPE_CHECKING, cast
 
 from lxml import etree
 
@@ -33,6 +34,9 @@ from invoice_hub.validation.peppol.code_lists import (
 )
 from invoice_hub.validation.peppol.national import both_german
 from invoice_hub.xsdtypes import xs_date, xs_date_start
+
+if TYPE_CHECKING:
+    from invoice_hub.validation.en16931.document import NodeSetXPath
 
 define("PEPPOL-EN16931-R001", "fatal", "Business process MUST be provided.")
 define(
@@ -247,7 +251,7 @@ def check_document(doc: Doc) -> None:
 
 #: R008's context, as the schematron states it: one compiled XPath 1.0 query (its normalize-space,
 #: like XPath 2.0's, strips only XML white space; a comment inside an element is not text).
-_EMPTY_ELEMENTS = etree.XPath("//*[not(*) and not(normalize-space())]")
+_EMPTY_ELEMENTS = cast("NodeSetXPath", etree.XPath("//*[not(*) and not(normalize-space())]"))
 
 
 @checks("PEPPOL-EN16931-R008")
@@ -409,9 +413,9 @@ def check_lines(doc: Doc) -> None:
         price = quantity.getparent()
         if quantity.get("unitCode") is None or price is None or price.tag != _PRICE:
             continue
-        line = price.getparent()
-        invoiced = every(line, "cbc:InvoicedQuantity") + every(line, "cbc:CreditedQuantity")
-        units = {q.get("unitCode") for q in every(line, quantity_path)}
+        price_line = price.getparent()
+        invoiced = every(price_line, "cbc:InvoicedQuantity") + every(price_line, "cbc:CreditedQuantity")
+        units = {q.get("unitCode") for q in every(price_line, quantity_path)}
         doc.fail_unless(not invoiced or quantity.get("unitCode") in units, "PEPPOL-EN16931-R130", quantity)
 
 
@@ -437,11 +441,19 @@ def _check_line_amount(doc: Doc, line: etree._Element, quantity_path: str) -> No
         indicator = norm(text(ac, "cbc:ChargeIndicator"))
         if indicator in amounts:
             amounts[indicator] += [dec(a.text) for a in every(ac, "cbc:Amount")]
-    sums = {k: None if None in v else xround(sum(v, Decimal(0)), 2) for k, v in amounts.items()}  # type: ignore[arg-type]
+    sums = {
+        k: None if None in v else xround(sum(cast("list[Decimal]", v), Decimal(0)), 2)  # no None in v
+        for k, v in amounts.items()
+    }
     charges, allowances = sums["true"], sums["false"]
     ok = (
-        None not in (net, quantity, price, base, charges, allowances)
-        and ids.slack(net, quantity * (price / base) + charges - allowances, _TWO_CENTS)  # type: ignore[operator]
+        net is not None
+        and quantity is not None
+        and price is not None
+        and base is not None
+        and charges is not None
+        and allowances is not None
+        and ids.slack(net, quantity * (price / base) + charges - allowances, _TWO_CENTS)
     )
     doc.fail_unless(ok, "PEPPOL-EN16931-R120", line)
 
@@ -453,7 +465,7 @@ def check_type_codes(doc: Doc) -> None:
     for code in doc.all("cbc:InvoiceTypeCode"):
         ok = process != "01" or norm(code.text) in PROFILE_01_INVOICE_TYPES
         doc.fail_unless(ok, "PEPPOL-EN16931-P0100", code)
-        ok = norm("".join(code.itertext())) not in ("326", "384") or both_german(doc)
+        ok = norm("".join(cast("Iterator[str]", code.itertext()))) not in ("326", "384") or both_german(doc)
         doc.fail_unless(ok, "PEPPOL-EN16931-P0112", code)
     for code in doc.all("cbc:CreditNoteTypeCode"):
         ok = process != "01" or norm(code.text) in PROFILE_01_CREDIT_NOTE_TYPES
@@ -561,7 +573,7 @@ def check_identifier_schemes(doc: Doc) -> None:
     endpoint_tag = clark("cbc:EndpointID")
     for identifier in identifiers:
         scheme = identifier.get("schemeID")
-        raw = "".join(identifier.itertext())
+        raw = "".join(cast("Iterator[str]", identifier.itertext()))  # lxml-stubs: str or bytes
         if scheme == "9907" and identifier.tag == endpoint_tag:
             doc.fail_unless(ids.check_cf(norm(raw)), "PEPPOL-COMMON-R046", identifier)
             continue

@@ -14,14 +14,14 @@ import re
 from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, norm, text
-from invoice_hub.validation.en16931.registry import checks, define
+from invoice_hub.validation.en16931.registry import Flag, checks, define
 from invoice_hub.validation.peppol.identifiers import xs_number
 from invoice_hub.validation.peppol.national import written_country
 
 SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
-_RULES = (
+_RULES: tuple[tuple[str, Flag, str], ...] = (
     ("DK-R-002", "fatal", "Danish suppliers MUST provide legal entity (CVR-number)"),
     ("DK-R-014", "fatal", 'For Danish Suppliers it is mandatory to specify schemeID as "0184" (DK CVR-number) when PartyLegalEntity/CompanyID is used for AccountingSupplierParty'),
     ("DK-R-016", "fatal", "For Danish Suppliers, a Credit note cannot have a negative total (PayableAmount)"),

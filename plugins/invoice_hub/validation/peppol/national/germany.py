@@ -14,14 +14,14 @@ import re
 from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, first, norm, text
-from invoice_hub.validation.en16931.registry import checks, define
+from invoice_hub.validation.en16931.registry import Flag, checks, define
 from invoice_hub.validation.peppol.identifiers import xs_number
 from invoice_hub.validation.peppol.national import both_german
 
 SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
-_RULES = (
+_RULES: tuple[tuple[str, Flag, str], ...] = (
     ("DE-R-001", "fatal", 'An invoice shall contain information on "PAYMENT INSTRUCTIONS" (BG-16).'),
     ("DE-R-015", "fatal", 'The element "Buyer reference" (BT-10) shall be provided.'),
     ("DE-R-016", "fatal", 'If one of the VAT codes S, Z, E, AE, K, G, L, or M is used, an invoice shall contain at least one of the following elements: "Seller VAT identifier" (BT-31) or "Seller tax registration identifier" (BT-32) or "SELLER TAX REPRESENTATIVE PARTY" (BG-11).'),

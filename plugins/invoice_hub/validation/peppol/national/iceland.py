@@ -12,14 +12,14 @@ from __future__ import annotations
 from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, first, norm, text
-from invoice_hub.validation.en16931.registry import checks, define
+from invoice_hub.validation.en16931.registry import Flag, checks, define
 from invoice_hub.validation.peppol.national import written_country
 from invoice_hub.xsdtypes import xs_date
 
 SUPPLIER, CUSTOMER = "cac:AccountingSupplierParty", "cac:AccountingCustomerParty"
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
-_RULES = (
+_RULES: tuple[tuple[str, Flag, str], ...] = (
     ("IS-R-001", "warning", "If seller is icelandic then invoice type should be 380 or 381 — Ef seljandi er íslenskur þá ætti gerð reiknings (BT-3) að vera sölureikningur (380) eða kreditreikningur (381)."),
     ("IS-R-002", "fatal", "If seller is icelandic then it shall contain sellers legal id — Ef seljandi er íslenskur þá skal reikningur innihalda íslenska kennitölu seljanda (BT-30)."),
     ("IS-R-003", "fatal", "If seller is icelandic then it shall contain his address with street name and zip code — Ef seljandi er íslenskur þá skal heimilisfang seljanda innihalda götuheiti og póstnúmer (BT-35 og BT-38)."),

@@ -13,11 +13,11 @@ from __future__ import annotations
 import re
 
 from invoice_hub.validation.en16931.document import Doc, every, exists, norm, text
-from invoice_hub.validation.en16931.registry import checks, define
+from invoice_hub.validation.en16931.registry import Flag, checks, define
 from invoice_hub.validation.peppol.national import parties, supplier_country
 
 # The official flags and messages (PEPPOL-EN16931-UBL.sch 3.0.19), in the schematron's order.
-_RULES = (
+_RULES: tuple[tuple[str, Flag, str], ...] = (
     ("IT-R-001", "fatal", "BT-32 (Seller tax registration identifier) - For Italian suppliers BT-32 minimum length 11 and maximum length shall be 16. Per i fornitori italiani il BT-32 deve avere una lunghezza tra 11 e 16 caratteri"),
     ("IT-R-002", "fatal", "BT-35 (Seller address line 1) - Italian suppliers MUST provide the postal address line 1 - I fornitori italiani devono indicare l'indirizzo postale."),
     ("IT-R-003", "fatal", "BT-37 (Seller city) - Italian suppliers MUST provide the postal address city - I fornitori italiani devono indicare la città di residenza."),

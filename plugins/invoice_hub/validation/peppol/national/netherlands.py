@@ -134,5 +134,5 @@ def netherlands(doc: Doc) -> None:
             doc.fail_unless(code in _DUTCH_PAYMENT_MEANS, "NL-R-008", means)
     if not exists(doc.root, "cac:OrderReference/cbc:ID"):
         for line_id in doc.all("cbc:LineID"):
-            if line_id.getparent().tag == _ORDER_LINE_REFERENCE:
+            if (parent := line_id.getparent()) is not None and parent.tag == _ORDER_LINE_REFERENCE:
                 doc.fail("NL-R-009", line_id)
