@@ -86,10 +86,6 @@ UBL_CASES = {
         remove("cac:AllowanceCharge/cbc:Amount"),
         "/Invoice/cac:AllowanceCharge/cbc:Amount",
     ),
-    "XML-REQUIRED-indicator": (
-        remove("cac:AllowanceCharge/cbc:ChargeIndicator"),
-        "/Invoice/cac:AllowanceCharge/cbc:ChargeIndicator",
-    ),
     "XML-DATE": (set_text("cbc:IssueDate", "13/11/2017"), "/Invoice/cbc:IssueDate"),
     "XML-AMOUNT": (
         set_text("cac:LegalMonetaryTotal/cbc:PayableAmount", "1.234,50"),

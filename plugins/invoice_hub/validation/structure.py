@@ -168,8 +168,7 @@ def check_ubl(root: etree._Element, declared: str = "ubl") -> list[Finding]:
         c.require(line, "cac:Item/cbc:Name", "the item name")
         c.require(line, "cac:Item/cac:ClassifiedTaxCategory/cbc:ID", "the line's VAT category")
         c.require(line, "cac:Price/cbc:PriceAmount", "the price")
-    for allowance_charge in root.findall("cac:AllowanceCharge", NS):  # both required by the UBL schema
-        c.require(allowance_charge, "cbc:ChargeIndicator", "the allowance or charge's ChargeIndicator")
+    for allowance_charge in root.findall("cac:AllowanceCharge", NS):  # BR-31, BR-36 (and the schema)
         c.require(allowance_charge, "cbc:Amount", "the allowance or charge amount")
     if monetary is not None and not any(f.rule in ("XML-AMOUNT", "XML-REQUIRED") for f in c.findings):
         _ubl_totals(c, root, monetary, lines)
