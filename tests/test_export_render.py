@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 from invoice_hub.config.loader import load_integration
 from invoice_hub.config.models import Integration
 from invoice_hub.document_store import DocumentStore
+from invoice_hub.exchange.export_archive import export_failures, record_deliveries
 from invoice_hub.exchange.export_render import ExportRun, export_row, reexport_outputs, render_export
+from invoice_hub.exchange.select import criteria_for, entry_of, select_entries
 from invoice_hub.formats.ubl import read_ubl
 from invoice_hub.ledger.database import get_engine
 from invoice_hub.ledger.invoices import Criteria, Invoices, Received
@@ -66,19 +68,7 @@ def invoices(tmp_path: Path, ledger_db: str) -> Invoices:
 
 def _entries(invoices: Invoices) -> list[FileEntry]:
     """What select hands on: one fetched entry per invoice, its document the staged URL."""
-    return [
-        FileEntry(
-            source_path=f"{r.source_path}#{r.number}",
-            size=0,
-            mtime=0.0,
-            sha256=r.source_sha256,
-            staged_url=r.document_url,
-            status="fetched",
-            invoice_id=r.id,
-            customer=r.customer,
-        )
-        for r in invoices.select(Criteria(start=None, end=None, numbers=("INV-1", "INV-2")))
-    ]
+    return [entry_of(r) for r in invoices.select(Criteria(start=None, end=None, numbers=("INV-1", "INV-2")))]
 
 
 def _run(tmp_path: Path, reexport: str, run_id: str) -> ExportRun:
@@ -177,3 +167,56 @@ def test_reexport_outputs_splits_fresh_targets_from_those_that_had_it() -> None:
         for run in ("r1", "r2")
     }
     assert len(keys) == 2, "each run's re-export is a send of its own"
+
+
+def test_select_takes_the_invoices_of_the_interval_of_activated_customers(
+    tmp_path: Path, invoices: Invoices
+) -> None:
+    export = _integration(tmp_path, "skip")
+    issued = dt.datetime(2017, 11, 13, tzinfo=dt.UTC)
+    day = criteria_for(export, issued, issued + dt.timedelta(days=1))
+
+    selection = select_entries(export, day, "run-1", invoices.engine)
+    assert sorted(e.source_path for e in selection.chosen) == ["in/INV-1.xml#INV-1", "in/INV-2.xml#INV-2"]
+    assert all(e.status == "fetched" and e.invoice_id and e.staged_url for e in selection.chosen)
+    assert selection.failed == [] and selection.not_activated == 0
+    next_day = criteria_for(export, issued + dt.timedelta(days=1), issued + dt.timedelta(days=2))
+    assert select_entries(export, next_day, "run-2", invoices.engine).entries == []
+
+    inactive = [c.model_copy(update={"active": False}) for c in export.customers]  # C2 paused
+    selection = select_entries(
+        export.model_copy(update={"customers": inactive}), day, "run-3", invoices.engine
+    )
+    assert [e.customer for e in selection.chosen] == ["C1"] and selection.not_activated == 1
+
+
+def test_archive_records_each_delivery_and_keeps_the_rendered_document(
+    tmp_path: Path, invoices: Invoices, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("INVOICE_HUB_STORE_URL", (tmp_path / "store").as_uri())
+    entries = _entries(invoices)
+    render_export(_run(tmp_path, "skip", "run-1"), entries, invoices)
+    delivered, failed = entries
+    delivered.outputs[0].delivered_to = {"destinations.0": "/out/INV-1.xml"}
+    failed.fail(Reason.DELIVER_REFUSED, "customers.C2.destinations.0 refused INV-2.xml: permission denied")
+
+    assert record_deliveries("semine_send", "run-1", entries, invoices) == 1
+    assert record_deliveries("semine_send", "run-1", entries, invoices) == 1  # a retry: the same row
+
+    with Session(invoices.engine) as session:
+        (row,) = session.scalars(select(InvoiceExport)).all()
+    assert (row.invoice_id, row.destination, row.remote_path, row.status) == (
+        delivered.invoice_id,
+        "destinations.0",
+        "/out/INV-1.xml",
+        "delivered",
+    )
+    assert (
+        row.output_url
+        and DocumentStore.open(row.output_url).read()
+        == Path(delivered.outputs[0].url.removeprefix("file://")).read_bytes()
+    )
+    message = export_failures(entries) or ""
+    assert message.startswith("1 invoice(s) could not be exported:")
+    assert "in/INV-2.xml#INV-2: [deliver.refused] customers.C2.destinations.0 refused" in message
+    assert export_failures([delivered]) is None

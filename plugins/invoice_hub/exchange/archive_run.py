@@ -114,8 +114,7 @@ def problems(entries: list[FileEntry], result: ArchiveResult) -> str | None:
     held = [e for e in entries if e.status == "held"]
     parts = []
     if failed:
-        lines = [f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:LISTED]]
-        parts.append(f"{len(failed)} file(s) failed and went to on_failure:\n" + "\n".join(lines))
+        parts.append(f"{len(failed)} file(s) failed and went to on_failure:\n" + listed_failures(failed))
     if held:
         lines = [f"{e.source_path}: {e.reason}" for e in held[:LISTED]]
         parts.append(f"{len(held)} file(s) held at the source for a person:\n" + "\n".join(lines))
@@ -125,6 +124,11 @@ def problems(entries: list[FileEntry], result: ArchiveResult) -> str | None:
             f"{len(result.refused)} file(s) could not be archived at the source:\n" + "\n".join(lines)
         )
     return "\n".join(parts) or None
+
+
+def listed_failures(failed: list[FileEntry]) -> str:
+    """The first LISTED failed entries, a line each with its path, reason code and reason."""
+    return "\n".join(f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:LISTED])
 
 
 def staged_findings(entry: FileEntry) -> list:

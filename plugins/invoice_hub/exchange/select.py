@@ -1,18 +1,28 @@
 """What an export run selects: its data interval, or what a person chose in the Trigger form, and
-which customers are activated. Library functions: the select task, the CLI's ``find-invoices`` and
-the tests use them without Airflow's Context."""
+which customers are activated; and the selection itself (:func:`select_entries`), the select task's
+work. Library functions: the select task, the CLI's ``find-invoices`` and the tests use them
+without Airflow's Context."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from invoice_hub.errors import HubError
+from invoice_hub.manifest import FileEntry
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
     from invoice_hub.config.models import Integration
+    from invoice_hub.exchange import TaskLog
     from invoice_hub.ledger.invoices import Criteria
+    from invoice_hub.ledger.tables import InvoiceRecord
+
+_log = logging.getLogger(__name__)
 
 
 #: The Trigger form's fields of an export DAG: a person's own selection instead of the interval.
@@ -98,3 +108,89 @@ def _day(text: str) -> dt.datetime:
         return dt.datetime.combine(dt.date.fromisoformat(text), dt.time(), dt.UTC)
     except ValueError:
         raise HubError(f"{text!r} is not a date: write YYYY-MM-DD", retryable=False) from None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What an export run takes: the received invoices to render (``fetched`` entries), the records
+    of its accounting source that cannot be exported (``failed`` entries, named in the run's
+    failure), and how many invoices found were of customers not activated."""
+
+    chosen: list[FileEntry]
+    failed: list[FileEntry]
+    not_activated: int
+
+    @property
+    def entries(self) -> list[FileEntry]:
+        """The run's manifest: every chosen invoice, then every failed record."""
+        return self.chosen + self.failed
+
+
+def select_entries(
+    integration: Integration, criteria: Criteria, run_id: str, engine: Engine, log: TaskLog = _log
+) -> Selection:
+    """The received invoices ``criteria`` selects, of activated customers, as manifest entries. An
+    export reading an accounting system reads the range into the ledger first; an invoice whose
+    record failed there (its PDF would not come, say) is not sent without it."""
+    from invoice_hub.ledger.invoices import Invoices
+
+    failed = _read_source(integration, criteria, run_id, engine, log)
+    unfinished = {entry.source_path for entry in failed}
+    found = Invoices(engine).select(criteria)
+    chosen = [
+        entry
+        for record, entry in ((r, entry_of(r)) for r in found)
+        if activated(integration, record.customer) and entry.source_path not in unfinished
+    ]
+    return Selection(chosen, failed, len(found) - len(chosen))
+
+
+def entry_of(record: InvoiceRecord) -> FileEntry:
+    """A received invoice as the manifest entry an export renders: its stored document, its source."""
+    return FileEntry(
+        source_path=f"{record.source_path}#{record.number}",
+        size=0,
+        mtime=record.received_at.timestamp(),
+        file_id=record.source_file_id,
+        sha256=record.source_sha256,
+        staged_url=record.document_url,
+        status="fetched",
+        invoice_id=record.id,
+        customer=record.customer,
+    )
+
+
+def _read_source(
+    integration: Integration, criteria: Criteria, run_id: str, engine: Engine, log: TaskLog
+) -> list[FileEntry]:
+    """The accounting source's range read into the ledger; the records it cannot export as failed
+    entries (the others go on)."""
+    source = integration.accounting_source
+    if source is None:
+        return []
+    from invoice_hub.exchange.accounting_read import read_into_ledger, source_path
+
+    read = read_into_ledger(integration, criteria, run_id, engine)
+    log.info(
+        "Read %d invoice(s) from %s (%s): %d new in the ledger, %d of customers not activated "
+        "(recorded without their PDFs), %d cannot be exported",
+        read.read,
+        source.type,
+        source.conn_id,
+        read.recorded,
+        len(read.not_activated),
+        len(read.failed),
+    )
+    for sourced in read.not_activated:
+        log.info(
+            "Not activated: %s invoice %s of customer %s", sourced.source, sourced.number, sourced.customer_id
+        )
+    entries = []
+    for sourced, code, why in read.failed:
+        log.error("%s", why)
+        entry = FileEntry(
+            source_path=f"{source_path(sourced)}#{sourced.number}", size=0, mtime=0.0, status="fetched"
+        )
+        entry.fail(code, why)
+        entries.append(entry)
+    return entries

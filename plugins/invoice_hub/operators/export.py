@@ -8,32 +8,28 @@ past intervals; what was delivered before to a destination follows ``reexport``.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from invoice_hub.exchange.select import activated, criteria_for, manual_selection, run_interval
-from invoice_hub.manifest import FileEntry, Manifest
+from invoice_hub.exchange.select import criteria_for, manual_selection, run_interval, select_entries
+from invoice_hub.manifest import Manifest
 from invoice_hub.operators.base import IntegrationOperator, fail_fast
 from invoice_hub.operators.validate_transform import ValidateTransformOperator
-
-if TYPE_CHECKING:
-    from invoice_hub.ledger.invoices import Criteria
-    from invoice_hub.ledger.tables import InvoiceRecord
 
 
 class SelectInvoicesOperator(IntegrationOperator):
     """select: the received invoices whose ``select.date_field`` is in the run's data interval (or the
-    invoices, customer or dates a person chose in the Trigger form), of activated customers."""
+    invoices, customer or dates a person chose in the Trigger form), of activated customers.
+
+    The work is :func:`invoice_hub.exchange.select.select_entries`; this operator turns the run
+    (its interval, or the Trigger form's params, or a resend request) into criteria and pushes the
+    selection as the manifest; a run with nothing to export is skipped."""
 
     ui_color = "#f0e8fa"
 
     @fail_fast
     def execute(self, context: Context) -> dict:
-        from invoice_hub.ledger.invoices import Invoices
-
         dag_run = context["dag_run"]
         self.check_run_conf(context)
         request = self.resend_request(context)
@@ -46,72 +42,21 @@ class SelectInvoicesOperator(IntegrationOperator):
         if not chosen_by_hand and self.integration.select.period == "interval":
             start, end = run_interval(self.integration, start, end, getattr(dag_run, "run_after", None))
         criteria = criteria_for(self.integration, start, end, **chosen_by_hand)
-        failed = self._read_source(criteria, context["run_id"])
-        found = Invoices(self.ledger.engine).select(criteria)
-        unfinished = {e.source_path for e in failed}  # e.g. its PDF would not come: not sent without
-        chosen = [
-            r
-            for r in found
-            if activated(self.integration, r.customer) and _entry(r).source_path not in unfinished
-        ]
+        selection = select_entries(
+            self.integration, criteria, context["run_id"], self.ledger.engine, self.log
+        )
         self.log.info(
             "Selected %d invoice(s) by %s in [%s, %s)%s; %d of customers not activated",
-            len(chosen),
+            len(selection.chosen),
             criteria.date_field,
             criteria.start,
             criteria.end,
             f", numbers {list(criteria.numbers)}" if criteria.numbers else "",
-            len(found) - len(chosen),
+            selection.not_activated,
         )
-        if not chosen and not failed:
+        if not selection.entries:
             raise AirflowSkipException("no invoices to export in this interval")
-        return Manifest(files=[_entry(r) for r in chosen] + failed).to_xcom()
-
-    def _read_source(self, criteria: Criteria, run_id: str) -> list[FileEntry]:
-        """An export reading an accounting system first reads the range into the ledger; the records
-        it cannot export are failed entries, named in the run's failure (the others go on)."""
-        source = self.integration.accounting_source
-        if source is None:
-            return []
-        from invoice_hub.exchange.accounting_read import read_into_ledger, source_path
-
-        read = read_into_ledger(self.integration, criteria, run_id, self.ledger.engine)
-        self.log.info(
-            "Read %d invoice(s) from %s (%s): %d new in the ledger, %d of customers not activated "
-            "(recorded without their PDFs), %d cannot be exported",
-            read.read,
-            source.type,
-            source.conn_id,
-            read.recorded,
-            len(read.not_activated),
-            len(read.failed),
-        )
-        for sourced in read.not_activated:
-            self.log.info("Not activated: %s invoice %s of customer %s", sourced.source, sourced.number,
-                          sourced.customer_id)  # fmt: skip
-        entries = []
-        for sourced, code, why in read.failed:
-            self.log.error("%s", why)
-            entry = FileEntry(
-                source_path=f"{source_path(sourced)}#{sourced.number}", size=0, mtime=0.0, status="fetched"
-            )
-            entry.fail(code, why)
-            entries.append(entry)
-        return entries
-
-
-def _entry(record: InvoiceRecord) -> FileEntry:
-    return FileEntry(
-        source_path=f"{record.source_path}#{record.number}",
-        size=0,
-        mtime=record.received_at.timestamp(),
-        file_id=record.source_file_id,
-        sha256=record.source_sha256,
-        staged_url=record.document_url,
-        status="fetched",
-        invoice_id=record.id,
-        customer=record.customer,
-    )
+        return Manifest(files=selection.entries).to_xcom()
 
 
 class ExportRenderOperator(ValidateTransformOperator):
@@ -150,32 +95,21 @@ class ExportRenderOperator(ValidateTransformOperator):
 
 class ExportArchiveOperator(IntegrationOperator):
     """archive of an export: records per invoice and destination what was delivered (what the
-    ``reexport`` policy and ``find-invoices`` consult), keeps the rendered documents in the store,
-    and fails the run when an invoice failed."""
+    ``reexport`` policy and ``find-invoices`` consult), keeps the rendered documents in the store
+    (:func:`invoice_hub.exchange.export_archive.record_deliveries`), and fails the run when an
+    invoice failed."""
 
     @fail_fast
     def execute(self, context: Context) -> None:
-        from invoice_hub.document_store import DocumentStore
-        from invoice_hub.exchange.export_render import export_row
+        from invoice_hub.exchange.export_archive import export_failures, record_deliveries
         from invoice_hub.ledger.invoices import Invoices
 
         manifest = self.pull_manifest(context, "deliver")
-        store = DocumentStore()
-        rows = []
-        for entry in manifest.files:
-            for output in entry.outputs:
-                if not output.delivered_to:
-                    continue
-                url = store.put_file(output.url, output.sha256, Path(output.name).suffix)
-                for destination, remote in output.delivered_to.items():
-                    row = export_row(entry, output, destination, remote, "delivered", None)
-                    rows.append({**row, "output_url": url})
-        Invoices(self.ledger.engine).record_exports(self.integration.name, context["run_id"], rows)
+        invoices = Invoices(self.ledger.engine)
+        recorded = record_deliveries(self.integration.name, context["run_id"], manifest.files, invoices)
         self.staging(context).remove()
-        failed = [e for e in manifest.files if e.status == "failed"]
-        self.log.info("Recorded %d export(s); %d invoice(s) failed", len(rows), len(failed))
-        if failed:
-            lines = [f"{e.source_path}: [{e.reason_code}] {e.reason}" for e in failed[:20]]
-            raise AirflowFailException(
-                f"{len(failed)} invoice(s) could not be exported:\n" + "\n".join(lines)
-            )
+        failed = sum(e.status == "failed" for e in manifest.files)
+        self.log.info("Recorded %d export(s); %d invoice(s) failed", recorded, failed)
+        failure = export_failures(manifest.files)
+        if failure:
+            raise AirflowFailException(failure)
