@@ -187,7 +187,7 @@ async def _serve(
             sftp_factory=lambda channel: asyncssh.SFTPServer(
                 channel,
                 # asyncssh annotates chroot as bytes, but takes any local path (os.fsencode).
-                chroot=str(sftp_root),  # type: ignore[arg-type]
+                chroot=str(sftp_root),  # type: ignore[arg-type]  # see above
             ),
         )
         print(f"demo partner: SFTP server on 127.0.0.1:{port}, root {sftp_root}", flush=True)

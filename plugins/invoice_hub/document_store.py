@@ -67,4 +67,4 @@ class DocumentStore:
 
     @staticmethod
     def open(url: str) -> BinaryIO:
-        return object_path(url).open("rb")  # type: ignore[return-value]
+        return object_path(url).open("rb")

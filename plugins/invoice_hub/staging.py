@@ -249,7 +249,7 @@ def open_staged(url: str) -> BinaryIO:
     """A reader of the staged file ``url``, a file of its own or a member of a pack."""
     packed = member(url)
     if packed is None:
-        return object_path(url).open("rb")  # type: ignore[return-value]
+        return object_path(url).open("rb")
     return io.BytesIO(_members([packed])[0])
 
 
@@ -378,7 +378,7 @@ def write_atomically(target: ObjectStoragePath) -> Iterator[BinaryIO]:
         partial = target.parent / f".{target.name}.partial"
         try:
             with partial.open("wb") as writer:
-                yield writer  # type: ignore[misc]
+                yield writer
             partial.rename(target)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -387,7 +387,7 @@ def write_atomically(target: ObjectStoragePath) -> Iterator[BinaryIO]:
     # the file system's own file, not ObjectStoragePath's wrapper around it: abandoning must reach it
     writer = target.fs.open(target.path, mode="wb")
     try:
-        yield writer  # type: ignore[misc]
+        yield writer
     except BaseException:
         _abandon(writer)
         raise

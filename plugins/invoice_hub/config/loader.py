@@ -84,7 +84,11 @@ class IntegrationFile:
     problems: list[ConfigProblem] = field(default_factory=list)
 
 
-class _KeyLines(yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader):  # type: ignore[misc]
+# mypy takes only a static base class; this is libyaml's CSafeLoader when PyYAML was built with it,
+# else the pure-Python SafeLoader (the same API).
+class _KeyLines(
+    yaml.CSafeLoader if hasattr(yaml, "CSafeLoader") else yaml.SafeLoader  # type: ignore[misc]  # see above
+):
     """The C YAML parser; kept as a class of our own so the stock loaders stay untouched."""
 
 

@@ -12,13 +12,16 @@ DAG runs and need what Airflow's own "trigger" needs (``POST`` on the DAG's runs
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from airflow.api_fastapi.auth.managers.base_auth_manager import BaseAuthManager
 from airflow.api_fastapi.auth.managers.models.base_user import BaseUser
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity
 from airflow.api_fastapi.core_api.security import get_user, requires_access_dag
 from fastapi import Depends, HTTPException, Request, status
+
+if TYPE_CHECKING:
+    from airflow.api_fastapi.auth.managers.base_auth_manager import ResourceMethod
 
 UserDep = Annotated[BaseUser, Depends(get_user)]
 
@@ -46,10 +49,10 @@ def require_trigger(request: Request, user: BaseUser, integration: str) -> None:
 
 
 def _check(
-    request: Request, user: BaseUser, integration: str, method: str, entity: DagAccessEntity | None
+    request: Request, user: BaseUser, integration: str, method: ResourceMethod, entity: DagAccessEntity | None
 ) -> None:
     try:
-        requires_access_dag(method, entity, param_dag_id=integration)(request, user)  # type: ignore[arg-type]
+        requires_access_dag(method, entity, param_dag_id=integration)(request, user)
     except HTTPException as exc:
         if exc.status_code != status.HTTP_403_FORBIDDEN:
             raise

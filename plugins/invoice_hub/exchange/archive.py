@@ -33,7 +33,7 @@ import posixpath
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
-from invoice_hub.config.models import SourceBase
+from invoice_hub.config.models import FailureAction, SourceBase, SuccessAction
 from invoice_hub.ledger.status import FileStatus
 from invoice_hub.manifest import FileEntry
 from invoice_hub.naming import name_beside
@@ -123,7 +123,10 @@ def archive_files(
 
 
 def _apply(
-    transport: Transport, action: object, entry: FileEntry, reason_of: Callable[[FileEntry], dict]
+    transport: Transport,
+    action: SuccessAction | FailureAction,
+    entry: FileEntry,
+    reason_of: Callable[[FileEntry], dict],
 ) -> str | None:
     """Apply ``action``; where the file is now when it was moved."""
     if action == "keep":
@@ -132,7 +135,7 @@ def _apply(
         transport.delete(entry.source_path)
         log.info("Deleted %s", entry.source_path)
         return None
-    moved = transport.move(entry.source_path, action.move_to)  # type: ignore[attr-defined]
+    moved = transport.move(entry.source_path, action.move_to)
     log.info("Moved %s to %s", entry.source_path, moved)
     if entry.status == "failed":
         folder, name = posixpath.split(moved)

@@ -85,7 +85,13 @@ def archive_run(
         codes: dict[int | None, str | None] = {e.file_id: e.reason_code for e in closing}
         ledger.close_files(ids, status, reasons, codes)
     if result.unclosed:  # the reason is recorded; the status stays not final: presented again
-        ledger.close_files(list(result.unclosed), FileStatus.FETCHED, result.unclosed)  # type: ignore[arg-type]
+        # close_files takes reasons keyed int | None (FileEntry.file_id); a dict's key type is invariant,
+        # so these int keys are refused though close_files only reads them
+        ledger.close_files(
+            list(result.unclosed),
+            FileStatus.FETCHED,
+            result.unclosed,  # type: ignore[arg-type]  # see above
+        )
     if result.retry:
         raise TransportError(
             f"{len(result.retry)} file(s) could not be archived and will be retried: "

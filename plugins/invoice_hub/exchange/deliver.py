@@ -200,6 +200,7 @@ def _send_each(
     """E-mail and HTTP: what was sent cannot be read back, so each message is noted, sent and
     recorded on its own: a crash repeats at most the one in flight, with the same id."""
     ledger, transport, key = here.ledger, here.transport, here.key
+    assert isinstance(transport, SendOnlyTransport)  # deliver_to picks _send_each for these only
     outcomes: dict[str, Outcome] = {}
     for entry, output in todo:
         did = here.delivery_id(output.key)
@@ -221,7 +222,7 @@ def _send_each(
         )
         try:
             source = staged_file(output.url, output.size)
-            transport.upload(source, target, replace=False, delivery_id=did)  # type: ignore[call-arg]
+            transport.upload(source, target, replace=False, delivery_id=did)
         except Exception as exc:
             outcomes[output.key] = file_error(exc, transport.label, target)
             continue
@@ -264,7 +265,13 @@ def _store_all(
             uploads.append(_Upload(entry, output, earlier, policy))
             continue
         try:
-            target = transport.target_path(folder, output.name, policy, frozenset(taken))  # type: ignore[arg-type]
+            # policy is a manifest str: a destination's IfExists, or export_render's "replace" / "unique"
+            target = transport.target_path(
+                folder,
+                output.name,
+                policy,  # type: ignore[arg-type]  # see above
+                frozenset(taken),
+            )
         except Exception as exc:
             outcomes[output.key] = file_error(exc, transport.label, posixpath.join(folder, output.name))
             continue

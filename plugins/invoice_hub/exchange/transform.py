@@ -375,7 +375,10 @@ def _read_output(path: Path, name: str, source: Invoice) -> tuple[etree._Element
     target = _DigestingTarget()
     try:
         # with a parser target, parse() returns what the target's close() does: the root element
-        root: etree._Element = etree.parse(str(path), _streaming_parser(target))  # type: ignore[assignment]
+        # (lxml-stubs type it as an _ElementTree always)
+        root: etree._Element = etree.parse(  # type: ignore[assignment]  # see above
+            str(path), _streaming_parser(target)
+        )
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"{name}, line {exc.lineno}: not well-formed XML: {exc.msg}", exc.lineno) from None
     shared = [by_digest.get(digest) if digest is not None else None for digest in target.digests]

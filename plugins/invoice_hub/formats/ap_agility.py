@@ -471,11 +471,13 @@ class _Values:
         except (InvalidOperation, ValueError):
             raise FormatError(f"{self.source}: {self.where}/{name} is not {kind}: {text!r}") from None
 
+    # _typed returns what convert does (or None); its result is typed object, not convert's type
     def decimal(self, name: str) -> Decimal | None:
-        return self._typed(name, Decimal, "a number")  # type: ignore[return-value]
+        return self._typed(name, Decimal, "a number")  # type: ignore[return-value]  # see above
 
     def date(self, name: str) -> dt.date | None:
-        return self._typed(name, ap_agility_date, "a date (M/D/YYYY or YYYY-MM-DD)")  # type: ignore[return-value]
+        # see decimal(): a date from ap_agility_date, or None
+        return self._typed(name, ap_agility_date, "a date (M/D/YYYY or YYYY-MM-DD)")  # type: ignore[return-value]  # see above
 
 
 def _children(element: etree._Element) -> dict[str, str]:

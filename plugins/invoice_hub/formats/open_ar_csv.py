@@ -782,7 +782,7 @@ def report_to_invoices(report: OpenArReport) -> list[Invoice]:
         for position, values in enumerate(zip(*(column(c) for c in COLUMNS), strict=True)):
             row = dict(zip(COLUMNS, values, strict=True))
             fields = {name: cells[position] for name, cells in custom if cells[position] is not None}
-            invoices.append(invoice_from_row(row, fields))  # type: ignore[arg-type]
+            invoices.append(invoice_from_row(row, fields))
     finally:
         if collecting:
             gc.enable()

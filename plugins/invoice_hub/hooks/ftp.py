@@ -32,7 +32,7 @@ class ReusingFtpTls(ftplib.FTP_TLS):
 
     def ntransfercmd(self, cmd: str, rest: Any = None) -> tuple[socket.socket, int | None]:
         conn, size = ftplib.FTP.ntransfercmd(self, cmd, rest)
-        if self._prot_p:  # type: ignore[attr-defined]
+        if self._prot_p:  # type: ignore[attr-defined]  # typeshed's FTP_TLS lacks the flag prot_p() sets
             # protected data connections come after login(), whose AUTH TLS wrapped the control socket
             session = cast(ssl.SSLSocket, self.sock).session
             conn = self.context.wrap_socket(conn, server_hostname=self.host, session=session)

@@ -36,7 +36,7 @@ def tls_context(extra: dict[str, Any]) -> ssl.SSLContext:
 class HubImapHook(ImapHook):
     """ImapHook whose client has a socket timeout and honours ``ca_bundle`` / ``verify``."""
 
-    def _build_client(self, conn: Any) -> imaplib.IMAP4:  # type: ignore[override]
+    def _build_client(self, conn: Any) -> imaplib.IMAP4:
         extra = conn.extra_dejson
         timeout = float(extra.get("timeout", DEFAULT_TIMEOUT))
         host = conn.host or ""

@@ -29,7 +29,7 @@ SSH_PORT = 22
 class HubSftpHookAsync(SFTPHookAsync):
     async def _get_conn(self) -> asyncssh.SSHClientConnection:
         conn = await get_async_connection(self.sftp_conn_id)
-        self._parse_extras(conn)  # type: ignore[arg-type]  # key, passphrase, host key, known_hosts
+        self._parse_extras(conn)  # key, passphrase, host key, known_hosts
 
         def first(*values: object) -> object:
             return next((value for value in values if value is not None), None)
@@ -52,4 +52,4 @@ class HubSftpHookAsync(SFTPHookAsync):
             options["client_keys"] = [asyncssh.import_private_key(self.private_key, self.passphrase)]
         if self.passphrase:
             options["passphrase"] = self.passphrase
-        return await asyncssh.connect(**options)  # type: ignore[arg-type]
+        return await asyncssh.connect(**options)

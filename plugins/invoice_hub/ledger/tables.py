@@ -87,7 +87,8 @@ class ExactAmount(TypeDecorator[Decimal]):
         if value is None:
             return None
         amount = (value if isinstance(value, Decimal) else Decimal(str(value))).normalize(_WIDE)
-        if amount.as_tuple().exponent > -2:  # type: ignore[operator]
+        # exponent is a str ("n", "N", "F") only for NaN and Infinity, which process_bind_param refuses
+        if amount.as_tuple().exponent > -2:  # type: ignore[operator]  # see above
             amount = amount.quantize(_CENT, context=_WIDE)
         return amount
 

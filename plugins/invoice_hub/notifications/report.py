@@ -23,9 +23,9 @@ REJECTION_CODES = frozenset({"reconcile.rejected"})
 
 
 def is_rejection(reason_code: str | None) -> bool:
-    return bool(reason_code) and (
-        reason_code in REJECTION_CODES or reason_code.startswith(REJECTION_PREFIXES)  # type: ignore[union-attr]
-    )
+    if not reason_code:
+        return False
+    return reason_code in REJECTION_CODES or reason_code.startswith(REJECTION_PREFIXES)
 
 
 @dataclass(frozen=True)

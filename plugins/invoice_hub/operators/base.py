@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from airflow.sdk import BaseOperator, Context
 from airflow.sdk.exceptions import AirflowFailException
@@ -21,14 +21,15 @@ if TYPE_CHECKING:  # imported when a task runs, not while Airflow parses DAGs
     from invoice_hub.ledger.store import Ledger
     from invoice_hub.staging import Staging
 
-F = TypeVar("F", bound=Callable[..., Any])
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
-def fail_fast(method: F) -> F:
+def fail_fast(method: Callable[P, R]) -> Callable[P, R]:
     """Retrying cannot fix a missing folder, a refused password or a host key mismatch: no retries then."""
 
     @functools.wraps(method)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except HubError as exc:
@@ -36,7 +37,7 @@ def fail_fast(method: F) -> F:
                 raise
             raise AirflowFailException(str(exc)) from exc
 
-    return wrapper  # type: ignore[return-value]
+    return wrapper
 
 
 def check_params(integration: Integration, conf: Mapping[str, Any] | None, allowed: Iterable[str]) -> None:

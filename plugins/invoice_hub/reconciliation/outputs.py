@@ -38,7 +38,9 @@ def amount_text(value: Decimal | None) -> str:
     if value is None:
         return ""
     value = value.normalize()
-    if value.as_tuple().exponent > -2:  # type: ignore[operator]
+    # exponent is a str ("n", "N", "F") only for NaN and Infinity; the amounts here are finite (a
+    # report's are digits, the ledger refuses others)
+    if value.as_tuple().exponent > -2:  # type: ignore[operator]  # see above
         value = value.quantize(_CENT)
     return format(value, "f")
 

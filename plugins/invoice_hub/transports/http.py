@@ -12,6 +12,7 @@ import hashlib
 import mimetypes
 import posixpath
 
+from invoice_hub.config.models import IfExists
 from invoice_hub.naming import content_disposition
 from invoice_hub.transports.base import ConnectError, Readable, SendOnlyTransport, TransportError
 
@@ -24,7 +25,9 @@ class HttpTransport(SendOnlyTransport):
         self.conn_id = conn_id
         self.label = f"http:{conn_id}"
 
-    def target_path(self, folder: str, name: str, if_exists: str, taken: frozenset[str] = frozenset()) -> str:  # type: ignore[override]
+    def target_path(
+        self, folder: str, name: str, if_exists: IfExists, taken: frozenset[str] = frozenset()
+    ) -> str:
         return posixpath.join(folder, name)
 
     def probe(self, folder: str, *, as_destination: bool) -> str:
@@ -65,7 +68,7 @@ class HttpTransport(SendOnlyTransport):
                 response = hook.run(
                     endpoint or "/",
                     data=body,
-                    headers=headers,  # type: ignore[arg-type]
+                    headers=headers,
                     extra_options={"check_response": False},
                 )
         except requests.exceptions.InvalidHeader as exc:  # a name no header can carry (CR, LF, NUL)

@@ -54,7 +54,7 @@ def _message_key(message: EmailMessage, fallback: str) -> str:
 
 
 def _parse(raw: bytes, server_id: str) -> _Message:
-    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)  # type: ignore[assignment]
+    message: EmailMessage = email.message_from_bytes(raw, policy=email.policy.default)
     try:
         stamp = parsedate_to_datetime(message["Date"]).timestamp() if message["Date"] else 0.0
     except (TypeError, ValueError):

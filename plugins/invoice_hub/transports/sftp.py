@@ -21,7 +21,7 @@ import contextlib
 import posixpath
 import socket
 import threading
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar, cast
 
@@ -66,7 +66,7 @@ class SftpTransport(Transport):
         self._listed: dict[str, dict[str, int]] = {}
 
     # --- connection -----------------------------------------------------------------------
-    def _run(self, coroutine: Awaitable[T]) -> T:
+    def _run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         if self._options is None:  # looked up on the calling (task) thread, not the loop's
             from airflow.sdk import BaseHook
 
@@ -78,7 +78,7 @@ class SftpTransport(Transport):
                 target=self._loop.run_forever, name=f"sftp-{self.conn_id}", daemon=True
             )
             self._thread.start()
-        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()  # type: ignore[arg-type]
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     async def _client(self) -> asyncssh.SFTPClient:
         if self._sftp is None:

@@ -40,7 +40,7 @@ from typing import cast
 from lxml import etree
 
 from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
-from invoice_hub.validation.findings import Finding
+from invoice_hub.validation.findings import Finding, Severity
 from invoice_hub.xsdtypes import ap_agility_date, xs_date
 
 CAC, CBC = NS["cac"], NS["cbc"]
@@ -91,8 +91,8 @@ class _Checks:
     def __init__(self) -> None:
         self.findings: list[Finding] = []
 
-    def add(self, rule: str, message: str, location: str, severity: str = "fatal") -> None:
-        self.findings.append(Finding(rule=rule, severity=severity, message=message, location=location))  # type: ignore[arg-type]
+    def add(self, rule: str, message: str, location: str, severity: Severity = "fatal") -> None:
+        self.findings.append(Finding(rule=rule, severity=severity, message=message, location=location))
 
     def require(self, parent: etree._Element, path: str, what: str) -> etree._Element | None:
         found = parent.find(path, NS)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple, Protocol, cast
 from lxml import etree
 
 from invoice_hub.validation.en16931.document import Doc, clark, decimals_ok, every, exists, first, norm, text
-from invoice_hub.validation.en16931.registry import checks, define
+from invoice_hub.validation.en16931.registry import Flag, checks, define
 
 _WHOLE, _TAIL = "=", "A UBL invoice should not include the "
 _SPECIAL_CR = ("UBL-CR-002", "UBL-CR-412", "UBL-CR-665", "UBL-CR-666", "UBL-CR-673")
@@ -44,20 +44,21 @@ class _CrTable(NamedTuple):
     attributes: dict[str, str]  # "//@name" -> rule
 
 
-def _load_cr() -> list[tuple[str, str, str, str]]:
+def _load_cr() -> list[tuple[str, Flag, str, str]]:
     data = files("invoice_hub.validation.en16931").joinpath("codelists", "ubl-cr.txt").read_text("utf-8")
+    flags: dict[str, Flag] = {"w": "warning", "f": "fatal"}
     rows = []
     for line in data.splitlines():
         if line.startswith("UBL-CR-"):
             rule_id, flag, path, message = line.split("|", 3)
             message = message[1:] if message.startswith(_WHOLE) else _TAIL + message
-            rows.append((rule_id, {"w": "warning", "f": "fatal"}[flag], path, message))
+            rows.append((rule_id, flags[flag], path, message))
     return rows
 
 
 _CR_ROWS = _load_cr()
 for _id, _flag, _path, _message in _CR_ROWS:
-    define(_id, _flag, _message)  # type: ignore[arg-type]
+    define(_id, _flag, _message)
 
 
 @cache
@@ -70,7 +71,8 @@ def _cr_table() -> _CrTable:
         steps = path.removeprefix("//").split("/")
         attribute = steps.pop()[1:] if steps[-1].startswith("@") else None
         if not steps:
-            table.attributes[attribute] = rule_id  # type: ignore[index]
+            assert attribute is not None  # the one step left was "@name"
+            table.attributes[attribute] = rule_id
             continue
         variants: list[list[str]] = [[]]
         for step in steps:
