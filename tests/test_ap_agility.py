@@ -208,6 +208,22 @@ def test_reading_names_the_file_and_element() -> None:
         )
     with pytest.raises(FormatError, match="not AP Agility's <Invoice>"):
         read_ap_agility(b"<Order/>", "bad.xml")
+    # Python's Decimal would take these (and the model then refuse them deep inside the read)
+    for number in ("NaN", "Infinity", "1E+3"):
+        with pytest.raises(
+            FormatError, match=rf"/Invoice/LineItem\[1\]/Quantity is not a number: '{re.escape(number)}'"
+        ):
+            read_ap_agility(
+                seed_example().replace(b"<Quantity>1</Quantity>", f"<Quantity>{number}</Quantity>".encode()),
+                "bad.xml",
+            )
+    # a number arithmetic cannot carry (the reader computes each rate's tax): a finding, not a crash
+    rate = re.search(rb"<TaxRate>[^<]*</TaxRate>", seed_example())
+    assert rate is not None
+    with pytest.raises(FormatError, match=r"bad\.xml: a number is too large to compute with"):
+        read_ap_agility(
+            seed_example().replace(rate.group(), b"<TaxRate>" + b"9" * 40 + b"</TaxRate>", 1), "bad.xml"
+        )
 
 
 def test_the_image_is_encoded_while_writing_not_held_as_text(tmp_path: Path) -> None:

@@ -91,6 +91,14 @@ UBL_CASES = {
         set_text("cac:LegalMonetaryTotal/cbc:PayableAmount", "1.234,50"),
         "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount",
     ),
+    "XML-AMOUNT-nan": (  # Python's Decimal takes NaN and exponents; xs:decimal does not
+        set_text("cac:LegalMonetaryTotal/cbc:PayableAmount", "NaN"),
+        "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount",
+    ),
+    "XML-AMOUNT-exponent": (
+        set_text("cac:LegalMonetaryTotal/cbc:PayableAmount", "1.325E+3"),
+        "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount",
+    ),
     "XML-AMOUNT-currency": (
         set_attribute("cac:LegalMonetaryTotal/cbc:PayableAmount", "currencyID", None),
         "/Invoice/cac:LegalMonetaryTotal/cbc:PayableAmount",

@@ -1,5 +1,7 @@
 """XML Schema's ``xs:date`` as UBL 2.1 and CEN's EN 16931 rules read it: ``YYYY-MM-DD`` with an
-optional time zone (``2016-04-04Z``, ``2016-04-04+01:00``).
+optional time zone (``2016-04-04Z``, ``2016-04-04+01:00``); and ``xs:decimal``, which is digits with
+one optional point and sign, no exponent, NaN or infinity (all three of which Python's ``Decimal``
+would take, and pydantic would then refuse deep inside a read).
 
 One parser for every check that reads a UBL date, so that ``validate: structure`` never refuses what
 the schema accepts, and date comparisons (BR-29, BR-30: an end not before its start) compare as
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 #: xs:date's lexical form (four-digit years: invoices have no years before 1000 or after 9999).
 _XS_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(Z|[+-](\d{2}):(\d{2}))?")
@@ -54,3 +57,13 @@ def ap_agility_date(text: str) -> dt.date:
     if "/" in day:
         return dt.datetime.strptime(day, "%m/%d/%Y").date()
     return dt.date.fromisoformat(day)
+
+
+_XS_DECIMAL = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")
+
+
+def xs_decimal(text: str | None) -> Decimal | None:
+    """``text`` (surrounding blanks aside) as an ``xs:decimal``; None when it is empty or is not one
+    (``1E3``, ``NaN``, ``Infinity``, ``1,5``)."""
+    text = text.strip() if text else ""
+    return Decimal(text) if _XS_DECIMAL.fullmatch(text) else None

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lxml import etree
+from pydantic import ValidationError
 
 from invoice_hub.formats.xml import FormatError, parse_xml, take_base64
 from invoice_hub.model import (
@@ -52,7 +53,7 @@ from invoice_hub.model import (
     Totals,
     decimal_text,
 )
-from invoice_hub.xsdtypes import ap_agility_date
+from invoice_hub.xsdtypes import ap_agility_date, xs_decimal
 
 if TYPE_CHECKING:
     from _typeshed import SupportsWrite
@@ -473,11 +474,20 @@ class _Values:
 
     # _typed returns what convert does (or None); its result is typed object, not convert's type
     def decimal(self, name: str) -> Decimal | None:
-        return self._typed(name, Decimal, "a number")  # type: ignore[return-value]  # see above
+        return self._typed(name, _number, "a number")  # type: ignore[return-value]  # see above
 
     def date(self, name: str) -> dt.date | None:
         # see decimal(): a date from ap_agility_date, or None
         return self._typed(name, ap_agility_date, "a date (M/D/YYYY or YYYY-MM-DD)")  # type: ignore[return-value]  # see above
+
+
+def _number(text: str) -> Decimal:
+    """A plain decimal number, as AP Agility writes its amounts, rates and quantities: no exponent,
+    NaN or infinity (which ``Decimal`` would take and the model refuse)."""
+    number = xs_decimal(text)
+    if number is None:
+        raise ValueError(text)
+    return number
 
 
 def _children(element: etree._Element) -> dict[str, str]:
@@ -495,6 +505,18 @@ def read_ap_agility(document: bytes | Path, source: str = "<document>") -> Invoi
 
 def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
     """The invoice of a parsed AP Agility document (its image's text is taken out of the tree)."""
+    try:
+        return _from_root(root, source)
+    except ArithmeticError:  # the reader computes tax per VAT rate: a partner's number can overflow
+        raise FormatError(
+            f"{source}: a number is too large to compute with (a decimal carries 28 digits): "
+            "check the amounts, rates and quantities"
+        ) from None
+    except ValidationError as exc:  # every value is typed above; a safety net naming the file
+        raise FormatError(f"{source}: not a readable AP Agility invoice: {exc}") from None
+
+
+def _from_root(root: etree._Element, source: str) -> Invoice:
     if root.tag != "Invoice":
         raise FormatError(f"{source}: the root element is {root.tag}, not AP Agility's <Invoice>")
     raw = _children(root)

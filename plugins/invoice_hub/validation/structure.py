@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cache
 from typing import cast
 
@@ -41,7 +41,7 @@ from lxml import etree
 
 from invoice_hub.ubl_namespaces import CREDIT_NOTE_NS, INVOICE_NS, NS
 from invoice_hub.validation.findings import Finding, Severity
-from invoice_hub.xsdtypes import ap_agility_date, xs_date
+from invoice_hub.xsdtypes import ap_agility_date, xs_date, xs_decimal
 
 CAC, CBC = NS["cac"], NS["cbc"]
 _UNIT = re.compile(r"^[A-Z0-9]{1,3}$")
@@ -76,13 +76,6 @@ def xpath(element: etree._Element) -> str:
         steps.append(name)
         node = parent
     return "/" + "/".join(reversed(steps))
-
-
-def _decimal(text: str | None) -> Decimal | None:
-    try:
-        return Decimal(text.strip()) if text and text.strip() else None
-    except InvalidOperation:
-        return None
 
 
 class _Checks:
@@ -181,7 +174,7 @@ def _ubl_types(c: _Checks, root: etree._Element) -> None:
         name = etree.QName(element).localname
         text = (element.text or "").strip()
         if name.endswith("Amount"):
-            if _decimal(text) is None:
+            if xs_decimal(text) is None:
                 c.add("XML-AMOUNT", f"{name} is not a decimal number: {text!r}", xpath(element))
             currency = element.get("currencyID")
             if currency is None:
@@ -196,7 +189,7 @@ def _ubl_types(c: _Checks, root: etree._Element) -> None:
                     xpath(element),
                 )
         elif name in _NUMBERS and text:
-            if _decimal(text) is None:
+            if xs_decimal(text) is None:
                 c.add("XML-NUMBER", f"{name} is not a decimal number: {text!r}", xpath(element))
         elif name in _CURRENCY_CODES and text and not is_currency(text):
             c.add("XML-CURRENCY", f"{name} {text!r} is not an ISO 4217 currency code", xpath(element))
@@ -212,7 +205,7 @@ def _ubl_types(c: _Checks, root: etree._Element) -> None:
 
 
 def _sum(elements: Iterable[etree._Element]) -> Decimal:
-    return sum((_decimal(e.text) or Decimal(0) for e in elements), Decimal(0))
+    return sum((xs_decimal(e.text) or Decimal(0) for e in elements), Decimal(0))
 
 
 def _ubl_totals(
@@ -222,7 +215,7 @@ def _ubl_totals(
     lines: list[etree._Element],
 ) -> None:
     def amount(name: str) -> Decimal | None:
-        return _decimal(monetary.findtext(f"cbc:{name}", namespaces=NS))
+        return xs_decimal(monetary.findtext(f"cbc:{name}", namespaces=NS))
 
     where = xpath(monetary)
     line_total = amount("LineExtensionAmount")
@@ -266,7 +259,7 @@ def _ubl_totals(
         total_amount = total.find("cbc:TaxAmount", NS)
         if total_amount is None or total_amount.get("currencyID") != currency:
             continue
-        vat = _decimal(total_amount.text)
+        vat = xs_decimal(total_amount.text)
         subtotals = total.findall("cac:TaxSubtotal/cbc:TaxAmount", NS)
         if subtotals:
             c.equal("TOTAL-TAX", vat, _sum(subtotals), "the VAT total", xpath(total_amount))
@@ -327,7 +320,7 @@ def check_ap_agility(root: etree._Element, declared: str = "ap_agility") -> list
         if not text:
             continue
         if element.tag in _AP_HEADER_AMOUNTS or _NET_OR_TAX.match(element.tag):
-            number = _decimal(text)
+            number = xs_decimal(text)
             if number is None:
                 c.add("XML-AMOUNT", f"{element.tag} is not a decimal number: {text!r}", xpath(element))
             else:
@@ -352,7 +345,7 @@ def check_ap_agility(root: etree._Element, declared: str = "ap_agility") -> list
             if field is None:
                 continue
             text = (field.text or "").strip()
-            if text and _decimal(text) is None:
+            if text and xs_decimal(text) is None:
                 c.add("XML-NUMBER", f"{name} is not a decimal number: {text!r}", xpath(field))
     if any(f.rule == "XML-AMOUNT" for f in c.findings):
         return c.findings  # totals of unreadable amounts say nothing more
