@@ -15,14 +15,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from invoice_hub.formats import read_document
+from invoice_hub.formats import Document, read_document
 from tests.test_ap_agility import seed_example
 from tests.test_en16931_differential import Mutation, mutated_invoices
 
 EXAMPLES = int(os.environ.get("HOSTILE_DOCUMENT_EXAMPLES", "300"))
-
-
-@settings(
+#: The same draws in every run (a crash found once is found again), as many as EXAMPLES.
+HOSTILE = settings(
     max_examples=EXAMPLES,
     derandomize=True,
     database=None,
@@ -33,6 +32,20 @@ EXAMPLES = int(os.environ.get("HOSTILE_DOCUMENT_EXAMPLES", "300"))
         HealthCheck.function_scoped_fixture,
     ],
 )
+
+
+def read_or_fail(path: Path, level: str, what: str) -> Document:
+    """``path`` read at ``level``; the property is that this never raises, and that an invalid
+    document always says why."""
+    try:
+        document = read_document(path, "any", validate=level)
+    except Exception as exc:  # the property: never
+        pytest.fail(f"{what}, validate: {level}: {type(exc).__name__}: {exc}")
+    assert document.valid or document.findings, f"{what}: invalid at {level} without a finding"
+    return document
+
+
+@HOSTILE
 @given(mutated_invoices())
 def test_a_mutated_document_reads_as_findings_or_invoices_at_every_level(
     tmp_path: Path, invoice: tuple[str, list[Mutation], bytes]
@@ -41,14 +54,9 @@ def test_a_mutated_document_reads_as_findings_or_invoices_at_every_level(
     path = tmp_path / name
     path.write_bytes(data)
     for level in ("structure", "en16931", "peppol"):
-        try:
-            document = read_document(path, "any", validate=level)
-        except Exception as exc:  # the property: never
-            pytest.fail(f"{name} after {mutations}, validate: {level}: {type(exc).__name__}: {exc}")
+        document = read_or_fail(path, level, f"{name} after {mutations}")
         if document.valid:
             assert len(document.invoices) == 1, f"{name}: valid at {level}, yet no invoice read"
-        else:
-            assert document.findings, f"{name}: invalid at {level} without a finding"
 
 
 _AP_AGILITY = etree.fromstring(seed_example())
@@ -77,13 +85,7 @@ def mutated_ap_agility(draw: st.DrawFn) -> tuple[list[tuple[str, str, str]], byt
     return done, etree.tostring(root, xml_declaration=True, encoding="utf-8")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+@HOSTILE
 @given(mutated_ap_agility())
 def test_a_mutated_ap_agility_document_reads_as_findings_or_invoices(
     tmp_path: Path, document: tuple[list[tuple[str, str, str]], bytes]
@@ -91,31 +93,16 @@ def test_a_mutated_ap_agility_document_reads_as_findings_or_invoices(
     mutations, data = document
     path = tmp_path / "ap.xml"
     path.write_bytes(data)
-    try:
-        read = read_document(path, "any", validate="structure")
-    except Exception as exc:  # the property: never
-        pytest.fail(f"AP Agility after {mutations}: {type(exc).__name__}: {exc}")
+    read = read_or_fail(path, "structure", f"AP Agility after {mutations}")
     if read.valid:
         assert len(read.invoices) == 1, f"valid after {mutations}, yet no invoice read"
-    else:
-        assert read.findings, f"invalid after {mutations} without a finding"
 
 
 HOSTILE_NUMBERS = st.sampled_from(["NaN", "-Infinity", "1E+5", "9" * 40, "0." + "0" * 40 + "1", "1,5", "--1"])
 _NUMBER_NAMES = ("Amount", "Quantity", "Percent", "Numeric")
 
 
-@settings(
-    max_examples=EXAMPLES,
-    derandomize=True,
-    database=None,
-    deadline=None,
-    suppress_health_check=[
-        HealthCheck.too_slow,
-        HealthCheck.data_too_large,
-        HealthCheck.function_scoped_fixture,
-    ],
-)
+@HOSTILE
 @given(mutated_invoices(), st.lists(st.tuples(st.integers(0, 400), HOSTILE_NUMBERS), min_size=1, max_size=3))
 def test_hostile_numbers_in_a_ubl_document_read_as_findings_at_every_level(
     tmp_path: Path, invoice: tuple[str, list[Mutation], bytes], numbers: list[tuple[int, str]]
@@ -131,10 +118,4 @@ def test_hostile_numbers_in_a_ubl_document_read_as_findings_at_every_level(
     path = tmp_path / name
     path.write_bytes(etree.tostring(root))
     for level in ("none", "structure", "en16931", "peppol"):
-        try:
-            document = read_document(path, "any", validate=level)
-        except Exception as exc:  # the property: never
-            pytest.fail(
-                f"{name} after {mutations} and {numbers}, validate: {level}: {type(exc).__name__}: {exc}"
-            )
-        assert document.valid or document.findings, f"{name}: invalid at {level} without a finding"
+        read_or_fail(path, level, f"{name} after {mutations} and {numbers}")

@@ -139,8 +139,8 @@ def select_entries(
     found = Invoices(engine).select(criteria)
     chosen = [
         entry
-        for record, entry in ((r, entry_of(r)) for r in found)
-        if activated(integration, record.customer) and entry.source_path not in unfinished
+        for entry in map(entry_of, found)
+        if activated(integration, entry.customer) and entry.source_path not in unfinished
     ]
     return Selection(chosen, failed, len(found) - len(chosen))
 
