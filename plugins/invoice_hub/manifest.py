@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from invoice_hub.config.models import IfExists
 from invoice_hub.reasons import Reason
 
 #: ``held``: left at the source untouched, presented again next run (a snapshot awaiting approval).
@@ -36,7 +37,7 @@ class Output(ManifestModel):
     size: int
     #: Destination ids (``destinations.0``, ``customers.<id>.destinations.0``); None: the integration's.
     targets: list[str] | None = None
-    if_exists: str | None = None  # instead of the destination's
+    if_exists: IfExists | None = None  # instead of the destination's
     #: What makes a delivery "the same" in the ledger; None: the content (sha256). A deliberate
     #: re-export sets one of its own, so the same content goes out again (once per run).
     delivery_key: str | None = None

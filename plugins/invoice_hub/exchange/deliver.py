@@ -29,7 +29,7 @@ import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from invoice_hub.config.models import Destination, Integration
+from invoice_hub.config.models import Destination, IfExists, Integration
 from invoice_hub.ledger.status import DeliveryStatus
 from invoice_hub.ledger.store import Ledger, Planned
 from invoice_hub.manifest import FileEntry, Output
@@ -68,7 +68,7 @@ class _Destination:
     integration: str
     key: str  # the ledger's destination key
     folder: str
-    if_exists: str
+    if_exists: IfExists
     run_id: str
 
     def delivery_id(self, output_key: str) -> str:
@@ -80,7 +80,7 @@ class _Upload:
     entry: FileEntry
     output: Output
     target: str
-    policy: str
+    policy: IfExists
 
 
 def deliver_files(
@@ -167,7 +167,7 @@ def deliver_to(
     *,
     integration: str,
     folder: str,
-    if_exists: str,
+    if_exists: IfExists,
     work: list[tuple[FileEntry, Output]],
     run_id: str,
 ) -> dict[str, Outcome]:
@@ -265,13 +265,7 @@ def _store_all(
             uploads.append(_Upload(entry, output, earlier, policy))
             continue
         try:
-            # policy is a manifest str: a destination's IfExists, or export_render's "replace" / "unique"
-            target = transport.target_path(
-                folder,
-                output.name,
-                policy,  # type: ignore[arg-type]  # see above
-                frozenset(taken),
-            )
+            target = transport.target_path(folder, output.name, policy, frozenset(taken))
         except Exception as exc:
             outcomes[output.key] = file_error(exc, transport.label, posixpath.join(folder, output.name))
             continue

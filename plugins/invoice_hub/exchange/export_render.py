@@ -30,7 +30,7 @@ from invoice_hub.reasons import Reason
 
 if TYPE_CHECKING:
     from invoice_hub.config.mappings import Mapping
-    from invoice_hub.config.models import CustomerSettings, Integration
+    from invoice_hub.config.models import CustomerSettings, IfExists, Integration
     from invoice_hub.exchange import TaskLog
     from invoice_hub.exchange.transform import Outcome
     from invoice_hub.ledger.invoices import Invoices
@@ -200,7 +200,7 @@ def reexport_outputs(
     again = [t for t in targets if t in delivered]
     result = [o.model_copy(update={"targets": fresh}) for o in outputs] if fresh else []
     if again and policy != "skip":
-        if_exists = "replace" if policy == "replace" else "unique"
+        if_exists: IfExists = "replace" if policy == "replace" else "unique"
         result += [
             o.model_copy(
                 update={
