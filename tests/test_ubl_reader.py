@@ -92,6 +92,38 @@ def test_bad_amount_names_the_line() -> None:
         read_ubl(broken, "base.xml")
 
 
+@pytest.mark.parametrize("interruption", ["<!-- a comment -->", "<?pi data?>"])
+def test_a_comment_or_processing_instruction_inside_a_text_loses_none_of_it(
+    tmp_path: Path, interruption: str
+) -> None:
+    """``1656<!-- -->.25`` is 1656.25 (XPath's string value, what CEN's rules read), at every level:
+    before, the reader kept only the text before the interruption (1656, ``Snip``, empty payment terms)."""
+    from invoice_hub.formats import read_document
+
+    data = (SHARED / "einvoice-examples/peppol-bis3/examples_base-example.xml").read_text()
+    interrupted = (
+        data.replace(
+            '<cbc:PayableAmount currencyID="EUR">1656',
+            f'<cbc:PayableAmount currencyID="EUR">1656{interruption}',
+            1,
+        )
+        .replace("<cbc:ID>Snippet1", f"<cbc:ID>Snip{interruption}pet1", 1)
+        .replace("<cbc:Note>", f"<cbc:Note>{interruption}", 1)
+    )
+    assert interrupted.count(interruption) == 3
+    (tmp_path / "plain.xml").write_text(data)
+    (tmp_path / "interrupted.xml").write_text(interrupted)
+    for level in ("none", "structure", "en16931", "peppol"):
+        plain, read = (
+            read_document(tmp_path / name, "ubl", validate=level) for name in ("plain.xml", "interrupted.xml")
+        )
+        assert read.findings == [] == plain.findings, level
+        assert read.invoices == plain.invoices, level
+    (invoice,) = read.invoices
+    assert (invoice.number, invoice.totals.payable) == ("Snippet1", Decimal("1656.25"))
+    assert invoice.payment_terms == "Payment within 10 days, 2% discount"
+
+
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_ubl_round_trip_keeps_every_field(path: Path) -> None:
     from invoice_hub.formats.ubl_writer import write_ubl

@@ -41,7 +41,7 @@ from invoice_hub.formats import (
     read_document,
 )
 from invoice_hub.formats.loss import element_findings, element_paths, is_loss, loss_findings
-from invoice_hub.formats.xml import FormatError, parse_xml
+from invoice_hub.formats.xml import FormatError, hardened_parser, parse_xml
 from invoice_hub.manifest import Output
 from invoice_hub.naming import output_name
 from invoice_hub.reasons import Reason
@@ -377,7 +377,7 @@ def _read_output(path: Path, name: str, source: Invoice) -> tuple[etree._Element
         # with a parser target, parse() returns what the target's close() does: the root element
         # (lxml-stubs type it as an _ElementTree always)
         root: etree._Element = etree.parse(  # type: ignore[assignment]  # see above
-            str(path), _streaming_parser(target)
+            str(path), hardened_parser(target)
         )
     except etree.XMLSyntaxError as exc:
         raise FormatError(f"{name}, line {exc.lineno}: not well-formed XML: {exc.msg}", exc.lineno) from None
@@ -385,16 +385,6 @@ def _read_output(path: Path, name: str, source: Invoice) -> tuple[etree._Element
     if target.saw_doctype or any(content is None for content in shared):
         return parse_xml(path, name), []  # refuses a DOCTYPE; keeps a differing attachment whole
     return root, shared
-
-
-def _streaming_parser(target: _DigestingTarget) -> etree.XMLParser:
-    return etree.XMLParser(
-        target=target,  # type: ignore[arg-type]  # lxml-stubs' ParserTarget is stricter than lxml (comment() optional, start/end may return elements)
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-    )
 
 
 class _DigestingTarget:
