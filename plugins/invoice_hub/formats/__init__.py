@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from invoice_hub.formats.byte_order import marked_encoding
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.validation.findings import Finding, is_valid
 
@@ -147,10 +148,13 @@ OUTPUT_WRITERS: dict[str, OutputWriter] = {
 
 
 def _is_xml(path: Path) -> bool:
-    """Whether the file starts like XML (after a BOM and blank space); anything else is read as CSV."""
+    """Whether the file starts like XML (after a byte order mark and blank space), in whatever
+    encoding its mark names (a UTF-16 invoice is XML too); anything else is read as CSV."""
     with path.open("rb") as file:
         head = file.read(_SNIFF_BYTES)
-    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+    # latin-1 without a mark: every byte is a character, so only the first non-blank byte decides
+    text = head.decode(marked_encoding(head) or "latin-1", errors="ignore")
+    return text.lstrip(" \t\r\n").startswith("<")
 
 
 def _xml_format(root: etree._Element) -> str | None:

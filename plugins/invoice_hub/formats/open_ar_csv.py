@@ -53,6 +53,7 @@ import numpy as np
 import pandas as pd
 
 from invoice_hub.csv_options import CsvOptions
+from invoice_hub.formats.byte_order import marked_encoding
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.model import Contact, Identifier, Invoice, Party, Totals, as_text
 from invoice_hub.report_columns import COLUMNS, HEADERS, canonical_column, normalise_header
@@ -138,12 +139,9 @@ def _guess_single_byte(sample: bytes) -> str:
 
 
 def _detect_encoding(prefix: bytes, complete: bool) -> str:
-    if prefix.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if prefix.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
-        return "utf-32"
-    if prefix.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
+    marked = marked_encoding(prefix)
+    if marked is not None:
+        return marked
     try:
         codecs.getincrementaldecoder("utf-8")().decode(prefix, final=complete)
     except UnicodeDecodeError:
