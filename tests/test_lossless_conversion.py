@@ -285,6 +285,37 @@ def test_a_national_element_the_model_does_not_know_is_named_by_its_path(
     assert element.location.endswith("cac:Party/{urn:example:national}RegisterCourt")
 
 
+def test_a_repeat_the_model_has_no_place_for_is_a_loss_not_dropped_silently(
+    staging: Staging, tmp_path: Path
+) -> None:
+    """UBL allows several notes on a line (EN 16931 one, BT-127), and a partner may send a second
+    IssueDate: the model keeps the first. Before, only the element paths were compared, so the
+    second vanished from the output at validate: structure with no finding."""
+
+    def repeat(root: etree._Element) -> None:
+        line_id = root.find("cac:InvoiceLine/cbc:ID", PREFIX)
+        for text in ("second line note", "first line note"):
+            note = etree.Element(f"{{{PREFIX['cbc']}}}Note")
+            note.text = text
+            line_id.addnext(note)
+        issue_date = root.find("cbc:IssueDate", PREFIX)
+        later = etree.Element(issue_date.tag)
+        later.text = "2030-01-01"
+        issue_date.addnext(later)
+
+    path = mutated(tmp_path, EXAMPLE1, repeat)
+    outcome = convert(path, staging, validate="structure", output="ubl")
+    assert outcome.reason == Reason.TRANSFORM_LOSS and outcome.outputs == []
+    repeats = {f.location: f for f in outcome.findings if f.rule == "LOSS-EXTENSION"}
+    assert set(repeats) == {"/Invoice/cbc:IssueDate", "/Invoice/cac:InvoiceLine/cbc:Note"}
+    note = repeats["/Invoice/cac:InvoiceLine/cbc:Note"]
+    assert note.severity == "fatal" and "occurs 2 times, the hub's model holds 1" in note.message
+    warned = convert(path, staging, validate="structure", output="ap_agility")
+    assert not warned.failed and {f.severity for f in warned.findings if f.rule == "LOSS-EXTENSION"} == {
+        "warning"
+    }
+
+
 def test_render_holds_an_exports_invoices_to_the_same_rules(staging: Staging) -> None:
     """An export renders stored invoices through the same function: a loss with on_loss: fail, and
     a PEPPOL output the rules reject, fail the invoice; nothing of it is left to deliver."""

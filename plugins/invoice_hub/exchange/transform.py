@@ -40,7 +40,7 @@ from invoice_hub.formats import (
     check_rules,
     read_document,
 )
-from invoice_hub.formats.loss import element_findings, element_paths, is_loss, loss_findings
+from invoice_hub.formats.loss import ElementCounts, element_counts, element_findings, is_loss, loss_findings
 from invoice_hub.formats.xml import FormatError, hardened_parser, parse_xml
 from invoice_hub.manifest import Output
 from invoice_hub.naming import output_name
@@ -182,12 +182,12 @@ def transform_file(
 
 @dataclass(frozen=True)
 class Elements:
-    """The element paths of a UBL source, and those a UBL written from its (unmapped) model has:
-    what the source holds that the model does not carry. ``carried`` None: the output's own paths
+    """The element counts of a UBL source, and those a UBL written from its (unmapped) model has:
+    what the source holds that the model does not carry. ``carried`` None: the output's own counts
     are those (a UBL output without a mapping), so they need not be written twice."""
 
-    source: frozenset[str]
-    carried: frozenset[str] | None
+    source: ElementCounts
+    carried: ElementCounts | None
 
 
 def _elements(document: Document, output: str, *, mapped_: bool) -> Elements | None:
@@ -195,7 +195,7 @@ def _elements(document: Document, output: str, *, mapped_: bool) -> Elements | N
         return None
     same_syntax = OUTPUT_WRITERS[output].reads_as == "ubl" and not mapped_
     carried = None if same_syntax else model_elements(document.invoices[0])
-    return Elements(element_paths(document.root), carried)
+    return Elements(element_counts(document.root), carried)
 
 
 def held_to(level: str, input_format: str | None, output: str) -> str:
@@ -331,7 +331,7 @@ def check_output(
     ]
     severity: Severity = "fatal" if on_loss == "fail" else "warning"
     if elements is not None:
-        carried = elements.carried if elements.carried is not None else element_paths(root)
+        carried = elements.carried if elements.carried is not None else element_counts(root)
         findings += element_findings(elements.source, carried, writer.name, severity)
     if writer.reads_as == "ubl":
         from invoice_hub.formats.ubl import ubl_from_root
@@ -437,9 +437,9 @@ class _DigestingTarget:
         return self._builder.close()
 
 
-def model_elements(invoice: Invoice) -> frozenset[str]:
-    """The element paths of a UBL document written from ``invoice``: what of a UBL source the model
-    carries, for an output in another syntax. Attachments are written as one byte each: the paths
+def model_elements(invoice: Invoice) -> ElementCounts:
+    """The element counts of a UBL document written from ``invoice``: what of a UBL source the model
+    carries, for an output in another syntax. Attachments are written as one byte each: the counts
     are the same, and a 200 MB attachment is not encoded a second time."""
     from invoice_hub.formats.ubl_writer import write_ubl
 
@@ -451,10 +451,10 @@ def model_elements(invoice: Invoice) -> frozenset[str]:
         }
     )
     try:
-        return element_paths(etree.fromstring(write_ubl(light)))
+        return element_counts(etree.fromstring(write_ubl(light)))
     except FormatError:  # a model UBL cannot express: the value-by-value comparison still names losses
         log.warning("invoice %s: no UBL to compare its source's elements with", invoice.number)
-        return frozenset()
+        return ElementCounts()
 
 
 def _output_rules(root: etree._Element, output: str, validate: str) -> list[Finding]:

@@ -15,9 +15,10 @@ Rule ids (``Finding.rule``):
 ``LOSS-EXTENSION``
     a value beyond EN 16931: the hub's own fields (AP Agility custom fields, GL segments, the tax
     scheme), extra columns a reader keeps as custom fields, or an element of a UBL source that the
-    model has no place for (``ext:UBLExtensions``, a national addition): those are found by
-    comparing the source's element paths with those of a UBL document written from its model
-    (:func:`element_findings`), and located by their path in the source.
+    model has no place for (``ext:UBLExtensions``, a national addition, or a repeat of an element
+    beyond what the model holds: a second ``cbc:IssueDate``, a line's second note): those are found
+    by comparing how often each element path occurs in the source with a UBL document written from
+    its model (:func:`element_findings`), and located by their path in the source.
 
 The location is the model path of the value (``seller.vat_id``, ``lines[2].tax.rate``), the
 message names the term, the source value (invoice data, never a secret; binary content by size
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -338,40 +340,55 @@ def _name(tag: str) -> str:
     return qname.localname if qname.namespace is None else f"{{{qname.namespace}}}{qname.localname}"
 
 
-def element_paths(root: etree._Element) -> frozenset[str]:
-    """Every element path of a document without positions (``/Invoice/cac:InvoiceLine/cbc:Note``):
-    what a UBL document holds, to compare with what a document written from its model holds."""
-    paths: set[str] = set()
+#: How many elements a document has at each path without positions
+#: (``/Invoice/cac:InvoiceLine/cbc:Note``: the notes of all its lines).
+ElementCounts = Counter[str]
+
+
+def element_counts(root: etree._Element) -> ElementCounts:
+    """Every element path of a document without positions, with how often it occurs: what a UBL
+    document holds, to compare with what a document written from its model holds. Counted, not
+    only present: a second ``cbc:IssueDate``, or a second note of a line (UBL allows several,
+    EN 16931 one), is content the model has no place for."""
+    counts: ElementCounts = Counter()
     stack: list[tuple[etree._Element, str]] = [(root, "/" + _name(root.tag))]
     while stack:
         element, path = stack.pop()
-        paths.add(path)
+        counts[path] += 1
         stack.extend((child, f"{path}/{_name(child.tag)}") for child in element if isinstance(child.tag, str))
-    return frozenset(paths)
+    return counts
 
 
 def element_findings(
-    source: frozenset[str], carried: frozenset[str], target_format: str, severity: Severity
+    source: ElementCounts, carried: ElementCounts, target_format: str, severity: Severity
 ) -> list[Finding]:
     """A ``LOSS-EXTENSION`` finding for each element of the source the model does not carry (the
     topmost of each missing branch): a UBL extension, a national element, anything beyond EN 16931
-    that a document written from the model does not have (``carried``: its element paths)."""
+    that a document written from the model does not have (``carried``: its element counts), and
+    repeats of an element beyond what the model holds."""
     findings = []
-    for path in sorted(source - carried):
+    for path in sorted(source):
+        have, kept = source[path], carried[path]
+        if kept >= have:
+            continue
         parent = path.rsplit("/", 1)[0]
-        if parent in source and parent not in carried:
+        if parent in source and carried[parent] < source[parent]:
             continue  # its ancestor is named already
         element = path.rsplit("/", 1)[1]
-        what = (
-            "a UBL extension" if element.startswith(f"{_EXTENSION_PREFIX}:") else "an element beyond EN 16931"
-        )
-        findings.append(
-            Finding(
-                rule=EXTENSION_RULE,
-                severity=severity,
-                message=f"{element} ({what}) is not carried: the hub's model has no place for it, so the "
-                f"{target_format} output does not have it",
-                location=path,
+        if kept:
+            message = (
+                f"{element} occurs {have} times, the hub's model holds {kept} (EN 16931 has no place "
+                f"for more): the others are not carried, so the {target_format} output has {kept}"
             )
-        )
+        else:
+            what = (
+                "a UBL extension"
+                if element.startswith(f"{_EXTENSION_PREFIX}:")
+                else "an element beyond EN 16931"
+            )
+            message = (
+                f"{element} ({what}) is not carried: the hub's model has no place for it, so the "
+                f"{target_format} output does not have it"
+            )
+        findings.append(Finding(rule=EXTENSION_RULE, severity=severity, message=message, location=path))
     return findings
