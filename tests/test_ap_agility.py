@@ -199,6 +199,43 @@ def test_custom_fields_that_cannot_be_written_are_refused(header: dict, line: di
         written(invoice)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            b"<InvoiceNumber>GECD204NP504</InvoiceNumber>",
+            b"<InvoiceNumber>GECD204NP504</InvoiceNumber><InvoiceNumber>OTHER</InvoiceNumber>",
+            r"/Invoice/InvoiceNumber occurs twice, as 'GECD204NP504' and 'OTHER' \(line \d+\)",
+        ),
+        (
+            b"<Quantity>1</Quantity>",
+            b"<Quantity>1</Quantity><Quantity>2</Quantity>",
+            r"/Invoice/LineItem\[1\]/Quantity occurs twice, as '1' and '2'",
+        ),
+    ],
+)
+def test_a_field_repeated_with_another_value_is_refused_not_dropped(
+    old: bytes, new: bytes, message: str
+) -> None:
+    """The reader kept the first of two invoice numbers (or quantities) and dropped the other silently."""
+    document = seed_example()
+    assert old in document
+    with pytest.raises(FormatError, match=rf"bad\.xml: {message}"):
+        read_ap_agility(document.replace(old, new, 1), "bad.xml")
+    same = new.replace(b"OTHER", b"GECD204NP504").replace(b">2<", b">1<")
+    assert read_ap_agility(document.replace(old, same, 1)) == read_ap_agility(
+        document
+    )  # the same twice: nothing lost
+
+
+def test_a_second_image_is_refused_not_dropped() -> None:
+    document = seed_example()
+    image = re.search(rb"<ImageBase64>[^<]*</ImageBase64>", document)
+    assert image is not None
+    with pytest.raises(FormatError, match=r"bad\.xml: /Invoice/ImageBase64 occurs 2 times"):
+        read_ap_agility(document.replace(image.group(), image.group() * 2, 1), "bad.xml")
+
+
 def test_reading_names_the_file_and_element() -> None:
     with pytest.raises(
         FormatError, match=r"bad\.xml: /Invoice/LineItem\[1\]/Quantity is not a number: 'two'"

@@ -490,11 +490,19 @@ def _number(text: str) -> Decimal:
     return number
 
 
-def _children(element: etree._Element) -> dict[str, str]:
+def _children(element: etree._Element, source: str, where: str) -> dict[str, str]:
+    """The texts of an element's fields by name. A field AP Agility's layout has once may repeat
+    only with the same text: of two invoice numbers or totals, keeping either would lose the other
+    without a word, so such a document is refused, naming both."""
     values: dict[str, str] = {}
     for child in element:
         if isinstance(child.tag, str) and child.tag not in ("LineItem", "GlSegment", "ImageBase64"):
-            values.setdefault(_ALIASES.get(child.tag, child.tag), (child.text or "").strip())
+            name, text = _ALIASES.get(child.tag, child.tag), (child.text or "").strip()
+            if values.setdefault(name, text) != text:
+                raise FormatError(
+                    f"{source}: {where}/{child.tag} occurs twice, as {values[name]!r} and {text!r} (line "
+                    f"{child.sourceline}); AP Agility has one {name}: keep the right one"
+                )
     return values
 
 
@@ -519,7 +527,7 @@ def ap_agility_from_root(root: etree._Element, source: str) -> Invoice:
 def _from_root(root: etree._Element, source: str) -> Invoice:
     if root.tag != "Invoice":
         raise FormatError(f"{source}: the root element is {root.tag}, not AP Agility's <Invoice>")
-    raw = _children(root)
+    raw = _children(root, source, "/Invoice")
     h = _Values(raw, source, "/Invoice")
     number = h.text("InvoiceNumber")
     if number is None:
@@ -549,7 +557,13 @@ def _from_root(root: etree._Element, source: str) -> Invoice:
     prepaid, rounding = h.decimal(PREPAID), h.decimal(ROUNDING)
     payable = inclusive - (prepaid or 0) + (rounding or 0) if inclusive is not None else None
     attachments = []
-    image = root.find("ImageBase64")
+    images = root.findall("ImageBase64")
+    if len(images) > 1:  # the layout has one image: a second one would be dropped without a word
+        raise FormatError(
+            f"{source}: /Invoice/ImageBase64 occurs {len(images)} times (line {images[1].sourceline}); "
+            "AP Agility has one image an invoice: send the others as separate documents"
+        )
+    image = images[0] if images else None
     if image is not None and (image.text or "").strip():
         extension = (h.text("ImageExtension") or ".pdf").lower()
         attachments.append(
@@ -602,11 +616,12 @@ def _from_root(root: etree._Element, source: str) -> Invoice:
         for name, value in raw.items()
         if name not in ("ImageExtension", PREPAID, ROUNDING) and value != derived.get(name, "")
     }
-    for line, line_item in zip(invoice.lines, root.iterfind("LineItem"), strict=True):
+    for index, (line, line_item) in enumerate(
+        zip(invoice.lines, root.iterfind("LineItem"), strict=True), start=1
+    ):
         values = line_values(invoice, line)
-        line.custom_fields = {
-            name: value for name, value in _children(line_item).items() if value != values.get(name, "")
-        }
+        fields = _children(line_item, source, f"/Invoice/LineItem[{index}]")
+        line.custom_fields = {name: value for name, value in fields.items() if value != values.get(name, "")}
     return invoice
 
 
@@ -698,8 +713,9 @@ def _taxable(
 
 
 def _line(source: str, item: etree._Element, index: int) -> Line:
-    raw = _children(item)
-    v = _Values(raw, source, f"/Invoice/LineItem[{index}]")
+    where = f"/Invoice/LineItem[{index}]"
+    raw = _children(item, source, where)
+    v = _Values(raw, source, where)
     rate, code = v.decimal("TaxRate"), v.text("TaxCode")
     discount = v.decimal("Discount")
     return Line(
