@@ -222,10 +222,9 @@ def test_a_field_repeated_with_another_value_is_refused_not_dropped(
     assert old in document
     with pytest.raises(FormatError, match=rf"bad\.xml: {message}"):
         read_ap_agility(document.replace(old, new, 1), "bad.xml")
+    # the same text twice: nothing is lost, the document reads as with one
     same = new.replace(b"OTHER", b"GECD204NP504").replace(b">2<", b">1<")
-    assert read_ap_agility(document.replace(old, same, 1)) == read_ap_agility(
-        document
-    )  # the same twice: nothing lost
+    assert read_ap_agility(document.replace(old, same, 1)) == read_ap_agility(document)
 
 
 def test_a_second_image_is_refused_not_dropped() -> None:

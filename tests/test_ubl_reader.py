@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from invoice_hub.formats import read_document
 from invoice_hub.formats.ubl import NS, read_ubl
 from invoice_hub.formats.xml import FormatError
 from tests.conftest import SHARED
@@ -98,8 +99,6 @@ def test_a_comment_or_processing_instruction_inside_a_text_loses_none_of_it(
 ) -> None:
     """``1656<!-- -->.25`` is 1656.25 (XPath's string value, what CEN's rules read), at every level:
     before, the reader kept only the text before the interruption (1656, ``Snip``, empty payment terms)."""
-    from invoice_hub.formats import read_document
-
     data = (SHARED / "einvoice-examples/peppol-bis3/examples_base-example.xml").read_text()
     interrupted = (
         data.replace(

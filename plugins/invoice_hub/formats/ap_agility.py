@@ -532,7 +532,13 @@ def _from_root(root: etree._Element, source: str) -> Invoice:
     number = h.text("InvoiceNumber")
     if number is None:
         raise FormatError(f"{source}: /Invoice/InvoiceNumber is missing or empty")
-    lines = [_line(source, item, index) for index, item in enumerate(root.iterfind("LineItem"), start=1)]
+    items = root.findall("LineItem")
+    # each line's fields, read once: for the line, then for its custom fields
+    fields = [_children(item, source, _line_where(index)) for index, item in enumerate(items, start=1)]
+    lines = [
+        _line(source, item, index, texts)
+        for index, (item, texts) in enumerate(zip(items, fields, strict=True), start=1)
+    ]
     numbers = sorted({int(m.group(2)) for k in raw if (m := _NET.match(k))})
     groups = [(h.decimal(f"NetAmount{n}"), h.decimal(f"TaxAmount{n}")) for n in numbers]
     categories = _group_categories(lines, [net for net, _ in groups])
@@ -616,12 +622,9 @@ def _from_root(root: etree._Element, source: str) -> Invoice:
         for name, value in raw.items()
         if name not in ("ImageExtension", PREPAID, ROUNDING) and value != derived.get(name, "")
     }
-    for index, (line, line_item) in enumerate(
-        zip(invoice.lines, root.iterfind("LineItem"), strict=True), start=1
-    ):
+    for line, texts in zip(invoice.lines, fields, strict=True):
         values = line_values(invoice, line)
-        fields = _children(line_item, source, f"/Invoice/LineItem[{index}]")
-        line.custom_fields = {name: value for name, value in fields.items() if value != values.get(name, "")}
+        line.custom_fields = {name: value for name, value in texts.items() if value != values.get(name, "")}
     return invoice
 
 
@@ -712,10 +715,12 @@ def _taxable(
     )
 
 
-def _line(source: str, item: etree._Element, index: int) -> Line:
-    where = f"/Invoice/LineItem[{index}]"
-    raw = _children(item, source, where)
-    v = _Values(raw, source, where)
+def _line_where(index: int) -> str:
+    return f"/Invoice/LineItem[{index}]"
+
+
+def _line(source: str, item: etree._Element, index: int, texts: dict[str, str]) -> Line:
+    v = _Values(texts, source, _line_where(index))
     rate, code = v.decimal("TaxRate"), v.text("TaxCode")
     discount = v.decimal("Discount")
     return Line(
