@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install system-packages lint schema bench lock clean
+.PHONY: demo test install system-packages compiled lint schema bench lock clean
 
 demo: install
 	scripts/demo.sh
@@ -17,7 +17,13 @@ test: install
 	$(BIN)/invoice-hub terms --check
 	scripts/run-tests.sh
 
-install: system-packages $(STAMP)
+install: system-packages $(STAMP) compiled
+
+# The conversion modules compiled with Cython (plugins/invoice_hub/compiled.py): recompiled when a
+# source changed since (half a minute), else done at once. A copy older than its source is never
+# used, so an edit between two builds runs as the pure-Python module, never as the old copy.
+compiled: $(STAMP)
+	@$(BIN)/python -m invoice_hub.compiled
 
 system-packages:
 	@scripts/system-packages.sh
@@ -49,4 +55,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .airflow .demo .pytest_cache .ruff_cache
+	rm -rf $(VENV) .airflow .demo .pytest_cache .ruff_cache plugins/invoice_hub/_compiled

@@ -13,6 +13,7 @@ declare -A NEEDED=(
   [useradd]=passwd
   [docker-compose]=docker-compose  # `docker-compose config` validates docker-compose.yaml (tests/test_compose_file.py)
   [chromium]=chromium  # the headless browser of tests/test_dashboard_browser.py (driven over the DevTools protocol)
+  [gcc]=gcc  # compiles the conversion modules (plugins/invoice_hub/compiled.py)
 )
 missing=()
 for command in "${!NEEDED[@]}"; do
@@ -38,6 +39,11 @@ apt_get() {
     sleep 5
   done
 }
+# ... and Python's headers for the same: a Debian Python has them in a package of their own.
+python_include=$("$(dirname "$0")/python.sh" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+if [ ! -f "$python_include/Python.h" ]; then
+  missing+=(python3.11-dev)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   echo "Installing Debian packages: ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive

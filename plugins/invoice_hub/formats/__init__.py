@@ -14,6 +14,11 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
+from invoice_hub.compiled import use_compiled_copies
+
+# Before any of this package's modules is imported: their compiled copies, when current, come first.
+use_compiled_copies(__path__, __name__)
+
 from invoice_hub.formats.byte_order import marked_encoding
 from invoice_hub.formats.xml import FormatError
 from invoice_hub.validation.findings import Finding, is_valid

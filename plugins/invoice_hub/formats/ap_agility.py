@@ -343,7 +343,9 @@ def _renderer(template: str) -> Callable[[dict[str, str]], str]:
 
     def render(values: dict[str, str]) -> str:
         parts = slots[:]
-        parts[1::2] = take(values)  # exactly one value a slot, or ValueError
+        # Exactly one value a slot, or ValueError. A list, not itemgetter's tuple: compiled
+        # (invoice_hub.compiled), a slice of a list is assigned from a list only.
+        parts[1::2] = list(take(values))
         return "".join(parts)  # type: ignore[arg-type]  # every slot is filled
 
     return render
