@@ -32,6 +32,10 @@ is left for the reader's and writers' logic:
 
     .venv/bin/python bench/formats.py --floor [--copies 10] [--repeat 7]
 
+Build: what is measured is the build of the conversion modules the process imports, named on the
+first line of the output: the compiled copies that make install builds (invoice_hub.compiled), or,
+with INVOICE_HUB_PURE_PYTHON=1 (or without current copies), the interpreted sources.
+
 --quick (what `make test` runs, through tests/test_benchmarks.py): one copy, one round, a 3 MB
 attachment; it proves the benchmark runs, its figures are too small to compare with the targets.
 """
@@ -298,6 +302,19 @@ def print_floor(copies: int, repeat: int) -> None:
     )
 
 
+def build_in_use() -> str:
+    """Which build of the conversion modules this process runs (invoice_hub.compiled): make install
+    compiles them; INVOICE_HUB_PURE_PYTHON=1 measures the interpreted sources instead."""
+    import importlib
+
+    from invoice_hub.compiled import COMPILED_FOLDER, COMPILED_MODULES
+
+    files = [Path(importlib.import_module(name).__file__ or "") for name in COMPILED_MODULES]
+    if all(file.is_relative_to(COMPILED_FOLDER) for file in files):
+        return "compiled copies (plugins/invoice_hub/_compiled, Cython)"
+    return "pure Python (the sources interpreted: no current compiled copies, or INVOICE_HUB_PURE_PYTHON=1)"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -314,9 +331,11 @@ def main() -> None:
     parser.add_argument("--floor", action="store_true", help="what conversion costs before its logic")
     args = parser.parse_args()
     if args.floor:
+        print(f"Build: {build_in_use()}\n")
         print_floor(min(args.copies, 10), args.repeat)
         return
     if args.rounds:
+        print(f"Build: {build_in_use()}")
         instruction_rounds(args.rounds)
         return
     if args.quick:  # the quick sizes replace the defaults only: options given still count
@@ -330,6 +349,7 @@ def main() -> None:
     rates = {name: wall for name, (wall, _) in measured.items()}
     ratios = {name: rates["lxml"] / rates[name] for name in ("ap_agility", "ubl")}
     cpu_ratios = {name: measured["lxml"][1] / measured[name][1] for name in ("ap_agility", "ubl")}
+    print(f"Build: {build_in_use()}\n")
     print(f"Speed: {17 * args.copies} files, median of {args.repeat} alternating rounds")
     print("| what | invoices/s | x baseline time | x baseline CPU time (best round) |")
     print("|---|---:|---:|---:|")
