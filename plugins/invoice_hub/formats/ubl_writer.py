@@ -92,6 +92,18 @@ class _Writer:
     Text is escaped here, and a value XML cannot hold (a control character) is refused naming it.
     """
 
+    # Its attributes are read at every element: slots are found without a lookup in an instance dict.
+    __slots__ = (
+        "currency",
+        "currency_attribute",
+        "empty_elements",
+        "indent",
+        "parts",
+        "sink",
+        "stack",
+        "where",
+    )
+
     def __init__(
         self, sink: SupportsWrite[bytes], currency: str | None, where: str, *, empty_elements: bool
     ) -> None:
