@@ -305,12 +305,9 @@ def print_floor(copies: int, repeat: int) -> None:
 def build_in_use() -> str:
     """Which build of the conversion modules this process runs (invoice_hub.compiled): make install
     compiles them; INVOICE_HUB_PURE_PYTHON=1 measures the interpreted sources instead."""
-    import importlib
+    from invoice_hub.compiled import copies_in_use
 
-    from invoice_hub.compiled import COMPILED_FOLDER, COMPILED_MODULES
-
-    files = [Path(importlib.import_module(name).__file__ or "") for name in COMPILED_MODULES]
-    if all(file.is_relative_to(COMPILED_FOLDER) for file in files):
+    if copies_in_use():
         return "compiled copies (plugins/invoice_hub/_compiled, Cython)"
     return "pure Python (the sources interpreted: no current compiled copies, or INVOICE_HUB_PURE_PYTHON=1)"
 

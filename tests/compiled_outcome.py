@@ -15,8 +15,11 @@ import io
 import json
 import sys
 import tempfile
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+
+from lxml import etree
 
 from invoice_hub.compiled import COMPILED_MODULES
 from invoice_hub.formats import read_document
@@ -24,20 +27,56 @@ from invoice_hub.formats.ap_agility import read_ap_agility, write_ap_agility
 from invoice_hub.formats.loss import element_counts, element_findings, losses
 from invoice_hub.formats.ubl_writer import write_peppol_bis3, write_ubl
 from invoice_hub.formats.xml import parse_xml
+from invoice_hub.model import Invoice
 
 
-def _attempt(make: Callable[[], bytes]) -> str:
-    """The output's digest, or the error it raised (type and message: both builds must agree)."""
+def _attempt(make: Callable[[], object]) -> object:
+    """What ``make`` returns, or the error it raised as text (type and message: both builds must
+    agree on it)."""
     try:
-        return hashlib.sha256(make()).hexdigest()
+        return make()
     except Exception as error:  # whatever it is, the other build must raise it too
         return f"{type(error).__name__}: {error}"
 
 
-def _ap_agility(invoice: object) -> bytes:
+def _comparable(output: object) -> object:
+    """An output's digest (bytes are compared by it), else the output or the error itself."""
+    return hashlib.sha256(output).hexdigest() if isinstance(output, bytes) else output
+
+
+def _ap_agility(invoice: Invoice) -> bytes:
     sink = io.BytesIO()
-    write_ap_agility(invoice, sink)  # type: ignore[arg-type]
+    write_ap_agility(invoice, sink)
     return sink.getvalue()
+
+
+def _written(invoice: Invoice, name: str, root: etree._Element | None) -> dict[str, object]:
+    """One invoice's model, each writer's output (written once), the AP Agility read-back and its
+    losses, and, for UBL, the elements its UBL output does not carry."""
+    ubl = _attempt(lambda: write_ubl(invoice))
+    ap_agility = _attempt(lambda: _ap_agility(invoice))
+    written: dict[str, object] = {
+        "model": invoice.model_dump_json(),
+        "ubl": _comparable(ubl),
+        "peppol_bis3": _comparable(_attempt(lambda: write_peppol_bis3(invoice))),
+        "ap_agility": _comparable(ap_agility),
+    }
+    if isinstance(ap_agility, bytes):
+        back = _attempt(lambda: read_ap_agility(ap_agility, f"{name} as AP Agility"))
+        if isinstance(back, Invoice):
+            written["read_back"] = back.model_dump_json()
+            written["losses"] = [repr(loss) for loss in losses(invoice, back)]
+        else:
+            written["read_back"] = back
+    if root is not None and isinstance(ubl, bytes):
+        # what validate_transform compares: the source's elements with the UBL output's
+        carried = _attempt(lambda: element_counts(parse_xml(ubl, f"{name} as UBL")))
+        if isinstance(carried, Counter):
+            findings = element_findings(element_counts(root), carried, "ubl", "warning")
+            written["extension_findings"] = [str(f) for f in findings]
+        else:
+            written["extension_findings"] = carried
+    return written
 
 
 def outcome(data: bytes, name: str, folder: Path) -> dict[str, object]:
@@ -52,31 +91,9 @@ def outcome(data: bytes, name: str, folder: Path) -> dict[str, object]:
     }
     if document.root is not None:
         result["elements"] = sorted(element_counts(document.root).items())
+    ubl_root = document.root if document.format == "ubl" else None
     for index, invoice in enumerate(document.invoices):
-        ap_agility = _attempt(lambda invoice=invoice: _ap_agility(invoice))
-        written = {
-            "model": invoice.model_dump_json(),
-            "ubl": _attempt(lambda invoice=invoice: write_ubl(invoice)),
-            "peppol_bis3": _attempt(lambda invoice=invoice: write_peppol_bis3(invoice)),
-            "ap_agility": ap_agility,
-        }
-        try:
-            back = read_ap_agility(_ap_agility(invoice), f"{name} as AP Agility")
-        except Exception as error:
-            written["read_back"] = f"{type(error).__name__}: {error}"
-        else:
-            written["read_back"] = back.model_dump_json()
-            written["losses"] = [repr(loss) for loss in losses(invoice, back)]
-        if document.root is not None and document.format == "ubl":
-            try:  # what validate_transform compares: the source's elements with the UBL output's
-                carried = element_counts(parse_xml(write_ubl(invoice), f"{name} as UBL"))
-            except Exception as error:
-                written["extension_findings"] = f"{type(error).__name__}: {error}"
-            else:
-                source = element_counts(document.root)
-                findings = element_findings(source, carried, "ubl", "warning")
-                written["extension_findings"] = [str(f) for f in findings]
-        result[f"invoice {index}"] = written
+        result[f"invoice {index}"] = _written(invoice, name, ubl_root)
     return result
 
 

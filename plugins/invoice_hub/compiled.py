@@ -24,6 +24,7 @@ Build (``make install`` does, and rebuilds whenever a source changed)::
 from __future__ import annotations
 
 import hashlib
+import importlib
 import importlib.machinery
 import json
 import logging
@@ -52,7 +53,7 @@ COMPILED_FOLDER = PLUGINS / "invoice_hub" / "_compiled"
 MANIFEST = "manifest.json"
 #: Cython's options: ``annotation_typing`` off keeps Python's semantics (with it, ``x: list`` would
 #: refuse a tuple and ``x: float`` become a C double); the modules compile unchanged.
-_DIRECTIVES = {"language_level": 3, "annotation_typing": False, "binding": True}
+_DIRECTIVES = {"language_level": 3, "annotation_typing": False}
 
 
 def _source(module: str, plugins: Path) -> Path:
@@ -67,8 +68,15 @@ def _extension_suffix() -> str:
     return importlib.machinery.EXTENSION_SUFFIXES[0]
 
 
-def stale_modules(folder: Path = COMPILED_FOLDER, plugins: Path = PLUGINS) -> list[str] | None:
-    """The compiled modules whose copy differs from their source (or is missing); None when nothing
+def _copy(module: str, folder: Path) -> Path:
+    return folder.joinpath(*module.split(".")).with_suffix(_extension_suffix())
+
+
+def stale_modules(
+    folder: Path = COMPILED_FOLDER, plugins: Path = PLUGINS, expected: tuple[str, ...] = ()
+) -> list[str] | None:
+    """The compiled modules whose copy differs from their source or is missing (with ``expected``,
+    the set the copies must be of: one missing, or one beyond it, is stale too); None when nothing
     usable was ever compiled here for this Python (no manifest, another interpreter)."""
     try:
         manifest = json.loads((folder / MANIFEST).read_text())
@@ -76,15 +84,27 @@ def stale_modules(folder: Path = COMPILED_FOLDER, plugins: Path = PLUGINS) -> li
         return None
     if manifest.get("suffix") != _extension_suffix():
         return None
-    modules: dict[str, str] = manifest.get("modules", {})
+    digests: dict[str, str] = manifest.get("modules", {})
     stale = []
-    for module, path in ((module, _source(module, plugins)) for module in modules):
-        compiled = folder.joinpath(*module.split(".")).with_name(
-            module.rsplit(".", 1)[1] + _extension_suffix()
-        )
-        if not compiled.is_file() or not path.is_file() or _digest(path) != modules[module]:
+    for module in sorted({*digests, *expected}):
+        source = _source(module, plugins)
+        recorded = digests.get(module)
+        unexpected = bool(expected) and module not in expected
+        if (
+            unexpected
+            or recorded is None
+            or not _copy(module, folder).is_file()
+            or not source.is_file()
+            or _digest(source) != recorded
+        ):
             stale.append(module)
     return stale
+
+
+def copies_in_use(modules: tuple[str, ...] = COMPILED_MODULES, folder: Path = COMPILED_FOLDER) -> bool:
+    """Whether this process imported ``modules`` from their compiled copies (imports them)."""
+    files = [importlib.import_module(module).__file__ or "" for module in modules]
+    return all(Path(file).is_relative_to(folder) for file in files)
 
 
 def use_compiled_copies(package_path: list[str], package: str, folder: Path = COMPILED_FOLDER) -> bool:
@@ -123,8 +143,7 @@ def build(
     source's digest as it was read before compiling, so a source edited during the build counts
     as stale afterwards.
     """
-    current = stale_modules(folder, plugins)
-    if current == [] and _manifest_modules(folder) == set(modules):
+    if stale_modules(folder, plugins, expected=modules) == []:
         return False
     from Cython.Build import cythonize  # build-time only: never imported where the copies are used
     from setuptools import Distribution, Extension  # type: ignore[import-untyped]
@@ -158,13 +177,6 @@ def build(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return True
-
-
-def _manifest_modules(folder: Path) -> set[str]:
-    try:
-        return set(json.loads((folder / MANIFEST).read_text())["modules"])
-    except (OSError, ValueError, KeyError):
-        return set()
 
 
 def main(argv: list[str] | None = None) -> int:
