@@ -2,7 +2,8 @@
 and indistinguishable from their sources in what they make of any document.
 
 - The mechanism, on a small package compiled for real by Cython here: a current copy is imported,
-  an edited source runs as edited (with a warning naming the rebuild) until rebuilt, all of a
+  an edited source (``.py``, or the ``.pxd`` of its declarations) runs as edited (with a warning naming
+  the rebuild) until rebuilt, a ``.pxd`` takes effect in the copy only, all of a
   package or none, ``INVOICE_HUB_PURE_PYTHON=1`` runs the sources, a copy for another Python is
   ignored, a current build is not redone.
 - The hub's own copies: ``make install`` (which ``make test`` runs first) compiled them, so this
@@ -59,7 +60,8 @@ def _toy(plugins: Path, answer: int = 42) -> None:
         """)
     )
     (package / "fast.py").write_text(
-        f"def answer() -> int:\n    return sum(range({answer} + 1)) - sum(range({answer}))\n"
+        f"def answer() -> int:\n    return sum(range({answer} + 1)) - sum(range({answer}))\n\n\n"
+        "def shout(word):\n    return word.upper()\n"
     )
     (package / "other.py").write_text("def name() -> str:\n    return 'other'\n")
 
@@ -70,10 +72,13 @@ def _compile(plugins: Path) -> bool:
 
 def _run(plugins: Path, **environment: str) -> tuple[dict[str, object], str]:
     """Import the toy package in a fresh process: which files its modules came from, and its log."""
+    # shout(1) fails on 1.upper() as Python has it, or on its argument's declared type (a .pxd's).
     code = (
-        "import json, logging; logging.basicConfig(); import toy, toy.fast, toy.other; "
+        "import json, logging; logging.basicConfig(); import toy, toy.fast, toy.other\n"
+        "try:\n    toy.fast.shout(1)\nexcept AttributeError:\n    typed = False\n"
+        "except TypeError:\n    typed = True\n"
         "print(json.dumps({'compiled': toy.COMPILED, 'fast': toy.fast.__file__, "
-        "'other': toy.other.__file__, 'answer': toy.fast.answer()}))"
+        "'other': toy.other.__file__, 'answer': toy.fast.answer(), 'typed': typed}))"
     )
     env = {key: value for key, value in os.environ.items() if key != PURE_PYTHON_VARIABLE}
     env["PYTHONPATH"] = os.pathsep.join([str(plugins), str(PROJECT / "plugins")])
@@ -129,6 +134,25 @@ def test_an_edited_source_runs_as_edited_until_it_is_compiled_again(toy: Path) -
     assert imported["compiled"] is True and str(imported["fast"]).endswith(".so")
     assert imported["answer"] == 43
     assert log == ""
+
+
+def test_a_declarations_file_is_compiled_in_and_an_edited_one_makes_the_copy_stale(toy: Path) -> None:
+    imported, _ = _run(toy)
+    assert imported["compiled"] is True and imported["typed"] is False
+    declarations = toy / "toy" / "fast.pxd"
+    declarations.write_text("cpdef shout(str word)\n")  # added after the build: the copy lacks it
+    imported, log = _run(toy)
+    assert imported["compiled"] is False and imported["typed"] is False
+    assert "toy.fast" in log and "make install" in log
+
+    assert _compile(toy)
+    imported, log = _run(toy)
+    assert imported["compiled"] is True and imported["typed"] is True and imported["answer"] == 42
+    assert log == ""
+
+    declarations.write_text("cpdef shout(word)\n")  # edited: stale again, the sources run
+    imported, log = _run(toy)
+    assert imported["compiled"] is False and imported["typed"] is False and "toy.fast" in log
 
 
 def test_a_deleted_copy_runs_the_sources(toy: Path) -> None:

@@ -10,6 +10,12 @@ build of exactly them. A copy older than its source is never used: every module'
 when it is compiled and compared at import, so an edited ``ubl.py`` runs as edited (with a warning to
 rebuild), never as the stale copy.
 
+A module may have an augmenting ``.pxd`` beside it (``ubl_writer.pxd``): Cython's declarations of C
+types for some of its functions, classes and locals, so that the compiled copy calls them and reads
+their attributes directly rather than through Python's lookups. It holds declarations only, never
+logic, and only the compiler reads it; it is part of the module's source for the digest, so an
+edited ``.pxd`` makes the copy stale as an edited ``.py`` does.
+
 The copies live in ``plugins/invoice_hub/_compiled/`` (not in git, not in the Docker build context:
 the image compiles its own), beside a manifest of the sources they were built from; a package whose
 modules are compiled calls :func:`use_compiled_copies` first thing, which puts that folder before
@@ -60,8 +66,18 @@ def _source(module: str, plugins: Path) -> Path:
     return plugins.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def _declarations(source: Path) -> Path:
+    """The module's augmenting ``.pxd`` (Cython reads it when it is there)."""
+    return source.with_suffix(".pxd")
+
+
+def _digest(source: Path) -> str:
+    """The SHA-256 of what the copy is compiled from: the ``.py`` and its ``.pxd``, if any."""
+    digest = hashlib.sha256(source.read_bytes())
+    declarations = _declarations(source)
+    if declarations.is_file():
+        digest.update(b"\0pxd\0" + declarations.read_bytes())
+    return digest.hexdigest()
 
 
 def _extension_suffix() -> str:
