@@ -66,17 +66,14 @@ def _source(module: str, plugins: Path) -> Path:
     return plugins.joinpath(*module.split(".")).with_suffix(".py")
 
 
-def _declarations(source: Path) -> Path:
-    """The module's augmenting ``.pxd`` (Cython reads it when it is there)."""
-    return source.with_suffix(".pxd")
-
-
 def _digest(source: Path) -> str:
-    """The SHA-256 of what the copy is compiled from: the ``.py`` and its ``.pxd``, if any."""
+    """The SHA-256 of what the copy is compiled from: the ``.py`` and its augmenting ``.pxd``, if any
+    (Cython reads the one beside the source)."""
     digest = hashlib.sha256(source.read_bytes())
-    declarations = _declarations(source)
+    declarations = source.with_suffix(".pxd")
     if declarations.is_file():
-        digest.update(b"\0pxd\0" + declarations.read_bytes())
+        digest.update(b"\0pxd\0")
+        digest.update(declarations.read_bytes())
     return digest.hexdigest()
 
 

@@ -367,18 +367,24 @@ def _renderer(template: str) -> Callable[[dict[str, str]], str]:
 # writer).
 
 
-@functools.lru_cache(maxsize=256)
-def _head_renderer(given: tuple[str, ...]) -> Callable[[dict[str, str]], str]:
-    fields = HEADER_FIELDS[: HEADER_FIELDS.index("ImageBase64")]
-    return _renderer(
-        "<Invoice>\n" + _template(fields, "  ", {"NetAmount1": "_nets", "TaxAmount1": "_taxes"}, given)
-    )
+#: The two templates: (start, elements, indent, the repeated ones pre-rendered into a slot, end).
+_PARTS = {
+    "head": (
+        "<Invoice>\n",
+        HEADER_FIELDS[: HEADER_FIELDS.index("ImageBase64")],
+        "  ",
+        {"NetAmount1": "_nets", "TaxAmount1": "_taxes"},
+        "",
+    ),
+    "line": ("  <LineItem>\n", LINE_FIELDS, "    ", {"GlSegment": "_segments"}, "  </LineItem>\n"),
+}
 
 
 @functools.lru_cache(maxsize=256)
-def _line_renderer(given: tuple[str, ...]) -> Callable[[dict[str, str]], str]:
-    template = _template(LINE_FIELDS, "    ", {"GlSegment": "_segments"}, given)
-    return _renderer("  <LineItem>\n" + template + "  </LineItem>\n")
+def _part_renderer(part: str, given: tuple[str, ...]) -> Callable[[dict[str, str]], str]:
+    """The renderer of ``part`` ("head" or "line") for values that give the names ``given``."""
+    start, names, indent, repeated, end = _PARTS[part]
+    return _renderer(start + _template(names, indent, repeated, given) + end)
 
 
 _HEADER_NAMES = frozenset(HEADER_FIELDS)
@@ -416,7 +422,7 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
         "_nets": _numbered(values, "NetAmount", custom),
         "_taxes": _numbered(values, "TaxAmount", custom),
     }
-    head = _head_renderer(tuple(slots))(slots) + "  <ImageBase64>"
+    head = _part_renderer("head", tuple(slots))(slots) + "  <ImageBase64>"
     tail = ["</ImageBase64>\n"]
     if custom or extra:  # the extra header elements, after the image
         tail.extend(
@@ -437,7 +443,7 @@ def _header_parts(invoice: Invoice, image: tuple[Attachment, str] | None) -> tup
             line_values_.update(line.custom_fields)
         line_values_ = _escape_all(line_values_, line_where)
         line_values_["_segments"] = segments
-        tail.append(_line_renderer(tuple(line_values_))(line_values_))
+        tail.append(_part_renderer("line", tuple(line_values_))(line_values_))
     tail.append("</Invoice>\n")
     return head, "".join(tail)
 
